@@ -1,0 +1,154 @@
+// File: nvme_mpath/engine.h
+//
+// The C++ API. An Engine is one multipath namespace: every path (controller) to one NVMe
+// namespace, opened through its generic char device /dev/ngXnY, with ANA state polled in the
+// background. A Queue is the per-thread I/O context: it owns one io_uring and submits raw NVMe
+// commands down the path the policy picks, fails over, requeues and retries on its own.
+//
+// Threading model
+//   * Engine: control plane. Open/CreateQueue/SetPolicy/Paths/Stats may be called from any
+//     thread. The engine runs one background thread that polls ANA logs and controller states,
+//     reopens deleted controllers and publishes what it sees to all queues through atomics.
+//   * Queue: single-threaded. Every Queue method must be called from one thread at a time (the
+//     thread that uses it; it may move between threads with external synchronisation).
+//     Completion callbacks run inside Poll() on that thread. Create one Queue per I/O thread.
+//   * A Queue must be destroyed before its Engine. Destroying a Queue with I/O in flight waits
+//     for those commands to finish (bounded by the command timeout) and completes them.
+#ifndef NVME_MPATH_ENGINE_H_
+#define NVME_MPATH_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#include <nvme_mpath/io.h>
+#include <nvme_mpath/stats.h>
+#include <nvme_mpath/types.h>
+
+namespace nvme_mpath {
+
+// Engine options. Defaults follow the Linux kernel and multipath-tools where they have one.
+struct EngineOptions {
+  // Which namespace. Either one or more /dev/ngXnY paths (one path: the engine discovers the
+  // others through sysfs; several: exactly those, each checked with Identify), or a subsystem
+  // NQN plus NSID.
+  std::vector<std::string> paths;
+  std::string subsysnqn;
+  uint32_t nsid = 0;
+  // Use only the paths given in `paths`, do not discover the namespace's other paths.
+  bool explicit_paths_only = false;
+
+  IoPolicy policy = IoPolicy::kNuma;
+  uint32_t rr_min_io = 1;          // round-robin: I/Os on a path before moving on
+  std::string preferred_path;      // active-passive: /dev/ngXnY or controller name; "" = first
+
+  uint32_t ana_poll_interval_ms = 1000;  // ANA log and controller state poll; 0 = never poll
+  uint32_t no_path_timeout_ms = 30000;   // how long I/O waits parked for a path; 0 = fail at once
+  uint32_t cmd_timeout_ms = 0;           // nvme_uring_cmd.timeout_ms per command; 0 = kernel's
+  uint32_t io_timeout_ms = 120000;       // deadline of one I/O across every retry; 0 = none
+  uint32_t max_retries = 5;              // same-path retries per command (kernel: nvme_max_retries)
+  int32_t write_hold_ms = -1;            // hold for writes that may still execute; -1 = KATO
+  uint32_t failback_delay_ms = 0;        // optimized path back in use after this long usable
+  uint32_t marginal_errors = 3;          // path errors within marginal_window_ms mark it marginal
+  uint32_t marginal_window_ms = 10000;
+  bool publish_stats = true;             // shared-memory counters for nvme-mpath-ctl
+  std::string name;                      // shown by nvme-mpath-ctl; default: program name
+};
+
+// Per-queue options.
+struct QueueOptions {
+  uint32_t depth = 128;         // commands in flight or parked on this queue (back-pressure)
+  bool sqpoll = false;          // IORING_SETUP_SQPOLL
+  uint32_t sqpoll_idle_ms = 1000;
+  bool fixed_buffers = false;   // register `buffers` and use IORING_URING_CMD_FIXED
+  std::vector<std::pair<void*, size_t>> buffers;
+  bool defer_taskrun = true;    // SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN) when available
+};
+
+// What the engine knows of one path, for display.
+struct PathInfo {
+  int index = 0;
+  std::string ng_path;   // /dev/ngXnY
+  std::string ctrl;      // nvmeX
+  PathKey key;
+  int numa_node = -1;
+  std::string ctrl_state;  // sysfs state: live, connecting, resetting, deleting, gone
+  AnaState ana_state = AnaState::kUnknown;
+  uint32_t ana_grpid = 0;
+  PathHealth health = PathHealth::kLive;
+  bool marginal = false;
+  bool usable = false;
+  uint32_t max_transfer_bytes = 0;
+  uint32_t anatt_s = 0;
+  uint32_t kato_ms = 0;
+};
+
+// The namespace, as Identify Namespace reports it (identical on every path).
+struct NamespaceInfo {
+  std::string subsysnqn;
+  uint32_t nsid = 0;
+  uint64_t nsze = 0;          // size in logical blocks
+  uint32_t lba_size = 0;      // bytes
+  uint32_t metadata_size = 0; // bytes per LBA in a separate buffer (0 if none / extended)
+  std::string nguid;          // hex, "" when zero
+  std::string uuid;           // "" when absent
+  uint32_t max_transfer_bytes = 0;  // the strictest limit over all paths: larger I/O is split
+  uint32_t noiob_lbas = 0;          // optimal I/O boundary (0: none): I/O is split at it
+};
+
+class Queue;
+
+class Engine {
+ public:
+  // Opens the namespace: discovers and validates its paths, reads ANA, starts the poller.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+  virtual ~Engine() = default;
+
+  virtual const NamespaceInfo& info() const = 0;
+  virtual const EngineOptions& options() const = 0;
+  virtual absl::StatusOr<std::unique_ptr<Queue>> CreateQueue(const QueueOptions& options) = 0;
+  virtual std::vector<PathInfo> Paths() const = 0;
+  // Returns counters summed over all queues, per path.
+  virtual std::vector<PathStatsSnapshot> Stats() const = 0;
+  // Switches the I/O policy at run time; queues pick it up on their next submit.
+  virtual absl::Status SetPolicy(IoPolicy policy, std::string_view preferred_path = "") = 0;
+  // Re-reads ANA logs and controller states now (normally done by the poller).
+  virtual absl::Status Refresh() = 0;
+  // Returns the shared-memory stats segment name ("" when not published).
+  virtual std::string stats_segment() const = 0;
+};
+
+class Queue {
+ public:
+  virtual ~Queue() = default;
+
+  // Queues `io`. Returns 0 when accepted: its `done` runs exactly once, from Poll(). Otherwise
+  // returns -errno and nothing was submitted: -EINVAL bad request (range, alignment, length,
+  // op), -EAGAIN queue full (complete some I/O first), -ESHUTDOWN queue closed.
+  virtual int Submit(Io* io) = 0;
+  // Sends prepared commands to the kernel. Returns commands sent or -errno.
+  virtual int Flush() = 0;
+  // Flushes, reaps completions, runs timers (retries, holds, no-path deadlines) and callbacks.
+  // Waits up to `timeout_us` (0: do not wait, -1: forever) until at least `min_complete` I/Os
+  // have completed. Returns the number of I/Os completed.
+  virtual int Poll(uint32_t min_complete, int64_t timeout_us) = 0;
+  // I/Os submitted and not yet completed.
+  virtual uint32_t inflight() const = 0;
+  // An fd that becomes readable when Poll() has work (the ring fd), for event loops.
+  virtual int event_fd() const = 0;
+
+  // Synchronous helpers (submit, then poll until done). Return 0 or -errno; `status` gets the
+  // NVMe status of an NVMe error when non-null.
+  int Read(uint64_t slba, uint32_t nlb, void* buf, NvmeStatus* status = nullptr);
+  int Write(uint64_t slba, uint32_t nlb, const void* buf, NvmeStatus* status = nullptr);
+  int FlushCache(NvmeStatus* status = nullptr);
+  int Execute(Io* io);  // any Io, synchronously; returns io->res
+};
+
+}  // namespace nvme_mpath
+
+#endif  // NVME_MPATH_ENGINE_H_

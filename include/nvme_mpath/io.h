@@ -1,0 +1,85 @@
+// File: nvme_mpath/io.h
+//
+// The I/O request an application hands to a Queue. The caller owns the Io object and keeps it
+// alive, untouched, from Submit() until its `done` callback has run: the engine keeps its
+// per-I/O state inside it, so the hot path allocates nothing (as SPDK's bdev_io or an iocb).
+#ifndef NVME_MPATH_IO_H_
+#define NVME_MPATH_IO_H_
+
+#include <cstdint>
+
+#include <nvme_mpath/status.h>
+
+namespace nvme_mpath {
+
+enum class IoOp : uint8_t {
+  kRead,         // NVMe Read (0x02)
+  kWrite,        // NVMe Write (0x01)
+  kFlush,        // NVMe Flush (0x00)
+  kWriteZeroes,  // NVMe Write Zeroes (0x08)
+  kDeallocate,   // NVMe Dataset Management (0x09) with AD: `buf` holds `nlb` nvme_dsm_range
+  kCompare,      // NVMe Compare (0x05)
+  kRaw,          // any I/O command: opcode and dwords from `raw`, never split
+};
+const char* IoOpName(IoOp op);
+
+// One 16-byte Dataset Management range (NVMe Base Specification, "Dataset Management Range").
+struct DsmRange {
+  uint32_t cattr = 0;
+  uint32_t nlb = 0;  // number of logical blocks (1-based)
+  uint64_t slba = 0;
+};
+static_assert(sizeof(DsmRange) == 16);
+
+struct Io;
+// Completion callback. Runs exactly once per submitted Io, from Queue::Poll() on the queue's
+// thread. The Io may be reused or freed from inside the callback.
+using IoDoneFn = void (*)(Io* io);
+
+namespace internal {
+// Engine-private per-I/O state. Do not touch.
+struct IoPrivate {
+  int64_t submit_ns = 0;
+  int32_t first_err = 0;      // first failing child's res
+  uint16_t first_status = 0;  // and its NVMe status
+  uint16_t children_left = 0;
+  uint32_t result = 0;
+  uint8_t state = 0;
+};
+}  // namespace internal
+
+struct Io {
+  // ---- request: set by the caller before Submit() ----
+  IoOp op = IoOp::kRead;
+  uint64_t slba = 0;      // first LBA (read, write, compare, write zeroes)
+  uint32_t nlb = 0;       // LBAs (1-based); for kDeallocate the number of DsmRange in `buf`
+  void* buf = nullptr;    // data: nlb * lba_size bytes (read/write/compare)
+  void* md = nullptr;     // optional separate metadata buffer: nlb * metadata_size bytes
+  int32_t buf_index = -1; // index of a buffer registered with the queue (fixed buffers), or -1
+  uint32_t cdw13 = 0;     // dataset-management hints etc. for read/write (passed through)
+
+  // Raw passthrough (op == kRaw): the command as given; data length is raw_data_len bytes.
+  struct Raw {
+    uint8_t opcode = 0;
+    uint32_t cdw2 = 0, cdw3 = 0;
+    uint32_t cdw10 = 0, cdw11 = 0, cdw12 = 0, cdw13 = 0, cdw14 = 0, cdw15 = 0;
+    uint32_t data_len = 0;
+    uint32_t metadata_len = 0;
+  } raw;
+
+  IoDoneFn done = nullptr;  // required
+  void* ctx = nullptr;      // the caller's own pointer; the engine never touches it
+
+  // ---- result: valid inside `done` ----
+  // 0 on success; otherwise -errno. An NVMe error completes with -EIO and `status` set.
+  // -ENOLINK: no usable path within the no-path timeout. -ETIMEDOUT: the I/O deadline passed.
+  int res = 0;
+  NvmeStatus status;    // NVMe status of the failing command (0 when none)
+  uint32_t result = 0;  // command-specific result dword (CQE DW0)
+
+  internal::IoPrivate priv;
+};
+
+}  // namespace nvme_mpath
+
+#endif  // NVME_MPATH_IO_H_

@@ -1,0 +1,81 @@
+// File: nvme_mpath/stats.h
+//
+// Per-path I/O counters. Each Queue owns one PathCounters block per path and is its only writer;
+// readers (Engine::Stats(), nvme-mpath-ctl in another process through shared memory) read the
+// blocks with relaxed loads and sum them over queues.
+//
+// Threading model: single writer per block (the owning queue's thread) using relaxed load+store
+// (no locked instruction on the hot path); any number of readers. A reader may see counters of
+// one I/O partially updated (ios incremented, bytes not yet): harmless for monitoring, and every
+// counter is monotonic except `inflight`.
+#ifndef NVME_MPATH_STATS_H_
+#define NVME_MPATH_STATS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace nvme_mpath {
+
+// Error classes counted per path (what the path returned, before any retry).
+enum class ErrorClass : uint8_t {
+  kAna = 0,       // 0x301/0x302/0x303
+  kHostPath,      // 0x370 host path error (controller not live)
+  kHostAborted,   // 0x371 aborted by host (command timeout)
+  kCancelled,     // -EINTR: cancelled by a controller reset
+  kGone,          // -ENODEV/-ENXIO: controller deleted
+  kOtherPath,     // other SCT 3 and transport errors
+  kMedia,         // SCT 2
+  kOther,         // anything else (command errors, other errno)
+  kCount
+};
+inline constexpr int kErrorClassCount = static_cast<int>(ErrorClass::kCount);
+const char* ErrorClassName(ErrorClass c);  // "ana", "host_path", ...
+
+// Latency histogram: bucket i counts completions with latency in [2^i, 2^(i+1)) microseconds
+// (bucket 0 also takes < 1 us; the last bucket takes everything above).
+inline constexpr int kLatencyBuckets = 24;
+
+struct PathCounters {
+  std::atomic<uint64_t> ios{0};         // commands completed successfully on this path
+  std::atomic<uint64_t> bytes{0};       // data bytes of those commands
+  std::atomic<uint64_t> reads{0};
+  std::atomic<uint64_t> writes{0};
+  std::atomic<uint64_t> inflight{0};    // gauge: commands in the kernel on this path now
+  std::atomic<uint64_t> errors{0};      // error completions from this path (all classes)
+  std::atomic<uint64_t> retries{0};     // same-path retries
+  std::atomic<uint64_t> failovers{0};   // commands moved away from this path after an error
+  std::atomic<uint64_t> requeues{0};    // commands parked while this was their last path
+  std::atomic<uint64_t> busy_ns{0};     // sum of command latencies on this path
+  std::atomic<uint64_t> errors_by_class[kErrorClassCount] = {};
+  std::atomic<uint64_t> latency_hist[kLatencyBuckets] = {};
+
+  // Single-writer increment: relaxed load + store, no lock prefix.
+  static void Add(std::atomic<uint64_t>& c, uint64_t v) {
+    c.store(c.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+  }
+};
+
+// A plain copy of the counters of one path, summed over queues.
+struct PathStatsSnapshot {
+  int path = 0;
+  uint64_t ios = 0, bytes = 0, reads = 0, writes = 0, inflight = 0, errors = 0, retries = 0,
+           failovers = 0, requeues = 0, busy_ns = 0;
+  uint64_t errors_by_class[kErrorClassCount] = {};
+  uint64_t latency_hist[kLatencyBuckets] = {};
+
+  // Adds a live block into this snapshot.
+  void Accumulate(const PathCounters& c);
+};
+
+// Returns the histogram bucket of a latency in nanoseconds.
+inline int LatencyBucket(uint64_t ns) {
+  uint64_t us = ns / 1000;
+  if (us == 0) return 0;
+  int b = 63 - __builtin_clzll(us);
+  return b < kLatencyBuckets ? b : kLatencyBuckets - 1;
+}
+
+}  // namespace nvme_mpath
+
+#endif  // NVME_MPATH_STATS_H_

@@ -1,0 +1,55 @@
+// File: ana.h
+//
+// The ANA log page (Log Identifier 0x0C): parsing, and reading it from a controller through
+// libnvme with RAE=0 (which re-arms the target's ANA-change AEN), in MDTS-sized chunks, retried
+// when the change count moves during the read (a torn read).
+#ifndef NVME_MPATH_SRC_ANA_H_
+#define NVME_MPATH_SRC_ANA_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+#include <nvme_mpath/types.h>
+
+namespace nvme_mpath::internal {
+
+struct AnaGroup {
+  uint32_t grpid = 0;
+  uint64_t chgcnt = 0;
+  AnaState state = AnaState::kUnknown;  // raw state field; unknown values map to kUnknown
+  uint8_t raw_state = 0;
+  std::vector<uint32_t> nsids;
+};
+
+struct AnaLog {
+  uint64_t chgcnt = 0;
+  std::vector<AnaGroup> groups;
+
+  // Returns the group holding `nsid`, or null.
+  const AnaGroup* GroupOf(uint32_t nsid) const;
+  // Returns the state of `nsid`, or nullopt when no group lists it.
+  std::optional<AnaState> StateOf(uint32_t nsid) const;
+};
+
+// Parses a complete ANA log (header + descriptors). Errors (kDataLoss) on a truncated buffer, a
+// group count or NSID count that runs past the end, or trailing garbage claims; never reads out
+// of bounds.
+absl::StatusOr<AnaLog> ParseAnaLog(absl::Span<const uint8_t> buf);
+
+// Returns the byte length of a log that lists `ngroups` groups and `nnsids` NSIDs in all.
+size_t AnaLogSize(size_t ngroups, size_t nnsids);
+
+// Reads the ANA log of the controller behind `fd` (an ng or nvme char device) via libnvme.
+// `max_chunk_bytes` bounds each Get Log Page (the controller's MDTS; 0 = no bound).
+// Reads the header first to size the buffer, reads the rest at offsets, and retries (up to 5
+// times) when chgcnt changed between the first and the last chunk. RAE=0.
+absl::StatusOr<AnaLog> ReadAnaLog(int fd, uint32_t max_chunk_bytes, uint32_t anagrpmax,
+                                  uint32_t nanagrpid);
+
+}  // namespace nvme_mpath::internal
+
+#endif  // NVME_MPATH_SRC_ANA_H_

@@ -1,0 +1,76 @@
+// File: identify.h
+//
+// The fields of Identify Controller / Identify Namespace that the engine uses, extracted from
+// libnvme's structures, and the calls that read them through a char device.
+#ifndef NVME_MPATH_SRC_IDENTIFY_H_
+#define NVME_MPATH_SRC_IDENTIFY_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+struct nvme_id_ctrl;
+struct nvme_id_ns;
+
+namespace nvme_mpath::internal {
+
+struct ControllerIdentity {
+  uint16_t cntlid = 0;
+  std::string subnqn, serial, model, firmware;
+  uint8_t mdts = 0;                     // raw, 2^mdts units of the minimum page size; 0 = none
+  uint32_t max_transfer_bytes = 0;      // from MDTS with a 4 KiB page (0 = no limit)
+  std::array<uint16_t, 3> crdt = {};    // command retry delay times, units of 100 ms
+  uint8_t anatt_s = 0;                  // ANA transition time, seconds
+  uint8_t anacap = 0;
+  uint32_t anagrpmax = 0, nanagrpid = 0;
+  uint8_t cmic = 0;
+  bool ana_supported() const { return cmic & 0x8; }
+  // Returns the Command Retry Delay for a CRD field value (1..3) in ms (kernel: crdt[crd-1]).
+  uint32_t CrdDelayMs(uint8_t crd) const { return crd >= 1 && crd <= 3 ? crdt[crd - 1] * 100u : 0; }
+};
+
+struct NamespaceIdentity {
+  uint32_t nsid = 0;
+  uint64_t nsze = 0, ncap = 0;
+  uint32_t lba_size = 0;       // bytes, from the in-use LBA format
+  uint32_t metadata_size = 0;  // bytes per LBA
+  bool extended_lba = false;   // metadata interleaved with data
+  uint8_t flbas_index = 0;
+  uint32_t anagrpid = 0;
+  uint16_t noiob = 0;          // optimal I/O boundary in LBAs (0 = none)
+  uint8_t nmic = 0;
+  std::array<uint8_t, 16> nguid = {};
+  std::array<uint8_t, 8> eui64 = {};
+  std::array<uint8_t, 16> uuid = {};  // from the NS identification descriptor list
+
+  bool has_nguid() const;
+  bool has_eui64() const;
+  bool has_uuid() const;
+  // Returns the namespace identifier used to group paths: "nguid:<hex>", else "uuid:<...>",
+  // else "eui64:<hex>", else "" (an all-zero ID never matches: nvmet reports EUI64 = 0).
+  std::string GroupingId() const;
+  // Returns true when the format (LBA size, metadata, size) matches `o`.
+  bool SameFormat(const NamespaceIdentity& o) const;
+};
+
+// Extracts the engine's fields. Errors (kDataLoss) on an LBA format index out of range or an
+// LBA data size outside 2^9..2^16.
+absl::StatusOr<ControllerIdentity> ParseIdCtrl(const nvme_id_ctrl& id);
+absl::StatusOr<NamespaceIdentity> ParseIdNs(const nvme_id_ns& id, uint32_t nsid);
+// Fills `ns->uuid` (and NGUID/EUI64 when present) from an NS identification descriptor list.
+// Errors (kDataLoss) on a descriptor that runs past the 4 KiB buffer.
+absl::Status ParseNsDescriptors(absl::Span<const uint8_t> buf, NamespaceIdentity* ns);
+
+// Identify through a char device (NVME_IOCTL_ADMIN_CMD via libnvme).
+absl::StatusOr<ControllerIdentity> IdentifyController(int fd);
+absl::StatusOr<NamespaceIdentity> IdentifyNamespace(int fd, uint32_t nsid);
+
+// Returns lowercase hex of `bytes`.
+std::string HexString(absl::Span<const uint8_t> bytes);
+
+}  // namespace nvme_mpath::internal
+
+#endif  // NVME_MPATH_SRC_IDENTIFY_H_

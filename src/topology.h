@@ -1,0 +1,74 @@
+// File: topology.h
+//
+// The control-plane model subsystem -> controller -> namespace path, read from sysfs through
+// libnvme's tree scan, and the checks that decide which /dev/ngXnY belong to one multipath
+// namespace. Runs on control-plane threads only; nothing here is on the I/O path.
+#ifndef NVME_MPATH_SRC_TOPOLOGY_H_
+#define NVME_MPATH_SRC_TOPOLOGY_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+#include <nvme_mpath/types.h>
+
+#include "identify.h"
+
+namespace nvme_mpath::internal {
+
+// One path: a namespace as seen through one controller.
+struct PathDesc {
+  std::string ng_path;     // /dev/ngXnY
+  std::string ctrl_name;   // nvmeX
+  std::string ctrl_dev;    // /dev/nvmeX
+  PathKey key;             // subsysnqn, transport, address, cntlid
+  std::string ctrl_state;  // sysfs "state"
+  int numa_node = -1;
+  uint32_t kato_ms = 0;    // sysfs "kato" (seconds in sysfs) in ms; 0 if unknown
+  uint32_t max_hw_bytes = 0;  // /sys/block/nvmeXnY/queue/max_hw_sectors_kb * 1024 (0 unknown)
+  uint32_t max_segments = 0;  // /sys/block/nvmeXnY/queue/max_segments (0 unknown)
+  uint32_t nsid = 0;
+  ControllerIdentity ctrl;
+  NamespaceIdentity ns;
+  // Returns the strictest transfer limit of this path: MDTS, max_hw_sectors, and
+  // max_segments x 4 KiB for page-aligned buffers. 0 = no known limit.
+  uint32_t MaxTransferBytes() const;
+};
+
+struct NamespaceTopology {
+  std::string subsysnqn;
+  uint32_t nsid = 0;
+  std::string grouping_id;  // NamespaceIdentity::GroupingId()
+  std::vector<PathDesc> paths;
+};
+
+// Finds every path of the namespace behind `ng_path` (any one of its /dev/ngXnY). Each path is
+// identified (Identify Controller + Namespace) and checked: same NQN, NSID, grouping ID and
+// format. Paths that fail a check are left out with a warning log; the given one must pass.
+absl::StatusOr<NamespaceTopology> DiscoverFromDevice(std::string_view ng_path);
+// Same, by subsystem NQN and NSID.
+absl::StatusOr<NamespaceTopology> DiscoverByNqn(std::string_view subsysnqn, uint32_t nsid);
+// Checks an explicit list: each must be an NVMe generic char device of the same namespace and
+// format. The first bad one is an error naming it (kInvalidArgument / kFailedPrecondition).
+absl::StatusOr<NamespaceTopology> ValidatePaths(const std::vector<std::string>& ng_paths);
+// Every multipath namespace on the host (for nvme-mpath-ctl list); paths are identified.
+absl::StatusOr<std::vector<NamespaceTopology>> DiscoverAll();
+
+// Looks for a live controller on the same endpoint as `key` (NQN + address; cntlid may differ
+// after a reconnect) that exposes `nsid`, and returns that path, identified. kNotFound when
+// there is none (yet).
+absl::StatusOr<PathDesc> FindPath(const PathKey& key, uint32_t nsid);
+
+// Reads a controller's sysfs "state" (live, connecting, resetting, deleting, ...), or "gone".
+std::string ReadCtrlState(std::string_view ctrl_name);
+
+// Checks that `path` names an NVMe generic char device (/dev/ngXnY): kInvalidArgument for a
+// regular file or another char device, kNotFound when missing, kPermissionDenied on EACCES.
+absl::Status CheckGenericCharDevice(std::string_view path);
+
+}  // namespace nvme_mpath::internal
+
+#endif  // NVME_MPATH_SRC_TOPOLOGY_H_

@@ -1,0 +1,52 @@
+// File: transport.h
+//
+// The batch submit/reap interface between a Queue and the kernel: the test seam. The real one is
+// UringTransport (io_uring + NVMe uring_cmd); tests use FakeTransport (tests/support).
+//
+// Threading model: a Transport belongs to one Queue and is used from that queue's thread only.
+#ifndef NVME_MPATH_SRC_TRANSPORT_H_
+#define NVME_MPATH_SRC_TRANSPORT_H_
+
+#include <linux/nvme_ioctl.h>
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+
+namespace nvme_mpath::internal {
+
+// One reaped completion.
+struct Completion {
+  uint64_t tag = 0;     // the user_data given to Prep()
+  int32_t res = 0;      // cqe->res: 0, NVMe status (>0) or -errno
+  uint64_t result = 0;  // big_cqe[0]: the command's result dword(s)
+};
+
+// Largest number of paths (file slots) a transport serves.
+inline constexpr int kMaxPaths = 16;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Prepares one command on file slot `path` (0..kMaxPaths-1) with user_data `tag`.
+  // `fixed_buf_index` >= 0 selects a registered buffer (IORING_URING_CMD_FIXED).
+  // Returns 0, or -EBUSY when no submission slot is free (call Submit() and Reap() first), or
+  // -EBADF when the slot has no file.
+  virtual int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) = 0;
+  // Sends prepared commands to the kernel. Returns the number sent or -errno.
+  virtual int Submit() = 0;
+  // Copies up to `max` completions into `out`. With `wait_ns` != 0, first waits (up to wait_ns,
+  // < 0 forever) for at least `min` completions to be available. Returns the number copied, or
+  // -errno (-ETIME when the wait timed out with nothing to reap is reported as 0).
+  virtual int Reap(Completion* out, int max, int min, int64_t wait_ns) = 0;
+  // Installs `fd` in file slot `path` (-1 empties it). Commands already in flight on the old
+  // file are unaffected and still complete.
+  virtual absl::Status SetFile(int path, int fd) = 0;
+  // Returns an fd that polls readable when completions are pending, or -1.
+  virtual int event_fd() const = 0;
+};
+
+}  // namespace nvme_mpath::internal
+
+#endif  // NVME_MPATH_SRC_TRANSPORT_H_
