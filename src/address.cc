@@ -1,18 +1,27 @@
 // File: address.cc
+//
+// (Debian 12's Abseil has its own absl::string_view, distinct from std::string_view, so plain
+// std::string_view code is used here rather than absl::StrSplit.)
 #include "address.h"
 
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
-
 namespace nvme_mpath::internal {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
 
 std::string AddressField(std::string_view address, std::string_view key) {
-  for (std::string_view kv : absl::StrSplit(address, ',')) {
-    kv = absl::StripAsciiWhitespace(kv);
-    auto eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    if (kv.substr(0, eq) == key) return std::string(kv.substr(eq + 1));
+  while (!address.empty()) {
+    const size_t comma = address.find(',');
+    std::string_view kv = Trim(address.substr(0, comma));
+    address = comma == std::string_view::npos ? std::string_view() : address.substr(comma + 1);
+    const size_t eq = kv.find('=');
+    if (eq != std::string_view::npos && kv.substr(0, eq) == key) return std::string(kv.substr(eq + 1));
   }
   return "";
 }

@@ -1,0 +1,108 @@
+// File: path.h
+//
+// Shared state of every path of one multipath namespace (IoPath in SPDK terms: namespace x
+// controller), and the table that publishes it to all queues.
+//
+// Threading model (PathState / PathTable)
+//   * Written by the engine's control thread (ANA poll, controller state, reopen, marginal probe)
+//     and, for `health` only, by queues when a command on the path fails (they may only move it
+//     away from kLive). Writers then BumpEpoch().
+//   * Read lock-free by every queue. A queue re-reads the whole table into its private snapshot
+//     only when `epoch` changed, one relaxed load per submit. A stale read is harmless: the worst
+//     case is one command sent down a path that just became unusable; it completes with a path
+//     error and fails over, exactly as if the change had happened a moment later.
+//   * Immutable fields (set before any queue exists) need no synchronisation.
+#ifndef NVME_MPATH_SRC_PATH_H_
+#define NVME_MPATH_SRC_PATH_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include <nvme_mpath/types.h>
+
+#include "transport.h"
+
+namespace nvme_mpath::internal {
+
+struct PathState {
+  // ---- immutable once the path is added ----
+  int numa_node = -1;
+  uint32_t kato_ms = 0;     // keep-alive timeout of the controller (write hold default)
+  std::array<uint16_t, 3> crdt = {};  // command retry delay times (100 ms units)
+
+  // ---- shared, atomics ----
+  std::atomic<AnaState> ana{AnaState::kUnknown};
+  std::atomic<PathHealth> health{PathHealth::kLive};
+  std::atomic<bool> marginal{false};
+  std::atomic<int> fd{-1};               // open ng char device, -1 when closed
+  std::atomic<uint32_t> fd_gen{0};       // bumped on every reopen
+  std::atomic<uint32_t> reset_gen{0};    // bumped when the controller was seen reset/reconnected
+  std::atomic<int64_t> usable_since_ns{0};  // when it last became usable (failback delay)
+
+  // Returns true when I/O may be sent down this path now.
+  bool Usable() const {
+    return health.load(std::memory_order_relaxed) == PathHealth::kLive &&
+           AnaUsable(ana.load(std::memory_order_relaxed)) &&
+           fd.load(std::memory_order_relaxed) >= 0;
+  }
+};
+
+class PathTable {
+ public:
+  explicit PathTable(int count) : count_(count) {}
+  PathTable(const PathTable&) = delete;
+  PathTable& operator=(const PathTable&) = delete;
+
+  int count() const { return count_; }
+  PathState& path(int i) { return paths_[i]; }
+  const PathState& path(int i) const { return paths_[i]; }
+
+  uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
+  void BumpEpoch() { epoch_.fetch_add(1, std::memory_order_release); }
+
+  // Run-time policy (Engine::SetPolicy); part of the epoch.
+  IoPolicy policy() const { return policy_.load(std::memory_order_relaxed); }
+  int preferred() const { return preferred_.load(std::memory_order_relaxed); }
+  void SetPolicy(IoPolicy p, int preferred) {
+    policy_.store(p, std::memory_order_relaxed);
+    preferred_.store(preferred, std::memory_order_relaxed);
+    BumpEpoch();
+  }
+
+  // Called by a queue when a command on path `i` failed with a path error: the path is unused
+  // until the control plane sees it healthy again. `gone`: the controller was deleted.
+  // `ana`: the target refused with an ANA status, so the ANA log must be re-read now.
+  void ReportPathError(int i, bool gone, bool ana) {
+    PathHealth want = gone ? PathHealth::kGone : PathHealth::kFailed;
+    PathHealth cur = paths_[i].health.load(std::memory_order_relaxed);
+    while (cur < want && !paths_[i].health.compare_exchange_weak(cur, want)) {
+    }
+    if (ana) ana_refresh_.store(true, std::memory_order_relaxed);
+    attention_.store(true, std::memory_order_release);
+    BumpEpoch();
+    if (wake_) wake_();
+  }
+
+  // For the control thread: returns and clears the "something needs a look" flags.
+  bool TakeAttention() { return attention_.exchange(false, std::memory_order_acq_rel); }
+  bool TakeAnaRefresh() { return ana_refresh_.exchange(false, std::memory_order_acq_rel); }
+
+  // Installs the control thread's wake-up (called before any queue exists).
+  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+
+ private:
+  const int count_;
+  std::array<PathState, kMaxPaths> paths_;
+  std::atomic<uint64_t> epoch_{1};
+  std::atomic<IoPolicy> policy_{IoPolicy::kNuma};
+  std::atomic<int> preferred_{-1};
+  std::atomic<bool> attention_{false};
+  std::atomic<bool> ana_refresh_{false};
+  std::function<void()> wake_;
+};
+
+}  // namespace nvme_mpath::internal
+
+#endif  // NVME_MPATH_SRC_PATH_H_

@@ -1,0 +1,48 @@
+// File: policy.h
+//
+// Path selection: a pure function over a queue's private snapshot of the paths, so that it is
+// unit-testable field by field (SPDK's test_find_io_path style) and costs a few instructions on
+// the hot path when the cached choice is still valid.
+#ifndef NVME_MPATH_SRC_POLICY_H_
+#define NVME_MPATH_SRC_POLICY_H_
+
+#include <cstdint>
+
+#include <nvme_mpath/types.h>
+
+namespace nvme_mpath::internal {
+
+// Preference tiers: lower is better. Under every policy only the best non-empty tier is used.
+inline constexpr uint8_t kTierOptimized = 0;
+inline constexpr uint8_t kTierNonOptimized = 1;
+inline constexpr uint8_t kTierMarginal = 2;  // marginal, or optimized within failback delay
+inline constexpr uint8_t kTierUnusable = 255;
+
+struct PathView {
+  uint8_t tier = kTierUnusable;
+  int distance = 0;       // NUMA distance from the queue's node (equal when unknown)
+  uint32_t inflight = 0;  // this queue's commands in flight on the path
+};
+
+// Per-queue selector state (the current-path cache).
+struct PolicyState {
+  int current = -1;       // cached choice; -1 = none
+  uint32_t rr_count = 0;  // I/Os sent to `current` (round-robin)
+  void Clear() { current = -1; rr_count = 0; }
+};
+
+struct PolicyConfig {
+  IoPolicy policy = IoPolicy::kNuma;
+  uint32_t rr_min_io = 1;
+  int preferred = -1;  // active-passive
+};
+
+// Returns the best tier present in `paths`, or kTierUnusable.
+uint8_t BestTier(const PathView* paths, int n);
+
+// Selects a path for the next command, or -1 when none is usable. Updates `st`.
+int SelectPath(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st);
+
+}  // namespace nvme_mpath::internal
+
+#endif  // NVME_MPATH_SRC_POLICY_H_

@@ -1,0 +1,772 @@
+// File: queue.cc
+//
+// The per-thread I/O engine (see queue.h for the data flow and threading model).
+#include "queue.h"
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include <nvme_mpath/status.h>
+
+#include "log.h"
+#include "tag.h"
+
+namespace nvme_mpath::internal {
+namespace {
+
+constexpr uint8_t kOpFlush = 0x00;
+constexpr uint8_t kOpWrite = 0x01;
+constexpr uint8_t kOpRead = 0x02;
+constexpr uint8_t kOpCompare = 0x05;
+constexpr uint8_t kOpWriteZeroes = 0x08;
+constexpr uint8_t kOpDsm = 0x09;
+constexpr uint32_t kDsmAttrDeallocate = 1u << 2;
+constexpr uint32_t kMaxNlbField = 65536;  // NLB is a 16-bit 0's based field
+constexpr uint32_t kMaxDsmRanges = 256;
+constexpr int64_t kErrnoRetryDelayNs = 1'000'000;  // -EAGAIN & co: retry after 1 ms
+constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path changes
+
+inline void Dec(std::atomic<uint64_t>& c) {
+  c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+ErrorClass ClassOf(int res) {
+  if (res < 0) {
+    if (res == -EINTR) return ErrorClass::kCancelled;
+    if (res == -ENODEV || res == -ENXIO) return ErrorClass::kGone;
+    if (res == -EIO || res == -ETIMEDOUT || res == -ECONNRESET) return ErrorClass::kOtherPath;
+    return ErrorClass::kOther;
+  }
+  const NvmeStatus st{static_cast<uint16_t>(res)};
+  if (st.is_ana_error()) return ErrorClass::kAna;
+  if (st.code() == kScHostPathError) return ErrorClass::kHostPath;
+  if (st.code() == kScHostAbortedCmd) return ErrorClass::kHostAborted;
+  if (st.is_path_error() || st.code() == 0x022) return ErrorClass::kOtherPath;
+  if (st.sct() == kSctMediaError) return ErrorClass::kMedia;
+  return ErrorClass::kOther;
+}
+
+}  // namespace
+
+void QueueCore::CmdList::PushBack(Cmd* c) {
+  c->next = nullptr;
+  c->prev = tail;
+  if (tail) tail->next = c; else head = c;
+  tail = c;
+}
+
+void QueueCore::CmdList::Remove(Cmd* c) {
+  if (c->prev) c->prev->next = c->next; else head = c->next;
+  if (c->next) c->next->prev = c->prev; else tail = c->prev;
+  c->next = c->prev = nullptr;
+}
+
+QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
+                     std::unique_ptr<Transport> transport, const Clock* clock,
+                     PathCounters* counters)
+    : cfg_(cfg), table_(table), transport_(std::move(transport)), clock_(clock) {
+  if (counters == nullptr) {
+    own_counters_ = std::make_unique<PathCounters[]>(kMaxPaths);
+    counters = own_counters_.get();
+  }
+  counters_ = counters;
+  if (cfg_.depth == 0) cfg_.depth = 1;
+  if (cfg_.depth > Tag::kMaxSlots) cfg_.depth = Tag::kMaxSlots;
+  cmds_.resize(cfg_.depth);
+  for (uint32_t i = cfg_.depth; i-- > 0;) {
+    cmds_[i].next = free_;
+    free_ = &cmds_[i];
+  }
+  free_count_ = cfg_.depth;
+  npaths_ = table_->count();
+  file_fd_.fill(-1);
+  policy_cfg_.rr_min_io = cfg_.rr_min_io ? cfg_.rr_min_io : 1;
+  RefreshSnapshot();
+}
+
+QueueCore::~QueueCore() { Close(); }
+
+// ---------------------------------------------------------------------------------------------
+// Submission
+
+uint32_t QueueCore::MaxLbasPerCmd(IoOp op) const {
+  uint32_t max = kMaxNlbField;
+  if ((op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) &&
+      cfg_.max_transfer_bytes != 0) {
+    uint32_t by_data = cfg_.max_transfer_bytes / cfg_.lba_size;
+    if (by_data == 0) by_data = 1;
+    if (by_data < max) max = by_data;
+  }
+  return max;
+}
+
+bool QueueCore::IsWrite(const Io* io) const {
+  switch (io->op) {
+    case IoOp::kWrite:
+    case IoOp::kWriteZeroes:
+    case IoOp::kDeallocate:
+      return true;
+    case IoOp::kRaw:
+      // Anything that is not a plain controller-to-host transfer may modify data.
+      return (io->raw.opcode & 0x3) != 0x2;
+    default:
+      return false;
+  }
+}
+
+int QueueCore::Validate(const Io* io, uint32_t* children) const {
+  if (io == nullptr || io->done == nullptr) return -EINVAL;
+  *children = 1;
+  switch (io->op) {
+    case IoOp::kRead:
+    case IoOp::kWrite:
+    case IoOp::kCompare:
+      if (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0) return -EINVAL;
+      if (io->md != nullptr && (reinterpret_cast<uintptr_t>(io->md) & 3) != 0) return -EINVAL;
+      [[fallthrough]];
+    case IoOp::kWriteZeroes: {
+      if (io->nlb == 0) return -EINVAL;
+      if (io->slba >= cfg_.nsze || io->nlb > cfg_.nsze - io->slba) return -ERANGE;
+      const uint32_t max = MaxLbasPerCmd(io->op);
+      const uint32_t noiob = cfg_.noiob_lbas;
+      uint64_t lba = io->slba, end = io->slba + io->nlb;
+      uint32_t n = 0;
+      while (lba < end) {
+        uint64_t len = end - lba;
+        if (len > max) len = max;
+        if (noiob != 0) {
+          uint64_t to_boundary = noiob - lba % noiob;
+          if (len > to_boundary) len = to_boundary;
+        }
+        lba += len;
+        ++n;
+      }
+      *children = n;
+      break;
+    }
+    case IoOp::kFlush:
+      break;
+    case IoOp::kDeallocate: {
+      if (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0) return -EINVAL;
+      if (io->nlb == 0 || io->nlb > kMaxDsmRanges) return -EINVAL;
+      const auto* r = static_cast<const DsmRange*>(io->buf);
+      for (uint32_t i = 0; i < io->nlb; ++i) {
+        if (r[i].slba >= cfg_.nsze || r[i].nlb > cfg_.nsze - r[i].slba) return -ERANGE;
+      }
+      break;
+    }
+    case IoOp::kRaw:
+      if ((io->raw.data_len & 3) != 0 || (io->raw.metadata_len & 3) != 0) return -EINVAL;
+      if (io->raw.data_len != 0 &&
+          (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0))
+        return -EINVAL;
+      if (cfg_.max_transfer_bytes != 0 && io->raw.data_len > cfg_.max_transfer_bytes)
+        return -E2BIG;
+      break;
+    default:
+      return -EOPNOTSUPP;
+  }
+  if (*children > cfg_.depth) return -E2BIG;
+  return 0;
+}
+
+int QueueCore::Submit(Io* io) {
+  if (closed_) return -ESHUTDOWN;
+  uint32_t children;
+  if (int r = Validate(io, &children); r != 0) return r;
+  if (children > free_count_) return -EAGAIN;
+
+  io->priv = internal::IoPrivate{};
+  io->priv.submit_ns = clock_->NowNs();
+  io->priv.children_left = static_cast<uint16_t>(children);
+  io->res = 0;
+  io->status = NvmeStatus{};
+  io->result = 0;
+  ++ios_outstanding_;
+
+  const uint32_t max = MaxLbasPerCmd(io->op);
+  uint64_t lba = io->slba;
+  uint32_t left = io->nlb, offset = 0;
+  for (uint32_t i = 0; i < children; ++i) {
+    Cmd* c = free_;
+    free_ = c->next;
+    --free_count_;
+    c->io = io;
+    c->attempt = 0;
+    c->retries = 0;
+    c->path = 0;
+    c->sticky_path = -1;
+    c->last_res = 0;
+    c->offset_lbas = offset;
+    c->slba = lba;
+    uint32_t len = left;
+    if (io->op == IoOp::kRead || io->op == IoOp::kWrite || io->op == IoOp::kCompare ||
+        io->op == IoOp::kWriteZeroes) {
+      if (len > max) len = max;
+      if (cfg_.noiob_lbas != 0) {
+        uint64_t to_boundary = cfg_.noiob_lbas - lba % cfg_.noiob_lbas;
+        if (len > to_boundary) len = static_cast<uint32_t>(to_boundary);
+      }
+    }
+    c->nlb = len;
+    lba += len;
+    left -= len;
+    offset += len;
+    Dispatch(c);
+  }
+  return 0;
+}
+
+void QueueCore::BuildCommand(const Cmd* c, nvme_uring_cmd* out) const {
+  const Io* io = c->io;
+  std::memset(out, 0, sizeof(*out));
+  out->nsid = cfg_.nsid;
+  out->timeout_ms = cfg_.cmd_timeout_ms;
+  switch (io->op) {
+    case IoOp::kRead:
+    case IoOp::kWrite:
+    case IoOp::kCompare:
+      out->opcode = io->op == IoOp::kRead ? kOpRead : io->op == IoOp::kWrite ? kOpWrite : kOpCompare;
+      out->addr = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * cfg_.lba_size;
+      out->data_len = c->nlb * cfg_.lba_size;
+      if (io->md != nullptr && cfg_.metadata_size != 0) {
+        out->metadata =
+            reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->offset_lbas} * cfg_.metadata_size;
+        out->metadata_len = c->nlb * cfg_.metadata_size;
+      }
+      out->cdw10 = static_cast<uint32_t>(c->slba);
+      out->cdw11 = static_cast<uint32_t>(c->slba >> 32);
+      out->cdw12 = c->nlb - 1;
+      out->cdw13 = io->cdw13;
+      break;
+    case IoOp::kWriteZeroes:
+      out->opcode = kOpWriteZeroes;
+      out->cdw10 = static_cast<uint32_t>(c->slba);
+      out->cdw11 = static_cast<uint32_t>(c->slba >> 32);
+      out->cdw12 = c->nlb - 1;
+      break;
+    case IoOp::kFlush:
+      out->opcode = kOpFlush;
+      break;
+    case IoOp::kDeallocate:
+      out->opcode = kOpDsm;
+      out->addr = reinterpret_cast<uintptr_t>(io->buf);
+      out->data_len = io->nlb * sizeof(DsmRange);
+      out->cdw10 = io->nlb - 1;
+      out->cdw11 = kDsmAttrDeallocate;
+      break;
+    case IoOp::kRaw:
+      out->opcode = io->raw.opcode;
+      out->cdw2 = io->raw.cdw2;
+      out->cdw3 = io->raw.cdw3;
+      out->addr = reinterpret_cast<uintptr_t>(io->buf);
+      out->data_len = io->raw.data_len;
+      out->metadata = reinterpret_cast<uintptr_t>(io->md);
+      out->metadata_len = io->raw.metadata_len;
+      out->cdw10 = io->raw.cdw10;
+      out->cdw11 = io->raw.cdw11;
+      out->cdw12 = io->raw.cdw12;
+      out->cdw13 = io->raw.cdw13;
+      out->cdw14 = io->raw.cdw14;
+      out->cdw15 = io->raw.cdw15;
+      break;
+  }
+}
+
+int QueueCore::Pick(Cmd* c) {
+  if (c->sticky_path >= 0) {
+    int p = c->sticky_path;
+    c->sticky_path = -1;
+    if (views_[p].tier != kTierUnusable) return p;
+  }
+  return SelectPath(views_.data(), npaths_, policy_cfg_, policy_state_);
+}
+
+void QueueCore::Dispatch(Cmd* c) {
+  MaybeRefresh();
+  const int p = Pick(c);
+  if (p < 0) {
+    Park(c);
+    return;
+  }
+  nvme_uring_cmd cmd;
+  BuildCommand(c, &cmd);
+  c->seq = ++seq_;
+  ++c->attempt;
+  c->path = static_cast<uint8_t>(p);
+  const uint64_t tag = Tag{static_cast<uint32_t>(c - cmds_.data()), c->path, c->attempt, c->seq}.Pack();
+  const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
+  int r = transport_->Prep(p, cmd, tag, buf_index);
+  if (r == -EBUSY) {
+    ++qc_.sq_full;
+    transport_->Submit();
+    unsubmitted_ = 0;
+    r = transport_->Prep(p, cmd, tag, buf_index);
+  }
+  if (r != 0) {
+    // No SQE (or the file slot was emptied under us): try again from the next Poll().
+    Delay(c, DelayKind::kResend, clock_->NowNs());
+    return;
+  }
+  c->state = CmdState::kInflight;
+  c->sent_ns = clock_->NowNs();
+  ++views_[p].inflight;
+  PathCounters::Add(counters_[p].inflight, 1);
+  ++unsubmitted_;
+}
+
+int QueueCore::Flush() {
+  if (unsubmitted_ == 0) return 0;
+  int r = transport_->Submit();
+  if (r >= 0) unsubmitted_ = 0;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path snapshot
+
+void QueueCore::RefreshSnapshot() {
+  seen_epoch_ = table_->epoch();
+  policy_cfg_.policy = table_->policy();
+  policy_cfg_.preferred = table_->preferred();
+  policy_state_.Clear();
+  any_usable_ = false;
+  failback_refresh_ns_ = 0;
+  const int64_t now = clock_->NowNs();
+  for (int i = 0; i < npaths_; ++i) {
+    PathState& ps = table_->path(i);
+    const uint32_t gen = ps.fd_gen.load(std::memory_order_acquire);
+    const int fd = ps.fd.load(std::memory_order_acquire);
+    if (gen != fd_gen_[i] || fd != file_fd_[i]) {
+      absl::Status st = transport_->SetFile(i, fd);
+      if (!st.ok()) LOG_WARN("path {}: cannot install fd {} in the ring: {}", i, fd, st.ToString());
+      fd_gen_[i] = gen;
+      file_fd_[i] = st.ok() ? fd : -1;
+    }
+    PathView& v = views_[i];
+    const AnaState ana = ps.ana.load(std::memory_order_relaxed);
+    if (!ps.Usable() || file_fd_[i] < 0) {
+      v.tier = kTierUnusable;
+    } else if (ps.marginal.load(std::memory_order_relaxed)) {
+      v.tier = kTierMarginal;
+    } else if (ana == AnaState::kOptimized) {
+      v.tier = kTierOptimized;
+      const int64_t since = ps.usable_since_ns.load(std::memory_order_relaxed);
+      if (cfg_.failback_delay_ns > 0 && now - since < cfg_.failback_delay_ns) {
+        v.tier = kTierNonOptimized;  // not trusted yet: as a non-optimized path
+        const int64_t at = since + cfg_.failback_delay_ns;
+        if (failback_refresh_ns_ == 0 || at < failback_refresh_ns_) failback_refresh_ns_ = at;
+      }
+    } else {
+      v.tier = kTierNonOptimized;
+    }
+    v.distance = (cfg_.numa_node < 0 || ps.numa_node < 0 || ps.numa_node == cfg_.numa_node) ? 0 : 1;
+    if (v.tier != kTierUnusable) any_usable_ = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Completion
+
+void QueueCore::HandleCompletion(const Completion& cqe) {
+  const Tag t = Tag::Unpack(cqe.tag);
+  if (t.slot >= cmds_.size()) {
+    ++qc_.stale_completions;
+    return;
+  }
+  Cmd* c = &cmds_[t.slot];
+  if (c->state != CmdState::kInflight || c->seq != t.seq || c->path != t.path) {
+    ++qc_.stale_completions;
+    return;
+  }
+  const int p = t.path;
+  PathCounters& pc = counters_[p];
+  --views_[p].inflight;
+  Dec(pc.inflight);
+  const int64_t now = clock_->NowNs();
+  const int res = cqe.res;
+  const uint64_t lat = static_cast<uint64_t>(now - c->sent_ns);
+  PathCounters::Add(pc.busy_ns, lat);
+  PathCounters::Add(pc.latency_hist[LatencyBucket(lat)], 1);
+
+  if (res == 0) {
+    PathCounters::Add(pc.ios, 1);
+    const IoOp op = c->io->op;
+    if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
+      PathCounters::Add(pc.bytes, uint64_t{c->nlb} * cfg_.lba_size);
+      PathCounters::Add(op == IoOp::kRead ? pc.reads : pc.writes, 1);
+    }
+    FinishCmd(c, 0, 0, static_cast<uint32_t>(cqe.result));
+    return;
+  }
+
+  c->last_res = res;
+  CountError(p, res);
+  const Disposition d = Classify(res);
+  const bool expired =
+      cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns;
+  switch (d) {
+    case Disposition::kComplete:
+      FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
+                static_cast<uint32_t>(cqe.result));
+      return;
+    case Disposition::kRetrySamePath: {
+      if (c->retries >= cfg_.max_retries || expired) {
+        FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
+                  static_cast<uint32_t>(cqe.result));
+        return;
+      }
+      ++c->retries;
+      PathCounters::Add(pc.retries, 1);
+      int64_t delay = res < 0 ? kErrnoRetryDelayNs : 0;
+      if (res > 0) {
+        const uint8_t crd = NvmeStatus{static_cast<uint16_t>(res)}.crd();
+        if (crd != 0) delay = int64_t{table_->path(p).crdt[crd - 1]} * 100'000'000;
+      }
+      c->sticky_path = static_cast<int8_t>(p);
+      c->state = CmdState::kFree;  // not in flight; Dispatch/Delay set the next state
+      if (delay == 0) Dispatch(c); else Delay(c, DelayKind::kRetry, now + delay);
+      return;
+    }
+    case Disposition::kFailover:
+    case Disposition::kAnaFailover:
+    case Disposition::kPathGone:
+      if (expired) {
+        FinishCmd(c, -ETIMEDOUT, res > 0 ? static_cast<uint16_t>(res) : 0, 0);
+        return;
+      }
+      OnPathError(c, p, res, d);
+      return;
+  }
+}
+
+void QueueCore::CountError(int p, int res) {
+  PathCounters& pc = counters_[p];
+  PathCounters::Add(pc.errors, 1);
+  PathCounters::Add(pc.errors_by_class[static_cast<int>(ClassOf(res))], 1);
+}
+
+int64_t QueueCore::HoldNs(int p) const {
+  if (cfg_.write_hold_ns >= 0) return cfg_.write_hold_ns;
+  return int64_t{table_->path(p).kato_ms} * 1'000'000;
+}
+
+void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
+  const int64_t now = clock_->NowNs();
+  PathCounters::Add(counters_[p].failovers, 1);
+  table_->ReportPathError(p, d == Disposition::kPathGone, d == Disposition::kAnaFailover);
+
+  // Marginal detection: repeated path errors within the window.
+  if (now - err_window_start_[p] > cfg_.marginal_window_ns) {
+    err_window_start_[p] = now;
+    err_count_[p] = 0;
+  }
+  if (cfg_.marginal_errors != 0 && ++err_count_[p] >= cfg_.marginal_errors &&
+      !table_->path(p).marginal.load(std::memory_order_relaxed)) {
+    table_->path(p).marginal.store(true, std::memory_order_relaxed);
+    table_->BumpEpoch();
+    LOG_INFO("path {}: marked marginal after {} path errors", p, err_count_[p]);
+  }
+  MaybeRefresh();
+
+  c->state = CmdState::kFree;
+  if (IsWrite(c->io) && MayStillExecute(res)) {
+    // The write may still land on the failing path: resend only once that path can no longer
+    // execute it (KATO elapsed, or the controller was reset/deleted since).
+    c->hold_reset_gen = table_->path(p).reset_gen.load(std::memory_order_relaxed);
+    Delay(c, DelayKind::kWriteHold, now + HoldNs(p));
+    return;
+  }
+  Dispatch(c);
+}
+
+void QueueCore::Park(Cmd* c) {
+  const int64_t now = clock_->NowNs();
+  c->state = CmdState::kParked;
+  c->wake_ns = now + cfg_.no_path_timeout_ns;
+  PathCounters::Add(counters_[c->path].requeues, 1);
+  parked_.PushBack(c);
+  ++parked_count_;
+}
+
+void QueueCore::Delay(Cmd* c, DelayKind kind, int64_t wake_ns) {
+  c->state = CmdState::kDelayed;
+  c->delay_kind = kind;
+  c->wake_ns = wake_ns;
+  delayed_.PushBack(c);
+  ++delayed_count_;
+}
+
+void QueueCore::RedriveParked() {
+  CmdList batch = parked_;
+  parked_ = CmdList{};
+  parked_count_ = 0;
+  for (Cmd* c = batch.head; c != nullptr;) {
+    Cmd* next = c->next;
+    c->state = CmdState::kFree;
+    Dispatch(c);
+    c = next;
+  }
+}
+
+int64_t QueueCore::NextTimerNs() const {
+  int64_t next = std::numeric_limits<int64_t>::max();
+  for (const Cmd* c = delayed_.head; c; c = c->next) next = std::min(next, c->wake_ns);
+  for (const Cmd* c = parked_.head; c; c = c->next) next = std::min(next, c->wake_ns);
+  if (failback_refresh_ns_ != 0) next = std::min(next, failback_refresh_ns_);
+  return next;
+}
+
+void QueueCore::RunTimers(int64_t now) {
+  if (failback_refresh_ns_ != 0 && now >= failback_refresh_ns_) RefreshSnapshot();
+  if (delayed_count_ != 0) {
+    CmdList due;
+    for (Cmd* c = delayed_.head; c != nullptr;) {
+      Cmd* next = c->next;
+      bool ready = c->wake_ns <= now;
+      if (c->delay_kind == DelayKind::kWriteHold &&
+          (table_->path(c->path).reset_gen.load(std::memory_order_relaxed) != c->hold_reset_gen ||
+           table_->path(c->path).health.load(std::memory_order_relaxed) == PathHealth::kGone)) {
+        ready = true;
+      }
+      if (ready) {
+        delayed_.Remove(c);
+        --delayed_count_;
+        due.PushBack(c);
+      }
+      c = next;
+    }
+    for (Cmd* c = due.head; c != nullptr;) {
+      Cmd* next = c->next;
+      c->state = CmdState::kFree;
+      if (cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns) {
+        FinishCmd(c, -ETIMEDOUT, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
+      } else {
+        Dispatch(c);
+      }
+      c = next;
+    }
+  }
+  if (parked_count_ != 0) {
+    for (Cmd* c = parked_.head; c != nullptr;) {
+      Cmd* next = c->next;
+      if (c->wake_ns <= now) {
+        parked_.Remove(c);
+        --parked_count_;
+        ++qc_.parked_expired;
+        c->state = CmdState::kFree;
+        FinishCmd(c, -ENOLINK, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
+      }
+      c = next;
+    }
+  }
+}
+
+void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result) {
+  Io* io = c->io;
+  if (res != 0 && io->priv.first_err == 0) {
+    io->priv.first_err = res;
+    io->priv.first_status = status;
+  }
+  if (result != 0) io->priv.result = result;
+  c->state = CmdState::kFree;
+  c->io = nullptr;
+  c->next = free_;
+  free_ = c;
+  ++free_count_;
+  if (--io->priv.children_left == 0) {
+    io->res = io->priv.first_err;
+    io->status = NvmeStatus{io->priv.first_status};
+    io->result = io->priv.result;
+    --ios_outstanding_;
+    ++completed_;
+    io->done(io);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Poll
+
+int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
+  completed_ = 0;
+  int64_t now = clock_->NowNs();
+  const int64_t deadline = timeout_us < 0 ? std::numeric_limits<int64_t>::max()
+                                          : now + timeout_us * 1000;
+  Completion batch[64];
+  for (;;) {
+    MaybeRefresh();
+    if (parked_count_ != 0 && any_usable_) RedriveParked();
+    if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0) RunTimers(now);
+    Flush();
+
+    const bool want = completed_ < min_complete && now < deadline;
+    int64_t wait_ns = 0;
+    if (want) {
+      wait_ns = deadline == std::numeric_limits<int64_t>::max() ? -1 : deadline - now;
+      if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0) {
+        int64_t slice = std::min(NextTimerNs() - now, kParkedPollSliceNs);
+        if (slice < 0) slice = 0;
+        if (wait_ns < 0 || slice < wait_ns) wait_ns = slice;
+      }
+    }
+    int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
+    if (n < 0) n = 0;
+    for (int i = 0; i < n; ++i) HandleCompletion(batch[i]);
+    now = clock_->NowNs();
+    if (n == 64) continue;  // maybe more to reap
+    if (completed_ >= min_complete) {
+      // Drain what the completions above made due (resends, redrives) before returning.
+      MaybeRefresh();
+      if (parked_count_ != 0 && any_usable_) RedriveParked();
+      Flush();
+      break;
+    }
+    if (now >= deadline || timeout_us == 0) break;
+  }
+  return static_cast<int>(completed_);
+}
+
+void QueueCore::Close() {
+  if (closed_) return;
+  closed_ = true;
+  // Parked and delayed commands never reached the kernel (or were already answered by it).
+  for (CmdList* l : {&parked_, &delayed_}) {
+    for (Cmd* c = l->head; c != nullptr;) {
+      Cmd* next = c->next;
+      c->state = CmdState::kFree;
+      FinishCmd(c, -ESHUTDOWN, 0, 0);
+      c = next;
+    }
+    *l = CmdList{};
+  }
+  parked_count_ = delayed_count_ = 0;
+  // In-flight commands still own their buffers in the kernel: wait for them (bounded).
+  const int64_t give_up = clock_->NowNs() + 60'000'000'000;
+  while (free_count_ + parked_count_ + delayed_count_ < cfg_.depth && clock_->NowNs() < give_up) {
+    Flush();
+    Completion batch[64];
+    int n = transport_->Reap(batch, 64, 1, 100'000'000);
+    if (n < 0) break;
+    for (int i = 0; i < n; ++i) {
+      const Tag t = Tag::Unpack(batch[i].tag);
+      if (t.slot < cmds_.size() && cmds_[t.slot].state == CmdState::kInflight &&
+          cmds_[t.slot].seq == t.seq) {
+        Cmd* c = &cmds_[t.slot];
+        --views_[t.path].inflight;
+        Dec(counters_[t.path].inflight);
+        FinishCmd(c, batch[i].res == 0 ? 0 : -ESHUTDOWN, 0, 0);
+      }
+    }
+    if (n == 0 && dynamic_cast<const MonotonicClock*>(clock_) == nullptr) break;  // fake clock
+  }
+}
+
+}  // namespace nvme_mpath::internal
+
+// ---------------------------------------------------------------------------------------------
+// Synchronous helpers of the public Queue.
+
+namespace nvme_mpath {
+namespace {
+struct SyncWait {
+  bool done = false;
+};
+void SyncDone(Io* io) { static_cast<SyncWait*>(io->ctx)->done = true; }
+}  // namespace
+
+int Queue::Execute(Io* io) {
+  IoDoneFn user_done = io->done;
+  void* user_ctx = io->ctx;
+  SyncWait wait;
+  io->done = SyncDone;
+  io->ctx = &wait;
+  int r = Submit(io);
+  while (r == -EAGAIN) {  // queue full of other I/O: make room
+    Poll(1, 1000);
+    r = Submit(io);
+  }
+  if (r == 0) {
+    while (!wait.done) Poll(1, -1);
+    r = io->res;
+  }
+  io->done = user_done;
+  io->ctx = user_ctx;
+  return r;
+}
+
+int Queue::Read(uint64_t slba, uint32_t nlb, void* buf, NvmeStatus* status) {
+  Io io;
+  io.op = IoOp::kRead;
+  io.slba = slba;
+  io.nlb = nlb;
+  io.buf = buf;
+  int r = Execute(&io);
+  if (status) *status = io.status;
+  return r;
+}
+
+int Queue::Write(uint64_t slba, uint32_t nlb, const void* buf, NvmeStatus* status) {
+  Io io;
+  io.op = IoOp::kWrite;
+  io.slba = slba;
+  io.nlb = nlb;
+  io.buf = const_cast<void*>(buf);
+  int r = Execute(&io);
+  if (status) *status = io.status;
+  return r;
+}
+
+int Queue::FlushCache(NvmeStatus* status) {
+  Io io;
+  io.op = IoOp::kFlush;
+  int r = Execute(&io);
+  if (status) *status = io.status;
+  return r;
+}
+
+const char* IoOpName(IoOp op) {
+  switch (op) {
+    case IoOp::kRead: return "read";
+    case IoOp::kWrite: return "write";
+    case IoOp::kFlush: return "flush";
+    case IoOp::kWriteZeroes: return "write-zeroes";
+    case IoOp::kDeallocate: return "deallocate";
+    case IoOp::kCompare: return "compare";
+    case IoOp::kRaw: return "raw";
+  }
+  return "?";
+}
+
+const char* ErrorClassName(ErrorClass c) {
+  switch (c) {
+    case ErrorClass::kAna: return "ana";
+    case ErrorClass::kHostPath: return "host_path";
+    case ErrorClass::kHostAborted: return "host_aborted";
+    case ErrorClass::kCancelled: return "cancelled";
+    case ErrorClass::kGone: return "gone";
+    case ErrorClass::kOtherPath: return "other_path";
+    case ErrorClass::kMedia: return "media";
+    case ErrorClass::kOther: return "other";
+    case ErrorClass::kCount: break;
+  }
+  return "?";
+}
+
+void PathStatsSnapshot::Accumulate(const PathCounters& c) {
+  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  ios += ld(c.ios);
+  bytes += ld(c.bytes);
+  reads += ld(c.reads);
+  writes += ld(c.writes);
+  inflight += ld(c.inflight);
+  errors += ld(c.errors);
+  retries += ld(c.retries);
+  failovers += ld(c.failovers);
+  requeues += ld(c.requeues);
+  busy_ns += ld(c.busy_ns);
+  for (int i = 0; i < kErrorClassCount; ++i) errors_by_class[i] += ld(c.errors_by_class[i]);
+  for (int i = 0; i < kLatencyBuckets; ++i) latency_hist[i] += ld(c.latency_hist[i]);
+}
+
+}  // namespace nvme_mpath

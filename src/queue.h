@@ -1,0 +1,183 @@
+// File: queue.h
+//
+// QueueCore: the per-thread I/O engine. It owns a Transport (one io_uring), a fixed pool of
+// command slots, and the retry, hold and requeue lists, and reads the shared PathTable through a
+// private snapshot. The hot path reads top to bottom like the kernel's mpath_bdev_submit_bio():
+//
+//   Submit(io) -> validate -> split to the strictest path limit -> per command: policy picks a
+//     usable path -> tag -> uring_cmd SQE
+//     \- no usable path but one may come back -> requeue list (bounded by the slots, deadline)
+//   Poll() -> reap -> decode status -> disposition: complete | retry same path after CRD |
+//     fail over | set path aside + re-read ANA | reopen -> application callback exactly once
+//   snapshot changed (ANA poll, reconnect) or a deadline passed -> re-drive the requeue list
+//
+// Threading model: a QueueCore is used by one thread at a time (see engine.h). It shares only
+// the PathTable (read lock-free, see path.h) and its own PathCounters blocks (single writer).
+#ifndef NVME_MPATH_SRC_QUEUE_H_
+#define NVME_MPATH_SRC_QUEUE_H_
+
+#include <linux/nvme_ioctl.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <nvme_mpath/engine.h>
+#include <nvme_mpath/io.h>
+#include <nvme_mpath/stats.h>
+
+#include "clock.h"
+#include "path.h"
+#include "policy.h"
+#include "transport.h"
+
+namespace nvme_mpath::internal {
+
+// Everything a queue needs to know about the namespace and the engine's knobs.
+struct QueueConfig {
+  uint32_t nsid = 1;
+  uint64_t nsze = 0;
+  uint32_t lba_size = 512;
+  uint32_t metadata_size = 0;     // separate metadata bytes per LBA
+  uint32_t max_transfer_bytes = 0;  // 0 = no limit (still bounded by the 16-bit NLB field)
+  uint32_t noiob_lbas = 0;
+  uint32_t depth = 128;
+  uint32_t rr_min_io = 1;
+  int64_t no_path_timeout_ns = 30'000'000'000;
+  int64_t io_timeout_ns = 120'000'000'000;  // 0 = none
+  uint32_t cmd_timeout_ms = 0;
+  uint32_t max_retries = 5;
+  int64_t write_hold_ns = -1;  // -1: the path's KATO
+  int64_t failback_delay_ns = 0;
+  uint32_t marginal_errors = 3;
+  int64_t marginal_window_ns = 10'000'000'000;
+  int numa_node = -1;           // the queue's node
+  bool fixed_buffers = false;
+};
+
+// Counters of one queue that are not per path.
+struct QueueCounters {
+  uint64_t stale_completions = 0;  // completions whose tag matched no waiting attempt
+  uint64_t parked_expired = 0;     // I/Os failed after the no-path timeout
+  uint64_t sq_full = 0;
+};
+
+class QueueCore final : public Queue {
+ public:
+  // `counters` has one block per path (engine-owned, may live in shared memory), or null to use
+  // private blocks. The table, clock and counters must outlive the queue.
+  QueueCore(const QueueConfig& cfg, PathTable* table, std::unique_ptr<Transport> transport,
+            const Clock* clock, PathCounters* counters);
+  ~QueueCore() override;
+
+  int Submit(Io* io) override;
+  int Flush() override;
+  int Poll(uint32_t min_complete, int64_t timeout_us) override;
+  uint32_t inflight() const override { return ios_outstanding_; }
+  int event_fd() const override { return transport_->event_fd(); }
+
+  // Fails every parked or delayed command with -ESHUTDOWN, waits for in-flight ones (bounded),
+  // and rejects further submits. Called by the destructor.
+  void Close();
+
+  const QueueCounters& queue_counters() const { return qc_; }
+  const PathCounters& counters(int path) const { return counters_[path]; }
+  Transport* transport() { return transport_.get(); }
+  // Commands (not I/Os) parked waiting for a path / delayed (retry or write hold).
+  uint32_t parked() const { return parked_count_; }
+  uint32_t delayed() const { return delayed_count_; }
+
+ private:
+  enum class CmdState : uint8_t { kFree, kInflight, kParked, kDelayed };
+  enum class DelayKind : uint8_t { kRetry, kWriteHold, kResend };
+
+  struct Cmd {
+    Io* io = nullptr;
+    uint64_t slba = 0;
+    uint32_t nlb = 0;
+    uint32_t offset_lbas = 0;  // into io->buf / io->md
+    uint32_t seq = 0;
+    uint8_t path = 0;
+    uint8_t attempt = 0;
+    uint8_t retries = 0;
+    CmdState state = CmdState::kFree;
+    DelayKind delay_kind = DelayKind::kRetry;
+    int8_t sticky_path = -1;    // retry-same-path target
+    uint32_t hold_reset_gen = 0;
+    int32_t last_res = 0;
+    int64_t sent_ns = 0;
+    int64_t wake_ns = 0;        // delayed: when to act; parked: no-path deadline
+    Cmd* next = nullptr;
+    Cmd* prev = nullptr;
+  };
+  struct CmdList {
+    Cmd* head = nullptr;
+    Cmd* tail = nullptr;
+    void PushBack(Cmd* c);
+    void Remove(Cmd* c);
+    bool empty() const { return head == nullptr; }
+  };
+
+  int Validate(const Io* io, uint32_t* children) const;
+  uint32_t MaxLbasPerCmd(IoOp op) const;
+  void RefreshSnapshot();
+  void MaybeRefresh() {
+    if (table_->epoch() != seen_epoch_) RefreshSnapshot();
+  }
+  int Pick(Cmd* c);
+  void Dispatch(Cmd* c);
+  void BuildCommand(const Cmd* c, nvme_uring_cmd* out) const;
+  void HandleCompletion(const Completion& cqe);
+  void OnPathError(Cmd* c, int path, int res, Disposition d);
+  void Park(Cmd* c);
+  void Delay(Cmd* c, DelayKind kind, int64_t wake_ns);
+  void RunTimers(int64_t now);
+  void RedriveParked();
+  void FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result);
+  void CountError(int path, int res);
+  int64_t HoldNs(int path) const;
+  bool IsWrite(const Io* io) const;
+  int64_t NextTimerNs() const;
+
+  QueueConfig cfg_;
+  PathTable* table_;
+  std::unique_ptr<Transport> transport_;
+  const Clock* clock_;
+  std::unique_ptr<PathCounters[]> own_counters_;
+  PathCounters* counters_;
+  QueueCounters qc_;
+
+  std::vector<Cmd> cmds_;
+  Cmd* free_ = nullptr;
+  uint32_t free_count_ = 0;
+  CmdList parked_;
+  CmdList delayed_;
+  uint32_t parked_count_ = 0;
+  uint32_t delayed_count_ = 0;
+  uint32_t ios_outstanding_ = 0;
+  uint32_t unsubmitted_ = 0;
+  uint32_t seq_ = 0;
+  uint32_t completed_ = 0;  // I/Os completed since Poll() started
+  bool closed_ = false;
+
+  // Snapshot of the path table (refreshed when its epoch moves).
+  uint64_t seen_epoch_ = 0;
+  int npaths_ = 0;
+  std::array<PathView, kMaxPaths> views_{};
+  std::array<bool, kMaxPaths> may_return_{};
+  std::array<uint32_t, kMaxPaths> fd_gen_{};
+  std::array<int, kMaxPaths> file_fd_{};
+  PolicyConfig policy_cfg_;
+  PolicyState policy_state_;
+  bool any_usable_ = false;
+  int64_t failback_refresh_ns_ = 0;  // re-snapshot then (failback delay expiring), 0 = none
+
+  // Marginal-path detection (per path, queue-local).
+  std::array<uint32_t, kMaxPaths> err_count_{};
+  std::array<int64_t, kMaxPaths> err_window_start_{};
+};
+
+}  // namespace nvme_mpath::internal
+
+#endif  // NVME_MPATH_SRC_QUEUE_H_

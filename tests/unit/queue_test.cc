@@ -1,0 +1,543 @@
+// The per-thread engine over a fake transport and a fake clock: deterministic, no sleeps.
+#include "queue.h"
+
+#include <cerrno>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "support/fake_clock.h"
+#include "support/fake_transport.h"
+#include "tag.h"
+
+namespace nvme_mpath::internal {
+namespace {
+
+using nvme_mpath::testing::FakeClock;
+using nvme_mpath::testing::FakeTransport;
+
+struct Done {
+  int calls = 0;
+  int res = 0;
+  NvmeStatus status;
+};
+
+void OnDone(Io* io) {
+  auto* d = static_cast<Done*>(io->ctx);
+  d->calls++;
+  d->res = io->res;
+  d->status = io->status;
+}
+
+class QueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Build(QueueConfig{}); }
+
+  void Build(QueueConfig cfg, int npaths = 2) {
+    queue_.reset();
+    table_ = std::make_unique<PathTable>(npaths);
+    for (int i = 0; i < npaths; ++i) {
+      PathState& p = table_->path(i);
+      p.ana = i == 0 ? AnaState::kOptimized : AnaState::kNonOptimized;
+      p.fd = 100 + i;
+      p.kato_ms = 2000;
+      p.crdt = {5, 10, 20};
+    }
+    cfg.nsid = 7;
+    cfg.nsze = 1 << 20;
+    cfg.lba_size = 512;
+    auto t = std::make_unique<FakeTransport>();
+    transport_ = t.get();
+    queue_ = std::make_unique<QueueCore>(cfg, table_.get(), std::move(t), &clock_, nullptr);
+  }
+
+  Io MakeRead(uint64_t slba, uint32_t nlb, Done* d) {
+    Io io;
+    io.op = IoOp::kRead;
+    io.slba = slba;
+    io.nlb = nlb;
+    io.buf = buf_.data();
+    io.done = OnDone;
+    io.ctx = d;
+    return io;
+  }
+
+  void Poll() { queue_->Poll(0, 0); }
+
+  FakeClock clock_;
+  std::unique_ptr<PathTable> table_;
+  FakeTransport* transport_ = nullptr;
+  std::unique_ptr<QueueCore> queue_;
+  alignas(4096) std::vector<uint8_t> buf_ = std::vector<uint8_t>(1 << 20);
+};
+
+TEST_F(QueueTest, ReadGoesToOptimizedPathWithCorrectCommand) {
+  Done d;
+  Io ok = MakeRead(1000, 8, &d);
+  ASSERT_EQ(queue_->Submit(&ok), 0);
+  ASSERT_EQ(queue_->Flush(), 1);
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  const auto& s = transport_->inflight()[0];
+  EXPECT_EQ(s.path, 0);
+  EXPECT_EQ(s.fd, 100);
+  EXPECT_EQ(s.cmd.opcode, 0x02);
+  EXPECT_EQ(s.cmd.nsid, 7u);
+  EXPECT_EQ(s.cmd.cdw10, 1000u);
+  EXPECT_EQ(s.cmd.cdw11, 0u);
+  EXPECT_EQ(s.cmd.cdw12, 7u);
+  EXPECT_EQ(s.cmd.data_len, 8u * 512);
+  EXPECT_EQ(s.cmd.addr, reinterpret_cast<uintptr_t>(buf_.data()));
+  const Tag t = Tag::Unpack(s.tag);
+  EXPECT_EQ(t.path, 0);
+  EXPECT_EQ(t.attempt, 1);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+  EXPECT_EQ(queue_->counters(0).ios.load(), 1u);
+  EXPECT_EQ(queue_->counters(0).bytes.load(), 4096u);
+  EXPECT_EQ(queue_->inflight(), 0u);
+}
+
+TEST_F(QueueTest, AnaErrorFailsOverOnceWithFreshTag) {
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  const uint64_t first_tag = transport_->inflight()[0].tag;
+  transport_->Complete(0, 0x2302);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  const auto& s = transport_->inflight()[0];
+  EXPECT_EQ(s.path, 1);
+  EXPECT_NE(s.tag, first_tag);
+  EXPECT_EQ(Tag::Unpack(s.tag).attempt, 2);
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kFailed);
+  EXPECT_TRUE(table_->TakeAnaRefresh());
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+  EXPECT_EQ(queue_->counters(0).failovers.load(), 1u);
+  EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kAna)].load(), 1u);
+  EXPECT_EQ(queue_->counters(1).ios.load(), 1u);
+}
+
+TEST_F(QueueTest, StaleCompletionIsIgnored) {
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  const uint64_t tag = transport_->inflight()[0].tag;
+  Tag stale = Tag::Unpack(tag);
+  stale.seq += 1000;
+  transport_->InjectCompletion(stale.Pack(), 0);
+  Tag wrong_path = Tag::Unpack(tag);
+  wrong_path.path = 1;
+  transport_->InjectCompletion(wrong_path.Pack(), 0);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  EXPECT_EQ(queue_->queue_counters().stale_completions, 2u);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+}
+
+TEST_F(QueueTest, HostPathErrorAndCancelFailOver) {
+  for (int res : {0x370, 0x2371, -EINTR, -EIO, -ETIMEDOUT}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 1, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << res;
+    EXPECT_EQ(transport_->inflight()[0].path, 1) << res;
+    transport_->Complete(0, 0);
+    Poll();
+    EXPECT_EQ(d.calls, 1);
+    EXPECT_EQ(d.res, 0);
+  }
+}
+
+TEST_F(QueueTest, MediaErrorAndDnrCompleteToTheApplication) {
+  for (int res : {0x281, 0x4302, 0x002}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 1, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    EXPECT_EQ(d.calls, 1);
+    EXPECT_EQ(d.res, -EIO);
+    EXPECT_EQ(d.status.raw, res);
+    EXPECT_TRUE(transport_->inflight().empty());
+  }
+}
+
+TEST_F(QueueTest, CrdRetriesSamePathAfterDelay) {
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, 0x0806);  // CRD=1 -> crdt[0] = 5 -> 500 ms
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->delayed(), 1u);
+  clock_.AdvanceMs(499);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  clock_.AdvanceMs(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+  EXPECT_EQ(queue_->counters(0).retries.load(), 1u);
+}
+
+TEST_F(QueueTest, RetryBudgetIsBounded) {
+  QueueConfig cfg;
+  cfg.max_retries = 2;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  for (int i = 0; i < 3; ++i) {
+    queue_->Flush();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << i;
+    transport_->Complete(0, 0x082);  // namespace not ready, no CRD: immediate retry
+    Poll();
+  }
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -EIO);
+  EXPECT_EQ(d.status.code(), 0x082);
+}
+
+TEST_F(QueueTest, ParksWhenNoPathAndRedrivesWhenOneReturns) {
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, 0x2302);
+  Poll();
+  transport_->Complete(0, 0x2303);  // path 1 in transition too
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->parked(), 1u);
+  clock_.AdvanceMs(5000);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  // The control plane re-reads ANA: path 1 optimized now.
+  table_->path(1).ana = AnaState::kOptimized;
+  table_->path(1).health = PathHealth::kLive;
+  table_->BumpEpoch();
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+  EXPECT_EQ(queue_->parked(), 0u);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+}
+
+TEST_F(QueueTest, ParkedIoFailsAfterNoPathTimeout) {
+  QueueConfig cfg;
+  cfg.no_path_timeout_ns = 3'000'000'000;
+  Build(cfg);
+  table_->path(0).ana = AnaState::kInaccessible;
+  table_->path(1).ana = AnaState::kInaccessible;
+  table_->BumpEpoch();
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  EXPECT_EQ(queue_->parked(), 1u);
+  clock_.AdvanceMs(2999);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  clock_.AdvanceMs(1);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ENOLINK);
+  EXPECT_EQ(queue_->queue_counters().parked_expired, 1u);
+}
+
+TEST_F(QueueTest, ZeroNoPathTimeoutFailsAtNextPoll) {
+  QueueConfig cfg;
+  cfg.no_path_timeout_ns = 0;
+  Build(cfg);
+  table_->path(0).health = PathHealth::kGone;
+  table_->path(1).ana = AnaState::kPersistentLoss;
+  table_->BumpEpoch();
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  EXPECT_EQ(d.calls, 0);  // callbacks only run from Poll()
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ENOLINK);
+}
+
+TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldForKato) {
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINTR);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->delayed(), 1u);
+  clock_.AdvanceMs(1999);  // KATO 2000 ms
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  clock_.AdvanceMs(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+  EXPECT_EQ(transport_->inflight()[0].cmd.opcode, 0x01);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+}
+
+TEST_F(QueueTest, WriteHoldEndsEarlyWhenControllerWasReset) {
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, 0x371);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  table_->path(0).reset_gen.fetch_add(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+}
+
+TEST_F(QueueTest, WriteRefusedByTargetIsResentAtOnce) {
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, 0x2302);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+}
+
+TEST_F(QueueTest, ControllerGoneMarksPathGone) {
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, -ENODEV);
+  Poll();
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kGone);
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+}
+
+TEST_F(QueueTest, ReopenedFdIsInstalledInTheRing) {
+  EXPECT_EQ(transport_->file(0), 100);
+  table_->path(0).fd = 200;
+  table_->path(0).fd_gen.fetch_add(1);
+  table_->BumpEpoch();
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  EXPECT_EQ(transport_->file(0), 200);
+}
+
+TEST_F(QueueTest, SplitsAtMaxTransferAndCompletesOnce) {
+  QueueConfig cfg;
+  cfg.max_transfer_bytes = 8192;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(3, 40, &d);  // 40 LBAs of 512 B, 16 LBAs per command -> 16+16+8
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 3u);
+  uint64_t expect_lba = 3;
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& s = transport_->inflight()[i];
+    EXPECT_EQ(s.cmd.cdw10, expect_lba);
+    EXPECT_EQ(s.cmd.addr, reinterpret_cast<uintptr_t>(buf_.data()) + (expect_lba - 3) * 512);
+    expect_lba += s.cmd.cdw12 + 1;
+  }
+  EXPECT_EQ(expect_lba, 43u);
+  transport_->Complete(1, 0);
+  transport_->Complete(0, 0x2302);  // one part fails over
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+}
+
+TEST_F(QueueTest, SplitsAtNoiobBoundary) {
+  QueueConfig cfg;
+  cfg.noiob_lbas = 16;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(10, 20, &d);  // 10..15 | 16..29
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 2u);
+  EXPECT_EQ(transport_->inflight()[0].cmd.cdw12 + 1, 6u);
+  EXPECT_EQ(transport_->inflight()[1].cmd.cdw10, 16u);
+}
+
+TEST_F(QueueTest, RejectsBadRequestsAndSubmitsNothing) {
+  Done d;
+  Io io = MakeRead((1 << 20) - 4, 8, &d);
+  EXPECT_EQ(queue_->Submit(&io), -ERANGE);
+  io = MakeRead(0, 0, &d);
+  EXPECT_EQ(queue_->Submit(&io), -EINVAL);
+  io = MakeRead(0, 1, &d);
+  io.buf = buf_.data() + 1;
+  EXPECT_EQ(queue_->Submit(&io), -EINVAL);
+  io = MakeRead(0, 1, &d);
+  io.done = nullptr;
+  EXPECT_EQ(queue_->Submit(&io), -EINVAL);
+  io = MakeRead(0, 1, &d);
+  io.op = static_cast<IoOp>(99);
+  EXPECT_EQ(queue_->Submit(&io), -EOPNOTSUPP);
+  io = MakeRead(0, 1, &d);
+  io.op = IoOp::kRaw;
+  io.raw.opcode = 0x02;
+  io.raw.data_len = 510;
+  EXPECT_EQ(queue_->Submit(&io), -EINVAL);
+  queue_->Flush();
+  EXPECT_TRUE(transport_->inflight().empty());
+  queue_->Close();
+  io = MakeRead(0, 1, &d);
+  EXPECT_EQ(queue_->Submit(&io), -ESHUTDOWN);
+  EXPECT_EQ(d.calls, 0);
+}
+
+TEST_F(QueueTest, BackPressureWhenAllSlotsAreBusy) {
+  QueueConfig cfg;
+  cfg.depth = 2;
+  Build(cfg);
+  Done d[3];
+  Io io[3] = {MakeRead(0, 1, &d[0]), MakeRead(1, 1, &d[1]), MakeRead(2, 1, &d[2])};
+  EXPECT_EQ(queue_->Submit(&io[0]), 0);
+  EXPECT_EQ(queue_->Submit(&io[1]), 0);
+  EXPECT_EQ(queue_->Submit(&io[2]), -EAGAIN);
+  queue_->Flush();
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(queue_->Submit(&io[2]), 0);
+}
+
+TEST_F(QueueTest, OtherCommandsAreBuiltPerSpec) {
+  Done d;
+  Io wz = MakeRead(100, 64, &d);
+  wz.op = IoOp::kWriteZeroes;
+  wz.buf = nullptr;
+  ASSERT_EQ(queue_->Submit(&wz), 0);
+  DsmRange ranges[2] = {{0, 8, 0}, {0, 16, 64}};
+  Io dsm = MakeRead(0, 2, &d);
+  dsm.op = IoOp::kDeallocate;
+  dsm.buf = ranges;
+  ASSERT_EQ(queue_->Submit(&dsm), 0);
+  Io fl = MakeRead(0, 0, &d);
+  fl.op = IoOp::kFlush;
+  fl.buf = nullptr;
+  ASSERT_EQ(queue_->Submit(&fl), 0);
+  Io raw = MakeRead(0, 0, &d);
+  raw.op = IoOp::kRaw;
+  raw.raw.opcode = 0x80;
+  raw.raw.cdw10 = 0xabc;
+  raw.raw.cdw15 = 0xdef;
+  ASSERT_EQ(queue_->Submit(&raw), 0);
+  queue_->Flush();
+  auto& f = transport_->inflight();
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_EQ(f[0].cmd.opcode, 0x08);
+  EXPECT_EQ(f[0].cmd.cdw12, 63u);
+  EXPECT_EQ(f[0].cmd.data_len, 0u);
+  EXPECT_EQ(f[1].cmd.opcode, 0x09);
+  EXPECT_EQ(f[1].cmd.cdw10, 1u);
+  EXPECT_EQ(f[1].cmd.cdw11, 4u);
+  EXPECT_EQ(f[1].cmd.data_len, 32u);
+  EXPECT_EQ(f[2].cmd.opcode, 0x00);
+  EXPECT_EQ(f[3].cmd.opcode, 0x80);
+  EXPECT_EQ(f[3].cmd.cdw10, 0xabcu);
+  EXPECT_EQ(f[3].cmd.cdw15, 0xdefu);
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_EQ(d.calls, 4);
+}
+
+TEST_F(QueueTest, RepeatedPathErrorsMarkPathMarginal) {
+  Done d;
+  for (int i = 0; i < 3; ++i) {
+    table_->path(0).health = PathHealth::kLive;  // the control plane saw it live again
+    table_->BumpEpoch();
+    Io io = MakeRead(0, 1, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, 0x370);
+    Poll();
+    transport_->CompleteAll(0);
+    Poll();
+  }
+  EXPECT_TRUE(table_->path(0).marginal.load());
+  // A marginal optimized path comes after a healthy non-optimized one.
+  table_->path(0).health = PathHealth::kLive;
+  table_->BumpEpoch();
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+}
+
+TEST_F(QueueTest, FailbackDelayKeepsOptimizedPathAsNonOptimizedForAWhile) {
+  QueueConfig cfg;
+  cfg.failback_delay_ns = 1'000'000'000;
+  Build(cfg);
+  table_->path(0).usable_since_ns = clock_.NowNs();
+  table_->BumpEpoch();
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  EXPECT_EQ(transport_->inflight()[0].path, 0);  // tie with path 1: first of the tier
+  table_->path(1).ana = AnaState::kOptimized;
+  table_->path(1).usable_since_ns = clock_.NowNs() - 5'000'000'000;  // long usable
+  table_->path(0).ana = AnaState::kNonOptimized;
+  table_->BumpEpoch();
+  transport_->CompleteAll(0);
+  Poll();
+  clock_.AdvanceMs(10);
+  table_->path(0).ana = AnaState::kOptimized;
+  table_->path(0).usable_since_ns = clock_.NowNs();
+  table_->BumpEpoch();
+  Poll();
+  Io io2 = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io2), 0);
+  queue_->Flush();
+  EXPECT_EQ(transport_->inflight()[0].path, 1);  // path 1 trusted, path 0 not yet
+  transport_->CompleteAll(0);
+  clock_.AdvanceMs(2000);
+  Poll();
+  Io io3 = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io3), 0);
+  queue_->Flush();
+  EXPECT_EQ(transport_->inflight()[0].path, 0);  // both optimized and trusted: first wins
+}
+
+}  // namespace
+}  // namespace nvme_mpath::internal
