@@ -75,14 +75,22 @@ class PathTable {
   // until the control plane sees it healthy again. `gone`: the controller was deleted.
   // `ana`: the target refused with an ANA status, so the ANA log must be re-read now.
   void ReportPathError(int i, bool gone, bool ana) {
-    PathHealth want = gone ? PathHealth::kGone : PathHealth::kFailed;
+    const PathHealth want = gone ? PathHealth::kGone : PathHealth::kFailed;
     PathHealth cur = paths_[i].health.load(std::memory_order_relaxed);
-    while (cur < want && !paths_[i].health.compare_exchange_weak(cur, want)) {
+    bool changed = false;
+    while (cur < want) {
+      if (paths_[i].health.compare_exchange_weak(cur, want)) {
+        changed = true;
+        break;
+      }
     }
-    if (ana) ana_refresh_.store(true, std::memory_order_relaxed);
-    attention_.store(true, std::memory_order_release);
-    BumpEpoch();
-    if (wake_) wake_();
+    const bool ana_new = ana && !ana_refresh_.exchange(true, std::memory_order_acq_rel);
+    if (changed) BumpEpoch();
+    // Wake the control thread once per change, not once per failing command.
+    if (changed || ana_new) {
+      attention_.store(true, std::memory_order_release);
+      if (wake_) wake_();
+    }
   }
 
   // For the control thread: returns and clears the "something needs a look" flags.
