@@ -1,0 +1,207 @@
+/* File: nvme_mpath/nvme_mpath.h
+ *
+ * The stable C API of nvme-mpath, a userspace NVMe multipath I/O engine. It wraps the C++ API
+ * (nvme_mpath/engine.h) for C, Rust, Go and other FFI users, and for the fio engine.
+ *
+ *   engine = one multipath namespace (every path to it), opened by any /dev/ngXnY of it, by an
+ *            explicit list of paths, or by subsystem NQN + NSID
+ *   queue  = per-thread I/O context with its own io_uring; not thread-safe, one per thread
+ *   io     = caller-owned request; must stay valid and untouched from submit until its callback
+ *
+ * Errors: functions return 0 or a negative errno. An I/O that failed with an NVMe status
+ * completes with res = -EIO and `status` = the NVMe status (SCT<<8 | SC, plus CRD/More/DNR bits
+ * as in the completion queue entry). No C++ exception ever crosses this API.
+ *
+ * Threading: nvme_mpath_open/close, nvme_mpath_queue_create/destroy, the stats and policy calls
+ * may be called from any thread. Every call taking a queue must come from the thread using that
+ * queue; callbacks run inside nvme_mpath_poll() on that thread. Destroy all queues before
+ * closing their engine.
+ */
+#ifndef NVME_MPATH_C_H_
+#define NVME_MPATH_C_H_
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define NVME_MPATH_API __attribute__((visibility("default")))
+#else
+#define NVME_MPATH_API
+#endif
+
+#define NVME_MPATH_API_VERSION 1
+
+typedef struct nvme_mpath_engine nvme_mpath_engine;
+typedef struct nvme_mpath_queue nvme_mpath_queue;
+
+enum nvme_mpath_policy {
+  NVME_MPATH_POLICY_NUMA = 0,
+  NVME_MPATH_POLICY_ROUND_ROBIN = 1,
+  NVME_MPATH_POLICY_QUEUE_DEPTH = 2,
+  NVME_MPATH_POLICY_ACTIVE_PASSIVE = 3,
+};
+
+struct nvme_mpath_options {
+  uint32_t size;                   /* sizeof(struct nvme_mpath_options), set by _init */
+  const char* const* paths;        /* /dev/ngXnY; one = discover the others; NULL = use NQN */
+  uint32_t npaths;
+  const char* subsysnqn;           /* with nsid, instead of paths */
+  uint32_t nsid;
+  int explicit_paths_only;         /* 1: only `paths`, no discovery */
+  int policy;                      /* enum nvme_mpath_policy */
+  uint32_t rr_min_io;
+  const char* preferred_path;      /* active-passive; NULL = first */
+  uint32_t ana_poll_interval_ms;   /* default 1000 */
+  uint32_t no_path_timeout_ms;     /* default 30000; 0 = fail at once when no path */
+  uint32_t cmd_timeout_ms;         /* per command (nvme_uring_cmd.timeout_ms); 0 = kernel's */
+  uint32_t io_timeout_ms;          /* deadline per I/O across retries; 0 = none; default 120000 */
+  uint32_t max_retries;            /* same-path retries; default 5 */
+  int32_t write_hold_ms;           /* -1 (default) = controller KATO */
+  uint32_t failback_delay_ms;      /* default 0 */
+  int publish_stats;               /* default 1: visible to nvme-mpath-ctl stats */
+  const char* name;                /* shown by nvme-mpath-ctl; NULL = program name */
+};
+
+/* Fills `o` with the defaults. */
+NVME_MPATH_API void nvme_mpath_options_init(struct nvme_mpath_options* o);
+
+/* Opens a namespace. On failure returns -errno and, when errbuf is not NULL, a one-line
+ * message (for example "open /dev/ng1n1: Permission denied ..."). */
+NVME_MPATH_API int nvme_mpath_open(const struct nvme_mpath_options* o, nvme_mpath_engine** out,
+                                   char* errbuf, size_t errlen);
+NVME_MPATH_API void nvme_mpath_close(nvme_mpath_engine* e);
+
+struct nvme_mpath_ns_info {
+  uint64_t nsze;                /* logical blocks */
+  uint32_t lba_size;            /* bytes */
+  uint32_t metadata_size;       /* separate metadata bytes per LBA */
+  uint32_t nsid;
+  uint32_t max_transfer_bytes;  /* larger I/O is split; 0 = no limit known */
+  uint32_t npaths;
+  char subsysnqn[256];
+  char nguid[33];
+  char uuid[37];
+};
+NVME_MPATH_API int nvme_mpath_ns_info(const nvme_mpath_engine* e, struct nvme_mpath_ns_info* out);
+
+struct nvme_mpath_path_stats {
+  char ng_path[32];
+  char ctrl[16];
+  char address[128];
+  char ana_state[16];
+  char health[8];
+  int usable;
+  uint64_t ios, bytes, reads, writes, inflight, errors, retries, failovers, requeues, busy_ns;
+};
+/* Copies per-path state and counters (summed over queues) into out[0..max). Returns the number
+ * of paths, or -errno. */
+NVME_MPATH_API int nvme_mpath_path_stats(const nvme_mpath_engine* e,
+                                         struct nvme_mpath_path_stats* out, uint32_t max);
+/* Switches the policy at run time. preferred: for active-passive, NULL = first path. */
+NVME_MPATH_API int nvme_mpath_set_policy(nvme_mpath_engine* e, int policy, const char* preferred);
+/* Name of the shared-memory stats segment ("" when not published). */
+NVME_MPATH_API const char* nvme_mpath_stats_segment(const nvme_mpath_engine* e);
+
+struct nvme_mpath_queue_options {
+  uint32_t size;             /* sizeof(struct nvme_mpath_queue_options), set by _init */
+  uint32_t depth;            /* default 128 */
+  int sqpoll;
+  uint32_t sqpoll_idle_ms;
+  int fixed_buffers;         /* register `buffers` (io->buf_index selects one) */
+  const struct iovec* buffers;
+  uint32_t nbuffers;
+};
+NVME_MPATH_API void nvme_mpath_queue_options_init(struct nvme_mpath_queue_options* o);
+NVME_MPATH_API int nvme_mpath_queue_create(nvme_mpath_engine* e,
+                                           const struct nvme_mpath_queue_options* o,
+                                           nvme_mpath_queue** out);
+/* Waits for commands in flight, then frees the queue. */
+NVME_MPATH_API void nvme_mpath_queue_destroy(nvme_mpath_queue* q);
+
+enum nvme_mpath_op {
+  NVME_MPATH_OP_READ = 0,
+  NVME_MPATH_OP_WRITE = 1,
+  NVME_MPATH_OP_FLUSH = 2,
+  NVME_MPATH_OP_WRITE_ZEROES = 3,
+  NVME_MPATH_OP_DEALLOCATE = 4, /* buf: nlb struct nvme_mpath_dsm_range */
+  NVME_MPATH_OP_COMPARE = 5,
+  NVME_MPATH_OP_RAW = 6,
+};
+
+struct nvme_mpath_dsm_range {
+  uint32_t cattr;
+  uint32_t nlb;
+  uint64_t slba;
+};
+
+struct nvme_mpath_io;
+typedef void (*nvme_mpath_cb)(struct nvme_mpath_io* io);
+
+struct nvme_mpath_io {
+  /* request */
+  uint8_t op;                /* enum nvme_mpath_op */
+  uint8_t raw_opcode;        /* NVME_MPATH_OP_RAW */
+  uint16_t reserved0;
+  uint32_t nlb;              /* LBAs (1-based), or DSM ranges */
+  uint64_t slba;
+  void* buf;
+  void* md;
+  int32_t buf_index;         /* fixed buffer, or -1 */
+  uint32_t raw_data_len;     /* NVME_MPATH_OP_RAW */
+  uint32_t raw_metadata_len;
+  uint32_t cdw2, cdw3, cdw10, cdw11, cdw12, cdw13, cdw14, cdw15; /* RAW; cdw13 also for r/w */
+  nvme_mpath_cb cb;
+  void* ctx;                 /* caller's */
+  /* result, valid in cb */
+  int32_t res;               /* 0 or -errno */
+  uint16_t status;           /* NVMe status when res == -EIO */
+  uint16_t reserved1;
+  uint32_t result;           /* CQE DW0 */
+  uint32_t reserved2;
+  /* engine-private */
+  uint64_t opaque[24];
+};
+
+/* Initialises an io (zero, buf_index = -1). */
+NVME_MPATH_API void nvme_mpath_io_init(struct nvme_mpath_io* io);
+/* 0 = queued (cb runs once from nvme_mpath_poll); -EINVAL bad request (nothing submitted),
+ * -ERANGE LBA out of range, -EAGAIN queue full, -ESHUTDOWN queue closed. */
+NVME_MPATH_API int nvme_mpath_submit(nvme_mpath_queue* q, struct nvme_mpath_io* io);
+/* Sends queued commands to the kernel. */
+NVME_MPATH_API int nvme_mpath_flush(nvme_mpath_queue* q);
+/* Reaps completions and runs callbacks; waits up to timeout_us (-1 forever, 0 no wait) for at
+ * least min_complete. Returns the number of I/Os completed, or -errno. */
+NVME_MPATH_API int nvme_mpath_poll(nvme_mpath_queue* q, uint32_t min_complete, int64_t timeout_us);
+/* An fd that polls readable when nvme_mpath_poll() has completions to reap. */
+NVME_MPATH_API int nvme_mpath_queue_fd(const nvme_mpath_queue* q);
+NVME_MPATH_API uint32_t nvme_mpath_queue_inflight(const nvme_mpath_queue* q);
+
+/* Synchronous helpers on a queue. Return 0 or -errno; *status (when not NULL) gets the NVMe
+ * status of an NVMe error. */
+NVME_MPATH_API int nvme_mpath_read(nvme_mpath_queue* q, uint64_t slba, uint32_t nlb, void* buf,
+                                   uint16_t* status);
+NVME_MPATH_API int nvme_mpath_write(nvme_mpath_queue* q, uint64_t slba, uint32_t nlb,
+                                    const void* buf, uint16_t* status);
+NVME_MPATH_API int nvme_mpath_flush_cache(nvme_mpath_queue* q, uint16_t* status);
+NVME_MPATH_API int nvme_mpath_write_zeroes(nvme_mpath_queue* q, uint64_t slba, uint32_t nlb,
+                                           uint16_t* status);
+NVME_MPATH_API int nvme_mpath_trim(nvme_mpath_queue* q, uint64_t slba, uint32_t nlb,
+                                   uint16_t* status);
+/* Any I/O command, synchronously (fills io->res/status/result). */
+NVME_MPATH_API int nvme_mpath_execute(nvme_mpath_queue* q, struct nvme_mpath_io* io);
+
+/* "ANA_INACCESSIBLE", "HOST_PATH_ERROR", "-ENODEV", ... for a cqe->res value. */
+NVME_MPATH_API const char* nvme_mpath_status_name(int res);
+/* Library version, "MAJOR.MINOR.PATCH". */
+NVME_MPATH_API const char* nvme_mpath_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NVME_MPATH_C_H_ */
