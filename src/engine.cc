@@ -613,6 +613,7 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   cfg.cmd_timeout_ms = opts_.cmd_timeout_ms;
   cfg.max_retries = opts_.max_retries;
   cfg.write_hold_ns = opts_.write_hold_ms < 0 ? -1 : int64_t{opts_.write_hold_ms} * 1'000'000;
+  cfg.write_hold_release_on_reset = opts_.write_hold_release_on_reset;
   cfg.failback_delay_ns = int64_t{opts_.failback_delay_ms} * 1'000'000;
   cfg.marginal_errors = opts_.marginal_errors;
   cfg.marginal_window_ns = int64_t{opts_.marginal_window_ms} * 1'000'000;

@@ -525,9 +525,8 @@ void QueueCore::RunTimers(int64_t now) {
     for (Cmd* c = delayed_.head; c != nullptr;) {
       Cmd* next = c->next;
       bool ready = c->wake_ns <= now;
-      if (c->delay_kind == DelayKind::kWriteHold &&
-          (table_->path(c->path).reset_gen.load(std::memory_order_relaxed) != c->hold_reset_gen ||
-           table_->path(c->path).health.load(std::memory_order_relaxed) == PathHealth::kGone)) {
+      if (c->delay_kind == DelayKind::kWriteHold && cfg_.write_hold_release_on_reset &&
+          table_->path(c->path).reset_gen.load(std::memory_order_relaxed) != c->hold_reset_gen) {
         ready = true;
       }
       if (ready) {

@@ -52,6 +52,7 @@ struct EngineOptions {
   uint32_t io_timeout_ms = 120000;       // deadline of one I/O across every retry; 0 = none
   uint32_t max_retries = 5;              // same-path retries per command (kernel: nvme_max_retries)
   int32_t write_hold_ms = -1;            // hold for writes that may still execute; -1 = KATO
+  bool write_hold_release_on_reset = false;  // end the hold once the controller was reset
   uint32_t failback_delay_ms = 0;        // optimized path back in use after this long usable
   uint32_t marginal_errors = 3;          // path errors within marginal_window_ms mark it marginal
   uint32_t marginal_window_ms = 10000;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "tag.h"
@@ -30,6 +31,7 @@ class FakeTransport final : public internal::Transport {
 
   int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int buf_index) override {
     if (files_[path] < 0) return -EBADF;
+    if (on_prep) on_prep(path);
     if (static_cast<int>(prepared_.size()) >= sq_entries_) return -EBUSY;
     prepared_.push_back(Sent{path, cmd, tag, buf_index, files_[path]});
     return 0;
@@ -56,6 +58,7 @@ class FakeTransport final : public internal::Transport {
   int event_fd() const override { return -1; }
 
   // ---- test controls ----
+  std::function<void(int path)> on_prep;  // called for every prepared command
   // Commands sent to the kernel and not yet completed, oldest first.
   std::deque<Sent>& inflight() { return inflight_; }
   size_t prepared() const { return prepared_.size(); }

@@ -308,7 +308,25 @@ TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldForKato) {
   EXPECT_EQ(d.res, 0);
 }
 
+TEST_F(QueueTest, WriteHoldIgnoresResetByDefault) {
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, 0x371);
+  Poll();
+  table_->path(0).reset_gen.fetch_add(1);
+  clock_.AdvanceMs(1000);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->delayed(), 1u);
+}
+
 TEST_F(QueueTest, WriteHoldEndsEarlyWhenControllerWasReset) {
+  QueueConfig cfg;
+  cfg.write_hold_release_on_reset = true;
+  Build(cfg);
   Done d;
   Io io = MakeRead(0, 8, &d);
   io.op = IoOp::kWrite;
