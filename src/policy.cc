@@ -47,7 +47,7 @@ int QueueDepth(const PathView* paths, int n, uint8_t tier, int after) {
 
 }  // namespace
 
-int SelectPath(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st) {
+int SelectPathSlow(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st) {
   const int cur = st.current;
   switch (cfg.policy) {
     case IoPolicy::kNuma:

@@ -41,7 +41,13 @@ struct PolicyConfig {
 uint8_t BestTier(const PathView* paths, int n);
 
 // Selects a path for the next command, or -1 when none is usable. Updates `st`.
-int SelectPath(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st);
+int SelectPathSlow(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st);
+inline int SelectPath(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st) {
+  // Fast path: numa and active-passive keep the cached choice until the snapshot changes.
+  if (st.current >= 0 && (cfg.policy == IoPolicy::kNuma || cfg.policy == IoPolicy::kActivePassive))
+    return st.current;
+  return SelectPathSlow(paths, n, cfg, st);
+}
 
 }  // namespace nvme_mpath::internal
 

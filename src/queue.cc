@@ -81,6 +81,8 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
   free_count_ = cfg_.depth;
   npaths_ = table_->count();
   file_fd_.fill(-1);
+  now_ = clock_->NowNs();
+  max_lbas_data_ = MaxLbasPerCmd(IoOp::kRead);
   policy_cfg_.rr_min_io = cfg_.rr_min_io ? cfg_.rr_min_io : 1;
   RefreshSnapshot();
 }
@@ -128,8 +130,9 @@ int QueueCore::Validate(const Io* io, uint32_t* children) const {
     case IoOp::kWriteZeroes: {
       if (io->nlb == 0) return -EINVAL;
       if (io->slba >= cfg_.nsze || io->nlb > cfg_.nsze - io->slba) return -ERANGE;
-      const uint32_t max = MaxLbasPerCmd(io->op);
       const uint32_t noiob = cfg_.noiob_lbas;
+      const uint32_t max = io->op == IoOp::kWriteZeroes ? kMaxNlbField : max_lbas_data_;
+      if (io->nlb <= max && (noiob == 0 || io->slba % noiob + io->nlb <= noiob)) break;  // common
       uint64_t lba = io->slba, end = io->slba + io->nlb;
       uint32_t n = 0;
       while (lba < end) {
@@ -177,15 +180,18 @@ int QueueCore::Submit(Io* io) {
   if (int r = Validate(io, &children); r != 0) return r;
   if (children > free_count_) return -EAGAIN;
 
+  // One clock read per Submit only when the queue was idle; otherwise the time of the last
+  // Poll()/Flush() (the hot path reads the clock once per batch, not per command).
+  if (ios_outstanding_ == 0) now_ = clock_->NowNs();
   io->priv = internal::IoPrivate{};
-  io->priv.submit_ns = clock_->NowNs();
+  io->priv.submit_ns = now_;
   io->priv.children_left = static_cast<uint16_t>(children);
   io->res = 0;
   io->status = NvmeStatus{};
   io->result = 0;
   ++ios_outstanding_;
 
-  const uint32_t max = MaxLbasPerCmd(io->op);
+  const uint32_t max = io->op == IoOp::kWriteZeroes ? kMaxNlbField : max_lbas_data_;
   uint64_t lba = io->slba;
   uint32_t left = io->nlb, offset = 0;
   for (uint32_t i = 0; i < children; ++i) {
@@ -306,11 +312,11 @@ void QueueCore::Dispatch(Cmd* c) {
   }
   if (r != 0) {
     // No SQE (or the file slot was emptied under us): try again from the next Poll().
-    Delay(c, DelayKind::kResend, clock_->NowNs());
+    Delay(c, DelayKind::kResend, now_);
     return;
   }
   c->state = CmdState::kInflight;
-  c->sent_ns = clock_->NowNs();
+  c->sent_ns = now_;
   ++views_[p].inflight;
   PathCounters::Add(counters_[p].inflight, 1);
   ++unsubmitted_;
@@ -318,6 +324,7 @@ void QueueCore::Dispatch(Cmd* c) {
 
 int QueueCore::Flush() {
   if (unsubmitted_ == 0) return 0;
+  now_ = clock_->NowNs();
   int r = transport_->Submit();
   if (r >= 0) unsubmitted_ = 0;
   return r;
@@ -333,7 +340,7 @@ void QueueCore::RefreshSnapshot() {
   policy_state_.Clear();
   any_usable_ = false;
   failback_refresh_ns_ = 0;
-  const int64_t now = clock_->NowNs();
+  const int64_t now = now_;
   for (int i = 0; i < npaths_; ++i) {
     PathState& ps = table_->path(i);
     const uint32_t gen = ps.fd_gen.load(std::memory_order_acquire);
@@ -384,7 +391,7 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
   PathCounters& pc = counters_[p];
   --views_[p].inflight;
   Dec(pc.inflight);
-  const int64_t now = clock_->NowNs();
+  const int64_t now = now_;
   const int res = cqe.res;
   const uint64_t lat = static_cast<uint64_t>(now - c->sent_ns);
   PathCounters::Add(pc.busy_ns, lat);
@@ -453,7 +460,7 @@ int64_t QueueCore::HoldNs(int p) const {
 }
 
 void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
-  const int64_t now = clock_->NowNs();
+  const int64_t now = now_;
   PathCounters::Add(counters_[p].failovers, 1);
   table_->ReportPathError(p, d == Disposition::kPathGone, d == Disposition::kAnaFailover);
 
@@ -482,7 +489,7 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
 }
 
 void QueueCore::Park(Cmd* c) {
-  const int64_t now = clock_->NowNs();
+  const int64_t now = now_;
   c->state = CmdState::kParked;
   c->wake_ns = now + cfg_.no_path_timeout_ns;
   PathCounters::Add(counters_[c->path].requeues, 1);
@@ -589,7 +596,7 @@ void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result) {
 
 int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   completed_ = 0;
-  int64_t now = clock_->NowNs();
+  int64_t now = now_ = clock_->NowNs();
   const int64_t deadline = timeout_us < 0 ? std::numeric_limits<int64_t>::max()
                                           : now + timeout_us * 1000;
   Completion batch[64];
@@ -611,8 +618,8 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     }
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
     if (n < 0) n = 0;
+    now = now_ = clock_->NowNs();
     for (int i = 0; i < n; ++i) HandleCompletion(batch[i]);
-    now = clock_->NowNs();
     if (n == 64) continue;  // maybe more to reap
     if (completed_ >= min_complete) {
       // Drain what the completions above made due (resends, redrives) before returning.

@@ -160,6 +160,8 @@ class QueueCore final : public Queue {
   uint32_t unsubmitted_ = 0;
   uint32_t seq_ = 0;
   uint32_t completed_ = 0;  // I/Os completed since Poll() started
+  int64_t now_ = 0;         // clock read once per batch (Poll, Flush, idle Submit)
+  uint32_t max_lbas_data_ = 0;  // LBAs per read/write/compare command (transfer limit)
   bool closed_ = false;
 
   // Snapshot of the path table (refreshed when its epoch moves).
