@@ -204,6 +204,7 @@ int QueueCore::Submit(Io* io) {
     c->path = 0;
     c->sticky_path = -1;
     c->last_res = 0;
+    c->first_fail_ns = 0;
     c->offset_lbas = offset;
     c->slba = lba;
     uint32_t len = left;
@@ -404,6 +405,8 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
       PathCounters::Add(pc.bytes, uint64_t{c->nlb} * cfg_.lba_size);
       PathCounters::Add(op == IoOp::kRead ? pc.reads : pc.writes, 1);
     }
+    if (c->first_fail_ns != 0)
+      PathCounters::Add(pc.failover_hist[LatencyBucket(uint64_t(now - c->first_fail_ns))], 1);
     FinishCmd(c, 0, 0, static_cast<uint32_t>(cqe.result));
     return;
   }
@@ -461,6 +464,7 @@ int64_t QueueCore::HoldNs(int p) const {
 
 void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
   const int64_t now = now_;
+  if (c->first_fail_ns == 0) c->first_fail_ns = now;
   PathCounters::Add(counters_[p].failovers, 1);
   table_->ReportPathError(p, d == Disposition::kPathGone, d == Disposition::kAnaFailover);
 
@@ -773,6 +777,20 @@ void PathStatsSnapshot::Accumulate(const PathCounters& c) {
   busy_ns += ld(c.busy_ns);
   for (int i = 0; i < kErrorClassCount; ++i) errors_by_class[i] += ld(c.errors_by_class[i]);
   for (int i = 0; i < kLatencyBuckets; ++i) latency_hist[i] += ld(c.latency_hist[i]);
+  for (int i = 0; i < kLatencyBuckets; ++i) failover_hist[i] += ld(c.failover_hist[i]);
+}
+
+uint64_t HistogramQuantileUs(const uint64_t* hist, double q) {
+  uint64_t total = 0;
+  for (int i = 0; i < kLatencyBuckets; ++i) total += hist[i];
+  if (total == 0) return 0;
+  const double want = q * double(total);
+  uint64_t seen = 0;
+  for (int i = 0; i < kLatencyBuckets; ++i) {
+    seen += hist[i];
+    if (double(seen) >= want && hist[i] != 0) return uint64_t{2} << i;
+  }
+  return uint64_t{2} << (kLatencyBuckets - 1);
 }
 
 }  // namespace nvme_mpath

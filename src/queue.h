@@ -107,6 +107,7 @@ class QueueCore final : public Queue {
     int8_t sticky_path = -1;    // retry-same-path target
     uint32_t hold_reset_gen = 0;
     int32_t last_res = 0;
+    int64_t first_fail_ns = 0;  // first failing completion (failover latency)
     int64_t sent_ns = 0;
     int64_t wake_ns = 0;        // delayed: when to act; parked: no-path deadline
     Cmd* next = nullptr;

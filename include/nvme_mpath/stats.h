@@ -49,6 +49,9 @@ struct PathCounters {
   std::atomic<uint64_t> busy_ns{0};     // sum of command latencies on this path
   std::atomic<uint64_t> errors_by_class[kErrorClassCount] = {};
   std::atomic<uint64_t> latency_hist[kLatencyBuckets] = {};
+  // Commands that completed here after failing on another path: time from the first failing
+  // completion to this good one (same buckets as latency_hist).
+  std::atomic<uint64_t> failover_hist[kLatencyBuckets] = {};
 
   // Single-writer increment: relaxed load + store, no lock prefix.
   static void Add(std::atomic<uint64_t>& c, uint64_t v) {
@@ -63,10 +66,15 @@ struct PathStatsSnapshot {
            failovers = 0, requeues = 0, busy_ns = 0;
   uint64_t errors_by_class[kErrorClassCount] = {};
   uint64_t latency_hist[kLatencyBuckets] = {};
+  uint64_t failover_hist[kLatencyBuckets] = {};
 
   // Adds a live block into this snapshot.
   void Accumulate(const PathCounters& c);
 };
+
+// Returns the upper bound in microseconds of the bucket holding the q-quantile (0..1) of a
+// histogram, or 0 when it is empty.
+uint64_t HistogramQuantileUs(const uint64_t* hist, double q);
 
 // Returns the histogram bucket of a latency in nanoseconds.
 inline int LatencyBucket(uint64_t ns) {
