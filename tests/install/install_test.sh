@@ -1,0 +1,33 @@
+#!/bin/bash
+# install_test.sh BUILD_DIR PREFIX — installs nvme-mpath into PREFIX, then builds the examples
+# against the installed package: applog-c with find_package and with pkg-config, applog-cpp with
+# find_package and with pkg-config. Checks that the shared library exports only the C API.
+set -euo pipefail
+B=$(cd "$1" && pwd)
+P=$2
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+rm -rf "$P"
+cmake --install "$B" --prefix "$P" >/dev/null
+libdir=$(dirname "$(find "$P" -name 'libnvme_mpath.so' | head -1)")
+[ -f "$libdir/pkgconfig/nvme-mpath.pc" ] || { echo "FAIL: no nvme-mpath.pc"; exit 1; }
+[ -f "$libdir/cmake/nvme_mpath/nvme_mpathConfig.cmake" ] || { echo "FAIL: no CMake package"; exit 1; }
+[ -f "$P/include/nvme_mpath/nvme_mpath.h" ] || { echo "FAIL: no C header"; exit 1; }
+soname=$(objdump -p "$libdir/libnvme_mpath.so" | awk '/SONAME/{print $2}')
+echo "soname: $soname"
+[ "$soname" = libnvme_mpath.so.0 ] || { echo "FAIL: unexpected SONAME $soname"; exit 1; }
+bad=$(nm -D --defined-only "$libdir/libnvme_mpath.so" | awk '$2 ~ /[TDBRW]/ && $3 !~ /^nvme_mpath_/ {print $3}' | head -5)
+[ -z "$bad" ] || { echo "FAIL: the shared library exports non-API symbols: $bad"; exit 1; }
+echo "exports: $(nm -D --defined-only "$libdir/libnvme_mpath.so" | grep -c ' T nvme_mpath_') C API functions"
+out=$P/examples
+mkdir -p "$out"
+for ex in applog-c applog-cpp; do
+  cmake -S "$SRC/examples/$ex" -B "$out/$ex-cmake" -DCMAKE_PREFIX_PATH="$P" >/dev/null
+  cmake --build "$out/$ex-cmake" >/dev/null
+  make -s -C "$SRC/examples/$ex" -f Makefile PKG_CONFIG_PATH="$libdir/pkgconfig" \
+    "$ex" >/dev/null
+  mv "$SRC/examples/$ex/$ex" "$out/$ex-pkgconfig"
+  echo "built $ex with find_package ($out/$ex-cmake/$ex) and pkg-config ($out/$ex-pkgconfig)"
+done
+# The shared-library build finds the library at run time through RPATH-less LD_LIBRARY_PATH.
+LD_LIBRARY_PATH="$libdir" "$out/applog-c-pkgconfig" 2>&1 | grep -q "usage" || true
+echo "install test: ok"
