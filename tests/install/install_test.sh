@@ -28,6 +28,8 @@ for ex in applog-c applog-cpp; do
   mv "$SRC/examples/$ex/$ex" "$out/$ex-pkgconfig"
   echo "built $ex with find_package ($out/$ex-cmake/$ex) and pkg-config ($out/$ex-pkgconfig)"
 done
-# The shared-library build finds the library at run time through RPATH-less LD_LIBRARY_PATH.
-LD_LIBRARY_PATH="$libdir" "$out/applog-c-pkgconfig" 2>&1 | grep -q "usage" || true
+# Each binary starts and prints its usage (the lab runs them for real across a failover).
+for b in "$out"/applog-*-pkgconfig "$out"/applog-c-cmake/applog-c "$out"/applog-cpp-cmake/applog-cpp; do
+  LD_LIBRARY_PATH="$libdir" "$b" 2>&1 | grep -q usage || { echo "FAIL: $b does not run"; exit 1; }
+done
 echo "install test: ok"
