@@ -7,6 +7,8 @@
 #define NVME_MPATH_SRC_ANA_H_
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -49,6 +51,13 @@ size_t AnaLogSize(size_t ngroups, size_t nnsids);
 // times) when chgcnt changed between the first and the last chunk. RAE=0.
 absl::StatusOr<AnaLog> ReadAnaLog(int fd, uint32_t max_chunk_bytes, uint32_t anagrpmax,
                                   uint32_t nanagrpid);
+
+// Reads `len` bytes of the log at byte `offset` into `buf`; returns 0 or -errno (or a positive
+// NVMe status). The seam that lets tests drive ReadAnaLogWith() without a device.
+using AnaLogReader = std::function<int(uint64_t offset, uint32_t len, void* buf)>;
+// ReadAnaLog() over any reader. `max_log_bytes` bounds the log (from the controller's limits).
+absl::StatusOr<AnaLog> ReadAnaLogWith(const AnaLogReader& read, uint32_t max_chunk_bytes,
+                                      size_t max_log_bytes, const std::string& what);
 
 }  // namespace nvme_mpath::internal
 

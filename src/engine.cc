@@ -177,7 +177,7 @@ absl::Status EngineImpl::Init() {
   ASSIGN_OR_RETURN(NamespaceTopology topo, Discover());
   if (topo.paths.empty()) return absl::NotFoundError("no usable path to the namespace");
   if (topo.paths.size() > size_t(kMaxPaths)) {
-    LOG_WARN("namespace {} nsid {} has {} paths; using the first {}", topo.subsysnqn, topo.nsid,
+    MPLOG_WARN("namespace {} nsid {} has {} paths; using the first {}", topo.subsysnqn, topo.nsid,
              topo.paths.size(), kMaxPaths);
     topo.paths.resize(kMaxPaths);
   }
@@ -201,7 +201,7 @@ absl::Status EngineImpl::Init() {
   }
   info_.max_transfer_bytes = max_xfer;
   if (ns.extended_lba && ns.metadata_size != 0)
-    LOG_WARN("namespace uses extended LBAs (metadata interleaved); buffers must hold {} bytes per LBA",
+    MPLOG_WARN("namespace uses extended LBAs (metadata interleaved); buffers must hold {} bytes per LBA",
              ns.lba_size + ns.metadata_size);
 
   table_ = std::make_unique<PathTable>(static_cast<int>(topo.paths.size()));
@@ -247,7 +247,7 @@ absl::Status EngineImpl::Init() {
     sa.nl_family = AF_NETLINK;
     sa.nl_groups = 1;
     if (bind(uevent_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      LOG_DEBUG("no kernel uevents ({}); reconnects are found by polling", strerror(errno));
+      MPLOG_DEBUG("no kernel uevents ({}); reconnects are found by polling", strerror(errno));
       close(uevent_fd_);
       uevent_fd_ = -1;
     }
@@ -255,7 +255,7 @@ absl::Status EngineImpl::Init() {
   thread_ = std::thread([this] { Run(); });
   for (size_t i = 0; i < slots_.size(); ++i) {
     const PathSlot& s = slots_[i];
-    LOG_INFO("path {}: {} ({} {}) ANA {} {}", i, s.desc.ng_path, s.desc.ctrl_name,
+    MPLOG_INFO("path {}: {} ({} {}) ANA {} {}", i, s.desc.ng_path, s.desc.ctrl_name,
              s.desc.key.address, AnaStateName(table_->path(int(i)).ana.load()),
              table_->path(int(i)).Usable() ? "usable" : "not usable");
   }
@@ -294,7 +294,7 @@ void EngineImpl::SetAna(int i, AnaState s, int64_t now) {
   bool was_usable = ps.Usable();
   ps.ana.store(s, std::memory_order_relaxed);
   if (!was_usable && ps.Usable()) ps.usable_since_ns.store(now, std::memory_order_relaxed);
-  LOG_INFO("path {} ({}): ANA {} -> {}", i, slots_[i].desc.ng_path, AnaStateName(old), AnaStateName(s));
+  MPLOG_INFO("path {} ({}): ANA {} -> {}", i, slots_[i].desc.ng_path, AnaStateName(old), AnaStateName(s));
   table_->BumpEpoch();
 }
 
@@ -302,19 +302,19 @@ void EngineImpl::TryReopen(int i, int64_t now) {
   PathSlot& s = slots_[i];
   absl::StatusOr<PathDesc> found = FindPath(s.desc.key, info_.nsid);
   if (!found.ok()) {
-    LOG_DEBUG("path {}: controller for {} not back yet: {}", i, s.desc.key.address,
+    MPLOG_DEBUG("path {}: controller for {} not back yet: {}", i, s.desc.key.address,
               found.status().ToString());
     return;
   }
   const NamespaceIdentity& want = slots_[0].desc.ns;
   if (found->ns.GroupingId() != want.GroupingId() || !found->ns.SameFormat(want)) {
-    LOG_WARN("path {}: {} reappeared with another namespace ({}); not used", i, found->ng_path,
+    MPLOG_WARN("path {}: {} reappeared with another namespace ({}); not used", i, found->ng_path,
              found->ns.GroupingId());
     return;
   }
   int fd = open(found->ng_path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    LOG_WARN("path {}: cannot reopen {}: {}", i, found->ng_path, strerror(errno));
+    MPLOG_WARN("path {}: cannot reopen {}: {}", i, found->ng_path, strerror(errno));
     return;
   }
   PathState& ps = table_->path(i);
@@ -322,7 +322,7 @@ void EngineImpl::TryReopen(int i, int64_t now) {
   if (old >= 0) close(old);
   ps.fd_gen.fetch_add(1, std::memory_order_release);
   ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
-  LOG_INFO("path {}: reopened as {} ({}, cntlid {})", i, found->ng_path, found->ctrl_name,
+  MPLOG_INFO("path {}: reopened as {} ({}, cntlid {})", i, found->ng_path, found->ctrl_name,
            found->key.cntlid);
   s.desc = *found;
   s.ctrl_state = found->ctrl_state;
@@ -353,12 +353,12 @@ void EngineImpl::ProbeMarginal(int i, int64_t now) {
       ps.marginal.store(false, std::memory_order_relaxed);
       s.probe_ok = 0;
       table_->BumpEpoch();
-      LOG_INFO("path {} ({}): probed healthy {} times, no longer marginal", i, s.desc.ng_path,
+      MPLOG_INFO("path {} ({}): probed healthy {} times, no longer marginal", i, s.desc.ng_path,
                kProbeOkNeeded);
     }
   } else {
     s.probe_ok = 0;
-    LOG_DEBUG("path {}: marginal probe res={} latency={}us", i, r < 0 ? -errno : r, lat / 1000);
+    MPLOG_DEBUG("path {}: marginal probe res={} latency={}us", i, r < 0 ? -errno : r, lat / 1000);
   }
   (void)now;
 }
@@ -369,7 +369,7 @@ void EngineImpl::RefreshPath(int i, int64_t now) {
 
   if (ps.health.load() == PathHealth::kGone || ps.fd.load() < 0) {
     if (ps.fd.load() >= 0) {
-      LOG_WARN("path {} ({}): controller {} gone; closing it, will reopen when it returns", i,
+      MPLOG_WARN("path {} ({}): controller {} gone; closing it, will reopen when it returns", i,
                s.desc.ng_path, s.desc.ctrl_name);
       ClosePathFd(i);
       ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
@@ -383,7 +383,7 @@ void EngineImpl::RefreshPath(int i, int64_t now) {
   std::string state = CtrlIsSameEndpoint(s.desc.ctrl_name, s.desc.key)
                           ? ReadCtrlState(s.desc.ctrl_name) : std::string("gone");
   if (state != s.ctrl_state) {
-    LOG_INFO("path {} ({}): controller {} {} -> {}", i, s.desc.ng_path, s.desc.ctrl_name,
+    MPLOG_INFO("path {} ({}): controller {} {} -> {}", i, s.desc.ng_path, s.desc.ctrl_name,
              s.ctrl_state, state);
     s.ctrl_state = state;
   }
@@ -411,7 +411,7 @@ void EngineImpl::RefreshPath(int i, int64_t now) {
     absl::StatusOr<AnaLog> log = ReadAnaLog(ps.fd.load(), s.desc.ctrl.max_transfer_bytes,
                                             s.desc.ctrl.anagrpmax, s.desc.ctrl.nanagrpid);
     if (!log.ok()) {
-      LOG_DEBUG("path {}: ANA log read failed: {}", i, log.status().ToString());
+      MPLOG_DEBUG("path {}: ANA log read failed: {}", i, log.status().ToString());
       if (absl::IsNotFound(log.status()) || log.status().message().find("No such device") != std::string::npos) {
         ps.health.store(PathHealth::kGone);
       } else {
@@ -423,7 +423,7 @@ void EngineImpl::RefreshPath(int i, int64_t now) {
     }
     const AnaGroup* g = log->GroupOf(info_.nsid);
     if (g == nullptr) {
-      LOG_WARN("path {}: nsid {} is in no ANA group of {}'s log; treating it as inaccessible", i,
+      MPLOG_WARN("path {}: nsid {} is in no ANA group of {}'s log; treating it as inaccessible", i,
                info_.nsid, s.desc.ctrl_name);
       st = AnaState::kInaccessible;
     } else {
@@ -437,7 +437,7 @@ void EngineImpl::RefreshPath(int i, int64_t now) {
     const int64_t anatt_ns = int64_t{s.desc.ctrl.anatt_s} * 1'000'000'000;
     if (anatt_ns > 0 && now - s.change_since_ns > anatt_ns) {
       if (ps.ana.load() != AnaState::kInaccessible)
-        LOG_WARN("path {}: in ANA change for longer than ANATT ({} s): treated as inaccessible",
+        MPLOG_WARN("path {}: in ANA change for longer than ANATT ({} s): treated as inaccessible",
                  i, s.desc.ctrl.anatt_s);
       st = AnaState::kInaccessible;
     }
@@ -451,7 +451,7 @@ void EngineImpl::RefreshPath(int i, int64_t now) {
     bool was_usable = ps.Usable();
     ps.health.store(PathHealth::kLive);
     if (!was_usable && ps.Usable()) ps.usable_since_ns.store(now, std::memory_order_relaxed);
-    LOG_INFO("path {} ({}): healthy again", i, s.desc.ng_path);
+    MPLOG_INFO("path {} ({}): healthy again", i, s.desc.ng_path);
     table_->BumpEpoch();
   }
   if (ps.marginal.load()) ProbeMarginal(i, now);
@@ -546,7 +546,7 @@ absl::Status EngineImpl::SetPolicy(IoPolicy policy, std::string_view preferred) 
     return absl::InvalidArgumentError(fmt::format("{} is not a path of this namespace", preferred));
   table_->SetPolicy(policy, idx);
   Publish();
-  LOG_INFO("I/O policy now {}", IoPolicyName(policy));
+  MPLOG_INFO("I/O policy now {}", IoPolicyName(policy));
   return absl::OkStatus();
 }
 
@@ -623,7 +623,7 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   int slot = -1;
   PathCounters* counters = stats_->AcquireQueue(&slot);
   if (counters == nullptr)
-    LOG_WARN("more than {} queues: the new queue's counters are not published", kShmMaxQueues);
+    MPLOG_WARN("more than {} queues: the new queue's counters are not published", kShmMaxQueues);
   auto core = std::make_unique<QueueCore>(cfg, table_.get(), std::move(transport), clock_, counters);
   return std::unique_ptr<Queue>(new EngineQueue(this, slot, std::move(core)));
 }

@@ -26,6 +26,7 @@ struct ControllerIdentity {
   uint8_t anatt_s = 0;                  // ANA transition time, seconds
   uint8_t anacap = 0;
   uint32_t anagrpmax = 0, nanagrpid = 0;
+  uint32_t nn = 0, mnan = 0;            // number of namespaces / max allocated namespaces
   uint8_t cmic = 0;
   bool ana_supported() const { return cmic & 0x8; }
   // Returns the Command Retry Delay for a CRD field value (1..3) in ms (kernel: crdt[crd-1]).

@@ -10,6 +10,26 @@
 
 #include <string_view>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+// Debian 12's Abseil has its own absl::string_view (not std::string_view): teach fmt to print it
+// and absl::Status.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  template <typename Ctx>
+  auto format(absl::string_view s, Ctx& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()), ctx);
+  }
+};
+template <>
+struct fmt::formatter<absl::Status> : fmt::formatter<std::string_view> {
+  template <typename Ctx>
+  auto format(const absl::Status& s, Ctx& ctx) const {
+    return fmt::formatter<std::string_view>::format(s.ToString(), ctx);
+  }
+};
+
 namespace nvme_mpath::internal {
 
 enum class LogLevel : int { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
@@ -27,9 +47,9 @@ void LogLine(LogLevel level, std::string_view message);
                                       fmt::format(__VA_ARGS__));                         \
   } while (0)
 
-#define LOG_ERROR(...) NVME_MPATH_LOG(kError, __VA_ARGS__)
-#define LOG_WARN(...) NVME_MPATH_LOG(kWarn, __VA_ARGS__)
-#define LOG_INFO(...) NVME_MPATH_LOG(kInfo, __VA_ARGS__)
-#define LOG_DEBUG(...) NVME_MPATH_LOG(kDebug, __VA_ARGS__)
+#define MPLOG_ERROR(...) NVME_MPATH_LOG(kError, __VA_ARGS__)
+#define MPLOG_WARN(...) NVME_MPATH_LOG(kWarn, __VA_ARGS__)
+#define MPLOG_INFO(...) NVME_MPATH_LOG(kInfo, __VA_ARGS__)
+#define MPLOG_DEBUG(...) NVME_MPATH_LOG(kDebug, __VA_ARGS__)
 
 #endif  // NVME_MPATH_SRC_LOG_H_

@@ -348,7 +348,7 @@ void QueueCore::RefreshSnapshot() {
     const int fd = ps.fd.load(std::memory_order_acquire);
     if (gen != fd_gen_[i] || fd != file_fd_[i]) {
       absl::Status st = transport_->SetFile(i, fd);
-      if (!st.ok()) LOG_WARN("path {}: cannot install fd {} in the ring: {}", i, fd, st.ToString());
+      if (!st.ok()) MPLOG_WARN("path {}: cannot install fd {} in the ring: {}", i, fd, st.ToString());
       fd_gen_[i] = gen;
       file_fd_[i] = st.ok() ? fd : -1;
     }
@@ -477,7 +477,7 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
       !table_->path(p).marginal.load(std::memory_order_relaxed)) {
     table_->path(p).marginal.store(true, std::memory_order_relaxed);
     table_->BumpEpoch();
-    LOG_INFO("path {}: marked marginal after {} path errors", p, err_count_[p]);
+    MPLOG_INFO("path {}: marked marginal after {} path errors", p, err_count_[p]);
   }
   MaybeRefresh();
 

@@ -47,7 +47,7 @@ std::unique_ptr<StatsRegion> StatsRegion::Create(bool publish) {
     }
     if (fd >= 0) close(fd);
     if (r->base_ == nullptr) {
-      LOG_WARN("cannot publish stats in /dev/shm{}: {}; nvme-mpath-ctl stats will not see this engine",
+      MPLOG_WARN("cannot publish stats in /dev/shm{}: {}; nvme-mpath-ctl stats will not see this engine",
                name, strerror(errno));
       if (fd >= 0) shm_unlink(name.c_str());
     }

@@ -65,6 +65,9 @@ absl::StatusOr<PathDesc> FindPath(const PathKey& key, uint32_t nsid);
 // Reads a controller's sysfs "state" (live, connecting, resetting, deleting, ...), or "gone".
 std::string ReadCtrlState(std::string_view ctrl_name);
 
+// Points the direct sysfs reads (state, kato, queue limits) at another root (tests).
+void SetSysfsRootForTest(const std::string& root);
+
 // Checks that `path` names an NVMe generic char device (/dev/ngXnY): kInvalidArgument for a
 // regular file or another char device, kNotFound when missing, kPermissionDenied on EACCES.
 absl::Status CheckGenericCharDevice(std::string_view path);

@@ -85,7 +85,7 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
     }
     err = -r;
     if (err != EINVAL) break;  // EPERM, ENOMEM...: no flag combination will help
-    LOG_DEBUG("io_uring setup with {} not available ({}); falling back", tr.name, strerror(err));
+    MPLOG_DEBUG("io_uring setup with {} not available ({}); falling back", tr.name, strerror(err));
   }
   if (err != 0) {
     if (err == EPERM && o.sqpoll)
@@ -95,7 +95,7 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
     return SetupError(err, base | extra);
   }
   t->ring_ok_ = true;
-  LOG_DEBUG("io_uring ready: {} entries, mode {}, flags {:#x}", o.entries, t->mode_, used);
+  MPLOG_DEBUG("io_uring ready: {} entries, mode {}, flags {:#x}", o.entries, t->mode_, used);
   int r = io_uring_register_files_sparse(&t->ring_, kMaxPaths);
   if (r < 0) {
     std::vector<int> fds(kMaxPaths, -1);

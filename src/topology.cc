@@ -1,0 +1,343 @@
+// File: topology.cc
+//
+// Discovery of the paths of a namespace: libnvme's sysfs scan gives subsystems, controllers
+// and, with nvme_core.multipath=N, each controller's own namespaces and their generic char
+// devices; Identify through each ng device then checks that they really are one namespace.
+#include "topology.h"
+
+#include <fcntl.h>
+#include <libnvme.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "log.h"
+
+namespace nvme_mpath::internal {
+namespace {
+
+std::string& SysfsRoot() {
+  static std::string root = "/sys";
+  return root;
+}
+
+std::string ReadSysfs(const std::string& path) {
+  std::ifstream f(path);
+  std::string s;
+  if (!f || !std::getline(f, s)) return "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+uint32_t ReadSysfsU32(const std::string& path) {
+  std::string s = ReadSysfs(path);
+  return s.empty() ? 0 : uint32_t(strtoul(s.c_str(), nullptr, 0));
+}
+
+std::string Str(const char* s) { return s ? s : ""; }
+
+// Fills the sysfs-only fields of a path.
+void FillSysfs(PathDesc* d, const std::string& block_name) {
+  const std::string ctrl_dir = SysfsRoot() + "/class/nvme/" + d->ctrl_name;
+  d->kato_ms = ReadSysfsU32(ctrl_dir + "/kato") * 1000;
+  if (d->key.cntlid == 0) d->key.cntlid = uint16_t(ReadSysfsU32(ctrl_dir + "/cntlid"));
+  if (!block_name.empty()) {
+    const std::string q = SysfsRoot() + "/block/" + block_name + "/queue/";
+    d->max_hw_bytes = ReadSysfsU32(q + "max_hw_sectors_kb") * 1024;
+    d->max_segments = ReadSysfsU32(q + "max_segments");
+  }
+}
+
+// Every controller-level namespace path on the host (multipath=N), plus subsystem-level heads
+// (multipath=Y) flagged by an empty ctrl_name.
+std::vector<PathDesc> ScanPaths() {
+  std::vector<PathDesc> out;
+  nvme_root_t r = nvme_create_root(nullptr, DEFAULT_LOGLEVEL);
+  if (r == nullptr) return out;
+  if (nvme_scan_topology(r, nullptr, nullptr) != 0) {
+    MPLOG_DEBUG("libnvme scan failed: {}", strerror(errno));
+  }
+  nvme_host_t h;
+  nvme_subsystem_t s;
+  nvme_ctrl_t c;
+  nvme_ns_t n;
+  nvme_for_each_host(r, h) {
+    nvme_for_each_subsystem(h, s) {
+      const std::string nqn = Str(nvme_subsystem_get_nqn(s));
+      nvme_subsystem_for_each_ctrl(s, c) {
+        nvme_ctrl_for_each_ns(c, n) {
+          PathDesc d;
+          const std::string gen = Str(nvme_ns_get_generic_name(n));
+          if (gen.empty()) continue;
+          d.ng_path = "/dev/" + gen;
+          d.ctrl_name = Str(nvme_ctrl_get_name(c));
+          d.ctrl_dev = "/dev/" + d.ctrl_name;
+          d.key.subsysnqn = nqn;
+          d.key.transport = Str(nvme_ctrl_get_transport(c));
+          d.key.address = Str(nvme_ctrl_get_address(c));
+          d.ctrl_state = Str(nvme_ctrl_get_state(c));
+          std::string numa = Str(nvme_ctrl_get_numa_node(c));
+          d.numa_node = numa.empty() ? -1 : atoi(numa.c_str());
+          d.nsid = uint32_t(nvme_ns_get_nsid(n));
+          FillSysfs(&d, Str(nvme_ns_get_name(n)));
+          out.push_back(std::move(d));
+        }
+      }
+      nvme_subsystem_for_each_ns(s, n) {  // native multipath heads
+        PathDesc d;
+        const std::string gen = Str(nvme_ns_get_generic_name(n));
+        if (gen.empty()) continue;
+        d.ng_path = "/dev/" + gen;
+        d.key.subsysnqn = nqn;
+        d.ctrl_state = "live";
+        d.nsid = uint32_t(nvme_ns_get_nsid(n));
+        FillSysfs(&d, Str(nvme_ns_get_name(n)));
+        out.push_back(std::move(d));
+      }
+    }
+  }
+  nvme_free_tree(r);
+  return out;
+}
+
+absl::Status Identify(PathDesc* d) {
+  int fd = open(d->ng_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    return absl::ErrnoToStatus(e, fmt::format("open {}", d->ng_path));
+  }
+  absl::StatusOr<ControllerIdentity> c = IdentifyController(fd);
+  absl::StatusOr<NamespaceIdentity> ns =
+      c.ok() ? IdentifyNamespace(fd, d->nsid) : absl::StatusOr<NamespaceIdentity>(c.status());
+  close(fd);
+  if (!c.ok())
+    return absl::Status(c.status().code(), fmt::format("{}: {}", d->ng_path, c.status().message()));
+  if (!ns.ok())
+    return absl::Status(ns.status().code(), fmt::format("{}: {}", d->ng_path, ns.status().message()));
+  d->ctrl = *c;
+  d->ns = *ns;
+  if (d->key.cntlid == 0) d->key.cntlid = c->cntlid;
+  return absl::OkStatus();
+}
+
+std::string Canonical(std::string_view path) {
+  char buf[PATH_MAX];
+  std::string p(path);
+  if (realpath(p.c_str(), buf) != nullptr) return buf;
+  return p;
+}
+
+std::string FormatOf(const NamespaceIdentity& ns) {
+  return fmt::format("{}+{}{} x {}", ns.lba_size, ns.metadata_size, ns.extended_lba ? "e" : "",
+                     ns.nsze);
+}
+
+// Checks that `d` is the same namespace as `ref`; returns why not.
+std::string Mismatch(const PathDesc& ref, const PathDesc& d) {
+  if (d.key.subsysnqn != ref.key.subsysnqn)
+    return fmt::format("{} is in subsystem {}, {} in {}", d.ng_path, d.key.subsysnqn, ref.ng_path,
+                       ref.key.subsysnqn);
+  if (d.nsid != ref.nsid)
+    return fmt::format("{} is nsid {}, {} is nsid {}", d.ng_path, d.nsid, ref.ng_path, ref.nsid);
+  const std::string a = ref.ns.GroupingId(), b = d.ns.GroupingId();
+  if (a.empty() || b.empty() || a != b)
+    return fmt::format("{} belongs to namespace {} but {} is {}", d.ng_path,
+                       b.empty() ? "(no NGUID/UUID/EUI64)" : b, ref.ng_path,
+                       a.empty() ? "(no NGUID/UUID/EUI64)" : a);
+  if (!d.ns.SameFormat(ref.ns))
+    return fmt::format("{}: LBA format differs: {} vs {} on {}", d.ng_path, FormatOf(d.ns),
+                       FormatOf(ref.ns), ref.ng_path);
+  return "";
+}
+
+// Builds a topology from `ref` and the other scanned paths of its namespace.
+NamespaceTopology Collect(const PathDesc& ref, std::vector<PathDesc>& all) {
+  NamespaceTopology t;
+  t.subsysnqn = ref.key.subsysnqn;
+  t.nsid = ref.nsid;
+  t.grouping_id = ref.ns.GroupingId();
+  t.paths.push_back(ref);
+  for (PathDesc& d : all) {
+    if (d.ng_path == ref.ng_path || d.ctrl_name.empty()) continue;
+    if (d.key.subsysnqn != ref.key.subsysnqn || d.nsid != ref.nsid) continue;
+    if (absl::Status st = Identify(&d); !st.ok()) {
+      MPLOG_WARN("path {} ({}) left out: {}", d.ng_path, d.ctrl_name, st.message());
+      continue;
+    }
+    if (std::string why = Mismatch(ref, d); !why.empty()) {
+      MPLOG_WARN("path {} left out: {}", d.ng_path, why);
+      continue;
+    }
+    MPLOG_INFO("path {} ({} {}) is a path of {} nsid {}", d.ng_path, d.ctrl_name, d.key.address,
+               t.subsysnqn, t.nsid);
+    t.paths.push_back(d);
+  }
+  return t;
+}
+
+}  // namespace
+
+void SetSysfsRootForTest(const std::string& root) { SysfsRoot() = root; }
+
+uint32_t PathDesc::MaxTransferBytes() const {
+  uint32_t m = 0;
+  auto take = [&m](uint32_t v) {
+    if (v != 0 && (m == 0 || v < m)) m = v;
+  };
+  take(ctrl.max_transfer_bytes);
+  take(max_hw_bytes);
+  if (max_segments != 0 && max_segments < (1u << 20) / 4096) take(max_segments * 4096);
+  return m;
+}
+
+std::string ReadCtrlState(std::string_view ctrl_name) {
+  if (ctrl_name.empty()) return "gone";
+  std::string s = ReadSysfs(SysfsRoot() + "/class/nvme/" + std::string(ctrl_name) + "/state");
+  return s.empty() ? "gone" : s;
+}
+
+absl::Status CheckGenericCharDevice(std::string_view path) {
+  std::string p(path);
+  struct stat st;
+  if (stat(p.c_str(), &st) != 0) {
+    int e = errno;
+    if (e == ENOENT) return absl::NotFoundError(fmt::format("{}: no such device", p));
+    if (e == EACCES) return absl::PermissionDeniedError(fmt::format("{}: permission denied", p));
+    return absl::ErrnoToStatus(e, p);
+  }
+  if (!S_ISCHR(st.st_mode))
+    return absl::InvalidArgumentError(fmt::format(
+        "{} is not an NVMe generic char device (/dev/ngXnY): it is {}", p,
+        S_ISREG(st.st_mode) ? "a regular file" : S_ISBLK(st.st_mode) ? "a block device" : "not a char device"));
+  // The major number must be the one registered as "nvme-generic" in /proc/devices.
+  std::ifstream devs("/proc/devices");
+  std::string line;
+  bool in_char = false;
+  unsigned want = ~0u;
+  while (std::getline(devs, line)) {
+    if (line == "Character devices:") in_char = true;
+    else if (line == "Block devices:") in_char = false;
+    else if (in_char && line.size() > 4 && line.substr(4) == "nvme-generic")
+      want = unsigned(atoi(line.c_str()));
+  }
+  if (major(st.st_rdev) != want)
+    return absl::InvalidArgumentError(fmt::format(
+        "{} is not an NVMe generic char device (/dev/ngXnY): char device {}:{}{}", p,
+        major(st.st_rdev), minor(st.st_rdev),
+        want == ~0u ? " (no nvme-generic driver is registered: is the nvme module loaded?)" : ""));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NamespaceTopology> DiscoverFromDevice(std::string_view ng_path) {
+  if (absl::Status st = CheckGenericCharDevice(ng_path); !st.ok()) return st;
+  const std::string want = Canonical(ng_path);
+  std::vector<PathDesc> all = ScanPaths();
+  for (PathDesc& d : all) {
+    if (d.ng_path != want) continue;
+    if (absl::Status st = Identify(&d); !st.ok()) return st;
+    if (d.ctrl_name.empty()) {
+      MPLOG_WARN("{} is the kernel's native multipath head (nvme_core.multipath=Y): using it as "
+                 "a single path; the kernel does the failover, passthrough errors may still leak",
+                 d.ng_path);
+      NamespaceTopology t{d.key.subsysnqn, d.nsid, d.ns.GroupingId(), {d}};
+      return t;
+    }
+    if (d.ns.GroupingId().empty())
+      MPLOG_WARN("{}: namespace has no NGUID, UUID or EUI64: its other paths cannot be found", d.ng_path);
+    return Collect(d, all);
+  }
+  return absl::NotFoundError(fmt::format(
+      "{} is not a namespace of any NVMe controller in sysfs (controller deleted?)", ng_path));
+}
+
+absl::StatusOr<NamespaceTopology> DiscoverByNqn(std::string_view subsysnqn, uint32_t nsid) {
+  std::vector<PathDesc> all = ScanPaths();
+  absl::Status last = absl::NotFoundError(
+      fmt::format("no path to namespace {} of subsystem {}", nsid, subsysnqn));
+  for (PathDesc& d : all) {
+    if (d.key.subsysnqn != subsysnqn || d.nsid != nsid || d.ctrl_name.empty()) continue;
+    if (absl::Status st = Identify(&d); !st.ok()) {
+      last = st;
+      MPLOG_WARN("path {} left out: {}", d.ng_path, st.message());
+      continue;
+    }
+    return Collect(d, all);
+  }
+  return last;
+}
+
+absl::StatusOr<NamespaceTopology> ValidatePaths(const std::vector<std::string>& ng_paths) {
+  if (ng_paths.empty()) return absl::InvalidArgumentError("no path given");
+  std::vector<PathDesc> all = ScanPaths();
+  NamespaceTopology t;
+  for (const std::string& p : ng_paths) {
+    if (absl::Status st = CheckGenericCharDevice(p); !st.ok()) return st;
+    const std::string want = Canonical(p);
+    PathDesc* found = nullptr;
+    for (PathDesc& d : all)
+      if (d.ng_path == want) found = &d;
+    if (found == nullptr)
+      return absl::NotFoundError(fmt::format(
+          "{} is not a namespace of any NVMe controller in sysfs (controller deleted?)", p));
+    for (const PathDesc& d : t.paths)
+      if (d.ng_path == found->ng_path)
+        return absl::InvalidArgumentError(fmt::format("{} is given twice", p));
+    if (absl::Status st = Identify(found); !st.ok()) return st;
+    if (!t.paths.empty()) {
+      if (std::string why = Mismatch(t.paths[0], *found); !why.empty())
+        return absl::InvalidArgumentError(why);
+    } else {
+      t.subsysnqn = found->key.subsysnqn;
+      t.nsid = found->nsid;
+      t.grouping_id = found->ns.GroupingId();
+    }
+    t.paths.push_back(*found);
+  }
+  return t;
+}
+
+absl::StatusOr<std::vector<NamespaceTopology>> DiscoverAll() {
+  std::vector<PathDesc> all = ScanPaths();
+  std::map<std::pair<std::string, uint32_t>, NamespaceTopology> by_ns;
+  for (PathDesc& d : all) {
+    if (absl::Status st = Identify(&d); !st.ok()) {
+      MPLOG_WARN("{}: {}", d.ng_path, st.message());
+      continue;
+    }
+    auto key = std::make_pair(d.key.subsysnqn + "|" + d.ns.GroupingId(), d.nsid);
+    NamespaceTopology& t = by_ns[key];
+    if (t.paths.empty()) {
+      t.subsysnqn = d.key.subsysnqn;
+      t.nsid = d.nsid;
+      t.grouping_id = d.ns.GroupingId();
+    }
+    t.paths.push_back(d);
+  }
+  std::vector<NamespaceTopology> out;
+  for (auto& [k, t] : by_ns) out.push_back(std::move(t));
+  return out;
+}
+
+absl::StatusOr<PathDesc> FindPath(const PathKey& key, uint32_t nsid) {
+  std::vector<PathDesc> all = ScanPaths();
+  for (PathDesc& d : all) {
+    if (d.ctrl_name.empty() || d.nsid != nsid || !d.key.SameEndpoint(key)) continue;
+    if (d.ctrl_state != "live")
+      return absl::UnavailableError(fmt::format("{} ({}) is {}", d.ctrl_name, d.key.address, d.ctrl_state));
+    if (absl::Status st = Identify(&d); !st.ok()) return st;
+    return d;
+  }
+  return absl::NotFoundError(fmt::format("no controller at {} of {} exposes nsid {}", key.address,
+                                         key.subsysnqn, nsid));
+}
+
+}  // namespace nvme_mpath::internal
