@@ -61,7 +61,7 @@ void FillSysfs(PathDesc* d, const std::string& block_name) {
 // (multipath=Y) flagged by an empty ctrl_name.
 std::vector<PathDesc> ScanPaths() {
   std::vector<PathDesc> out;
-  nvme_root_t r = nvme_create_root(nullptr, DEFAULT_LOGLEVEL);
+  nvme_root_t r = nvme_create_root(nullptr, LOG_CRIT);  // its scan warnings are ours to log
   if (r == nullptr) return out;
   if (nvme_scan_topology(r, nullptr, nullptr) != 0) {
     MPLOG_DEBUG("libnvme scan failed: {}", strerror(errno));

@@ -119,9 +119,9 @@ void OnDone(Io* io) {
     ++g->errors;
     if (io->res == -ENOLINK) ++g->enolink;
     if (g->first_errors_printed++ < 10)
-      fprintf(stderr, "verify: %s block %" PRIu64 " failed: res=%d %s (NVMe %s)\n",
+      fprintf(stderr, "verify: %s block %" PRIu64 " failed: res=%d %s%s%s\n",
               io->op == IoOp::kWrite ? "write" : "read", s->block, io->res, strerror(-io->res),
-              StatusName(io->status.raw));
+              io->status.raw ? ", NVMe " : "", io->status.raw ? StatusName(io->status.raw) : "");
     return;
   }
   if (io->op == IoOp::kWrite) {
