@@ -1,0 +1,386 @@
+// File: c_api.cc
+//
+// The C API (nvme_mpath/nvme_mpath.h) over the C++ API. Every entry point catches exceptions
+// (std::bad_alloc from the control plane) and maps absl::Status to -errno: nothing C++ crosses.
+#include <nvme_mpath/nvme_mpath.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include <nvme_mpath/engine.h>
+
+namespace {
+
+using nvme_mpath::Engine;
+using nvme_mpath::Io;
+using nvme_mpath::IoOp;
+using nvme_mpath::Queue;
+
+int StatusToErrno(const absl::Status& s) {
+  // absl::ErrnoToStatus keeps the errno text ("...: Permission denied"); prefer the code map.
+  switch (s.code()) {
+    case absl::StatusCode::kOk: return 0;
+    case absl::StatusCode::kInvalidArgument: return -EINVAL;
+    case absl::StatusCode::kNotFound: return -ENOENT;
+    case absl::StatusCode::kPermissionDenied: return -EACCES;
+    case absl::StatusCode::kUnimplemented: return -ENOSYS;
+    case absl::StatusCode::kUnavailable: return -EAGAIN;
+    case absl::StatusCode::kResourceExhausted: return -ENOMEM;
+    case absl::StatusCode::kFailedPrecondition: return -EOPNOTSUPP;
+    case absl::StatusCode::kAlreadyExists: return -EEXIST;
+    case absl::StatusCode::kOutOfRange: return -ERANGE;
+    case absl::StatusCode::kDeadlineExceeded: return -ETIMEDOUT;
+    case absl::StatusCode::kDataLoss: return -EIO;
+    default: return -EIO;
+  }
+}
+
+void SetErr(char* buf, size_t len, const std::string& msg) {
+  if (buf == nullptr || len == 0) return;
+  size_t n = std::min(len - 1, msg.size());
+  memcpy(buf, msg.data(), n);
+  buf[n] = 0;
+}
+
+void Copy(char* dst, size_t n, const std::string& s) { SetErr(dst, n, s); }
+
+// The C++ Io lives in the opaque area of the C io.
+struct Slot {
+  Io io;
+  nvme_mpath_io* c;
+};
+static_assert(sizeof(Slot) <= sizeof(nvme_mpath_io::opaque), "grow nvme_mpath_io.opaque");
+static_assert(alignof(Slot) <= alignof(uint64_t), "opaque alignment");
+
+Slot* SlotOf(nvme_mpath_io* io) { return reinterpret_cast<Slot*>(io->opaque); }
+
+void Trampoline(Io* cpp) {
+  Slot* s = reinterpret_cast<Slot*>(cpp);
+  nvme_mpath_io* c = s->c;
+  c->res = cpp->res;
+  c->status = cpp->status.raw;
+  c->result = cpp->result;
+  if (c->cb) c->cb(c);
+}
+
+int Fill(nvme_mpath_io* c) {
+  Slot* s = new (c->opaque) Slot();
+  s->c = c;
+  Io& io = s->io;
+  switch (c->op) {
+    case NVME_MPATH_OP_READ: io.op = IoOp::kRead; break;
+    case NVME_MPATH_OP_WRITE: io.op = IoOp::kWrite; break;
+    case NVME_MPATH_OP_FLUSH: io.op = IoOp::kFlush; break;
+    case NVME_MPATH_OP_WRITE_ZEROES: io.op = IoOp::kWriteZeroes; break;
+    case NVME_MPATH_OP_DEALLOCATE: io.op = IoOp::kDeallocate; break;
+    case NVME_MPATH_OP_COMPARE: io.op = IoOp::kCompare; break;
+    case NVME_MPATH_OP_RAW: io.op = IoOp::kRaw; break;
+    default: return -EOPNOTSUPP;
+  }
+  io.slba = c->slba;
+  io.nlb = c->nlb;
+  io.buf = c->buf;
+  io.md = c->md;
+  io.buf_index = c->buf_index;
+  io.cdw13 = c->cdw13;
+  io.raw.opcode = c->raw_opcode;
+  io.raw.cdw2 = c->cdw2;
+  io.raw.cdw3 = c->cdw3;
+  io.raw.cdw10 = c->cdw10;
+  io.raw.cdw11 = c->cdw11;
+  io.raw.cdw12 = c->cdw12;
+  io.raw.cdw13 = c->cdw13;
+  io.raw.cdw14 = c->cdw14;
+  io.raw.cdw15 = c->cdw15;
+  io.raw.data_len = c->raw_data_len;
+  io.raw.metadata_len = c->raw_metadata_len;
+  io.done = Trampoline;
+  return 0;
+}
+
+template <typename F>
+int Guard(F&& f) noexcept {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  } catch (...) {
+    return -EIO;
+  }
+}
+
+}  // namespace
+
+struct nvme_mpath_engine {
+  std::unique_ptr<Engine> engine;
+  std::string segment;
+};
+struct nvme_mpath_queue {
+  std::unique_ptr<Queue> queue;
+};
+
+extern "C" {
+
+NVME_MPATH_API void nvme_mpath_options_init(struct nvme_mpath_options* o) {
+  if (o == nullptr) return;
+  memset(o, 0, sizeof(*o));
+  const nvme_mpath::EngineOptions d;
+  o->size = sizeof(*o);
+  o->policy = NVME_MPATH_POLICY_NUMA;
+  o->rr_min_io = d.rr_min_io;
+  o->ana_poll_interval_ms = d.ana_poll_interval_ms;
+  o->no_path_timeout_ms = d.no_path_timeout_ms;
+  o->cmd_timeout_ms = d.cmd_timeout_ms;
+  o->io_timeout_ms = d.io_timeout_ms;
+  o->max_retries = d.max_retries;
+  o->write_hold_ms = d.write_hold_ms;
+  o->failback_delay_ms = d.failback_delay_ms;
+  o->publish_stats = d.publish_stats;
+}
+
+NVME_MPATH_API int nvme_mpath_open(const struct nvme_mpath_options* o, nvme_mpath_engine** out,
+                                   char* errbuf, size_t errlen) {
+  return Guard([&]() -> int {
+    SetErr(errbuf, errlen, "");
+    if (o == nullptr || out == nullptr) {
+      SetErr(errbuf, errlen, "nvme_mpath_open: options and out must not be NULL");
+      return -EINVAL;
+    }
+    if (o->size < sizeof(nvme_mpath_options)) {
+      SetErr(errbuf, errlen, "nvme_mpath_open: options.size too small: call nvme_mpath_options_init()");
+      return -EINVAL;
+    }
+    if (o->policy < NVME_MPATH_POLICY_NUMA || o->policy > NVME_MPATH_POLICY_ACTIVE_PASSIVE) {
+      SetErr(errbuf, errlen, "nvme_mpath_open: unknown policy");
+      return -EINVAL;
+    }
+    nvme_mpath::EngineOptions eo;
+    for (uint32_t i = 0; i < o->npaths; ++i) {
+      if (o->paths == nullptr || o->paths[i] == nullptr) {
+        SetErr(errbuf, errlen, "nvme_mpath_open: NULL path");
+        return -EINVAL;
+      }
+      eo.paths.push_back(o->paths[i]);
+    }
+    if (o->subsysnqn) eo.subsysnqn = o->subsysnqn;
+    eo.nsid = o->nsid;
+    eo.explicit_paths_only = o->explicit_paths_only != 0;
+    eo.policy = static_cast<nvme_mpath::IoPolicy>(o->policy);
+    eo.rr_min_io = o->rr_min_io;
+    if (o->preferred_path) eo.preferred_path = o->preferred_path;
+    eo.ana_poll_interval_ms = o->ana_poll_interval_ms;
+    eo.no_path_timeout_ms = o->no_path_timeout_ms;
+    eo.cmd_timeout_ms = o->cmd_timeout_ms;
+    eo.io_timeout_ms = o->io_timeout_ms;
+    eo.max_retries = o->max_retries;
+    eo.write_hold_ms = o->write_hold_ms;
+    eo.failback_delay_ms = o->failback_delay_ms;
+    eo.publish_stats = o->publish_stats != 0;
+    if (o->name) eo.name = o->name;
+    auto e = Engine::Open(eo);
+    if (!e.ok()) {
+      SetErr(errbuf, errlen, std::string(e.status().message()));
+      return StatusToErrno(e.status());
+    }
+    auto* h = new nvme_mpath_engine{std::move(*e), ""};
+    h->segment = h->engine->stats_segment();
+    *out = h;
+    return 0;
+  });
+}
+
+NVME_MPATH_API void nvme_mpath_close(nvme_mpath_engine* e) {
+  Guard([&] {
+    delete e;
+    return 0;
+  });
+}
+
+NVME_MPATH_API int nvme_mpath_ns_info(const nvme_mpath_engine* e, struct nvme_mpath_ns_info* out) {
+  if (e == nullptr || out == nullptr) return -EINVAL;
+  return Guard([&] {
+    const auto& i = e->engine->info();
+    memset(out, 0, sizeof(*out));
+    out->nsze = i.nsze;
+    out->lba_size = i.lba_size;
+    out->metadata_size = i.metadata_size;
+    out->nsid = i.nsid;
+    out->max_transfer_bytes = i.max_transfer_bytes;
+    out->npaths = uint32_t(e->engine->Paths().size());
+    Copy(out->subsysnqn, sizeof(out->subsysnqn), i.subsysnqn);
+    Copy(out->nguid, sizeof(out->nguid), i.nguid);
+    Copy(out->uuid, sizeof(out->uuid), i.uuid);
+    return 0;
+  });
+}
+
+NVME_MPATH_API int nvme_mpath_path_stats(const nvme_mpath_engine* e,
+                                         struct nvme_mpath_path_stats* out, uint32_t max) {
+  if (e == nullptr || (out == nullptr && max != 0)) return -EINVAL;
+  return Guard([&] {
+    auto paths = e->engine->Paths();
+    auto stats = e->engine->Stats();
+    uint32_t n = 0;
+    for (size_t i = 0; i < paths.size() && n < max; ++i, ++n) {
+      auto& o = out[n];
+      memset(&o, 0, sizeof(o));
+      Copy(o.ng_path, sizeof(o.ng_path), paths[i].ng_path);
+      Copy(o.ctrl, sizeof(o.ctrl), paths[i].ctrl);
+      Copy(o.address, sizeof(o.address), paths[i].key.address);
+      Copy(o.ana_state, sizeof(o.ana_state), nvme_mpath::AnaStateName(paths[i].ana_state));
+      Copy(o.health, sizeof(o.health), nvme_mpath::PathHealthName(paths[i].health));
+      o.usable = paths[i].usable;
+      if (i < stats.size()) {
+        const auto& s = stats[i];
+        o.ios = s.ios;
+        o.bytes = s.bytes;
+        o.reads = s.reads;
+        o.writes = s.writes;
+        o.inflight = s.inflight;
+        o.errors = s.errors;
+        o.retries = s.retries;
+        o.failovers = s.failovers;
+        o.requeues = s.requeues;
+        o.busy_ns = s.busy_ns;
+      }
+    }
+    return int(paths.size());
+  });
+}
+
+NVME_MPATH_API int nvme_mpath_set_policy(nvme_mpath_engine* e, int policy, const char* preferred) {
+  if (e == nullptr || policy < 0 || policy > NVME_MPATH_POLICY_ACTIVE_PASSIVE) return -EINVAL;
+  return Guard([&] {
+    return StatusToErrno(e->engine->SetPolicy(static_cast<nvme_mpath::IoPolicy>(policy),
+                                              preferred ? preferred : ""));
+  });
+}
+
+NVME_MPATH_API const char* nvme_mpath_stats_segment(const nvme_mpath_engine* e) {
+  return e ? e->segment.c_str() : "";
+}
+
+NVME_MPATH_API void nvme_mpath_queue_options_init(struct nvme_mpath_queue_options* o) {
+  if (o == nullptr) return;
+  memset(o, 0, sizeof(*o));
+  nvme_mpath::QueueOptions d;
+  o->size = sizeof(*o);
+  o->depth = d.depth;
+  o->sqpoll_idle_ms = d.sqpoll_idle_ms;
+}
+
+NVME_MPATH_API int nvme_mpath_queue_create(nvme_mpath_engine* e,
+                                           const struct nvme_mpath_queue_options* o,
+                                           nvme_mpath_queue** out) {
+  if (e == nullptr || out == nullptr) return -EINVAL;
+  if (o != nullptr && o->size < sizeof(nvme_mpath_queue_options)) return -EINVAL;
+  return Guard([&] {
+    nvme_mpath::QueueOptions qo;
+    if (o != nullptr) {
+      qo.depth = o->depth;
+      qo.sqpoll = o->sqpoll != 0;
+      qo.sqpoll_idle_ms = o->sqpoll_idle_ms;
+      qo.fixed_buffers = o->fixed_buffers != 0;
+      for (uint32_t i = 0; o->buffers != nullptr && i < o->nbuffers; ++i)
+        qo.buffers.emplace_back(o->buffers[i].iov_base, o->buffers[i].iov_len);
+    }
+    auto q = e->engine->CreateQueue(qo);
+    if (!q.ok()) return StatusToErrno(q.status());
+    *out = new nvme_mpath_queue{std::move(*q)};
+    return 0;
+  });
+}
+
+NVME_MPATH_API void nvme_mpath_queue_destroy(nvme_mpath_queue* q) {
+  Guard([&] {
+    delete q;
+    return 0;
+  });
+}
+
+NVME_MPATH_API void nvme_mpath_io_init(struct nvme_mpath_io* io) {
+  if (io == nullptr) return;
+  memset(io, 0, sizeof(*io));
+  io->buf_index = -1;
+}
+
+NVME_MPATH_API int nvme_mpath_submit(nvme_mpath_queue* q, struct nvme_mpath_io* io) {
+  if (q == nullptr || io == nullptr) return -EINVAL;
+  if (int r = Fill(io); r != 0) return r;
+  return q->queue->Submit(&SlotOf(io)->io);
+}
+
+NVME_MPATH_API int nvme_mpath_flush(nvme_mpath_queue* q) {
+  return q ? q->queue->Flush() : -EINVAL;
+}
+
+NVME_MPATH_API int nvme_mpath_poll(nvme_mpath_queue* q, uint32_t min_complete, int64_t timeout_us) {
+  if (q == nullptr) return -EINVAL;
+  // Callbacks are the caller's code: an exception thrown there must not unwind through C.
+  return Guard([&] { return q->queue->Poll(min_complete, timeout_us); });
+}
+
+NVME_MPATH_API int nvme_mpath_queue_fd(const nvme_mpath_queue* q) {
+  return q ? q->queue->event_fd() : -EINVAL;
+}
+
+NVME_MPATH_API uint32_t nvme_mpath_queue_inflight(const nvme_mpath_queue* q) {
+  return q ? q->queue->inflight() : 0;
+}
+
+NVME_MPATH_API int nvme_mpath_execute(nvme_mpath_queue* q, struct nvme_mpath_io* io) {
+  if (q == nullptr || io == nullptr) return -EINVAL;
+  if (int r = Fill(io); r != 0) return r;
+  return Guard([&] {
+    Slot* s = SlotOf(io);
+    nvme_mpath_cb user = io->cb;
+    io->cb = nullptr;  // the trampoline only copies the result
+    int r = q->queue->Execute(&s->io);
+    io->res = s->io.res;
+    io->status = s->io.status.raw;
+    io->result = s->io.result;
+    io->cb = user;
+    return r;
+  });
+}
+
+static int Sync(nvme_mpath_queue* q, uint8_t op, uint64_t slba, uint32_t nlb, void* buf,
+                uint16_t* status) {
+  nvme_mpath_io io;
+  nvme_mpath_io_init(&io);
+  io.op = op;
+  io.slba = slba;
+  io.nlb = nlb;
+  io.buf = buf;
+  int r = nvme_mpath_execute(q, &io);
+  if (status) *status = io.status;
+  return r;
+}
+
+NVME_MPATH_API int nvme_mpath_read(nvme_mpath_queue* q, uint64_t slba, uint32_t nlb, void* buf,
+                                   uint16_t* status) {
+  return Sync(q, NVME_MPATH_OP_READ, slba, nlb, buf, status);
+}
+NVME_MPATH_API int nvme_mpath_write(nvme_mpath_queue* q, uint64_t slba, uint32_t nlb,
+                                    const void* buf, uint16_t* status) {
+  return Sync(q, NVME_MPATH_OP_WRITE, slba, nlb, const_cast<void*>(buf), status);
+}
+NVME_MPATH_API int nvme_mpath_flush_cache(nvme_mpath_queue* q, uint16_t* status) {
+  return Sync(q, NVME_MPATH_OP_FLUSH, 0, 0, nullptr, status);
+}
+NVME_MPATH_API int nvme_mpath_write_zeroes(nvme_mpath_queue* q, uint64_t slba, uint32_t nlb,
+                                           uint16_t* status) {
+  return Sync(q, NVME_MPATH_OP_WRITE_ZEROES, slba, nlb, nullptr, status);
+}
+NVME_MPATH_API int nvme_mpath_trim(nvme_mpath_queue* q, uint64_t slba, uint32_t nlb,
+                                   uint16_t* status) {
+  alignas(16) nvme_mpath_dsm_range r{0, nlb, slba};
+  return Sync(q, NVME_MPATH_OP_DEALLOCATE, 0, 1, &r, status);
+}
+
+NVME_MPATH_API const char* nvme_mpath_status_name(int res) { return nvme_mpath::StatusName(res); }
+
+NVME_MPATH_API const char* nvme_mpath_version(void) { return NVME_MPATH_VERSION_STRING; }
+
+}  // extern "C"
