@@ -88,7 +88,9 @@ if [ ! -f "$FIO_SRC_DIR/.nvme-mpath-fio-$fio_ver" ]; then
     || { apt-get update -qq; (cd "$tmp" && apt-get source -qq --download-only "fio=$fio_ver" >/dev/null); } \
     || die "apt-get source fio=$fio_ver failed"
   (cd "$tmp" && dpkg-source --no-check -x ./*.dsc src >/dev/null) || die "cannot unpack fio source"
-  (cd "$tmp/src" && ./configure --disable-native --disable-optimizations >/dev/null) || die "fio ./configure failed"
+  # Configure as Debian built it (debian/rules), so that struct layouts match the installed fio.
+  (cd "$tmp/src" && ./configure --disable-native --prefix=/usr >/dev/null) || die "fio ./configure failed"
+  (cd "$tmp/src" && sh FIO-VERSION-GEN >/dev/null) || die "fio FIO-VERSION-GEN failed"
   rm -rf "$FIO_SRC_DIR"; mkdir -p "$(dirname "$FIO_SRC_DIR")"
   mv "$tmp/src" "$FIO_SRC_DIR"; rm -rf "$tmp"
   touch "$FIO_SRC_DIR/.nvme-mpath-fio-$fio_ver"

@@ -25,6 +25,9 @@ Disposition Classify(int res) {
       case EAGAIN:
       case EBUSY:
       case ENOMEM:
+      // Seen in the lab from passthrough commands caught by a controller reset (6.1); a
+      // genuinely bad buffer still fails, after max_retries.
+      case EFAULT:
         return Disposition::kRetrySamePath;
       default:
         return Disposition::kComplete;

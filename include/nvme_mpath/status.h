@@ -69,7 +69,9 @@ enum class Disposition : uint8_t {
 //     -ENODEV, -ENXIO              -> kPathGone
 //     -EINTR, -EIO, -ETIMEDOUT, -ECANCELED, -ECONNRESET, -ENOLINK, -ESHUTDOWN -> kFailover
 //     -EAGAIN, -EBUSY, -ENOMEM     -> kRetrySamePath (resource shortage on our side)
-//     anything else (-EINVAL, -EFAULT, -EOPNOTSUPP, ...) -> kComplete (caller error)
+//     -EFAULT                      -> kRetrySamePath (seen when a controller reset catches a
+//                                     passthrough command; a bad buffer fails after the budget)
+//     anything else (-EINVAL, -EOPNOTSUPP, ...) -> kComplete (caller error)
 //   res > 0 (NVMe status):
 //     DNR set                      -> kComplete
 //     0x301/0x302/0x303            -> kAnaFailover

@@ -65,11 +65,11 @@ TEST(StatusTest, DispositionTable) {
       {0x4370, Disposition::kComplete},
       {0x4806, Disposition::kComplete},
       {-EINVAL, Disposition::kComplete},
-      {-EFAULT, Disposition::kComplete},
       {-EOPNOTSUPP, Disposition::kComplete},
       // Our own resource shortage: retry.
       {-EAGAIN, Disposition::kRetrySamePath},
       {-ENOMEM, Disposition::kRetrySamePath},
+      {-EFAULT, Disposition::kRetrySamePath},
   };
   for (const Row& r : rows) {
     EXPECT_EQ(Classify(r.res), r.want) << "res=" << r.res << " (0x" << std::hex << r.res << ") "
