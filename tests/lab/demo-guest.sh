@@ -1,0 +1,51 @@
+#!/bin/bash
+# The README demo, guest side: show every path and its ANA state, run fio through mpath_nvme
+# (randrw, crc32c verify) while a scripted sequence flips ANA, takes a port down and back, and
+# deletes and reconnects a controller; end with the per-path stats and the verify result.
+set -uo pipefail
+source "${LAB_LIB:?}"
+B=${NVME_MPATH_BUILD_DIR:?}
+export LD_LIBRARY_PATH=$B/fio-engine
+cd "${LAB_OUT:-/tmp}" || exit 1
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+RUNTIME=${NVME_MPATH_DEMO_SECONDS:-60}
+
+say "kernel $(uname -r), nvme_core.multipath=$(cat /sys/module/nvme_core/parameters/multipath)"
+say "paths of $LAB_NQN (one controller per port, one /dev/ngXnY per path)"
+lab_paths
+nvme list-subsys 2>/dev/null | sed -n '1,12p'
+
+say "fio --ioengine=mpath_nvme --filename=$(lab_ng 1 1): randrw 4k QD16 with crc32c verify, ${RUNTIME}s"
+fio --name=demo --ioengine=mpath_nvme --filename="$(lab_ng 1 1)" --rw=randrw --bs=4k --iodepth=16 \
+  --size=32m --verify=crc32c --verify_backlog=256 --runtime="$RUNTIME" --time_based \
+  --cmd_timeout=1000 --eta=always --eta-newline=5 --stats_json=demo-stats.json > fio.log 2>&1 &
+fpid=$!
+# Progress: fio's ETA line every 5 s, next to the fault narration.
+( tail -n +1 -f fio.log 2>/dev/null | grep --line-buffered -o 'Jobs: .*' | sed -u 's/^/   fio progress: /' ) &
+tpid=$!
+
+step() { sleep "$1"; shift; say "$(date +%T) fault: $*"; "$@"; }
+step 6 lab_ana 1 inaccessible
+lab_ana 2 optimized
+sleep 3; lab_paths
+step 6 lab_ana 1 optimized
+lab_ana 2 non-optimized
+step 6 lab_port_down 1
+sleep 3; lab_paths
+step 1 lab_port_up 1
+lab_wait_state 1 live 20; lab_paths
+step 6 lab_delete 2
+sleep 2; lab_paths
+step 1 lab_reconnect 2
+lab_paths
+say "waiting for fio to finish"
+wait $fpid
+rc=$?
+kill $tpid 2>/dev/null
+say "fio summary"
+grep -E "err=|read: IOPS|write: IOPS|READ:|WRITE:|verify|fio: " fio.log | grep -v "Jobs:"
+say "per-path stats (mpath_nvme)"
+grep -a -A3 "mpath_nvme: demo" fio.log | tr -d "\r"
+verify_errors=$(grep -c -i "verify.*bad\|crc32c.*wanted" fio.log)
+say "result: fio exit $rc, application errors $(grep -o 'err= *[0-9]*' fio.log | head -1), verify errors $verify_errors"
+[ "$rc" = 0 ] && [ "$verify_errors" = 0 ]
