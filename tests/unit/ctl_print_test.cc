@@ -1,0 +1,156 @@
+// nvme-mpath-ctl printers against golden files (tests/unit/testdata/ctl/; regenerate with
+// UPDATE_GOLDEN=1 and review the diff), and the stats reader against an in-process producer.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "model.h"
+#include "stats_shm.h"
+
+namespace nvme_mpath::ctl {
+namespace {
+
+void Golden(const std::string& name, const std::string& got) {
+  const std::string path = std::string(NVME_MPATH_TESTDATA) + "/ctl/" + name;
+  if (getenv("UPDATE_GOLDEN")) {
+    std::ofstream(path) << got;
+    return;
+  }
+  std::ifstream f(path);
+  ASSERT_TRUE(f) << "missing golden file " << path << " (UPDATE_GOLDEN=1 creates it)";
+  std::stringstream want;
+  want << f.rdbuf();
+  EXPECT_EQ(got, want.str()) << "differs from " << path;
+}
+
+std::vector<SubsystemRow> Topology() {
+  PathRow a{"nvme0", "/dev/ng0n1", "tcp", "traddr=127.0.0.1,trsvcid=4420,src_addr=127.0.0.1",
+            "live", 1, "optimized", -1, 1, 131072, 10};
+  PathRow b{"nvme1", "/dev/ng1n1", "tcp", "traddr=127.0.0.1,trsvcid=4421,src_addr=127.0.0.1",
+            "connecting", 1, "inaccessible", 0, 2, 131072, 10};
+  NamespaceRow ns1{1, "5f1a1c3e000142228333444455556601", "7a2b3c4d00014e5f9a0b1c2d3e4f5a01", 16384, 4096, {a, b}};
+  NamespaceRow ns2{2, "5f1a1c3e000242228333444455556602", "", 16384, 4096, {a}};
+  ns2.paths[0].ng = "/dev/ng0n2";
+  ns2.paths[0].ana_grpid = 2;
+  return {SubsystemRow{"nqn.2024-01.io.nvme-mpath:lab", {ns1, ns2}}};
+}
+
+internal::AnaLog Log() {
+  internal::AnaLog log;
+  log.chgcnt = 7;
+  log.groups.push_back({1, 5, AnaState::kOptimized, 1, {1}});
+  log.groups.push_back({2, 6, AnaState::kChange, 0xf, {2, 3}});
+  log.groups.push_back({3, 1, AnaState::kUnknown, 0x9, {}});
+  return log;
+}
+
+StatsView Stats() {
+  StatsView v;
+  v.pid = 4242;
+  v.segment = "nvme-mpath.4242.0";
+  v.name = "verify";
+  v.subsysnqn = "nqn.2024-01.io.nvme-mpath:lab";
+  v.policy = "numa";
+  v.nsid = 1;
+  StatsPath p0{"/dev/ng0n1", "nvme0", "traddr=127.0.0.1,trsvcid=4420", "inaccessible", "live", false, false, {}};
+  p0.counters.ios = 1000;
+  p0.counters.bytes = 4096000;
+  p0.counters.errors = 3;
+  p0.counters.failovers = 3;
+  p0.counters.errors_by_class[int(ErrorClass::kAna)] = 3;
+  p0.counters.latency_hist[7] = 900;
+  p0.counters.latency_hist[12] = 100;
+  StatsPath p1{"/dev/ng1n1", "nvme1", "traddr=127.0.0.1,trsvcid=4421", "optimized", "live", true, false, {}};
+  p1.counters.ios = 5000;
+  p1.counters.bytes = 20480000;
+  p1.counters.inflight = 16;
+  p1.counters.latency_hist[8] = 5000;
+  v.paths = {p0, p1};
+  return v;
+}
+
+TEST(CtlPrintTest, ListText) { Golden("list.txt", ListText(Topology(), false)); }
+TEST(CtlPrintTest, ListTextVerbose) { Golden("list-v.txt", ListText(Topology(), true)); }
+TEST(CtlPrintTest, ListJson) { Golden("list.json", ListJson(Topology(), true)); }
+TEST(CtlPrintTest, ListEmpty) { EXPECT_NE(ListText({}, false).find("no NVMe namespaces"), std::string::npos); }
+TEST(CtlPrintTest, AnaLogText) { Golden("ana-log.txt", AnaLogText("/dev/ng0n1", Log())); }
+TEST(CtlPrintTest, AnaLogJson) { Golden("ana-log.json", AnaLogJson("/dev/ng0n1", Log())); }
+TEST(CtlPrintTest, Probe) {
+  std::vector<ProbeRow> rows = {{"/dev/ng0n1", "nvme0", 0, 812.5}, {"/dev/ng1n1", "nvme1", 0x2302, 95.0},
+                                {"/dev/ng2n1", "nvme2", -19, 3.0}};
+  Golden("probe.txt", ProbeText("/dev/ng0n1", rows));
+  Golden("probe.json", ProbeJson("/dev/ng0n1", rows));
+}
+TEST(CtlPrintTest, StatsText) { Golden("stats.txt", StatsText(Stats())); }
+TEST(CtlPrintTest, StatsJson) { Golden("stats.json", StatsJson({Stats()})); }
+
+TEST(CtlPrintTest, JsonEscapesStrings) {
+  StatsView v = Stats();
+  v.name = "job \"x\"\n";
+  std::string j = StatsJson({v});
+  EXPECT_NE(j.find("job \\\"x\\\"\\n"), std::string::npos) << j;
+}
+
+// The stats reader against a fake producer: a StatsRegion written in-process, read back
+// through the same code path nvme-mpath-ctl uses.
+TEST(CtlStatsReaderTest, ReadsWhatAProducerPublishes) {
+  auto region = internal::StatsRegion::Create(true);
+  ASSERT_NE(region, nullptr);
+  ASSERT_FALSE(region->name().empty()) << "no /dev/shm here";
+  internal::ShmHeader* h = region->header();
+  h->npaths = 2;
+  strcpy(h->name, "producer");
+  region->BeginUpdate();
+  strcpy(h->paths[0].ng_path, "/dev/ng0n1");
+  strcpy(h->paths[1].ng_path, "/dev/ng1n1");
+  h->paths[1].ana = uint8_t(AnaState::kOptimized);
+  region->EndUpdate();
+  int q1, q2;
+  PathCounters* c1 = region->AcquireQueue(&q1);
+  PathCounters* c2 = region->AcquireQueue(&q2);
+  ASSERT_TRUE(c1 && c2);
+  PathCounters::Add(c1[0].ios, 10);
+  PathCounters::Add(c2[0].ios, 5);
+  PathCounters::Add(c2[1].failovers, 2);
+  region->ReleaseQueue(q2);  // a closed queue's counters still count
+
+  auto segs = internal::ListStatsSegments();
+  bool found = false;
+  for (auto& s : segs) found |= s.name == region->name() && s.alive && s.pid == getpid();
+  EXPECT_TRUE(found);
+  auto reader = internal::StatsReader::Open("/dev/shm/" + region->name());
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto paths = (*reader)->Paths();
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_STREQ(paths[1].ng_path, "/dev/ng1n1");
+  EXPECT_EQ(paths[1].ana, uint8_t(AnaState::kOptimized));
+  auto sums = (*reader)->Sum();
+  EXPECT_EQ(sums[0].ios, 15u);
+  EXPECT_EQ(sums[1].failovers, 2u);
+  struct stat st;
+  ASSERT_EQ(stat(("/dev/shm/" + region->name()).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(CtlStatsReaderTest, RejectsGarbage) {
+  char path[] = "/tmp/ctl-garbage.XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string junk(100000, 'x');
+  ASSERT_EQ(write(fd, junk.data(), junk.size()), ssize_t(junk.size()));
+  close(fd);
+  auto r = internal::StatsReader::Open(path);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("bad magic"), std::string::npos);
+  unlink(path);
+  EXPECT_FALSE(internal::StatsReader::Open("/nonexistent/seg").ok());
+}
+
+}  // namespace
+}  // namespace nvme_mpath::ctl

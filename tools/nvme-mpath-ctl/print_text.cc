@@ -1,0 +1,93 @@
+// File: print_text.cc — nvme-mpath-ctl's text printers (in the style of nvme list-subsys).
+#include <fmt/format.h>
+
+#include <nvme_mpath/status.h>
+
+#include "model.h"
+
+namespace nvme_mpath::ctl {
+
+std::string AnaStateText(const internal::AnaGroup& g) {
+  if (g.state == AnaState::kUnknown) return fmt::format("reserved({:#x})", g.raw_state);
+  return AnaStateName(g.state);
+}
+
+std::string ListText(const std::vector<SubsystemRow>& subs, bool verbose) {
+  std::string out;
+  if (subs.empty()) return "no NVMe namespaces with generic char devices found\n";
+  for (const SubsystemRow& s : subs) {
+    out += fmt::format("{}\n", s.nqn);
+    for (size_t n = 0; n < s.namespaces.size(); ++n) {
+      const NamespaceRow& ns = s.namespaces[n];
+      const bool last_ns = n + 1 == s.namespaces.size();
+      out += fmt::format("{} nsid {}  {} x {} B", last_ns ? "`-" : "+-", ns.nsid, ns.nsze,
+                         ns.lba_size);
+      if (verbose) {
+        if (!ns.nguid.empty()) out += fmt::format("  nguid {}", ns.nguid);
+        if (!ns.uuid.empty()) out += fmt::format("  uuid {}", ns.uuid);
+      }
+      out += fmt::format("  ({} path{})\n", ns.paths.size(), ns.paths.size() == 1 ? "" : "s");
+      for (size_t p = 0; p < ns.paths.size(); ++p) {
+        const PathRow& r = ns.paths[p];
+        const bool last = p + 1 == ns.paths.size();
+        out += fmt::format("{}  {} {:<7} {:<12} {} {:<40} {:<11} ana-group {} {:<15} numa {}",
+                           last_ns ? " " : "|", last ? "`-" : "+-", r.ctrl, r.ng, r.transport,
+                           r.address, r.state, r.ana_grpid, r.ana_state, r.numa_node);
+        if (verbose)
+          out += fmt::format(" cntlid {} mdts {} anatt {}s", r.cntlid,
+                             r.mdts_bytes ? fmt::format("{}", r.mdts_bytes) : "none", r.anatt_s);
+        out += "\n";
+      }
+    }
+  }
+  return out;
+}
+
+std::string AnaLogText(const std::string& dev, const internal::AnaLog& log) {
+  std::string out = fmt::format("ANA log of the controller behind {}\nchgcnt {}, {} group{}\n",
+                                dev, log.chgcnt, log.groups.size(), log.groups.size() == 1 ? "" : "s");
+  for (const internal::AnaGroup& g : log.groups) {
+    std::string nsids;
+    for (uint32_t n : g.nsids) nsids += fmt::format("{}{}", nsids.empty() ? "" : ",", n);
+    out += fmt::format("  group {:<4} {:<15} chgcnt {:<6} nsids [{}]\n", g.grpid, AnaStateText(g),
+                       g.chgcnt, nsids);
+  }
+  return out;
+}
+
+std::string ProbeText(const std::string& target, const std::vector<ProbeRow>& rows) {
+  std::string out = fmt::format("probe {}: 1-LBA read at LBA 0 on each path\n", target);
+  for (const ProbeRow& r : rows) {
+    out += fmt::format("  {:<12} {:<7} {:<20} {:<13} {:>10.1f} us\n", r.ng, r.ctrl, StatusName(r.res),
+                       DispositionName(Classify(r.res)), r.latency_us);
+  }
+  return out;
+}
+
+std::string StatsText(const StatsView& v) {
+  std::string out = fmt::format("engine pid {} \"{}\"  {} nsid {}  policy {}  ({})\n", v.pid,
+                                v.name, v.subsysnqn, v.nsid, v.policy, v.segment);
+  out += fmt::format("  {:<12} {:<7} {:<15} {:<6} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}\n",
+                     "PATH", "CTRL", "ANA", "USE", "IOS", "MIB", "INFL", "ERRORS", "RETRY",
+                     "FAILOVER", "REQUEUE", "P50_US", "P99_US");
+  for (size_t i = 0; i < v.paths.size(); ++i) {
+    const StatsPath& p = v.paths[i];
+    const PathStatsSnapshot& c = p.counters;
+    std::string use = p.usable ? (p.marginal ? "marg" : "yes") : p.health == "live" ? "no" : p.health;
+    out += fmt::format("  {:<12} {:<7} {:<15} {:<6} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}",
+                       p.ng, p.ctrl, p.ana_state, use, c.ios, c.bytes >> 20, c.inflight, c.errors,
+                       c.retries, c.failovers, c.requeues, HistogramQuantileUs(c.latency_hist, 0.5),
+                       HistogramQuantileUs(c.latency_hist, 0.99));
+    if (v.interval_s > 0 && i < v.prev_ios.size())
+      out += fmt::format("  {:.0f} io/s", double(c.ios - v.prev_ios[i]) / v.interval_s);
+    out += "\n";
+    std::string errs;
+    for (int k = 0; k < kErrorClassCount; ++k)
+      if (c.errors_by_class[k])
+        errs += fmt::format(" {}={}", ErrorClassName(ErrorClass(k)), c.errors_by_class[k]);
+    if (!errs.empty()) out += fmt::format("  {:<12} errors by class:{}\n", "", errs);
+  }
+  return out;
+}
+
+}  // namespace nvme_mpath::ctl
