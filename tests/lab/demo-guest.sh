@@ -18,10 +18,14 @@ nvme list-subsys 2>/dev/null | sed -n '1,12p'
 say "fio --ioengine=mpath_nvme --filename=$(lab_ng 1 1): randrw 4k QD16 with crc32c verify, ${RUNTIME}s"
 fio --name=demo --ioengine=mpath_nvme --filename="$(lab_ng 1 1)" --rw=randrw --bs=4k --iodepth=16 \
   --size=32m --verify=crc32c --verify_backlog=256 --runtime="$RUNTIME" --time_based \
-  --cmd_timeout=1000 --eta=always --eta-newline=5 --stats_json=demo-stats.json > fio.log 2>&1 &
+  --cmd_timeout=1000 --stats_json=demo-stats.json > fio.log 2>&1 &
 fpid=$!
-# Progress: fio's ETA line every 5 s, next to the fault narration.
-( tail -n +1 -f fio.log 2>/dev/null | grep --line-buffered -o 'Jobs: .*' | sed -u 's/^/   fio progress: /' ) &
+# Progress: the engine's live per-path counters (nvme-mpath-ctl stats), every 5 s.
+CTL=$B/tools/nvme-mpath-ctl/nvme-mpath-ctl
+( sleep 2; while kill -0 $fpid 2>/dev/null; do
+    "$CTL" stats --name demo 2>/dev/null | awk 'NR>2 && $1 ~ /^\/dev/ {printf "   progress %s: %s %s ios=%s errors=%s failovers=%s\n", strftime("%T"), $1, $3, $5, $8, $10}'
+    sleep 5
+  done ) &
 tpid=$!
 
 step() { sleep "$1"; shift; say "$(date +%T) fault: $*"; "$@"; }

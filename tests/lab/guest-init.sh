@@ -3,7 +3,7 @@
 # read-write and extra shares at their host paths, then runs the command file in a chroot of the
 # host root and powers off. Kernel command line knobs (set by vm.sh):
 #   lab.run=/abs/dir       run directory (9p tag "run", read-write): holds cmd.sh, gets rc
-#   lab.shares=t1:/p1,...  extra 9p shares (tags t1..) mounted at the same paths
+#   lab.shares=t1:ro:/p1,...  extra 9p shares (tags t1..), ro or rw, mounted at the same paths
 /bin/busybox mkdir -p /usr/bin /usr/sbin
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -45,7 +45,8 @@ mount_share() {  # tag path mode
 [ -n "$RUN" ] || fatal "no lab.run on the kernel command line"
 mount_share run "$RUN" rw
 for s in $(echo "$SHARES" | tr ',' ' '); do
-  mount_share "${s%%:*}" "${s#*:}" ro
+  tag=${s%%:*}; rest=${s#*:}
+  mount_share "$tag" "${rest#*:}" "${rest%%:*}"
 done
 ip link set lo up 2>/dev/null
 echo "LAB: mounts done uptime=$(up)"

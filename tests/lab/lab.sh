@@ -57,6 +57,15 @@ lab_setup() {
     if [ "$p" = 1 ]; then lab_ana $p optimized; else lab_ana $p non-optimized; fi
   done
   for p in $(seq 1 "$nports"); do lab_connect $p || return 1; done
+  if [ "$(cat /sys/module/nvme_core/parameters/multipath 2>/dev/null)" = Y ]; then
+    # Native multipath: one head per namespace, no per-path ng device.
+    for ns in 1 2; do
+      local i
+      for i in $(seq 1 200); do lab_head_ng $ns >/dev/null && break; sleep 0.1; done
+      lab_head_ng $ns >/dev/null || { _lab_log "no multipath head for nsid $ns"; return 1; }
+    done
+    return 0
+  fi
   for p in $(seq 1 "$nports"); do
     for ns in 1 2; do
       _lab_wait_ng $p $ns 20 || { _lab_log "no ng device for port $p nsid $ns"; return 1; }
@@ -102,6 +111,18 @@ lab_ng() {
       echo "/dev/ng${name#nvme}"
       return 0
     fi
+  done
+  return 1
+}
+
+# With nvme_core.multipath=Y: the head's generic char device of namespace NSID.
+lab_head_ng() {
+  local d name
+  for d in /sys/block/nvme*n*; do
+    name=${d##*/}
+    case $name in *c*) continue ;; esac   # nvmeXcYnZ: hidden per-path namespaces
+    [ "$(cat "$d/nsid" 2>/dev/null)" = "$1" ] || continue
+    [ -c "/dev/ng${name#nvme}" ] && { echo "/dev/ng${name#nvme}"; return 0; }
   done
   return 1
 }

@@ -93,10 +93,10 @@ VIRTFS=() SHARE_ARG=
 i=0
 for d in "${extra[@]}"; do
   case $d in /tmp|/tmp/*|/run/*|/dev/shm/*) ;; *) [ "$d" = "$OUT" ] || continue ;; esac
-  mode=readonly=on; [ "$d" = "$OUT" ] && mode=readonly=off
+  mode=readonly=on gmode=ro; [ "$d" = "$OUT" ] && mode=readonly=off gmode=rw
   i=$((i + 1))
   VIRTFS+=(-virtfs "local,path=$d,mount_tag=x$i,security_model=none,$mode,multidevs=remap")
-  SHARE_ARG+="${SHARE_ARG:+,}x$i:$d"
+  SHARE_ARG+="${SHARE_ARG:+,}x$i:$gmode:$d"
 done
 
 # The command file: environment, lab set-up, then COMMAND.
