@@ -160,6 +160,18 @@ absl::StatusOr<AnaLog> ReadAnaLogWith(const AnaLogReader& read, uint32_t max_chu
       "{}: ANA log kept changing while it was read ({} attempts)", what, kTornRetries));
 }
 
+AnaState EffectiveAnaState(AnaState reported, int64_t now_ns, uint32_t anatt_s,
+                           int64_t* change_since_ns) {
+  if (reported != AnaState::kChange) {
+    *change_since_ns = 0;
+    return reported;
+  }
+  if (*change_since_ns == 0) *change_since_ns = now_ns;
+  const int64_t anatt_ns = int64_t{anatt_s} * 1'000'000'000;
+  if (anatt_ns > 0 && now_ns - *change_since_ns > anatt_ns) return AnaState::kInaccessible;
+  return AnaState::kChange;
+}
+
 absl::StatusOr<AnaLog> ReadAnaLog(int fd, uint32_t max_chunk_bytes, uint32_t anagrpmax,
                                   uint32_t nanagrpid) {
   // Largest possible log: every group, and every namespace listed once (the kernel sizes its

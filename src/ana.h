@@ -59,6 +59,13 @@ using AnaLogReader = std::function<int(uint64_t offset, uint32_t len, void* buf)
 absl::StatusOr<AnaLog> ReadAnaLogWith(const AnaLogReader& read, uint32_t max_chunk_bytes,
                                       size_t max_log_bytes, const std::string& what);
 
+// ANATT: the state to use for a path whose log says `reported`. `*change_since_ns` remembers
+// when the path entered ANA change (0: not in change); a path in change for longer than
+// `anatt_s` seconds (from Identify Controller; 0: no limit) is treated as inaccessible until a
+// read shows another state.
+AnaState EffectiveAnaState(AnaState reported, int64_t now_ns, uint32_t anatt_s,
+                           int64_t* change_since_ns);
+
 }  // namespace nvme_mpath::internal
 
 #endif  // NVME_MPATH_SRC_ANA_H_

@@ -432,18 +432,11 @@ void EngineImpl::RefreshPath(int i, int64_t now) {
     }
   }
   s.ana_raw = st;
-  if (st == AnaState::kChange) {
-    if (s.change_since_ns == 0) s.change_since_ns = now;
-    const int64_t anatt_ns = int64_t{s.desc.ctrl.anatt_s} * 1'000'000'000;
-    if (anatt_ns > 0 && now - s.change_since_ns > anatt_ns) {
-      if (ps.ana.load() != AnaState::kInaccessible)
-        MPLOG_WARN("path {}: in ANA change for longer than ANATT ({} s): treated as inaccessible",
-                 i, s.desc.ctrl.anatt_s);
-      st = AnaState::kInaccessible;
-    }
-  } else {
-    s.change_since_ns = 0;
-  }
+  st = EffectiveAnaState(st, now, s.desc.ctrl.anatt_s, &s.change_since_ns);
+  if (st == AnaState::kInaccessible && s.ana_raw == AnaState::kChange &&
+      ps.ana.load() != AnaState::kInaccessible)
+    MPLOG_WARN("path {}: in ANA change for longer than ANATT ({} s): treated as inaccessible", i,
+               s.desc.ctrl.anatt_s);
   SetAna(i, st, now);
 
   PathHealth h = ps.health.load();

@@ -1,0 +1,121 @@
+// Identify Controller / Namespace parsing (src/identify.h) from synthetic libnvme structures.
+#include "identify.h"
+
+#include <libnvme.h>
+
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "support/status_matchers.h"
+
+namespace nvme_mpath::internal {
+namespace {
+
+TEST(IdentifyTest, Controller) {
+  nvme_id_ctrl id;
+  memset(&id, 0, sizeof(id));
+  memcpy(id.sn, "SN123   ", 8);
+  memcpy(id.subnqn, "nqn.x", 5);
+  id.mdts = 5;
+  id.cntlid = htole16(7);
+  id.crdt1 = htole16(5);
+  id.crdt2 = htole16(10);
+  id.crdt3 = htole16(20);
+  id.anatt = 10;
+  id.cmic = 0xb;
+  id.anagrpmax = htole32(128);
+  id.nanagrpid = htole32(128);
+  auto c = ParseIdCtrl(id);
+  ASSERT_OK(c);
+  EXPECT_EQ(c->serial, "SN123");
+  EXPECT_EQ(c->subnqn, "nqn.x");
+  EXPECT_EQ(c->max_transfer_bytes, 4096u << 5);
+  EXPECT_EQ(c->cntlid, 7);
+  EXPECT_EQ(c->CrdDelayMs(1), 500u);
+  EXPECT_EQ(c->CrdDelayMs(3), 2000u);
+  EXPECT_EQ(c->CrdDelayMs(0), 0u);
+  EXPECT_TRUE(c->ana_supported());
+  EXPECT_EQ(c->anatt_s, 10);
+  id.mdts = 0;
+  EXPECT_EQ(ParseIdCtrl(id)->max_transfer_bytes, 0u);  // no limit
+}
+
+nvme_id_ns Ns(uint8_t flbas, uint8_t ds, uint16_t ms) {
+  nvme_id_ns id;
+  memset(&id, 0, sizeof(id));
+  id.nsze = htole64(16384);
+  id.nlbaf = 1;
+  id.flbas = flbas;
+  id.lbaf[flbas & 0xf].ds = ds;
+  id.lbaf[flbas & 0xf].ms = htole16(ms);
+  id.anagrpid = htole32(2);
+  id.noiob = htole16(64);
+  return id;
+}
+
+TEST(IdentifyTest, NamespaceFormatAndIds) {
+  nvme_id_ns id = Ns(1, 12, 0);
+  for (int i = 0; i < 16; ++i) id.nguid[i] = uint8_t(i + 1);
+  auto ns = ParseIdNs(id, 3);
+  ASSERT_OK(ns);
+  EXPECT_EQ(ns->lba_size, 4096u);
+  EXPECT_EQ(ns->nsze, 16384u);
+  EXPECT_EQ(ns->anagrpid, 2u);
+  EXPECT_EQ(ns->noiob, 64);
+  EXPECT_TRUE(ns->has_nguid());
+  EXPECT_FALSE(ns->has_eui64());
+  EXPECT_EQ(ns->GroupingId(), "nguid:0102030405060708090a0b0c0d0e0f10");
+}
+
+TEST(IdentifyTest, ZeroIdsNeverGroup) {
+  auto ns = ParseIdNs(Ns(0, 9, 0), 1);
+  ASSERT_OK(ns);
+  EXPECT_EQ(ns->GroupingId(), "");  // nvmet: EUI64 = 0 and no NGUID/UUID
+  ns->eui64[7] = 1;
+  EXPECT_EQ(ns->GroupingId(), "eui64:0000000000000001");
+}
+
+TEST(IdentifyTest, ExtendedLbaAndMetadata) {
+  auto ns = ParseIdNs(Ns(0x10, 9, 8), 1);
+  ASSERT_OK(ns);
+  EXPECT_EQ(ns->metadata_size, 8u);
+  EXPECT_TRUE(ns->extended_lba);
+  auto sep = ParseIdNs(Ns(0x00, 9, 8), 1);
+  EXPECT_FALSE(sep->extended_lba);
+  EXPECT_FALSE(ns->SameFormat(*sep));
+}
+
+TEST(IdentifyTest, BadFormatsAreErrors) {
+  nvme_id_ns id = Ns(1, 12, 0);
+  id.flbas = 5;  // beyond nlbaf
+  EXPECT_FALSE(ParseIdNs(id, 1).ok());
+  id = Ns(1, 8, 0);  // 256-byte LBA
+  EXPECT_FALSE(ParseIdNs(id, 1).ok());
+  id = Ns(1, 12, 0);
+  id.nsze = 0;
+  EXPECT_FALSE(ParseIdNs(id, 1).ok());
+}
+
+TEST(IdentifyTest, DescriptorList) {
+  uint8_t buf[4096] = {};
+  // UUID descriptor, then NGUID.
+  buf[0] = 3; buf[1] = 16;
+  for (int i = 0; i < 16; ++i) buf[4 + i] = uint8_t(0xa0 + i);
+  buf[20] = 2; buf[21] = 16;
+  for (int i = 0; i < 16; ++i) buf[24 + i] = uint8_t(i);
+  NamespaceIdentity ns;
+  ASSERT_OK(ParseNsDescriptors(buf, &ns));
+  EXPECT_TRUE(ns.has_uuid());
+  EXPECT_EQ(ns.uuid[0], 0xa0);
+  EXPECT_EQ(ns.nguid[15], 15);
+  // A descriptor that runs past the end.
+  uint8_t bad[64] = {};
+  bad[0] = 3; bad[1] = 200;
+  EXPECT_FALSE(ParseNsDescriptors(bad, &ns).ok());
+  bad[1] = 15;  // wrong UUID length
+  EXPECT_FALSE(ParseNsDescriptors(bad, &ns).ok());
+}
+
+}  // namespace
+}  // namespace nvme_mpath::internal
