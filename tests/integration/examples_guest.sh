@@ -7,6 +7,7 @@ B=${NVME_MPATH_BUILD_DIR:?}
 P=$B/install-test
 libdir=$(dirname "$(find "$P" -name libnvme_mpath.so | head -1)")
 export LD_LIBRARY_PATH=$libdir
+cd "${LAB_OUT:-/tmp}" || exit 1
 pass=0 fail=0
 for bin in "$P"/examples/applog-c-pkgconfig "$P"/examples/applog-c-cmake/applog-c \
            "$P"/examples/applog-cpp-pkgconfig "$P"/examples/applog-cpp-cmake/applog-cpp; do

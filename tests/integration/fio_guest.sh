@@ -36,6 +36,15 @@ DESC="numjobs=2, one queue per job, verify"
 check fio --name=nj $(common) --rw=randwrite --bs=4k --iodepth=8 --numjobs=2 --size=8m \
   --offset_increment=16m --verify=crc32c > nj.log 2>&1
 
+DESC="fixedbufs (registered buffers, IORING_URING_CMD_FIXED) write + verify"
+check fio --name=fixed $(common) --rw=randwrite --bs=16k --iodepth=8 --size=8m --fixedbufs --verify=crc32c > fixed.log 2>&1
+DESC="sqpoll write + verify"
+check fio --name=sqp $(common) --rw=write --bs=64k --iodepth=8 --size=8m --sqpoll --verify=crc32c > sqp.log 2>&1
+DESC="iopolicy=queue-depth with both paths optimized uses both"
+lab_ana 2 optimized
+check bash -c "fio --name=qd $(common) --rw=randread --bs=4k --iodepth=16 --runtime=3 --time_based --iopolicy=queue-depth --stats_json=qd.json > qd.log 2>&1 && python3 -c 'import json,sys; d=json.load(open(\"qd.json\")); sys.exit(0 if all(p[\"ios\"]>0 for p in d[\"paths\"]) else 1)'"
+lab_ana 2 non-optimized
+
 # 3. fault classes under randrw + verify.
 fault_run() {  # name, then the fault commands run in the background after 2 s
   local name=$1; shift
