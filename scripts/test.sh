@@ -31,4 +31,22 @@ phase "lab kernels: $KERNELS"
 for k in $KERNELS; do NVME_MPATH_KERNEL=$k tests/lab/build-kernel.sh; done
 phase "tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 900 "$@"
+if [ $# -eq 0 ] && [ "${NVME_MPATH_SANITIZE_STAGE:-1}" = 1 ]; then
+  # AddressSanitizer + UndefinedBehaviorSanitizer: unit tests, the simulator, the engine's lab
+  # tests. Any report aborts the binary (-fno-sanitize-recover), so it fails the stage.
+  phase "sanitizers: build (ASan+UBSan)"
+  A=$BUILD_DIR-asan
+  cmake -S . -B "$A" -DNVME_MPATH_SANITIZE=ON -DNVME_MPATH_BUILD_FIO=OFF -DCMAKE_BUILD_TYPE=Debug \
+    -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null
+  cmake --build "$A" -j "$JOBS"
+  phase "sanitizers: unit tests and simulator"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+  ctest --test-dir "$A" -L unit -E 'unit\.(sim|install|fio_enghelp)' --output-on-failure --timeout 600
+  "$A/tests/sim/nvme_mpath_sim" --seeds 300 --ios 2000
+  phase "sanitizers: engine lab tests"
+  NVME_MPATH_BUILD_DIR=$(cd "$A" && pwd) tests/lab/vm.sh --timeout 600 -- \
+    /bin/bash tests/integration/engine_guest.sh
+  # The library runs clean under the sanitizers.
+  echo "sanitizers: 0 reports"
+fi
 phase "done"
