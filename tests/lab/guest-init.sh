@@ -3,7 +3,8 @@
 # read-write and extra shares at their host paths, then runs the command file in a chroot of the
 # host root and powers off. Kernel command line knobs (set by vm.sh):
 #   lab.run=/abs/dir       run directory (9p tag "run", read-write): holds cmd.sh, gets rc
-#   lab.shares=t1:ro:/p1,...  extra 9p shares (tags t1..), ro or rw, mounted at the same paths
+#   lab.shares=t1:ro:/p1,...  extra 9p shares (tags t1..), ro or rw, mounted at the same paths,
+#                          after the tmpfs mounts (so /tmp/... shares are visible), parents first
 /bin/busybox mkdir -p /usr/bin /usr/sbin
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -37,10 +38,11 @@ mkdir -p $R/run/lab/bin $R/run/lab/lib/modules/$KVER
 mount --bind /lib/modules/$KVER $R/run/lab/lib/modules/$KVER
 printf '#!/bin/sh\nexec /sbin/modprobe -d /run/lab "$@"\n' > $R/run/lab/bin/modprobe
 chmod 755 $R/run/lab/bin/modprobe
-mount_share() {  # tag path mode
+mount_share() {  # tag path ro|rw: read-only shares are cached (fast exec), rw ones are not
+  cache=none; [ "$3" = ro ] && cache=loose
   mkdir -p "$R$2" 2>/dev/null
-  mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none,$3 "$1" "$R$2" \
-    || fatal "cannot mount share $1 at $2"
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=$cache,$3 "$1" "$R$2" \
+    || fatal "cannot mount share $1 at $2 ($3)"
 }
 [ -n "$RUN" ] || fatal "no lab.run on the kernel command line"
 mount_share run "$RUN" rw
@@ -50,6 +52,7 @@ for s in $(echo "$SHARES" | tr ',' ' '); do
 done
 ip link set lo up 2>/dev/null
 echo "LAB: mounts done uptime=$(up)"
+[ -x $R/bin/bash ] || fatal "the host root has no /bin/bash"
 chroot $R /usr/bin/env -i PATH=/run/lab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   HOME=/root TERM=dumb LANG=C.UTF-8 /bin/bash "$RUN/cmd.sh" </dev/null
 rc=$?

@@ -1,99 +1,149 @@
 # lab.sh — the lab's guest library (bash, sourced inside the VM by vm.sh and by tests).
 #
-# Target: nvmet over TCP on 127.0.0.1, subsystem $LAB_NQN with 2 namespaces (64 MiB files on
-# the guest's tmpfs, fixed NGUID and UUID; nsid 1 in ANA group 1, nsid 2 in ANA group 2) on
-# ports 1..N (tcp 4420+N-1), each port with its own ANA state per group. Host: one controller
-# per port, so one /dev/ngXnY per (port, namespace).
+# Target: nvmet over TCP on 127.0.0.1, subsystem $LAB_NQN with 2 namespaces (64 MiB sparse files
+# on the guest's tmpfs, buffered_io=1, fixed NGUID and UUID; nsid 1 in ANA group 1, nsid 2 in
+# ANA group 2) on ports 1..N (tcp 4420+N-1), each port with its own ANA state per group (port 1
+# optimized, the others non-optimized). Host: one controller per port, so one /dev/ngXnY per
+# (port, namespace).
 #
-#   lab_setup [NPORTS]             target + connect every port (short fault timeouts)
-#   lab_ctrl PORT                  current controller name of a port (nvmeX), never cached
+#   lab_setup [NPORTS]             target + connect every port (short fault timeouts), waits for
+#                                  every ng device (multipath=Y: every head)
+#   lab_ctrl PORT                  current controller name of a port (nvmeX), looked up in sysfs
+#                                  by subsystem NQN + trsvcid every time (names are reused)
 #   lab_ng PORT NSID               its generic char device (/dev/ngXnY)
+#   lab_head_ng NSID               multipath=Y: the head's generic char device
 #   lab_ana PORT STATE [GROUP]     optimized|non-optimized|inaccessible|persistent-loss|change
+#                                  (every group when GROUP is omitted)
 #   lab_port_down PORT / lab_port_up PORT     unlink / relink the subsystem on the port
 #   lab_reset PORT                 reset the port's controller
 #   lab_delete PORT / lab_reconnect PORT      delete the controller (-ENODEV) / connect again
-#   lab_blackhole PORT on|off      silent loss: nftables drop of the port's TCP traffic
-#   lab_kill PORT                  port gone for good (the controller is deleted after ctrl-loss-tmo)
-#   lab_wait_state PORT STATE SEC  wait for the controller state (live, connecting, gone...)
-#   lab_paths                      one line per path: port, controller, state, ng per ns, ANA
+#   lab_blackhole PORT on|off      silent loss: nftables drop of the port's TCP traffic, both ways
+#   lab_kill PORT                  the port is gone for good (controller deleted after ctrl-loss-tmo)
+#   lab_state PORT                 controller state (live, connecting, resetting, ...; "gone")
+#   lab_wait_state PORT STATE SEC  wait (bounded) for that state; "gone" waits for the deletion
+#   lab_paths                      one line per path: port, ctrl, state, ng and ANA state per ns
+#                                  (as the host reads it: nvme ana-log)
 # Knobs (environment): LAB_CTRL_LOSS_TMO (10), LAB_RECONNECT_DELAY (1), LAB_KATO (2),
-# LAB_NS_MB (64).
+# LAB_NS_MB (64), LAB_CONNECT_TIMEOUT (30, per nvme connect), LAB_DEV_TIMEOUT (30, ng devices).
+# Every wait is bounded. Functions return non-zero and log to stderr on failure.
 LAB_NQN=${LAB_NQN:-nqn.2024-01.io.nvme-mpath:lab}
 LAB_HOSTNQN=${LAB_HOSTNQN:-nqn.2014-08.org.nvmexpress:uuid:5f1a1c3e-0000-4000-8000-00000000a001}
 LAB_HOSTID=${LAB_HOSTID:-5f1a1c3e-0000-4000-8000-00000000a001}
 LAB_CFS=/sys/kernel/config/nvmet
 LAB_BASE_PORT=4420
+LAB_NSIDS="1 2"
 
-_lab_log() { echo "[lab $(cut -d' ' -f1 /proc/uptime)] $*" >&2; }
+_lab_log() { local up; _lab_rd up /proc/uptime; echo "[lab ${up%% *}] $*" >&2; }
 _lab_svc() { echo $((LAB_BASE_PORT + $1 - 1)); }
 _lab_nguid() { printf '5f1a1c3e-%04x-4222-8333-4444555566%02x' "$1" "$1"; }
 _lab_uuid() { printf '7a2b3c4d-%04x-4e5f-9a0b-1c2d3e4f5a%02x' "$1" "$1"; }
+_lab_ports() { local i; for ((i = 1; i <= ${1:-${LAB_PORTS:-2}}; i++)); do echo $i; done; }
+
+# Helpers that do not fork: under TCG every exec of a host binary over 9p costs tens of ms.
+_lab_rd() {  # VAR FILE: the first line of FILE into VAR
+  local __l=
+  IFS= read -r __l 2>/dev/null < "$2" || [ -n "$__l" ] || { printf -v "$1" ''; return 1; }
+  printf -v "$1" '%s' "$__l"
+}
+_lab_now_us() { echo "${EPOCHREALTIME/./}"; }
+_lab_sleep() {  # SEC (fractions ok): a read timeout on a private fifo, no exec
+  if [ -z "${_LAB_SLEEP_FD:-}" ]; then
+    local f=/run/lab-sleep.$$
+    if mkfifo "$f" 2>/dev/null && exec {_LAB_SLEEP_FD}<>"$f"; then rm -f "$f"; else
+      _LAB_SLEEP_FD=none
+    fi
+  fi
+  if [ "$_LAB_SLEEP_FD" = none ]; then sleep "$1"; else read -r -t "$1" -u "$_LAB_SLEEP_FD" _ 2>/dev/null || :; fi
+}
+# _lab_until SEC CMD...: run CMD every 0.1 s until it succeeds or SEC seconds pass.
+_lab_until() {
+  local sec=$1 end
+  shift
+  end=$(( $(_lab_now_us) + ${sec%.*} * 1000000 ))
+  while :; do
+    "$@" && return 0
+    [ "$(_lab_now_us)" -lt "$end" ] || return 1
+    _lab_sleep 0.1
+  done
+}
 
 lab_setup() {
-  local nports=${1:-${LAB_PORTS:-2}} p ns
-  modprobe nvmet && modprobe nvmet-tcp && modprobe nvme-tcp || { _lab_log "modprobe failed"; return 1; }
-  mkdir -p "$LAB_CFS/subsystems/$LAB_NQN" || return 1
-  echo 1 > "$LAB_CFS/subsystems/$LAB_NQN/attr_allow_any_host"
-  for ns in 1 2; do
-    local d=$LAB_CFS/subsystems/$LAB_NQN/namespaces/$ns
-    mkdir -p "$d"
-    truncate -s "${LAB_NS_MB:-64}M" "/tmp/lab-ns$ns.img"
-    echo -n "/tmp/lab-ns$ns.img" > "$d/device_path"
-    echo 1 > "$d/buffered_io"      # tmpfs has no O_DIRECT in 6.1
-    _lab_nguid $ns > "$d/device_nguid"
-    _lab_uuid $ns > "$d/device_uuid"
-    echo $ns > "$d/ana_grpid"
-    echo 1 > "$d/enable" || { _lab_log "cannot enable namespace $ns"; return 1; }
+  local nports=${1:-${LAB_PORTS:-2}} p ns t0
+  case $nports in 1|2|3|4) ;; *) _lab_log "lab_setup: NPORTS must be 1..4, not '$nports'"; return 2 ;; esac
+  export LAB_PORTS=$nports
+  t0=$(_lab_now_us)
+  local m
+  for m in nvmet nvmet-tcp nvme-tcp; do
+    [ -d "/sys/module/${m//-/_}" ] || modprobe "$m" || { _lab_log "modprobe $m failed"; return 1; }
   done
-  for p in $(seq 1 "$nports"); do
+  [ -d "$LAB_CFS" ] || { _lab_log "no $LAB_CFS (configfs not mounted?)"; return 1; }
+  local s=$LAB_CFS/subsystems/$LAB_NQN
+  mkdir -p "$s" && echo 1 > "$s/attr_allow_any_host" || { _lab_log "cannot create subsystem $LAB_NQN"; return 1; }
+  for ns in $LAB_NSIDS; do
+    local d=$s/namespaces/$ns img=/tmp/lab-ns$ns.img
+    mkdir -p "$d" || return 1
+    truncate -s "${LAB_NS_MB:-64}M" "$img" || { _lab_log "cannot create $img"; return 1; }
+    echo -n "$img" > "$d/device_path"
+    echo 1 > "$d/buffered_io"      # tmpfs has no O_DIRECT in 6.1
+    _lab_nguid "$ns" > "$d/device_nguid"
+    _lab_uuid "$ns" > "$d/device_uuid"
+    echo "$ns" > "$d/ana_grpid"
+    echo 1 > "$d/enable" || { _lab_log "cannot enable namespace $ns (see dmesg)"; return 1; }
+  done
+  for p in $(_lab_ports "$nports"); do
     local pd=$LAB_CFS/ports/$p
-    mkdir -p "$pd"
+    mkdir -p "$pd" "$pd/ana_groups/2" || { _lab_log "cannot create port $p"; return 1; }
     echo tcp > "$pd/addr_trtype"
     echo ipv4 > "$pd/addr_adrfam"
     echo 127.0.0.1 > "$pd/addr_traddr"
-    _lab_svc $p > "$pd/addr_trsvcid"
-    mkdir -p "$pd/ana_groups/2"
-    lab_port_up $p || return 1
-    if [ "$p" = 1 ]; then lab_ana $p optimized; else lab_ana $p non-optimized; fi
+    _lab_svc "$p" > "$pd/addr_trsvcid"
+    if [ "$p" = 1 ]; then lab_ana "$p" optimized; else lab_ana "$p" non-optimized; fi || return 1
+    lab_port_up "$p" || return 1
   done
-  for p in $(seq 1 "$nports"); do lab_connect $p || return 1; done
-  if [ "$(cat /sys/module/nvme_core/parameters/multipath 2>/dev/null)" = Y ]; then
+  _lab_log "target ready in $(( ($(_lab_now_us) - t0) / 1000 )) ms"
+  for p in $(_lab_ports "$nports"); do lab_connect "$p" || return 1; done
+  local mp
+  _lab_rd mp /sys/module/nvme_core/parameters/multipath
+  if [ "$mp" = Y ]; then
     # Native multipath: one head per namespace, no per-path ng device.
-    for ns in 1 2; do
-      local i
-      for i in $(seq 1 200); do lab_head_ng $ns >/dev/null && break; sleep 0.1; done
-      lab_head_ng $ns >/dev/null || { _lab_log "no multipath head for nsid $ns"; return 1; }
+    for ns in $LAB_NSIDS; do
+      _lab_until "${LAB_DEV_TIMEOUT:-30}" _lab_head_ready "$ns" || { _lab_log "no multipath head for nsid $ns"; return 1; }
     done
-    return 0
+  else
+    for p in $(_lab_ports "$nports"); do
+      for ns in $LAB_NSIDS; do
+        _lab_wait_ng "$p" "$ns" "${LAB_DEV_TIMEOUT:-30}" || { _lab_log "no ng device for port $p nsid $ns ($(lab_state "$p"))"; return 1; }
+      done
+    done
   fi
-  for p in $(seq 1 "$nports"); do
-    for ns in 1 2; do
-      _lab_wait_ng $p $ns 20 || { _lab_log "no ng device for port $p nsid $ns"; return 1; }
-    done
-  done
-  return 0
+  _lab_log "$nports port(s) connected, setup took $(( ($(_lab_now_us) - t0) / 1000 )) ms"
 }
 
 lab_connect() {
   local p=$1 out
-  out=$(nvme connect -t tcp -a 127.0.0.1 -s "$(_lab_svc "$p")" -n "$LAB_NQN" \
+  out=$(timeout "${LAB_CONNECT_TIMEOUT:-30}" nvme connect -t tcp -a 127.0.0.1 -s "$(_lab_svc "$p")" -n "$LAB_NQN" \
         --hostnqn="$LAB_HOSTNQN" --hostid="$LAB_HOSTID" \
         --ctrl-loss-tmo="${LAB_CTRL_LOSS_TMO:-10}" --reconnect-delay="${LAB_RECONNECT_DELAY:-1}" \
         --keep-alive-tmo="${LAB_KATO:-2}" 2>&1) || { _lab_log "connect port $p failed: $out"; return 1; }
-  return 0
 }
-lab_reconnect() { lab_connect "$1" && _lab_wait_ng "$1" 1 20 && _lab_wait_ng "$1" 2 20; }
+lab_reconnect() {
+  lab_connect "$1" || return 1
+  local ns
+  for ns in $LAB_NSIDS; do _lab_wait_ng "$1" "$ns" "${LAB_DEV_TIMEOUT:-30}" || { _lab_log "reconnect: no ng for port $1 nsid $ns"; return 1; }; done
+  _lab_log "port $1 reconnected as $(lab_ctrl "$1")"
+}
 
-# Controller of a port: matched on subsystem NQN + trsvcid, skipping controllers being deleted.
+# Controller of a port: matched on subsystem NQN + traddr/trsvcid, skipping controllers being
+# deleted. Never cache the answer: names are reused after a deletion.
 lab_ctrl() {
-  local svc c addr state
-  svc=$(_lab_svc "$1")
+  local svc c nqn addr state
+  svc=$(( LAB_BASE_PORT + $1 - 1 ))
   for c in /sys/class/nvme/nvme*; do
-    [ -e "$c/address" ] || continue
-    [ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$LAB_NQN" ] || continue
-    addr=$(cat "$c/address" 2>/dev/null)
+    _lab_rd nqn "$c/subsysnqn" && [ "$nqn" = "$LAB_NQN" ] || continue
+    _lab_rd addr "$c/address" || continue
     case ",$addr," in *",trsvcid=$svc,"*) ;; *) continue ;; esac
-    state=$(cat "$c/state" 2>/dev/null)
+    case ",$addr," in *",traddr=127.0.0.1,"*) ;; *) continue ;; esac
+    _lab_rd state "$c/state"
     case $state in deleting*) continue ;; esac
     echo "${c##*/}"
     return 0
@@ -102,108 +152,115 @@ lab_ctrl() {
 }
 
 lab_ng() {
-  local c d
+  local c d nsid name
   c=$(lab_ctrl "$1") || return 1
   for d in /sys/class/nvme/"$c"/"$c"n*; do
-    [ -e "$d/nsid" ] || continue
-    if [ "$(cat "$d/nsid")" = "$2" ]; then
-      local name=${d##*/}
-      echo "/dev/ng${name#nvme}"
-      return 0
-    fi
+    _lab_rd nsid "$d/nsid" && [ "$nsid" = "$2" ] || continue
+    name=${d##*/}
+    echo "/dev/ng${name#nvme}"
+    return 0
   done
   return 1
 }
 
 # With nvme_core.multipath=Y: the head's generic char device of namespace NSID.
 lab_head_ng() {
-  local d name
+  local d name nsid
   for d in /sys/block/nvme*n*; do
     name=${d##*/}
     case $name in *c*) continue ;; esac   # nvmeXcYnZ: hidden per-path namespaces
-    [ "$(cat "$d/nsid" 2>/dev/null)" = "$1" ] || continue
+    _lab_rd nsid "$d/nsid" && [ "$nsid" = "$1" ] || continue
     [ -c "/dev/ng${name#nvme}" ] && { echo "/dev/ng${name#nvme}"; return 0; }
   done
   return 1
 }
+_lab_head_ready() { lab_head_ng "$1" >/dev/null; }
 
-_lab_wait_ng() {  # port nsid timeout
-  local i ng
-  for i in $(seq 1 $(( ${3:-10} * 10 ))); do
-    ng=$(lab_ng "$1" "$2") && [ -c "$ng" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+_lab_ng_ready() { local ng; ng=$(lab_ng "$1" "$2") && [ -c "$ng" ]; }
+_lab_wait_ng() { _lab_until "${3:-10}" _lab_ng_ready "$1" "$2"; }  # port nsid timeout
 
 lab_ana() {
   local p=$1 state=$2 g
   case $state in optimized|non-optimized|inaccessible|persistent-loss|change) ;;
-    *) _lab_log "lab_ana: bad state '$state'"; return 2 ;; esac
-  for g in ${3:-1 2}; do
-    echo "$state" > "$LAB_CFS/ports/$p/ana_groups/$g/ana_state" || return 1
+    *) _lab_log "lab_ana: bad state '$state' (optimized|non-optimized|inaccessible|persistent-loss|change)"; return 2 ;; esac
+  [ -d "$LAB_CFS/ports/$p" ] || { _lab_log "lab_ana: no port $p"; return 1; }
+  for g in ${3:-$LAB_NSIDS}; do
+    echo "$state" > "$LAB_CFS/ports/$p/ana_groups/$g/ana_state" || { _lab_log "lab_ana: cannot set port $p group $g"; return 1; }
   done
   _lab_log "port $p ANA ${3:+group $3 }$state"
 }
-lab_ana_get() { cat "$LAB_CFS/ports/$1/ana_groups/${2:-1}/ana_state"; }
+lab_ana_get() { local s; _lab_rd s "$LAB_CFS/ports/$1/ana_groups/${2:-1}/ana_state" && echo "$s"; }
 
-lab_port_down() { rm -f "$LAB_CFS/ports/$1/subsystems/$LAB_NQN"; _lab_log "port $1 down"; }
+lab_port_down() {
+  [ -d "$LAB_CFS/ports/$1" ] || { _lab_log "lab_port_down: no port $1"; return 1; }
+  rm -f "$LAB_CFS/ports/$1/subsystems/$LAB_NQN" && _lab_log "port $1 down"
+}
 lab_port_up() {
-  [ -e "$LAB_CFS/ports/$1/subsystems/$LAB_NQN" ] || ln -s "$LAB_CFS/subsystems/$LAB_NQN" "$LAB_CFS/ports/$1/subsystems/$LAB_NQN"
+  [ -d "$LAB_CFS/ports/$1" ] || { _lab_log "lab_port_up: no port $1"; return 1; }
+  [ -e "$LAB_CFS/ports/$1/subsystems/$LAB_NQN" ] || ln -s "$LAB_CFS/subsystems/$LAB_NQN" "$LAB_CFS/ports/$1/subsystems/$LAB_NQN" \
+    || { _lab_log "lab_port_up: cannot link port $1 (port in use?)"; return 1; }
   _lab_log "port $1 up"
 }
 lab_reset() {
   local c
   c=$(lab_ctrl "$1") || { _lab_log "reset: no controller on port $1"; return 1; }
-  echo 1 > "/sys/class/nvme/$c/reset_controller"
+  echo 1 > "/sys/class/nvme/$c/reset_controller" || { _lab_log "reset of $c refused (state $(lab_state "$1"))"; return 1; }
   _lab_log "port $1 controller $c reset"
 }
 lab_delete() {
   local c
   c=$(lab_ctrl "$1") || { _lab_log "delete: no controller on port $1"; return 1; }
-  echo 1 > "/sys/class/nvme/$c/delete_controller"
+  echo 1 > "/sys/class/nvme/$c/delete_controller" || { _lab_log "delete of $c failed"; return 1; }
   _lab_log "port $1 controller $c deleted"
 }
-lab_kill() { lab_port_down "$1"; _lab_log "port $1 killed for good"; }
+# For good: the target stops listening; the host reconnects (0x370) until ctrl-loss-tmo, then
+# deletes the controller (-ENODEV on open fds). Only lab_port_up brings the port back.
+lab_kill() { lab_port_down "$1" && _lab_log "port $1 killed (controller deleted after ctrl-loss-tmo ${LAB_CTRL_LOSS_TMO:-10}s)"; }
 
 lab_blackhole() {
-  local p=$1 svc
+  local p=$1 svc t=lab_p$1
   svc=$(_lab_svc "$p")
-  if [ "$2" = on ]; then
-    modprobe nf_tables 2>/dev/null
-    nft add table inet lab_p$p &&
-    nft add chain inet lab_p$p input '{ type filter hook input priority 0; policy accept; }' &&
-    nft add rule inet lab_p$p input tcp dport "$svc" drop &&
-    nft add rule inet lab_p$p input tcp sport "$svc" drop || return 1
-  else
-    nft delete table inet lab_p$p 2>/dev/null
-  fi
+  case $2 in
+    on)
+      [ -d /sys/module/nf_tables ] || modprobe nf_tables 2>/dev/null
+      nft delete table inet "$t" 2>/dev/null
+      nft -f - <<EOF || { _lab_log "blackhole port $p: nft failed"; return 1; }
+table inet $t {
+  chain input { type filter hook input priority 0; policy accept; tcp dport $svc drop; tcp sport $svc drop; }
+  chain output { type filter hook output priority 0; policy accept; tcp dport $svc drop; tcp sport $svc drop; }
+}
+EOF
+      ;;
+    off) nft delete table inet "$t" 2>/dev/null ;;
+    *) _lab_log "lab_blackhole: want on|off, not '$2'"; return 2 ;;
+  esac
   _lab_log "port $p blackhole $2"
 }
 
-lab_state() { local c; c=$(lab_ctrl "$1") || { echo gone; return 0; }; cat "/sys/class/nvme/$c/state" 2>/dev/null || echo gone; }
+lab_state() {
+  local c s
+  c=$(lab_ctrl "$1") || { echo gone; return 0; }
+  _lab_rd s "/sys/class/nvme/$c/state" && echo "$s" || echo gone
+}
+_lab_state_is() { [ "$(lab_state "$1")" = "$2" ]; }
 lab_wait_state() {
-  local i
-  for i in $(seq 1 $(( ${3:-10} * 10 ))); do
-    [ "$(lab_state "$1")" = "$2" ] && return 0
-    sleep 0.1
-  done
+  _lab_until "${3:-10}" _lab_state_is "$1" "$2" && return 0
   _lab_log "port $1 not $2 after ${3:-10}s (is $(lab_state "$1"))"
   return 1
 }
 
 lab_paths() {
-  local p ns c ng
+  local p ns c ng ana line
   printf '%-5s %-7s %-11s %-12s %-15s %-12s %-15s\n' PORT CTRL STATE NS1 ANA NS2 ANA
-  for p in $(seq 1 "${LAB_PORTS:-2}"); do
-    c=$(lab_ctrl "$p" || echo -)
-    local line
+  for p in $(_lab_ports); do
+    c=$(lab_ctrl "$p") || c=-
     line=$(printf '%-5s %-7s %-11s' "$p" "$c" "$(lab_state "$p")")
-    for ns in 1 2; do
-      ng=$(lab_ng "$p" "$ns" || echo -)
-      local ana=-
+    for ns in $LAB_NSIDS; do
+      ng=$(lab_ng "$p" "$ns") || ng=-
+      ana=-
       if [ -c "$ng" ]; then
-        ana=$(nvme ana-log "$ng" 2>/dev/null | awk -v g=$ns '$1=="grpid"{id=$NF} $1=="state"{if (id==g) print $NF}' | head -1)
+        # The host's view: the ANA log page read on that path (bounded: a dead path may hang).
+        ana=$(timeout 5 nvme ana-log "$ng" 2>/dev/null | awk -v g="$ns" '$1=="grpid"{id=$NF} $1=="state"{if (id==g) {print $NF; exit}}')
       fi
       line+=$(printf ' %-12s %-15s' "$ng" "${ana:--}")
     done

@@ -3,11 +3,15 @@
 #
 #   tests/lab/vm.sh [options] [--] COMMAND [ARGS...]
 #
-# The guest is QEMU (TCG) running Debian's kernel with nvme_core.multipath=N; the host root is
-# shared read-only, so host binaries run unchanged. Before COMMAND, the guest sets up an nvmet
+# The guest is QEMU (TCG unless KVM really works) running Debian's kernel with
+# nvme_core.multipath=N; the host root is shared read-only, so host binaries run unchanged, as
+# root, in a chroot of the host root. The repository top directory and $NVME_MPATH_BUILD_DIR are
+# always shared again at their own paths (the guest's /tmp, /run are its own tmpfs, so a checkout
+# under the host's /tmp would be invisible otherwise). Before COMMAND, the guest sets up an nvmet
 # target (one subsystem, 2 namespaces, --ports ports on 127.0.0.1 with ANA groups) and connects
-# every port (tests/lab/lab.sh: lab_setup). COMMAND runs as root with $LAB_LIB pointing at
-# lab.sh and $LAB_OUT at a writable directory that is kept on the host afterwards.
+# every port (tests/lab/lab.sh: lab_setup). COMMAND sees $LAB_LIB (lab.sh), $LAB_OUT (a writable
+# directory kept on the host), $LAB_PORTS, $LAB_MP, $NVME_MPATH_SOURCE_DIR and every NVME_MPATH_*
+# and LAB_* variable of the host environment.
 #
 # Options:
 #   --mp N|Y        nvme_core.multipath (default N; Y gives the kernel's native head)
@@ -16,103 +20,131 @@
 #   --smp N         guest vCPUs (default 2)
 #   --timeout SEC   kill the VM after SEC seconds (default 900)
 #   --no-setup      boot only: no nvmet target, no connect
-#   --share DIR     also share DIR (read-only) at the same path; repeatable
-#   --out DIR       where $LAB_OUT is kept (default: a new run directory in the lab dir)
-#   --kernel 6.1|6.12
-# Environment: NVME_MPATH_LAB_DIR (/var/tmp/nvme-mpath-lab), NVME_MPATH_BUILD_DIR, and every
-# NVME_MPATH_* / LAB_* variable is passed to COMMAND. NVME_MPATH_LAB_REQUIRED=1 turns "cannot
-# run a VM here" (exit 77, skip) into a failure (exit 1), as CI wants.
-# Exit: COMMAND's status; 1 when the VM failed to boot or timed out (the console tail is
-# printed); 77 when this host cannot run the lab at all (with the reason).
+#   --share DIR     also share DIR read-only at the same path; repeatable
+#   --share-rw DIR  also share DIR read-write at the same path; repeatable
+#   --out DIR       where $LAB_OUT is kept (default: out/ in a new run directory of the lab dir)
+#   --log FILE      also write the guest console (with host timestamps) to FILE
+#   --kernel 6.1|6.12  guest kernel (default $NVME_MPATH_KERNEL or 6.1)
+#   --accel auto|tcg|kvm  (default auto: KVM only if a probe boot works; the verdict is cached)
+# Environment: NVME_MPATH_LAB_DIR (/var/tmp/nvme-mpath-lab), NVME_MPATH_BUILD_DIR.
+# NVME_MPATH_LAB_REQUIRED=1 turns "cannot run a VM here" (exit 77, skip) into a failure (exit 1).
+# Exit: COMMAND's status; 1 when the VM failed to boot, the lab set-up failed or the VM timed out
+# (the console tail is printed); 77 only when this host cannot run the lab at all (with a reason).
+# Timings go to stderr as "vm.sh: TIMING ...".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 LAB=${NVME_MPATH_LAB_DIR:-/var/tmp/nvme-mpath-lab}
-MP=N PORTS=2 MEM=512M SMP=2 TIMEOUT=900 SETUP=1 OUT= SHARES=()
+MP=N PORTS=2 MEM=512M SMP=2 TIMEOUT=900 SETUP=1 OUT= LOG= ACCEL=${NVME_MPATH_LAB_ACCEL:-auto}
+RO_SHARES=() RW_SHARES=()
+die() { echo "vm.sh: error: $*" >&2; exit 2; }
+absdir() { [ -d "$1" ] || die "$2: '$1' is not a directory"; (cd "$1" && pwd -P); }
 while [ $# -gt 0 ]; do
   case $1 in
-    --mp) MP=$2; shift 2 ;;
-    --ports) PORTS=$2; shift 2 ;;
-    --mem) MEM=$2; shift 2 ;;
-    --smp) SMP=$2; shift 2 ;;
-    --timeout) TIMEOUT=$2; shift 2 ;;
+    --mp) MP=${2:-}; shift 2 ;;
+    --ports) PORTS=${2:-}; shift 2 ;;
+    --mem) MEM=${2:-}; shift 2 ;;
+    --smp) SMP=${2:-}; shift 2 ;;
+    --timeout) TIMEOUT=${2:-}; shift 2 ;;
     --no-setup) SETUP=0; shift ;;
-    --share) SHARES+=("$(cd "$2" && pwd)"); shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    --kernel) export NVME_MPATH_KERNEL=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --share) d=$(absdir "${2:-}" --share) || exit 2; RO_SHARES+=("$d"); shift 2 ;;
+    --share-rw) d=$(absdir "${2:-}" --share-rw) || exit 2; RW_SHARES+=("$d"); shift 2 ;;
+    --out) OUT=${2:-}; shift 2 ;;
+    --log) LOG=${2:-}; shift 2 ;;
+    --kernel) export NVME_MPATH_KERNEL=${2:-}; shift 2 ;;
+    --accel) ACCEL=${2:-}; shift 2 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
-    -*) echo "vm.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    -*) die "unknown option $1 (see --help)" ;;
     *) break ;;
   esac
 done
-[ $# -gt 0 ] || { echo "vm.sh: no command given (see --help)" >&2; exit 2; }
-case $MP in N|Y) ;; *) echo "vm.sh: --mp must be N or Y" >&2; exit 2 ;; esac
-case $PORTS in 1|2|3|4) ;; *) echo "vm.sh: --ports must be 1..4" >&2; exit 2 ;; esac
+[ $# -gt 0 ] || die "no command given (see --help)"
+case $MP in N|Y) ;; *) die "--mp must be N or Y" ;; esac
+case $PORTS in 1|2|3|4) ;; *) die "--ports must be 1..4" ;; esac
+case $TIMEOUT in ''|*[!0-9]*) die "--timeout wants seconds" ;; esac
+case $ACCEL in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
+case ${NVME_MPATH_KERNEL:-6.1} in 6.1|6.12) ;; *) die "--kernel must be 6.1 or 6.12" ;; esac
 
 skip() {
-  if [ "${NVME_MPATH_LAB_REQUIRED:-0}" = 1 ]; then echo "vm.sh: FAIL: $* (the lab is required here)" >&2; exit 1; fi
+  if [ "${NVME_MPATH_LAB_REQUIRED:-0}" = 1 ]; then echo "vm.sh: FAIL: $* (NVME_MPATH_LAB_REQUIRED=1)" >&2; exit 1; fi
   echo "vm.sh: SKIP: $*" >&2; exit 77
 }
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (run scripts/setup.sh)"
-[ "$(id -u)" = 0 ] || skip "the lab needs root (QEMU shares the host root over 9p and must read it all)"
-KDIR=$("$HERE/build-kernel.sh") || skip "no lab kernel could be built (apt-get download failed?)"
+[ "$(id -u)" = 0 ] || skip "the lab needs root (QEMU shares the host root over 9p and must read all of it)"
+mkdir -p "$LAB" || skip "cannot create the lab directory $LAB"
+KDIR=$("$HERE/build-kernel.sh") || skip "no lab kernel could be fetched or built (see build-kernel.sh's message above)"
 KVER=$(cat "$KDIR/kver")
 
 now() { date +%s.%N; }
 el() { awk -v a="$(now)" -v b="$1" 'BEGIN{printf "%.1f", a-b}'; }
 
-# Acceleration: KVM only where it really boots (probed once, cached); TCG otherwise.
-ACCEL=${NVME_MPATH_LAB_ACCEL:-}
-if [ -z "$ACCEL" ]; then
+# Acceleration: KVM only where it really boots a kernel (probed once, verdict cached); TCG
+# otherwise. On this kind of host /dev/kvm may exist but abort or hang with -cpu host/max.
+if [ "$ACCEL" = auto ]; then
   if [ -f "$LAB/accel.cache" ]; then ACCEL=$(cat "$LAB/accel.cache"); else
     ACCEL=tcg
-    if [ -w /dev/kvm ] && timeout 15 qemu-system-x86_64 -accel kvm -cpu host -M pc -m 256M -nic none \
+    if [ -w /dev/kvm ] && timeout -k 2 15 qemu-system-x86_64 -accel kvm -cpu host -M pc -m 256M -nic none \
          -display none -monitor none -serial stdio -no-reboot -kernel "$KDIR/vmlinuz" \
          -append "console=ttyS0 panic=-1 rdinit=/nonexistent" </dev/null 2>/dev/null | grep -q -m1 'Linux version'; then
       ACCEL=kvm
     fi
-    echo "$ACCEL" > "$LAB/accel.cache"
+    echo "$ACCEL" > "$LAB/accel.cache.$$" && mv -f "$LAB/accel.cache.$$" "$LAB/accel.cache"
   fi
 fi
 if [ "$ACCEL" = kvm ]; then ACCELARGS=(-accel kvm -cpu host); else ACCELARGS=(-accel "tcg,thread=multi,tb-size=${TB_SIZE:-256}" -cpu max); fi
 
-RUN=$(mktemp -d "$LAB/run.XXXXXX")
-[ -n "$OUT" ] || OUT=$RUN/out
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+# A private run directory (cmd.sh, rc, console.log, out/), locked while this VM lives so that
+# the cleanup of old runs by a parallel vm.sh never touches it.
+RUN=$(mktemp -d "$LAB/run.XXXXXX") || skip "cannot create a run directory in $LAB"
+exec 8>"$RUN/.lock" && flock 8
+if [ -z "$OUT" ]; then OUT=$RUN/out; fi
+mkdir -p "$OUT" || die "cannot create --out $OUT"
+OUT=$(cd "$OUT" && pwd -P)
 CONSOLE=$RUN/console.log
 
-# Paths the guest cannot see through the host root (its own tmpfs hides them) are shared.
-BUILD=${NVME_MPATH_BUILD_DIR:-}
-extra=("$TOP")
-[ -n "$BUILD" ] && [ -d "$BUILD" ] && extra+=("$(cd "$BUILD" && pwd)")
-case $OUT in "$RUN"/*) ;; *) extra+=("$OUT") ;; esac
-extra+=("${SHARES[@]}")
-VIRTFS=() SHARE_ARG=
-i=0
-for d in "${extra[@]}"; do
-  case $d in /tmp|/tmp/*|/run/*|/dev/shm/*) ;; *) [ "$d" = "$OUT" ] || continue ;; esac
-  mode=readonly=on gmode=ro; [ "$d" = "$OUT" ] && mode=readonly=off gmode=rw
+# Extra 9p shares, mounted at their host paths after the guest's tmpfs mounts: the repository,
+# the build directory, --share/--share-rw and --out (when outside the run directory, which is
+# shared read-write anyway). Parents are mounted before their subdirectories.
+declare -A MODE=()
+add_share() { [ -n "$1" ] || return 0; [ "${MODE[$1]:-}" = rw ] || MODE[$1]=$2; }
+add_share "$TOP" ro
+if [ -n "${NVME_MPATH_BUILD_DIR:-}" ]; then
+  [ -d "$NVME_MPATH_BUILD_DIR" ] || die "NVME_MPATH_BUILD_DIR=$NVME_MPATH_BUILD_DIR is not a directory"
+  export NVME_MPATH_BUILD_DIR=$(cd "$NVME_MPATH_BUILD_DIR" && pwd -P)
+  add_share "$NVME_MPATH_BUILD_DIR" ro
+fi
+for d in "${RO_SHARES[@]}"; do add_share "$d" ro; done
+for d in "${RW_SHARES[@]}"; do add_share "$d" rw; done
+case $OUT/ in "$RUN"/*) ;; *) add_share "$OUT" rw ;; esac
+VIRTFS=() SHARE_ARG= i=0
+while IFS= read -r d; do
+  [ -n "$d" ] || continue
+  case $d in *[,\ :]*) die "cannot share '$d': no commas, colons or spaces in shared paths" ;; esac
   i=$((i + 1))
-  VIRTFS+=(-virtfs "local,path=$d,mount_tag=x$i,security_model=none,$mode,multidevs=remap")
-  SHARE_ARG+="${SHARE_ARG:+,}x$i:$gmode:$d"
-done
+  ro=on; [ "${MODE[$d]}" = rw ] && ro=off
+  VIRTFS+=(-virtfs "local,path=$d,mount_tag=x$i,security_model=none,readonly=$ro,multidevs=remap")
+  SHARE_ARG+="${SHARE_ARG:+,}x$i:${MODE[$d]}:$d"
+done < <(printf '%s\n' "${!MODE[@]}" | sort)
+case $RUN in *[,\ :]*) die "the lab directory '$LAB' must have no commas, colons or spaces" ;; esac
 
-# The command file: environment, lab set-up, then COMMAND.
+# The command file: environment, lab set-up, then COMMAND. Markers "LAB: ..." on the console give
+# the timings; a failed set-up leaves $RUN/setup.failed (so any exit status of COMMAND is its own).
 {
   echo "set -o pipefail"
-  echo "export LAB_LIB=$(printf %q "$HERE/lab.sh") LAB_OUT=$(printf %q "$OUT") LAB_PORTS=$PORTS LAB_MP=$MP"
+  echo "export LAB_LIB=$(printf %q "$HERE/lab.sh") LAB_OUT=$(printf %q "$OUT") LAB_PORTS=$PORTS LAB_MP=$MP LAB_RUN=$(printf %q "$RUN")"
   echo "export NVME_MPATH_SOURCE_DIR=$(printf %q "$TOP")"
-  env | grep -E '^(NVME_MPATH|LAB)_[A-Za-z0-9_]*=' | grep -v -E '^(LAB_LIB|LAB_OUT|LAB_PORTS|LAB_MP)=' \
-    | while IFS='=' read -r k v; do echo "export $k=$(printf %q "$v")"; done
+  for k in $(compgen -e | grep -E '^(NVME_MPATH|LAB)_[A-Za-z0-9_]*$'); do
+    case $k in LAB_LIB|LAB_OUT|LAB_PORTS|LAB_MP|LAB_RUN|NVME_MPATH_SOURCE_DIR) continue ;; esac
+    echo "export $k=$(printf %q "${!k}")"
+  done
   echo "cd $(printf %q "$PWD") 2>/dev/null || cd /"
   echo "echo \"LAB: cmd start uptime=\$(cut -d' ' -f1 /proc/uptime)\""
   if [ $SETUP = 1 ]; then
-    echo "source \"\$LAB_LIB\" || exit 125"
-    echo "t0=\$(cut -d' ' -f1 /proc/uptime)"
-    echo "lab_setup $PORTS || { echo 'LAB: lab_setup failed'; exit 125; }"
-    echo "echo \"LAB: setup done in \$(awk -v a=\$(cut -d' ' -f1 /proc/uptime) -v b=\$t0 'BEGIN{printf \"%.2f\", a-b}')s uptime=\$(cut -d' ' -f1 /proc/uptime)\""
+    echo "source \"\$LAB_LIB\" || { : > \"\$LAB_RUN/setup.failed\"; exit 1; }"
+    echo "_lab_t0=\$(cut -d' ' -f1 /proc/uptime)"
+    echo "lab_setup $PORTS || { echo 'LAB: FATAL: lab_setup failed'; : > \"\$LAB_RUN/setup.failed\"; exit 1; }"
+    echo "echo \"LAB: setup done in \$(awk -v a=\$(cut -d' ' -f1 /proc/uptime) -v b=\$_lab_t0 'BEGIN{printf \"%.2f\", a-b}')s uptime=\$(cut -d' ' -f1 /proc/uptime)\""
   fi
   printf '%q ' "$@"; echo
 } > "$RUN/cmd.sh"
@@ -123,35 +155,54 @@ QEMU=(qemu-system-x86_64 -M pc "${ACCELARGS[@]}" -smp "$SMP" -m "$MEM" -no-reboo
   -kernel "$KDIR/vmlinuz" -initrd "$KDIR/initramfs.cpio.gz" -append "$APPEND"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -virtfs "local,path=$RUN,mount_tag=run,security_model=none,multidevs=remap"
-  "${VIRTFS[@]}" -display none -monitor none -serial stdio)
+  "${VIRTFS[@]}" -pidfile "$RUN/qemu.pid" -display none -monitor none -serial stdio)
+
+# Interrupted (ctest timeout, Ctrl-C): take the VM down with us. The pidfile is a regular file in
+# the run directory (never a device: QEMU deletes its pidfile on exit).
+on_signal() {
+  [ -s "$RUN/qemu.pid" ] && kill "$(cat "$RUN/qemu.pid")" 2>/dev/null
+  echo "vm.sh: interrupted; VM stopped. Console: $CONSOLE" >&2
+  exit 1
+}
+trap on_signal INT TERM HUP
 
 echo "vm.sh: kernel $KVER, accel $ACCEL, mem $MEM, smp $SMP, multipath=$MP, ports $PORTS, run $RUN" >&2
 T0=$(now)
-first_cmd=
-timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | while IFS= read -r line; do
+{ timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null; echo $? > "$RUN/qemu.rc"; } 2>&1 | while IFS= read -r line; do
+  line=${line%$'\r'}
   t=$(el "$T0")
   printf '[%6s] %s\n' "$t" "$line" >> "$CONSOLE"
   case $line in
-    *"LAB: cmd start"*) echo "vm.sh: TIMING boot to first command: ${t}s (target <= 10 s)" >&2 ;;
-    *"LAB: setup done"*) echo "vm.sh: TIMING boot + nvmet setup + connect: ${t}s (target <= 30 s); ${line#*LAB: }" >&2 ;;
+    *"LAB: cmd start"*) echo "vm.sh: TIMING qemu start -> first guest command: ${t}s (target <= 10 s)" >&2 ;;
+    *"LAB: setup done"*) echo "vm.sh: TIMING qemu start -> nvmet set-up + connect done: ${t}s (target <= 30 s); ${line#*LAB: }" >&2 ;;
     *"LAB: FATAL"*) echo "vm.sh: $line" >&2 ;;
   esac
-  case $line in LAB:*|*"Kernel panic"*|*"BUG:"*|*"Oops"*) ;; *) printf '%s\n' "$line" ;; esac
-done
-qrc=${PIPESTATUS[0]}
+  case $line in LAB:*) ;; *) printf '%s\n' "$line" ;; esac
+done &
+wait $! 2>/dev/null
 wall=$(el "$T0")
+qrc=$(cat "$RUN/qemu.rc" 2>/dev/null || echo '?')
+[ -n "$LOG" ] && { cp "$CONSOLE" "$LOG" 2>/dev/null || echo "vm.sh: warning: cannot write --log $LOG" >&2; }
+tail_console() { echo "---- console tail ($CONSOLE) ----" >&2; tail -n "${1:-40}" "$CONSOLE" >&2; echo "----" >&2; }
 if [ ! -f "$RUN/rc" ]; then
-  echo "vm.sh: FAIL: the VM did not finish its command (qemu exit $qrc after ${wall}s; timeout ${TIMEOUT}s). Console tail:" >&2
-  tail -n 40 "$CONSOLE" >&2
+  if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+    echo "vm.sh: FAIL: timeout: the VM did not finish within --timeout ${TIMEOUT}s (wall ${wall}s)" >&2
+  else
+    echo "vm.sh: FAIL: the VM stopped without finishing its command after ${wall}s (qemu exit $qrc; boot failure?)" >&2
+  fi
+  tail_console 40
   exit 1
 fi
 rc=$(cat "$RUN/rc")
-echo "vm.sh: TIMING total wall ${wall}s, command exit $rc; console $CONSOLE, output $OUT" >&2
-if [ "$rc" = 125 ]; then
-  echo "vm.sh: FAIL: lab set-up failed. Console tail:" >&2
-  tail -n 30 "$CONSOLE" >&2
+echo "vm.sh: TIMING total wall ${wall}s; command exit $rc; console $CONSOLE; output $OUT" >&2
+if [ -f "$RUN/setup.failed" ]; then
+  echo "vm.sh: FAIL: the lab set-up (lab_setup $PORTS) failed in the guest" >&2
+  tail_console 30
   exit 1
 fi
-# Keep the last runs only.
-ls -dt "$LAB"/run.* 2>/dev/null | tail -n +21 | xargs -r rm -rf
+# Keep the 20 newest runs; never remove one that a running vm.sh holds locked.
+for d in $(ls -dt "$LAB"/run.* 2>/dev/null | tail -n +21); do
+  [ "$d" = "$RUN" ] && continue
+  flock -n "$d/.lock" true 2>/dev/null && rm -rf "$d"
+done
 exit "$rc"
