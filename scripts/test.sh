@@ -48,5 +48,7 @@ if [ $# -eq 0 ] && [ "${NVME_MPATH_SANITIZE_STAGE:-1}" = 1 ]; then
     /bin/bash tests/integration/engine_guest.sh
   # The library runs clean under the sanitizers.
   echo "sanitizers: 0 reports"
+  phase "fuzzing: each libFuzzer target for 5 s over its checked-in corpus"
+  FUZZ_BUILD_DIR=$(pwd)/$BUILD_DIR-fuzz tests/fuzz/run.sh 5
 fi
 phase "done"

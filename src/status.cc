@@ -10,24 +10,25 @@ namespace nvme_mpath {
 Disposition Classify(int res) {
   if (res == 0) return Disposition::kComplete;
   if (res < 0) {
-    switch (-res) {
-      case ENODEV:
-      case ENXIO:
+    // Compare with negative constants: negating INT_MIN would overflow.
+    switch (res) {
+      case -ENODEV:
+      case -ENXIO:
         return Disposition::kPathGone;
-      case EINTR:
-      case EIO:
-      case ETIMEDOUT:
-      case ECANCELED:
-      case ECONNRESET:
-      case ENOLINK:
-      case ESHUTDOWN:
+      case -EINTR:
+      case -EIO:
+      case -ETIMEDOUT:
+      case -ECANCELED:
+      case -ECONNRESET:
+      case -ENOLINK:
+      case -ESHUTDOWN:
         return Disposition::kFailover;
-      case EAGAIN:
-      case EBUSY:
-      case ENOMEM:
+      case -EAGAIN:
+      case -EBUSY:
+      case -ENOMEM:
       // Seen in the lab from passthrough commands caught by a controller reset (6.1); a
       // genuinely bad buffer still fails, after max_retries.
-      case EFAULT:
+      case -EFAULT:
         return Disposition::kRetrySamePath;
       default:
         return Disposition::kComplete;
@@ -57,27 +58,27 @@ bool MayStillExecute(int res) {
 const char* StatusName(int res) {
   if (res == 0) return "SUCCESS";
   if (res < 0) {
-    switch (-res) {
-      case EINTR: return "-EINTR";
-      case EIO: return "-EIO";
-      case ENODEV: return "-ENODEV";
-      case ENXIO: return "-ENXIO";
-      case ETIMEDOUT: return "-ETIMEDOUT";
-      case ECANCELED: return "-ECANCELED";
-      case ECONNRESET: return "-ECONNRESET";
-      case ENOLINK: return "-ENOLINK";
-      case ESHUTDOWN: return "-ESHUTDOWN";
-      case EAGAIN: return "-EAGAIN";
-      case EBUSY: return "-EBUSY";
-      case ENOMEM: return "-ENOMEM";
-      case EINVAL: return "-EINVAL";
-      case EFAULT: return "-EFAULT";
-      case EACCES: return "-EACCES";
-      case EPERM: return "-EPERM";
-      case ENOTTY: return "-ENOTTY";
-      case EOPNOTSUPP: return "-EOPNOTSUPP";
-      case ERANGE: return "-ERANGE";
-      case ENOSPC: return "-ENOSPC";
+    switch (res) {  // negative constants: -INT_MIN would overflow
+      case -EINTR: return "-EINTR";
+      case -EIO: return "-EIO";
+      case -ENODEV: return "-ENODEV";
+      case -ENXIO: return "-ENXIO";
+      case -ETIMEDOUT: return "-ETIMEDOUT";
+      case -ECANCELED: return "-ECANCELED";
+      case -ECONNRESET: return "-ECONNRESET";
+      case -ENOLINK: return "-ENOLINK";
+      case -ESHUTDOWN: return "-ESHUTDOWN";
+      case -EAGAIN: return "-EAGAIN";
+      case -EBUSY: return "-EBUSY";
+      case -ENOMEM: return "-ENOMEM";
+      case -EINVAL: return "-EINVAL";
+      case -EFAULT: return "-EFAULT";
+      case -EACCES: return "-EACCES";
+      case -EPERM: return "-EPERM";
+      case -ENOTTY: return "-ENOTTY";
+      case -EOPNOTSUPP: return "-EOPNOTSUPP";
+      case -ERANGE: return "-ERANGE";
+      case -ENOSPC: return "-ENOSPC";
       default: return "-ERRNO";
     }
   }

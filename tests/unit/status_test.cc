@@ -65,6 +65,8 @@ TEST(StatusTest, DispositionTable) {
       {0x4370, Disposition::kComplete},
       {0x4806, Disposition::kComplete},
       {-EINVAL, Disposition::kComplete},
+      {INT32_MIN, Disposition::kComplete},  // found by status_fuzz: must not negate
+      {INT32_MAX, Disposition::kComplete},
       {-EOPNOTSUPP, Disposition::kComplete},
       // Our own resource shortage: retry.
       {-EAGAIN, Disposition::kRetrySamePath},
@@ -98,6 +100,7 @@ TEST(StatusTest, Names) {
   EXPECT_STREQ(StatusName(-EINTR), "-EINTR");
   EXPECT_STREQ(StatusName(0x7ff), "NVME_STATUS");
   EXPECT_STREQ(DispositionName(Disposition::kPathGone), "reopen");
+  EXPECT_STREQ(StatusName(INT32_MIN), "-ERRNO");  // found by status_fuzz
 }
 
 }  // namespace
