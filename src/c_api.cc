@@ -4,9 +4,15 @@
 // (std::bad_alloc from the control plane) and maps absl::Status to -errno: nothing C++ crosses.
 #include <nvme_mpath/nvme_mpath.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <memory>
 #include <new>
+#include <string>
+#include <string_view>
+#include <type_traits>
 
 #include <nvme_mpath/engine.h>
 
@@ -17,9 +23,25 @@ using nvme_mpath::Io;
 using nvme_mpath::IoOp;
 using nvme_mpath::Queue;
 
-int StatusToErrno(const absl::Status& s) {
-  // absl::ErrnoToStatus keeps the errno text ("...: Permission denied"); prefer the code map.
-  switch (s.code()) {
+// Returns the errno an absl::ErrnoToStatus() status was made from, or 0. ErrnoToStatus appends
+// ": <strerror(errno)>" to the message and picks the code from the errno, so both must agree.
+int OriginalErrno(const absl::Status& s) {
+  const std::string_view msg(s.message().data(), s.message().size());
+  for (int e = 1; e < 134; ++e) {
+    if (absl::ErrnoToStatusCode(e) != s.code()) continue;
+    char buf[128];
+    const char* text = strerror_r(e, buf, sizeof(buf));  // as absl's StrError() words it
+    size_t n = strlen(text);
+    if (msg.size() >= n + 2 && msg.substr(msg.size() - n) == text &&
+        msg.substr(msg.size() - n - 2, 2) == ": ")
+      return e;
+  }
+  return 0;
+}
+
+// Maps a status code to -errno when no errno is carried.
+int CodeToErrno(absl::StatusCode code) {
+  switch (code) {
     case absl::StatusCode::kOk: return 0;
     case absl::StatusCode::kInvalidArgument: return -EINVAL;
     case absl::StatusCode::kNotFound: return -ENOENT;
@@ -31,10 +53,29 @@ int StatusToErrno(const absl::Status& s) {
     case absl::StatusCode::kAlreadyExists: return -EEXIST;
     case absl::StatusCode::kOutOfRange: return -ERANGE;
     case absl::StatusCode::kDeadlineExceeded: return -ETIMEDOUT;
+    case absl::StatusCode::kCancelled: return -ECANCELED;
+    case absl::StatusCode::kAborted: return -ECANCELED;
     case absl::StatusCode::kDataLoss: return -EIO;
     default: return -EIO;
   }
 }
+
+}  // namespace
+
+namespace nvme_mpath::internal {
+// Returns the -errno for a control-plane status: the original errno when the status came from
+// absl::ErrnoToStatus (so "open: Permission denied" stays -EACCES, "No such device" -ENODEV),
+// else one per code. Not static: c_api_test.cc declares and tests it.
+int CApiErrno(const absl::Status& s) {
+  if (s.ok()) return 0;
+  if (int e = OriginalErrno(s); e != 0) return -e;
+  return CodeToErrno(s.code());
+}
+}  // namespace nvme_mpath::internal
+
+namespace {
+
+using nvme_mpath::internal::CApiErrno;
 
 void SetErr(char* buf, size_t len, const std::string& msg) {
   if (buf == nullptr || len == 0) return;
@@ -52,6 +93,10 @@ struct Slot {
 };
 static_assert(sizeof(Slot) <= sizeof(nvme_mpath_io::opaque), "grow nvme_mpath_io.opaque");
 static_assert(alignof(Slot) <= alignof(uint64_t), "opaque alignment");
+static_assert(offsetof(nvme_mpath_io, opaque) % alignof(Slot) == 0, "opaque alignment");
+// The trampoline gets the Io* and finds the Slot at the same address.
+static_assert(std::is_standard_layout_v<Slot> && offsetof(Slot, io) == 0);
+static_assert(std::is_trivially_destructible_v<Slot>, "Slot is overwritten at each submit");
 
 Slot* SlotOf(nvme_mpath_io* io) { return reinterpret_cast<Slot*>(io->opaque); }
 
@@ -76,7 +121,7 @@ int Fill(nvme_mpath_io* c) {
     case NVME_MPATH_OP_DEALLOCATE: io.op = IoOp::kDeallocate; break;
     case NVME_MPATH_OP_COMPARE: io.op = IoOp::kCompare; break;
     case NVME_MPATH_OP_RAW: io.op = IoOp::kRaw; break;
-    default: return -EOPNOTSUPP;
+    default: return -EINVAL;  // a bad request: nothing submitted
   }
   io.slba = c->slba;
   io.nlb = c->nlb;
@@ -141,7 +186,7 @@ NVME_MPATH_API void nvme_mpath_options_init(struct nvme_mpath_options* o) {
 
 NVME_MPATH_API int nvme_mpath_open(const struct nvme_mpath_options* o, nvme_mpath_engine** out,
                                    char* errbuf, size_t errlen) {
-  return Guard([&]() -> int {
+  int r = Guard([&]() -> int {
     SetErr(errbuf, errlen, "");
     if (o == nullptr || out == nullptr) {
       SetErr(errbuf, errlen, "nvme_mpath_open: options and out must not be NULL");
@@ -181,13 +226,17 @@ NVME_MPATH_API int nvme_mpath_open(const struct nvme_mpath_options* o, nvme_mpat
     auto e = Engine::Open(eo);
     if (!e.ok()) {
       SetErr(errbuf, errlen, std::string(e.status().message()));
-      return StatusToErrno(e.status());
+      return CApiErrno(e.status());
     }
     auto* h = new nvme_mpath_engine{std::move(*e), ""};
     h->segment = h->engine->stats_segment();
     *out = h;
     return 0;
   });
+  // An exception (out of memory) left no message: say what it was.
+  if (r < 0 && errbuf != nullptr && errlen > 0 && errbuf[0] == 0)
+    SetErr(errbuf, errlen, std::string("nvme_mpath_open: ") + strerrordesc_np(-r));
+  return r;
 }
 
 NVME_MPATH_API void nvme_mpath_close(nvme_mpath_engine* e) {
@@ -252,7 +301,7 @@ NVME_MPATH_API int nvme_mpath_path_stats(const nvme_mpath_engine* e,
 NVME_MPATH_API int nvme_mpath_set_policy(nvme_mpath_engine* e, int policy, const char* preferred) {
   if (e == nullptr || policy < 0 || policy > NVME_MPATH_POLICY_ACTIVE_PASSIVE) return -EINVAL;
   return Guard([&] {
-    return StatusToErrno(e->engine->SetPolicy(static_cast<nvme_mpath::IoPolicy>(policy),
+    return CApiErrno(e->engine->SetPolicy(static_cast<nvme_mpath::IoPolicy>(policy),
                                               preferred ? preferred : ""));
   });
 }
@@ -286,7 +335,7 @@ NVME_MPATH_API int nvme_mpath_queue_create(nvme_mpath_engine* e,
         qo.buffers.emplace_back(o->buffers[i].iov_base, o->buffers[i].iov_len);
     }
     auto q = e->engine->CreateQueue(qo);
-    if (!q.ok()) return StatusToErrno(q.status());
+    if (!q.ok()) return CApiErrno(q.status());
     *out = new nvme_mpath_queue{std::move(*q)};
     return 0;
   });
@@ -308,11 +357,13 @@ NVME_MPATH_API void nvme_mpath_io_init(struct nvme_mpath_io* io) {
 NVME_MPATH_API int nvme_mpath_submit(nvme_mpath_queue* q, struct nvme_mpath_io* io) {
   if (q == nullptr || io == nullptr) return -EINVAL;
   if (int r = Fill(io); r != 0) return r;
-  return q->queue->Submit(&SlotOf(io)->io);
+  // Submit does not allocate; the guard costs nothing unless something throws.
+  return Guard([&] { return q->queue->Submit(&SlotOf(io)->io); });
 }
 
 NVME_MPATH_API int nvme_mpath_flush(nvme_mpath_queue* q) {
-  return q ? q->queue->Flush() : -EINVAL;
+  if (q == nullptr) return -EINVAL;
+  return Guard([&] { return q->queue->Flush(); });
 }
 
 NVME_MPATH_API int nvme_mpath_poll(nvme_mpath_queue* q, uint32_t min_complete, int64_t timeout_us) {

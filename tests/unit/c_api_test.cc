@@ -1,13 +1,70 @@
-// The C API without devices: defaults, argument checks, clear errors, names.
+// File: c_api_test.cc
+//
+// The C API without devices: defaults, argument checks, clear errors, the absl::Status to
+// -errno mapping, the ABI layout of the request struct, names.
 #include <nvme_mpath/nvme_mpath.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <regex>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "absl/status/status.h"
+
+namespace nvme_mpath::internal {
+int CApiErrno(const absl::Status& s);  // src/c_api.cc
+}  // namespace nvme_mpath::internal
+
 namespace {
+
+using nvme_mpath::internal::CApiErrno;
+
+TEST(CApiTest, StatusKeepsTheOriginalErrno) {
+  EXPECT_EQ(CApiErrno(absl::OkStatus()), 0);
+  EXPECT_EQ(CApiErrno(absl::ErrnoToStatus(EACCES, "open /dev/ng0n1")), -EACCES);
+  EXPECT_EQ(CApiErrno(absl::ErrnoToStatus(EPERM, "open /dev/ng0n1")), -EPERM);
+  EXPECT_EQ(CApiErrno(absl::ErrnoToStatus(ENODEV, "identify")), -ENODEV);
+  EXPECT_EQ(CApiErrno(absl::ErrnoToStatus(ENOENT, "open /dev/ng9n9")), -ENOENT);
+  EXPECT_EQ(CApiErrno(absl::ErrnoToStatus(ENOTTY, "ioctl")), -ENOTTY);
+  EXPECT_EQ(CApiErrno(absl::ErrnoToStatus(EBUSY, "x")), -EBUSY);
+}
+
+TEST(CApiTest, StatusWithoutErrnoMapsByCode) {
+  EXPECT_EQ(CApiErrno(absl::InvalidArgumentError("bad")), -EINVAL);
+  EXPECT_EQ(CApiErrno(absl::NotFoundError("nsid 3")), -ENOENT);
+  EXPECT_EQ(CApiErrno(absl::PermissionDeniedError("no")), -EACCES);
+  EXPECT_EQ(CApiErrno(absl::FailedPreconditionError("io_uring without uring_cmd")), -EOPNOTSUPP);
+  EXPECT_EQ(CApiErrno(absl::UnavailableError("later")), -EAGAIN);
+  EXPECT_EQ(CApiErrno(absl::UnimplementedError("no")), -ENOSYS);
+  EXPECT_EQ(CApiErrno(absl::ResourceExhaustedError("no")), -ENOMEM);
+  EXPECT_EQ(CApiErrno(absl::InternalError("?")), -EIO);
+  // An errno-looking tail with a code that errno would not give is not taken for one.
+  EXPECT_EQ(CApiErrno(absl::InvalidArgumentError("path: Permission denied")), -EINVAL);
+}
+
+TEST(CApiTest, IoLayoutIsTheV1Abi) {
+  // Growing these breaks every compiled caller: bump NVME_MPATH_API_VERSION instead.
+  EXPECT_EQ(sizeof(nvme_mpath_io), 304u);
+  EXPECT_EQ(offsetof(nvme_mpath_io, cb), 80u);
+  EXPECT_EQ(offsetof(nvme_mpath_io, res), 96u);
+  EXPECT_EQ(offsetof(nvme_mpath_io, opaque), 112u);
+  EXPECT_EQ(offsetof(nvme_mpath_io, opaque) % 8, 0u);
+  EXPECT_EQ(sizeof(nvme_mpath_dsm_range), 16u);
+}
+
+TEST(CApiTest, ErrorMessagesAreTruncatedAndTerminated) {
+  nvme_mpath_options o;
+  nvme_mpath_options_init(&o);
+  nvme_mpath_engine* e = nullptr;
+  char err[8];
+  memset(err, 'x', sizeof(err));
+  EXPECT_EQ(nvme_mpath_open(&o, &e, err, sizeof(err)), -EINVAL);
+  EXPECT_EQ(strlen(err), sizeof(err) - 1);
+  EXPECT_EQ(nvme_mpath_open(&o, &e, nullptr, 0), -EINVAL);  // no buffer is fine
+}
 
 TEST(CApiTest, OptionsDefaults) {
   nvme_mpath_options o;
@@ -65,6 +122,14 @@ TEST(CApiTest, NullHandlesAreRejected) {
   EXPECT_EQ(nvme_mpath_poll(nullptr, 0, 0), -EINVAL);
   EXPECT_EQ(nvme_mpath_queue_create(nullptr, nullptr, nullptr), -EINVAL);
   EXPECT_EQ(nvme_mpath_ns_info(nullptr, nullptr), -EINVAL);
+  EXPECT_EQ(nvme_mpath_path_stats(nullptr, nullptr, 0), -EINVAL);
+  EXPECT_EQ(nvme_mpath_set_policy(nullptr, NVME_MPATH_POLICY_NUMA, nullptr), -EINVAL);
+  EXPECT_EQ(nvme_mpath_execute(nullptr, &io), -EINVAL);
+  EXPECT_EQ(nvme_mpath_flush(nullptr), -EINVAL);
+  EXPECT_EQ(nvme_mpath_read(nullptr, 0, 1, nullptr, nullptr), -EINVAL);
+  EXPECT_EQ(nvme_mpath_queue_fd(nullptr), -EINVAL);
+  EXPECT_EQ(nvme_mpath_queue_inflight(nullptr), 0u);
+  EXPECT_STREQ(nvme_mpath_stats_segment(nullptr), "");
   nvme_mpath_close(nullptr);
   nvme_mpath_queue_destroy(nullptr);
 }
@@ -72,7 +137,10 @@ TEST(CApiTest, NullHandlesAreRejected) {
 TEST(CApiTest, Names) {
   EXPECT_STREQ(nvme_mpath_status_name(0x2302), "ANA_INACCESSIBLE");
   EXPECT_STREQ(nvme_mpath_status_name(-ENODEV), "-ENODEV");
-  EXPECT_STRNE(nvme_mpath_version(), "");
+  EXPECT_STREQ(nvme_mpath_status_name(0), "SUCCESS");
+  EXPECT_STREQ(nvme_mpath_status_name(0x370), "HOST_PATH_ERROR");
+  EXPECT_TRUE(std::regex_match(nvme_mpath_version(), std::regex(R"(\d+\.\d+\.\d+)")))
+      << nvme_mpath_version();
 }
 
 }  // namespace
