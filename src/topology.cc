@@ -237,8 +237,20 @@ absl::Status CheckGenericCharDevice(std::string_view path) {
   return absl::OkStatus();
 }
 
+// Passthrough needs the device read-write: say so before a scan that would only find nothing.
+absl::Status CheckAccess(const std::string& path) {
+  if (access(path.c_str(), R_OK | W_OK) == 0) return absl::OkStatus();
+  const int e = errno;
+  if (e == EACCES || e == EPERM)
+    return absl::PermissionDeniedError(fmt::format(
+        "open {}: Permission denied (I/O passthrough needs read-write access to the NVMe "
+        "generic char device: run as root or grant access, see docs/operations.md)", path));
+  return absl::ErrnoToStatus(e, fmt::format("access {}", path));
+}
+
 absl::StatusOr<NamespaceTopology> DiscoverFromDevice(std::string_view ng_path) {
   if (absl::Status st = CheckGenericCharDevice(ng_path); !st.ok()) return st;
+  if (absl::Status st = CheckAccess(std::string(ng_path)); !st.ok()) return st;
   const std::string want = Canonical(ng_path);
   std::vector<PathDesc> all = ScanPaths();
   for (PathDesc& d : all) {
@@ -281,6 +293,7 @@ absl::StatusOr<NamespaceTopology> ValidatePaths(const std::vector<std::string>& 
   NamespaceTopology t;
   for (const std::string& p : ng_paths) {
     if (absl::Status st = CheckGenericCharDevice(p); !st.ok()) return st;
+    if (absl::Status st = CheckAccess(p); !st.ok()) return st;
     const std::string want = Canonical(p);
     PathDesc* found = nullptr;
     for (PathDesc& d : all)
