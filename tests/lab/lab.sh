@@ -22,7 +22,8 @@
 #   lab_state PORT                 controller state (live, connecting, resetting, ...; "gone")
 #   lab_wait_state PORT STATE SEC  wait (bounded) for that state; "gone" waits for the deletion
 #   lab_paths                      one line per path: port, ctrl, state, ng and ANA state per ns
-#                                  (as the host reads it: nvme ana-log)
+#                                  (as the host reads it: nvme ana-log; multipath=Y: the head's
+#                                  ng and the kernel's per-path ana_state)
 # Knobs (environment): LAB_CTRL_LOSS_TMO (10), LAB_RECONNECT_DELAY (1), LAB_KATO (2),
 # LAB_NS_MB (64), LAB_CONNECT_TIMEOUT (30, per nvme connect), LAB_DEV_TIMEOUT (30, ng devices).
 # Every wait is bounded. Functions return non-zero and log to stderr on failure.
@@ -250,14 +251,27 @@ lab_wait_state() {
 }
 
 lab_paths() {
-  local p ns c ng ana line
+  local p ns c ng ana line mp
+  _lab_rd mp /sys/module/nvme_core/parameters/multipath
   printf '%-5s %-7s %-11s %-12s %-15s %-12s %-15s\n' PORT CTRL STATE NS1 ANA NS2 ANA
   for p in $(_lab_ports); do
     c=$(lab_ctrl "$p") || c=-
     line=$(printf '%-5s %-7s %-11s' "$p" "$c" "$(lab_state "$p")")
     for ns in $LAB_NSIDS; do
-      ng=$(lab_ng "$p" "$ns") || ng=-
       ana=-
+      if [ "$mp" = Y ]; then
+        # Native multipath: the head's ng device, and the kernel's per-path ANA state
+        # (hidden namespace nvmeYcXnZ under the controller).
+        ng=$(lab_head_ng "$ns") || ng=-
+        local d nsid
+        for d in /sys/class/nvme/"$c"/nvme*c*n*; do
+          _lab_rd nsid "$d/nsid" && [ "$nsid" = "$ns" ] && _lab_rd ana "$d/ana_state" && break
+          ana=-
+        done
+        line+=$(printf ' %-12s %-15s' "$ng" "${ana:--}")
+        continue
+      fi
+      ng=$(lab_ng "$p" "$ns") || ng=-
       if [ -c "$ng" ]; then
         # The host's view: the ANA log page read on that path (bounded: a dead path may hang).
         ana=$(timeout 5 nvme ana-log "$ng" 2>/dev/null | awk -v g="$ns" '$1=="grpid"{id=$NF} $1=="state"{if (id==g) {print $NF; exit}}')

@@ -183,7 +183,13 @@ wait $! 2>/dev/null
 wall=$(el "$T0")
 qrc=$(cat "$RUN/qemu.rc" 2>/dev/null || echo '?')
 [ -n "$LOG" ] && { cp "$CONSOLE" "$LOG" 2>/dev/null || echo "vm.sh: warning: cannot write --log $LOG" >&2; }
-tail_console() { echo "---- console tail ($CONSOLE) ----" >&2; tail -n "${1:-40}" "$CONSOLE" >&2; echo "----" >&2; }
+tail_console() {
+  echo "---- console tail ($CONSOLE) ----" >&2
+  if [ -s "$CONSOLE" ]; then tail -n "${1:-40}" "$CONSOLE" >&2; else
+    echo "(no console output at all: the kernel died before its console came up, e.g. too little --mem ($MEM), a bad vmlinuz/initramfs in $KDIR, or QEMU could not start)" >&2
+  fi
+  echo "----" >&2
+}
 if [ ! -f "$RUN/rc" ]; then
   if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
     echo "vm.sh: FAIL: timeout: the VM did not finish within --timeout ${TIMEOUT}s (wall ${wall}s)" >&2
