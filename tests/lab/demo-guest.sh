@@ -15,6 +15,19 @@ say "paths of $LAB_NQN (one controller per port, one /dev/ngXnY per path)"
 lab_paths
 nvme list-subsys 2>/dev/null | sed -n '1,12p'
 
+# The lab part alone (NVME_MPATH_DEMO_LAB_ONLY=1, or no fio engine built yet): flip the ANA
+# states and show the paths as the host sees them.
+if [ "${NVME_MPATH_DEMO_LAB_ONLY:-0}" = 1 ] || ! ls "$B"/fio-engine/*mpath_nvme*.so >/dev/null 2>&1; then
+  [ "${NVME_MPATH_DEMO_LAB_ONLY:-0}" = 1 ] || say "no fio engine in $B/fio-engine: lab part only"
+  say "ANA flip: port 1 -> inaccessible, port 2 -> optimized"
+  lab_ana 1 inaccessible && lab_ana 2 optimized || exit 1
+  lab_paths
+  say "and back: port 1 -> optimized, port 2 -> non-optimized"
+  lab_ana 1 optimized && lab_ana 2 non-optimized || exit 1
+  lab_paths
+  exit 0
+fi
+
 say "fio --ioengine=mpath_nvme --filename=$(lab_ng 1 1): randrw 4k QD16 with crc32c verify, ${RUNTIME}s"
 fio --name=demo --ioengine=mpath_nvme --filename="$(lab_ng 1 1)" --rw=randrw --bs=4k --iodepth=16 \
   --size=32m --verify=crc32c --verify_backlog=256 --runtime="$RUNTIME" --time_based \
