@@ -53,16 +53,29 @@ struct mpath_io {
   struct mpath_data* md;
 };
 
+/* Distinct errors the job saw: each kind is printed once, all are counted. */
+#define MPATH_ERR_KINDS 16
+struct mpath_err_kind {
+  int res;
+  uint16_t code; /* SCT<<8 | SC, without CRD/More/DNR */
+  unsigned long long count;
+};
+
 struct mpath_data {
   nvme_mpath_engine* engine;
   nvme_mpath_queue* queue;
   struct nvme_mpath_ns_info ns;
   struct io_u** ring; /* completed io_us: [head, head + count) */
   unsigned int ring_size, head, count, reaped;
-  unsigned int queued; /* since the last commit */
+  struct io_u** pending; /* queued since the last commit (issue time, slat) */
+  unsigned int npending, pending_size;
   unsigned int lba_shift;
-  uint16_t last_status; /* rate-limits status messages */
-  int last_res;
+  int closing;      /* the queue is being torn down: io_us may be gone */
+  int warned_align; /* the unaligned-I/O message was printed */
+  char label[128];  /* job name, with the subjob number when numjobs > 1 */
+  struct mpath_err_kind errs[MPATH_ERR_KINDS];
+  unsigned int nerrs;
+  unsigned long long errors_total, errors_unlisted;
 };
 
 static struct fio_option options[] = {
@@ -128,6 +141,12 @@ static struct fio_option options[] = {
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = NULL},
 };
+
+/* Returns true when the job is one of a numjobs family. fio keeps numjobs=N on the first job
+ * (subjob 0) and sets numjobs=1, subjob 1..N-1 on its clones. */
+static int in_numjobs_family(const struct thread_data* td) {
+  return td->o.numjobs > 1 || td->subjob_number > 0;
+}
 
 static int parse_policy(const char* s) {
   if (s == NULL || !strcmp(s, "numa")) return NVME_MPATH_POLICY_NUMA;
@@ -202,8 +221,9 @@ static int mpath_get_file_size(struct thread_data* td, struct fio_file* f) {
   if (fio_file_size_known(f)) return 0;
   r = open_engine(td, f, 1, &e);
   if (r < 0) return -r;
-  nvme_mpath_ns_info(e, &ns);
+  r = nvme_mpath_ns_info(e, &ns);
   nvme_mpath_close(e);
+  if (r < 0) return -r;
   f->real_file_size = ns.nsze * ns.lba_size;
   fio_file_set_size_known(f);
   return 0;
@@ -223,12 +243,21 @@ static int mpath_init(struct thread_data* td) {
   }
   md = calloc(1, sizeof(*md));
   if (md == NULL) return 1;
-  md->ring_size = td->o.iodepth + 1;
+  /* At most iodepth io_us exist; the slack keeps a stray completion from overrunning. */
+  md->ring_size = 2 * td->o.iodepth + 2;
+  md->pending_size = td->o.iodepth + 1;
   md->ring = calloc(md->ring_size, sizeof(*md->ring));
-  if (md->ring == NULL) {
+  md->pending = calloc(md->pending_size, sizeof(*md->pending));
+  if (md->ring == NULL || md->pending == NULL) {
+    free(md->ring);
+    free(md->pending);
     free(md);
     return 1;
   }
+  if (in_numjobs_family(td))
+    snprintf(md->label, sizeof(md->label), "%s.%u", td->o.name, td->subjob_number);
+  else
+    snprintf(md->label, sizeof(md->label), "%s", td->o.name);
   td->io_ops_data = md;
   return 0;
 }
@@ -285,26 +314,59 @@ static int mpath_io_u_init(struct thread_data* td, struct io_u* io_u) {
 }
 
 static void mpath_io_u_free(struct thread_data* td, struct io_u* io_u) {
-  (void)td;
+  struct mpath_data* md = td->io_ops_data;
+  /* fio frees its io_us before the engine's cleanup. Should any still be in flight (an aborted
+   * job), complete them now, while their memory is still there, without touching the io_us. */
+  if (md != NULL && md->queue != NULL && nvme_mpath_queue_inflight(md->queue) > 0) {
+    md->closing = 1;
+    nvme_mpath_queue_destroy(md->queue);
+    md->queue = NULL;
+  }
   free(io_u->engine_data);
   io_u->engine_data = NULL;
+}
+
+/* Counts an error the application sees and prints it the first time its kind shows up. */
+static void note_error(struct mpath_data* md, const struct io_u* io_u, int res, uint16_t status) {
+  const uint16_t code = status & 0x7ff;
+  unsigned int i;
+  md->errors_total++;
+  for (i = 0; i < md->nerrs; i++) {
+    if (md->errs[i].res == res && md->errs[i].code == code) {
+      md->errs[i].count++;
+      return;
+    }
+  }
+  if (md->nerrs == MPATH_ERR_KINDS) {
+    md->errors_unlisted++;
+    return;
+  }
+  md->errs[md->nerrs++] = (struct mpath_err_kind){res, code, 1};
+  if (status != 0)
+    log_err("mpath_nvme: %s: %s at offset %llu failed: NVMe status %s (0x%x)%s\n", md->label,
+            io_ddir_name(io_u->ddir), io_u->offset, nvme_mpath_status_name(status), status,
+            " (further errors of this kind are counted, not printed)");
+  else
+    log_err("mpath_nvme: %s: %s at offset %llu failed: %s (%s)%s\n", md->label,
+            io_ddir_name(io_u->ddir), io_u->offset, strerror(-res), nvme_mpath_status_name(res),
+            " (further errors of this kind are counted, not printed)");
 }
 
 static void on_done(struct nvme_mpath_io* io) {
   struct mpath_io* m = (struct mpath_io*)io;
   struct mpath_data* md = m->md;
   struct io_u* io_u = m->io_u;
+  if (md->closing) return; /* fio is freeing the io_us: nobody will reap this one */
   if (io->res != 0) {
+    /* -errno as is; an NVMe status comes as -EIO with `status` set. */
     io_u->error = (unsigned)-io->res;
-    if (io->res != md->last_res || io->status != md->last_status) {
-      log_err("mpath_nvme: I/O at offset %llu failed: %s%s%s\n", io_u->offset,
-              strerror(-io->res), io->status ? ", NVMe status " : "",
-              io->status ? nvme_mpath_status_name(io->status) : "");
-      md->last_res = io->res;
-      md->last_status = io->status;
-    }
+    note_error(md, io_u, io->res, io->status);
   } else {
     io_u->error = 0;
+  }
+  if (md->count == md->ring_size) { /* cannot happen: iodepth io_us at most */
+    log_err("mpath_nvme: %s: completion ring overflow, dropping a completion\n", md->label);
+    return;
   }
   md->ring[(md->head + md->count) % md->ring_size] = io_u;
   md->count++;
@@ -323,8 +385,10 @@ static enum fio_q_status mpath_queue(struct thread_data* td, struct io_u* io_u) 
   io->cb = on_done;
   if (ddir_rw(io_u->ddir) || io_u->ddir == DDIR_TRIM) {
     if ((io_u->offset & lba_mask) || (io_u->xfer_buflen & lba_mask) || io_u->xfer_buflen == 0) {
-      log_err("mpath_nvme: offset %llu / length %llu not a multiple of the %u-byte LBA size\n",
-              io_u->offset, io_u->xfer_buflen, md->ns.lba_size);
+      if (!md->warned_align++)
+        log_err("mpath_nvme: offset %llu / length %llu not a multiple of the %u-byte LBA size "
+                "(set bs, offset and size to multiples of it)\n",
+                io_u->offset, io_u->xfer_buflen, md->ns.lba_size);
       io_u->error = EINVAL;
       return FIO_Q_COMPLETED;
     }
@@ -354,24 +418,37 @@ static enum fio_q_status mpath_queue(struct thread_data* td, struct io_u* io_u) 
       io_u->error = EINVAL;
       return FIO_Q_COMPLETED;
   }
+  if (md->npending == md->pending_size) return FIO_Q_BUSY; /* fio commits, then retries */
   r = nvme_mpath_submit(md->queue, io);
   if (r == -EAGAIN) return FIO_Q_BUSY;
   if (r < 0) {
     io_u->error = (unsigned)-r;
     return FIO_Q_COMPLETED;
   }
-  md->queued++;
+  md->pending[md->npending++] = io_u;
   return FIO_Q_QUEUED;
 }
 
+/* Sends the batch, then stamps the issue time of each I/O in it (fio's slat and the start of its
+ * clat), as io_uring's commit does: with a commit hook fio leaves this to the engine. */
 static int mpath_commit(struct thread_data* td) {
   struct mpath_data* md = td->io_ops_data;
+  struct timespec now;
+  unsigned int i;
   int r;
-  if (md->queued == 0) return 0;
+  if (md->npending == 0) return 0;
   r = nvme_mpath_flush(md->queue);
   if (r < 0) return r;
-  io_u_mark_submit(td, md->queued);
-  md->queued = 0;
+  if (fio_fill_issue_time(td)) {
+    fio_gettime(&now, NULL);
+    for (i = 0; i < md->npending; i++) {
+      md->pending[i]->issue_time = now;
+      io_u_queued(td, md->pending[i]);
+    }
+    if (td->o.read_iolog_file) td->last_issue = now;
+  }
+  io_u_mark_submit(td, md->npending);
+  md->npending = 0;
   return 0;
 }
 
@@ -380,6 +457,11 @@ static int mpath_getevents(struct thread_data* td, unsigned int min, unsigned in
   struct mpath_data* md = td->io_ops_data;
   int64_t timeout_us = t ? (int64_t)t->tv_sec * 1000000 + t->tv_nsec / 1000 : -1;
   unsigned int n;
+  /* fio may reap without committing first (min == 0): a poll would send the batch unstamped. */
+  if (md->npending > 0) {
+    int r = mpath_commit(td);
+    if (r < 0) return r;
+  }
   /* The events fio took last time leave the ring now. */
   md->head = (md->head + md->reaped) % md->ring_size;
   md->count -= md->reaped;
@@ -409,15 +491,100 @@ static void json_string(FILE* f, const char* s) {
   fputc('"', f);
 }
 
+/* The JSON file of a job: stats_json=FILE, else mpath_nvme-stats.<job>.<pid>.json in the current
+ * directory; with numjobs > 1 the subjob number goes before ".json" so jobs do not overwrite
+ * each other (with --thread they share the pid). */
+static void json_file_name(struct thread_data* td, struct mpath_data* md, char* name, size_t len) {
+  struct mpath_options* o = td->eo;
+  if (o->stats_json && o->stats_json[0]) {
+    const char* f = o->stats_json;
+    size_t n = strlen(f);
+    if (!in_numjobs_family(td))
+      snprintf(name, len, "%s", f);
+    else if (n > 5 && !strcmp(f + n - 5, ".json"))
+      snprintf(name, len, "%.*s.%u.json", (int)(n - 5), f, td->subjob_number);
+    else
+      snprintf(name, len, "%s.%u", f, td->subjob_number);
+  } else {
+    snprintf(name, len, "mpath_nvme-stats.%s.%d.json", md->label, (int)getpid());
+  }
+}
+
+static void write_json(struct thread_data* td, struct mpath_data* md,
+                       const struct nvme_mpath_path_stats* ps, int n) {
+  struct mpath_options* o = td->eo;
+  char name[PATH_MAX];
+  unsigned int i;
+  int p;
+  FILE* f;
+  json_file_name(td, md, name, sizeof(name));
+  f = fopen(name, "w");
+  if (f == NULL) {
+    log_err("mpath_nvme: %s: cannot write %s: %s\n", md->label, name, strerror(errno));
+    return;
+  }
+  fprintf(f, "{\"schema_version\": 1, \"engine\": \"mpath_nvme\", \"library_version\": ");
+  json_string(f, nvme_mpath_version());
+  fprintf(f, ", \"fio_version\": ");
+  json_string(f, MPATH_FIO_VERSION);
+  fprintf(f, ", \"job\": ");
+  json_string(f, td->o.name);
+  fprintf(f, ", \"subjob\": %u, \"pid\": %d, \"policy\": ", td->subjob_number, (int)getpid());
+  json_string(f, o->iopolicy ? o->iopolicy : "numa");
+  fprintf(f, ", \"subsysnqn\": ");
+  json_string(f, md->ns.subsysnqn);
+  fprintf(f, ", \"nsid\": %u, \"lba_size\": %u, \"nsze\": %llu, \"io_errors\": %llu, \"io_error_kinds\": [",
+          md->ns.nsid, md->ns.lba_size, (unsigned long long)md->ns.nsze, md->errors_total);
+  for (i = 0; i < md->nerrs; i++) {
+    fprintf(f, "%s{\"res\": %d, \"status\": %u, \"name\": ", i ? ", " : "", md->errs[i].res,
+            md->errs[i].code);
+    json_string(f, nvme_mpath_status_name(md->errs[i].code ? md->errs[i].code : md->errs[i].res));
+    fprintf(f, ", \"count\": %llu}", md->errs[i].count);
+  }
+  fprintf(f, "], \"paths\": [");
+  for (p = 0; p < n; p++) {
+    fprintf(f, "%s{\"ng\": ", p ? ", " : "");
+    json_string(f, ps[p].ng_path);
+    fprintf(f, ", \"ctrl\": ");
+    json_string(f, ps[p].ctrl);
+    fprintf(f, ", \"address\": ");
+    json_string(f, ps[p].address);
+    fprintf(f, ", \"ana_state\": ");
+    json_string(f, ps[p].ana_state);
+    fprintf(f, ", \"health\": ");
+    json_string(f, ps[p].health);
+    fprintf(f, ", \"usable\": %s, \"ios\": %llu, \"bytes\": %llu, \"reads\": %llu, "
+               "\"writes\": %llu, \"errors\": %llu, \"retries\": %llu, \"failovers\": %llu, "
+               "\"requeues\": %llu, \"busy_ns\": %llu}",
+            ps[p].usable ? "true" : "false", (unsigned long long)ps[p].ios,
+            (unsigned long long)ps[p].bytes, (unsigned long long)ps[p].reads,
+            (unsigned long long)ps[p].writes, (unsigned long long)ps[p].errors,
+            (unsigned long long)ps[p].retries, (unsigned long long)ps[p].failovers,
+            (unsigned long long)ps[p].requeues, (unsigned long long)ps[p].busy_ns);
+  }
+  fprintf(f, "]}\n");
+  if (fclose(f) != 0) {
+    log_err("mpath_nvme: %s: cannot write %s: %s\n", md->label, name, strerror(errno));
+    return;
+  }
+  if (output_format & FIO_OUTPUT_NORMAL)
+    log_info("mpath_nvme: job=%s per-path stats in %s\n", md->label, name);
+}
+
+/* Prints the per-path summary of one job (each job has its own engine and queue, so numjobs > 1
+ * gives one block per job, labelled name.N). Text only in fio's normal output format: terse and
+ * JSON stdout must stay machine-readable; JSON goes to a file instead. */
 static void print_summary(struct thread_data* td, struct mpath_data* md) {
   struct mpath_options* o = td->eo;
   struct nvme_mpath_path_stats ps[16];
   int n = nvme_mpath_path_stats(md->engine, ps, 16), i;
-  const int json = (output_format & FIO_OUTPUT_JSON) || (o->stats_json && o->stats_json[0]);
+  const int json = (output_format & (FIO_OUTPUT_JSON | FIO_OUTPUT_JSON_PLUS)) ||
+                   (o->stats_json && o->stats_json[0]);
   if (n < 0) return;
-  if (output_format & FIO_OUTPUT_NORMAL || output_format & FIO_OUTPUT_TERSE || !json) {
-    log_info("mpath_nvme: %s: nsid %u of %s, %d paths, policy %s\n", td->o.name, md->ns.nsid,
-             md->ns.subsysnqn, n, o->iopolicy ? o->iopolicy : "numa");
+  if (n > 16) n = 16;
+  if (output_format & FIO_OUTPUT_NORMAL) {
+    log_info("mpath_nvme: job=%s nsid=%u paths=%d policy=%s subsys=%s\n", md->label,
+             md->ns.nsid, n, o->iopolicy ? o->iopolicy : "numa", md->ns.subsysnqn);
     for (i = 0; i < n; i++) {
       log_info("  path %-12s %-6s ana=%-14s ios=%-9llu MiB=%-7llu errors=%-5llu retries=%-4llu "
                "failovers=%-5llu requeues=%-5llu time=%.2fs\n",
@@ -427,54 +594,31 @@ static void print_summary(struct thread_data* td, struct mpath_data* md) {
                (unsigned long long)ps[i].requeues, (double)ps[i].busy_ns / 1e9);
     }
   }
-  if (json) {
-    char name[512];
-    FILE* f;
-    if (o->stats_json && o->stats_json[0]) snprintf(name, sizeof(name), "%s", o->stats_json);
-    else snprintf(name, sizeof(name), "mpath_nvme-stats.%s.%d.json", td->o.name, (int)getpid());
-    f = fopen(name, "w");
-    if (f == NULL) {
-      log_err("mpath_nvme: cannot write %s: %s\n", name, strerror(errno));
-      return;
-    }
-    fprintf(f, "{\"schema_version\": 1, \"engine\": \"mpath_nvme\", \"job\": ");
-    json_string(f, td->o.name);
-    fprintf(f, ", \"pid\": %d, \"subsysnqn\": ", (int)getpid());
-    json_string(f, md->ns.subsysnqn);
-    fprintf(f, ", \"nsid\": %u, \"paths\": [", md->ns.nsid);
-    for (i = 0; i < n; i++) {
-      fprintf(f, "%s{\"ng\": ", i ? ", " : "");
-      json_string(f, ps[i].ng_path);
-      fprintf(f, ", \"ctrl\": ");
-      json_string(f, ps[i].ctrl);
-      fprintf(f, ", \"address\": ");
-      json_string(f, ps[i].address);
-      fprintf(f, ", \"ana_state\": ");
-      json_string(f, ps[i].ana_state);
-      fprintf(f, ", \"ios\": %llu, \"bytes\": %llu, \"reads\": %llu, \"writes\": %llu, "
-                 "\"errors\": %llu, \"retries\": %llu, \"failovers\": %llu, \"requeues\": %llu, "
-                 "\"busy_ns\": %llu}",
-              (unsigned long long)ps[i].ios, (unsigned long long)ps[i].bytes,
-              (unsigned long long)ps[i].reads, (unsigned long long)ps[i].writes,
-              (unsigned long long)ps[i].errors, (unsigned long long)ps[i].retries,
-              (unsigned long long)ps[i].failovers, (unsigned long long)ps[i].requeues,
-              (unsigned long long)ps[i].busy_ns);
-    }
-    fprintf(f, "]}\n");
-    fclose(f);
-    if (!(output_format & FIO_OUTPUT_JSON)) log_info("mpath_nvme: per-path stats in %s\n", name);
+  if (md->errors_total > 0) {
+    log_err("mpath_nvme: job=%s %llu I/O errors reached fio:", md->label, md->errors_total);
+    for (i = 0; i < (int)md->nerrs; i++)
+      log_err(" %s x%llu", nvme_mpath_status_name(md->errs[i].code ? md->errs[i].code : md->errs[i].res),
+              md->errs[i].count);
+    if (md->errors_unlisted) log_err(" other x%llu", md->errors_unlisted);
+    log_err("\n");
   }
+  if (json) write_json(td, md, ps, n);
 }
 
 static void mpath_cleanup(struct thread_data* td) {
   struct mpath_data* md = td->io_ops_data;
   if (md == NULL) return;
-  if (md->engine && md->queue) {
-    nvme_mpath_queue_destroy(md->queue);  /* waits for commands in flight */
-    print_summary(td, md);
+  if (md->queue) {
+    md->closing = 1; /* fio has reaped everything it will; its io_us are gone */
+    nvme_mpath_queue_destroy(md->queue);
+    md->queue = NULL;
   }
-  if (md->engine) nvme_mpath_close(md->engine);
+  if (md->engine) {
+    print_summary(td, md);
+    nvme_mpath_close(md->engine);
+  }
   free(md->ring);
+  free(md->pending);
   free(md);
   td->io_ops_data = NULL;
 }
@@ -483,7 +627,11 @@ static void mpath_cleanup(struct thread_data* td) {
 struct ioengine_ops ioengine = {
     .name = "mpath_nvme",
     .version = FIO_IOOPS_VERSION,
-    .flags = FIO_RAWIO | FIO_NOEXTEND | FIO_MEMALIGN | FIO_NODISKUTIL,
+    /* As io_uring_cmd, plus: no disk util for ng char devices (no block stats), never
+     * extend. FIO_NO_OFFLOAD: a queue belongs to one thread, io_submit_mode=offload would call
+     * .queue from fio's offload workers. FIO_ASYNCIO_SETS_ISSUE_TIME: .commit stamps issue times. */
+    .flags = FIO_RAWIO | FIO_NOEXTEND | FIO_MEMALIGN | FIO_NODISKUTIL | FIO_NO_OFFLOAD |
+             FIO_ASYNCIO_SETS_ISSUE_TIME,
     .init = mpath_init,
     .io_u_init = mpath_io_u_init,
     .io_u_free = mpath_io_u_free,

@@ -1,78 +1,147 @@
 #!/bin/bash
-# Runs in the VM lab: the fio engine mpath_nvme.
-#  1. fio finds it by its bare name (--ioengine=mpath_nvme via the loader path) and as external:;
-#     the file size comes from Identify Namespace (no --size).
-#  2. write + verify (crc32c) without faults; trim; numjobs=2 (one queue per job).
-#  3. randrw with verify during each fault class: ANA flip, port down/up, controller reset,
-#     controller delete + reconnect, blackhole with cmd_timeout: fio exits 0, 0 verify errors.
-#  4. JSON output: the per-path stats file with schema_version.
+# fio_engine_guest.sh — runs in the VM lab (tests/lab/vm.sh): the fio engine mpath_nvme on real
+# /dev/ngXnY paths (nvmet over TCP, 2 ports, port 1 optimized, port 2 non-optimized).
+#  1. fio finds the engine by its bare name (--ioengine=mpath_nvme via LD_LIBRARY_PATH) and as
+#     external:/path; the file size comes from Identify Namespace (no --size).
+#  2. No faults: write + verify crc32c, trim, numjobs=2 (one queue per job, labelled summaries,
+#     one JSON file per job), fixedbufs, sqpoll, iopolicy=queue-depth.
+#  3. randrw + verify crc32c during faults: each fault class on its own, then the whole sequence
+#     in one run (ANA flip, port down/up, controller delete + reconnect, reset): fio exits 0 with
+#     no verify error and no I/O error.
+#  4. The version-mismatch message (NVME_MPATH_FIO_VERSION_OVERRIDE) and --output-format=json.
+# Prints "ok - ..." / "FAIL - ..." per check and the figures (IOPS, per-path I/O); exits 0 only
+# when every check passed. Logs stay in $LAB_OUT.
 set -uo pipefail
-source "${LAB_LIB:?}"
+source "${LAB_LIB:?run me through tests/lab/vm.sh}"
 B=${NVME_MPATH_BUILD_DIR:?}
+[ -f "$B/fio-engine/mpath_nvme" ] || { echo "no $B/fio-engine/mpath_nvme: build the fio engine"; exit 1; }
 export LD_LIBRARY_PATH=$B/fio-engine
 OUT=${LAB_OUT:-/tmp}
 cd "$OUT" || exit 1
+: > results.txt
 pass=0 fail=0
-check() { if "$@"; then echo "ok   - $DESC"; pass=$((pass+1)); else echo "FAIL - $DESC"; fail=$((fail+1)); fi; }
+# Results also go to $LAB_OUT/results.txt: the serial console may drop lines under load.
+check() {
+  local r
+  if "$@"; then r="ok   - $DESC"; pass=$((pass+1)); else r="FAIL - $DESC"; fail=$((fail+1)); fi
+  echo "$r"; echo "$r" >> results.txt
+}
 # Controller names change when a test deletes and reconnects one: look the path up each time.
 common() { echo "--ioengine=mpath_nvme --filename=$(lab_ng 1 1) --direct=1 --group_reporting"; }
+# No I/O error, no verify failure in a fio log.
+clean_log() {
+  ! grep -qE "verify: bad|verify failed|bad magic|crc32c: verify|err= *[1-9]|fio: pid=.*err=" "$1"
+}
+json_ok() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"; }
+figures() { grep -E "IOPS=|mpath_nvme: job|  path /dev" "$1" | sed "s/^/     /" | tee -a results.txt; }
+restore() {  # both ports up, live, port 1 optimized, port 2 non-optimized
+  local p
+  for p in 1 2; do
+    lab_blackhole $p off 2>/dev/null
+    lab_port_up $p 2>/dev/null
+    [ "$(lab_state $p)" = gone ] && lab_reconnect $p
+    lab_wait_state $p live 30 >/dev/null
+  done
+  lab_ana 1 optimized; lab_ana 2 non-optimized
+} 2>/dev/null
 A=$(lab_ng 1 1)
 
-DESC="bare name: fio --ioengine=mpath_nvme randread, size from Identify"
-check fio --name=bare $(common) --rw=randread --bs=4k --iodepth=8 --runtime=2 --time_based > bare.log 2>&1
-grep -E "IOPS|mpath_nvme|path " bare.log | head -8
-DESC="size came from Identify Namespace: a full sequential read moves 64 MiB"
+# ---- 1. loading ------------------------------------------------------------------------------
+DESC="bare name: fio --ioengine=mpath_nvme randread 4k QD8, size from Identify"
+check fio --name=bare $(common) --rw=randread --bs=4k --iodepth=8 --runtime=3 --time_based > bare.log 2>&1
+figures bare.log
+DESC="size from Identify Namespace: a full sequential read moves 64 MiB"
 check bash -c "fio --name=size $(common) --rw=read --bs=256k --iodepth=4 > size.log 2>&1 && grep -q 'io=64.0MiB' size.log"
-DESC="external:/path/to/mpath_nvme works"
+DESC="external:/path/to/mpath_nvme (no LD_LIBRARY_PATH)"
 check env -u LD_LIBRARY_PATH fio --name=ext --ioengine=external:"$B/fio-engine/mpath_nvme" --filename="$A" \
   --rw=read --bs=64k --size=4m > ext.log 2>&1
+DESC="completion latency and submission latency are measured (issue time stamped at commit)"
+check bash -c "fio --name=lat $(common) --rw=randread --bs=4k --iodepth=4 --size=4m --output-format=json > lat.json 2>lat.err && python3 -c 'import json; j=json.load(open(\"lat.json\"))[\"jobs\"][0][\"read\"]; import sys; sys.exit(0 if j[\"clat_ns\"][\"mean\"]>0 and j[\"slat_ns\"][\"mean\"]>0 and j[\"clat_ns\"][\"mean\"]<1e9 else 1)'"
 
+# ---- 2. no faults --------------------------------------------------------------------------
 DESC="write + verify crc32c, no faults"
-check fio --name=wv $(common) --rw=write --bs=8k --iodepth=16 --size=16m --verify=crc32c \
-  --do_verify=1 > wv.log 2>&1
-DESC="trim (deallocate) then write+verify"
+check bash -c "fio --name=wv $(common) --rw=write --bs=8k --iodepth=16 --size=16m --verify=crc32c --do_verify=1 > wv.log 2>&1 && grep -q 'mpath_nvme: job=wv nsid=1 paths=2' wv.log"
+figures wv.log
+DESC="randrw + verify crc32c with iodepth batching (iodepth_batch_submit=8, iodepth_batch_complete_min=4)"
+check fio --name=batch $(common) --rw=randrw --bs=4k --iodepth=32 --iodepth_batch_submit=8 \
+  --iodepth_batch_complete_min=4 --size=8m --verify=crc32c > batch.log 2>&1
+DESC="trim (Dataset Management deallocate)"
 check fio --name=trim $(common) --rw=trim --bs=64k --size=8m --iodepth=4 > trim.log 2>&1
-DESC="numjobs=2, one queue per job, verify"
-check fio --name=nj $(common) --rw=randwrite --bs=4k --iodepth=8 --numjobs=2 --size=8m \
-  --offset_increment=16m --verify=crc32c > nj.log 2>&1
-
+DESC="write with fsync=8 (Flush)"
+check fio --name=fsync $(common) --rw=write --bs=4k --size=2m --iodepth=4 --fsync=8 > fsync.log 2>&1
+DESC="numjobs=2: one queue per job, verify, a summary and a JSON file per job"
+check bash -c "fio --name=nj $(common) --rw=randwrite --bs=4k --iodepth=8 --numjobs=2 --size=8m \
+  --offset_increment=16m --verify=crc32c --stats_json=nj.json > nj.log 2>&1 \
+  && grep -q 'mpath_nvme: job=nj.0 ' nj.log && grep -q 'mpath_nvme: job=nj.1 ' nj.log \
+  && python3 -c 'import json; [json.load(open(f)) for f in (\"nj.0.json\", \"nj.1.json\")]'"
+DESC="numjobs=2 --thread: the same, jobs as threads of one process"
+check bash -c "fio --name=nt $(common) --thread --rw=randwrite --bs=4k --iodepth=8 --numjobs=2 --size=8m \
+  --offset_increment=16m --verify=crc32c > nt.log 2>&1 && grep -c 'mpath_nvme: job=nt\.[01] ' nt.log | grep -q 2"
+DESC="unaligned bs (1000 bytes) is refused with a clear message"
+fio --name=unal $(common) --rw=read --bs=1000 --size=1m > unal.log 2>&1
+check grep -q "not a multiple of the 4096-byte LBA size" unal.log
 DESC="fixedbufs (registered buffers, IORING_URING_CMD_FIXED) write + verify"
 check fio --name=fixed $(common) --rw=randwrite --bs=16k --iodepth=8 --size=8m --fixedbufs --verify=crc32c > fixed.log 2>&1
 DESC="sqpoll write + verify"
 check fio --name=sqp $(common) --rw=write --bs=64k --iodepth=8 --size=8m --sqpoll --verify=crc32c > sqp.log 2>&1
 DESC="iopolicy=queue-depth with both paths optimized uses both"
 lab_ana 2 optimized
-check bash -c "fio --name=qd $(common) --rw=randread --bs=4k --iodepth=16 --runtime=3 --time_based --iopolicy=queue-depth --stats_json=qd.json > qd.log 2>&1 && python3 -c 'import json,sys; d=json.load(open(\"qd.json\")); sys.exit(0 if all(p[\"ios\"]>0 for p in d[\"paths\"]) else 1)'"
+check bash -c "fio --name=qd $(common) --rw=randread --bs=4k --iodepth=16 --runtime=3 --time_based --iopolicy=queue-depth --stats_json=qd.json > qd.log 2>&1"
+DESC="iopolicy=queue-depth: both paths carried I/O"
+check json_ok qd.json "all(p['ios'] > 0 for p in d['paths'])"
+figures qd.log
 lab_ana 2 non-optimized
 
-# 3. fault classes under randrw + verify.
-fault_run() {  # name, then the fault commands run in the background after 2 s
-  local name=$1; shift
-  lab_ana 1 optimized; lab_ana 2 non-optimized
-  ( sleep 2; eval "$*" ) &
+# ---- 3. faults under randrw + verify ---------------------------------------------------------
+fault_run() {  # NAME RUNTIME 'fault commands' (run in the background after 2 s)
+  local name=$1 runtime=$2; shift 2
+  restore
+  ( sleep 2; eval "$*" ) > "$name.faults" 2>&1 &
   local bg=$!
   fio --name="$name" $(common) --rw=randrw --bs=4k --iodepth=16 --size=16m \
-    --verify=crc32c --verify_backlog=64 --runtime=12 --time_based --cmd_timeout=1000 \
+    --verify=crc32c --verify_backlog=64 --runtime="$runtime" --time_based --cmd_timeout=1000 \
     --stats_json="$OUT/$name.json" > "$name.log" 2>&1
   local rc=$?
   wait $bg
-  grep -E "mpath_nvme|path /dev|verify|err=" "$name.log" | head -8
-  DESC="fault $name: fio exit $rc, no verify error"
-  check test $rc -eq 0 -a "$(grep -c 'verify:.*bad\|VERIFY\|err= *[1-9]' "$name.log")" = 0
+  figures "$name.log"
+  if [ $rc -ne 0 ]; then  # what the host saw, for the report
+    { date; lab_paths; ls -l /dev/ng* /dev/nvme*; for c in /sys/class/nvme/nvme*; do echo "$c: $(cat $c/state) $(ls $c | grep -E '^nvme[0-9]+c?[0-9]*n[0-9]+$' | tr '\n' ' ')"; done; } > "$name.diag" 2>&1
+    grep -v "^ *|" "$name.log" | head -20 | sed 's/^/     /'
+  fi
+  DESC="fault $name: fio exit status $rc"
+  check test $rc -eq 0
+  DESC="fault $name: no verify error, no I/O error in the fio log"
+  check clean_log "$name.log"
+  DESC="fault $name: io_errors 0 in the engine's JSON"
+  check json_ok "$name.json" "d['io_errors'] == 0"
 }
-fault_run ana 'lab_ana 1 inaccessible; lab_ana 2 optimized; sleep 3; lab_ana 1 optimized; lab_ana 2 non-optimized'
-fault_run portdown 'lab_port_down 1; sleep 3; lab_port_up 1'
-fault_run reset 'lab_reset 1; sleep 2; lab_reset 2'
-fault_run delete 'lab_delete 1; sleep 2; lab_reconnect 1'
-fault_run blackhole 'lab_blackhole 1 on; sleep 4; lab_blackhole 1 off'
-for p in 1 2; do lab_wait_state $p live 30 >/dev/null; done
+fault_run ana 12 'lab_ana 1 inaccessible; lab_ana 2 optimized; sleep 3; lab_ana 1 optimized; lab_ana 2 non-optimized'
+DESC="ANA run: I/O moved to port 2 and back (both paths carried I/O)"
+check json_ok ana.json "len(d['paths']) == 2 and all(p['ios'] > 0 for p in d['paths'])"
+fault_run portdown 12 'lab_port_down 1; sleep 3; lab_port_up 1'
+fault_run reset 12 'lab_reset 1; sleep 2; lab_reset 2'
+fault_run delete 14 'lab_delete 1; sleep 2; lab_reconnect 1'
+fault_run blackhole 14 'lab_blackhole 1 on; sleep 4; lab_blackhole 1 off'
+# The whole sequence in one run, each step after the previous one has settled.
+STORM='lab_ana 1 inaccessible; lab_ana 2 optimized; sleep 3; lab_ana 1 optimized; lab_ana 2 non-optimized; sleep 2;
+  lab_port_down 1; sleep 3; lab_port_up 1; lab_wait_state 1 live 20; sleep 2;
+  lab_delete 1; sleep 2; lab_reconnect 1; lab_wait_state 1 live 20; sleep 2;
+  lab_reset 1; lab_wait_state 1 live 20; sleep 1; lab_reset 2; lab_wait_state 2 live 20'
+fault_run storm 45 "$STORM"
+restore
 
-DESC="stats JSON written with schema_version and per-path counters"
-check python3 -c "import json,sys; d=json.load(open('$OUT/ana.json')); sys.exit(0 if d['schema_version']==1 and len(d['paths'])==2 and sum(p['ios'] for p in d['paths'])>0 else 1)"
-DESC="failover moved I/O: both paths carried I/O in the ANA run"
-check python3 -c "import json,sys; d=json.load(open('$OUT/ana.json')); sys.exit(0 if all(p['ios']>0 for p in d['paths']) else 1)"
-DESC="--output-format=json keeps stdout JSON and writes the stats file"
+DESC="stats JSON: schema_version 1, per-path counters"
+check json_ok storm.json "d['schema_version'] == 1 and len(d['paths']) == 2 and sum(p['ios'] for p in d['paths']) > 0 and sum(p['errors'] for p in d['paths']) > 0"
+
+# ---- 4. version safety, JSON output -------------------------------------------------------
+DESC="a different fio version is refused with one clear line, no crash"
+NVME_MPATH_FIO_VERSION_OVERRIDE=fio-9.99 fio --name=ver $(common) --rw=read --bs=4k --size=1m > ver.log 2>&1
+rc=$?
+grep "built for" ver.log | sed 's/^/     /'
+check bash -c "[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q 'mpath_nvme: built for fio-3.33 but loaded into fio-9.99; rebuild' ver.log"
+DESC="--output-format=json: stdout stays JSON, the stats file is written"
+rm -f mpath_nvme-stats.js.*.json
 check bash -c "fio --name=js $(common) --rw=read --bs=64k --size=4m --output-format=json > js.out 2>js.err && python3 -c 'import json; json.load(open(\"js.out\"))' && ls mpath_nvme-stats.js.*.json >/dev/null"
 
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed" | tee -a results.txt
 [ "$fail" -eq 0 ]
