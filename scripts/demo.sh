@@ -15,7 +15,7 @@ phase "setup (Debian packages, fio source)"
 scripts/setup.sh
 phase "build"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j "$(nproc)" --target mpath_nvme nvme_mpath lab_probe >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target mpath_nvme nvme-mpath-ctl lab_probe >/dev/null
 export NVME_MPATH_BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 phase "lab kernel"
 tests/lab/build-kernel.sh >/dev/null
