@@ -51,6 +51,7 @@ struct mpath_io {
   struct nvme_mpath_dsm_range range;
   struct io_u* io_u;
   struct mpath_data* md;
+  int inflight; /* submitted, callback not run yet: a second callback is a library bug */
 };
 
 /* Distinct errors the job saw: each kind is printed once, all are counted. */
@@ -76,6 +77,7 @@ struct mpath_data {
   struct mpath_err_kind errs[MPATH_ERR_KINDS];
   unsigned int nerrs;
   unsigned long long errors_total, errors_unlisted;
+  unsigned long long duplicate_completions;
 };
 
 static struct fio_option options[] = {
@@ -357,6 +359,16 @@ static void on_done(struct nvme_mpath_io* io) {
   struct mpath_data* md = m->md;
   struct io_u* io_u = m->io_u;
   if (md->closing) return; /* fio is freeing the io_us: nobody will reap this one */
+  /* Handing fio the same io_u twice corrupts its lists (verify frees its io_piece twice):
+   * report and drop a second completion instead. */
+  if (!m->inflight) {
+    if (md->duplicate_completions++ == 0)
+      log_err("mpath_nvme: %s: BUG: second completion of one I/O (%s at offset %llu, res %d, "
+              "status 0x%x) ignored; please report with NVME_MPATH_LOG=debug output\n",
+              md->label, io_ddir_name(io_u->ddir), io_u->offset, io->res, io->status);
+    return;
+  }
+  m->inflight = 0;
   if (io->res != 0) {
     /* -errno as is; an NVMe status comes as -EIO with `status` set. */
     io_u->error = (unsigned)-io->res;
@@ -419,7 +431,9 @@ static enum fio_q_status mpath_queue(struct thread_data* td, struct io_u* io_u) 
       return FIO_Q_COMPLETED;
   }
   if (md->npending == md->pending_size) return FIO_Q_BUSY; /* fio commits, then retries */
+  m->inflight = 1;
   r = nvme_mpath_submit(md->queue, io);
+  if (r < 0) m->inflight = 0;
   if (r == -EAGAIN) return FIO_Q_BUSY;
   if (r < 0) {
     io_u->error = (unsigned)-r;
@@ -594,6 +608,9 @@ static void print_summary(struct thread_data* td, struct mpath_data* md) {
                (unsigned long long)ps[i].requeues, (double)ps[i].busy_ns / 1e9);
     }
   }
+  if (md->duplicate_completions > 0)
+    log_err("mpath_nvme: job=%s BUG: %llu duplicate completions ignored\n", md->label,
+            md->duplicate_completions);
   if (md->errors_total > 0) {
     log_err("mpath_nvme: job=%s %llu I/O errors reached fio:", md->label, md->errors_total);
     for (i = 0; i < (int)md->nerrs; i++)

@@ -93,16 +93,22 @@ figures qd.log
 lab_ana 2 non-optimized
 
 # ---- 3. faults under randrw + verify ---------------------------------------------------------
-fault_run() {  # NAME RUNTIME 'fault commands' (run in the background after 2 s)
-  local name=$1 runtime=$2; shift 2
+fault_run() {  # NAME RUNTIME 'fault commands' (run once the job's engine is open, plus 2 s)
+  local name=$1 runtime=$2 i; shift 2
   restore
-  ( sleep 2; eval "$*" ) > "$name.faults" 2>&1 &
-  local bg=$!
+  rm -f /dev/shm/nvme-mpath.*
   fio --name="$name" $(common) --rw=randrw --bs=4k --iodepth=16 --size=16m \
     --verify=crc32c --verify_backlog=64 --runtime="$runtime" --time_based --cmd_timeout=1000 \
-    --stats_json="$OUT/$name.json" > "$name.log" 2>&1
+    --stats_json="$OUT/$name.json" > "$name.log" 2>&1 &
+  local fpid=$!
+  # Faults start only once the job's engine is open (it publishes its stats segment): under TCG
+  # fio takes seconds to start, and a path deleted while the engine opens is a different test
+  # (tests/integration/badinput_guest.sh).
+  for ((i = 0; i < 300; i++)); do compgen -G "/dev/shm/nvme-mpath.*" > /dev/null && break; sleep 0.1; done
+  sleep 2
+  ( eval "$*" ) > "$name.faults" 2>&1
+  wait $fpid
   local rc=$?
-  wait $bg
   figures "$name.log"
   if [ $rc -ne 0 ]; then  # what the host saw, for the report
     { date; lab_paths; ls -l /dev/ng* /dev/nvme*; for c in /sys/class/nvme/nvme*; do echo "$c: $(cat $c/state) $(ls $c | grep -E '^nvme[0-9]+c?[0-9]*n[0-9]+$' | tr '\n' ' ')"; done; } > "$name.diag" 2>&1
