@@ -1,16 +1,20 @@
 // File: topology.cc
 //
-// Discovery of the paths of a namespace: libnvme's sysfs scan gives subsystems, controllers
-// and, with nvme_core.multipath=N, each controller's own namespaces and their generic char
-// devices; Identify through each ng device then checks that they really are one namespace.
+// Discovery of the paths of a namespace: a sysfs walk gives subsystems, controllers and, with
+// nvme_core.multipath=N, each controller's own namespaces and their generic char devices;
+// Identify through each ng device (libnvme's ioctl helpers) then checks that they really are
+// one namespace.
 #include "topology.h"
 
 #include <fcntl.h>
-#include <libnvme.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -43,7 +47,6 @@ uint32_t ReadSysfsU32(const std::string& path) {
   return s.empty() ? 0 : uint32_t(strtoul(s.c_str(), nullptr, 0));
 }
 
-std::string Str(const char* s) { return s ? s : ""; }
 
 // Fills the sysfs-only fields of a path.
 void FillSysfs(PathDesc* d, const std::string& block_name) {
@@ -57,57 +60,82 @@ void FillSysfs(PathDesc* d, const std::string& block_name) {
   }
 }
 
-// Every controller-level namespace path on the host (multipath=N), plus subsystem-level heads
-// (multipath=Y) flagged by an empty ctrl_name.
-std::vector<PathDesc> ScanPaths() {
-  std::vector<PathDesc> out;
-  nvme_root_t r = nvme_create_root(nullptr, LOG_CRIT);  // its scan warnings are ours to log
-  if (r == nullptr) return out;
-  if (nvme_scan_topology(r, nullptr, nullptr) != 0) {
-    MPLOG_DEBUG("libnvme scan failed: {}", strerror(errno));
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;  // gone meanwhile: sysfs changes under us, that is fine
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') out.push_back(e->d_name);
   }
-  nvme_host_t h;
-  nvme_subsystem_t s;
-  nvme_ctrl_t c;
-  nvme_ns_t n;
-  nvme_for_each_host(r, h) {
-    nvme_for_each_subsystem(h, s) {
-      const std::string nqn = Str(nvme_subsystem_get_nqn(s));
-      nvme_subsystem_for_each_ctrl(s, c) {
-        nvme_ctrl_for_each_ns(c, n) {
-          PathDesc d;
-          const std::string gen = Str(nvme_ns_get_generic_name(n));
-          if (gen.empty()) continue;
-          d.ng_path = "/dev/" + gen;
-          d.ctrl_name = Str(nvme_ctrl_get_name(c));
-          d.ctrl_dev = "/dev/" + d.ctrl_name;
-          d.key.subsysnqn = nqn;
-          d.key.transport = Str(nvme_ctrl_get_transport(c));
-          d.key.address = Str(nvme_ctrl_get_address(c));
-          d.ctrl_state = Str(nvme_ctrl_get_state(c));
-          std::string numa = Str(nvme_ctrl_get_numa_node(c));
-          d.numa_node = numa.empty() ? -1 : atoi(numa.c_str());
-          d.nsid = uint32_t(nvme_ns_get_nsid(n));
-          FillSysfs(&d, Str(nvme_ns_get_name(n)));
-          out.push_back(std::move(d));
-        }
-      }
-      nvme_subsystem_for_each_ns(s, n) {  // native multipath heads
-        PathDesc d;
-        const std::string gen = Str(nvme_ns_get_generic_name(n));
-        if (gen.empty()) continue;
-        d.ng_path = "/dev/" + gen;
-        d.key.subsysnqn = nqn;
-        d.ctrl_state = "live";
-        d.nsid = uint32_t(nvme_ns_get_nsid(n));
-        FillSysfs(&d, Str(nvme_ns_get_name(n)));
-        out.push_back(std::move(d));
-      }
-    }
-  }
-  nvme_free_tree(r);
+  closedir(d);
+  std::sort(out.begin(), out.end());
   return out;
 }
+
+bool IsNvmeName(const std::string& s, size_t from) {  // digits, then the rest is ours to check
+  return s.size() > from && isdigit(static_cast<unsigned char>(s[from]));
+}
+
+// Every controller-level namespace path on the host (multipath=N), plus subsystem-level heads
+// (multipath=Y) flagged by an empty ctrl_name. Read from sysfs directly, the attributes
+// libnvme's tree scan reads: libnvme 1.3 (Debian 12) double-frees when a controller disappears
+// during its scan (scandir failure in nvme_ctrl_scan_namespaces, libnvme issue #840), which is
+// exactly when the engine looks for a reconnected controller.
+}  // namespace
+
+std::vector<PathDesc> ScanSysfsPaths() {
+  std::vector<PathDesc> out;
+  const std::string cls = SysfsRoot() + "/class/nvme";
+  for (const std::string& c : ListDir(cls)) {
+    if (c.rfind("nvme", 0) != 0 || !IsNvmeName(c, 4)) continue;
+    const std::string dir = cls + "/" + c;
+    PathDesc base;
+    base.ctrl_name = c;
+    base.ctrl_dev = "/dev/" + c;
+    base.key.subsysnqn = ReadSysfs(dir + "/subsysnqn");
+    base.key.transport = ReadSysfs(dir + "/transport");
+    base.key.address = ReadSysfs(dir + "/address");
+    base.ctrl_state = ReadSysfs(dir + "/state");
+    const std::string numa = ReadSysfs(dir + "/numa_node");
+    base.numa_node = numa.empty() ? -1 : atoi(numa.c_str());
+    if (base.key.subsysnqn.empty()) continue;  // being deleted
+    for (const std::string& n : ListDir(dir)) {
+      // multipath=N: the controller's own namespaces are nvme<C>n<N> (nvme<C>c<X>n<N> are the
+      // hidden per-path devices of multipath=Y, which have no generic char device).
+      if (n.rfind(c + "n", 0) != 0 || !IsNvmeName(n, c.size() + 1)) continue;
+      PathDesc d = base;
+      d.nsid = ReadSysfsU32(dir + "/" + n + "/nsid");
+      d.ng_path = "/dev/ng" + n.substr(4);
+      if (d.nsid == 0) continue;
+      FillSysfs(&d, n);
+      out.push_back(std::move(d));
+    }
+  }
+  // multipath=Y: the heads hang under their subsystem.
+  const std::string subs = SysfsRoot() + "/class/nvme-subsystem";
+  for (const std::string& s : ListDir(subs)) {
+    const std::string dir = subs + "/" + s;
+    const std::string nqn = ReadSysfs(dir + "/subsysnqn");
+    for (const std::string& n : ListDir(dir)) {
+      if (n.rfind("nvme", 0) != 0 || n.find('c') != std::string::npos ||
+          n.find('n', 4) == std::string::npos || !IsNvmeName(n, 4))
+        continue;
+      PathDesc d;
+      d.ng_path = "/dev/ng" + n.substr(4);
+      d.key.subsysnqn = nqn;
+      d.ctrl_state = "live";
+      d.nsid = ReadSysfsU32(dir + "/" + n + "/nsid");
+      if (d.nsid == 0) continue;
+      FillSysfs(&d, n);
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<PathDesc> ScanPaths() { return ScanSysfsPaths(); }
 
 absl::Status Identify(PathDesc* d) {
   int fd = open(d->ng_path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -65,6 +65,10 @@ absl::StatusOr<PathDesc> FindPath(const PathKey& key, uint32_t nsid);
 // Reads a controller's sysfs "state" (live, connecting, resetting, deleting, ...), or "gone".
 std::string ReadCtrlState(std::string_view ctrl_name);
 
+// Every namespace path in sysfs (identity fields not filled in: see Identify). With
+// multipath=N one per (controller, namespace); with multipath=Y one per head (ctrl_name "").
+std::vector<PathDesc> ScanSysfsPaths();
+
 // Points the direct sysfs reads (state, kato, queue limits) at another root (tests).
 void SetSysfsRootForTest(const std::string& root);
 

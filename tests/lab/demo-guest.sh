@@ -62,7 +62,7 @@ kill $tpid 2>/dev/null
 say "fio summary"
 grep -E "err=|read: IOPS|write: IOPS|READ:|WRITE:|verify|fio: " fio.log | grep -v "Jobs:"
 say "per-path stats (mpath_nvme)"
-grep -a -A3 "mpath_nvme: demo" fio.log | tr -d "\r"
+grep -a -A3 "mpath_nvme: job=demo" fio.log | tr -d "\r"
 verify_errors=$(grep -c -i "verify.*bad\|crc32c.*wanted" fio.log)
 say "result: fio exit $rc, application errors $(grep -o 'err= *[0-9]*' fio.log | head -1), verify errors $verify_errors"
 [ "$rc" = 0 ] && [ "$verify_errors" = 0 ]

@@ -1,0 +1,107 @@
+// The sysfs walk of src/topology.cc over a fake sysfs tree: per-controller namespaces
+// (multipath=N), hidden per-path devices skipped, multipath=Y heads, queue limits, controllers
+// that vanish mid-walk; and the generic-char-device check.
+#include "topology.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace nvme_mpath::internal {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TopologyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("topo." + std::to_string(getpid()));
+    fs::remove_all(root_);
+    SetSysfsRootForTest(root_.string());
+  }
+  void TearDown() override {
+    SetSysfsRootForTest("/sys");
+    fs::remove_all(root_);
+  }
+  void Put(const std::string& rel, const std::string& v) {
+    fs::path p = root_ / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << v << "\n";
+  }
+  void Ctrl(const std::string& c, const std::string& svc, const std::string& state) {
+    Put("class/nvme/" + c + "/subsysnqn", "nqn.test:sub");
+    Put("class/nvme/" + c + "/transport", "tcp");
+    Put("class/nvme/" + c + "/address", "traddr=127.0.0.1,trsvcid=" + svc + ",src_addr=127.0.0.1");
+    Put("class/nvme/" + c + "/state", state);
+    Put("class/nvme/" + c + "/numa_node", "-1");
+    Put("class/nvme/" + c + "/kato", "2");
+    Put("class/nvme/" + c + "/cntlid", c == "nvme0" ? "1" : "2");
+  }
+  fs::path root_;
+};
+
+TEST_F(TopologyTest, WalksControllerNamespaces) {
+  Ctrl("nvme0", "4420", "live");
+  Ctrl("nvme1", "4421", "connecting");
+  Put("class/nvme/nvme0/nvme0n1/nsid", "1");
+  Put("class/nvme/nvme0/nvme0n2/nsid", "2");
+  Put("class/nvme/nvme1/nvme1n1/nsid", "1");
+  Put("class/nvme/nvme1/nvme1c1n1/nsid", "1");  // hidden per-path device: no ng
+  Put("block/nvme0n1/queue/max_hw_sectors_kb", "128");
+  Put("block/nvme0n1/queue/max_segments", "33");
+  auto paths = ScanSysfsPaths();
+  ASSERT_EQ(paths.size(), 3u);
+  EXPECT_EQ(paths[0].ng_path, "/dev/ng0n1");
+  EXPECT_EQ(paths[0].nsid, 1u);
+  EXPECT_EQ(paths[0].ctrl_name, "nvme0");
+  EXPECT_EQ(paths[0].key.subsysnqn, "nqn.test:sub");
+  EXPECT_EQ(paths[0].key.cntlid, 1);
+  EXPECT_EQ(paths[0].kato_ms, 2000u);
+  EXPECT_EQ(paths[0].max_hw_bytes, 128u * 1024);
+  EXPECT_EQ(paths[0].max_segments, 33u);
+  EXPECT_EQ(paths[0].MaxTransferBytes(), 128u * 1024);
+  EXPECT_EQ(paths[1].ng_path, "/dev/ng0n2");
+  EXPECT_EQ(paths[2].ng_path, "/dev/ng1n1");
+  EXPECT_EQ(paths[2].ctrl_state, "connecting");
+  EXPECT_EQ(ReadCtrlState("nvme1"), "connecting");
+  EXPECT_EQ(ReadCtrlState("nvme7"), "gone");
+  EXPECT_TRUE(paths[0].key.SameEndpoint(PathKey{"nqn.test:sub", "tcp", "traddr=127.0.0.1,trsvcid=4420", 9}));
+  EXPECT_FALSE(paths[0].key.SameEndpoint(paths[2].key));
+}
+
+TEST_F(TopologyTest, FindsMultipathHeads) {
+  Put("class/nvme-subsystem/nvme-subsys0/subsysnqn", "nqn.test:sub");
+  Put("class/nvme-subsystem/nvme-subsys0/nvme0n1/nsid", "1");
+  Put("class/nvme-subsystem/nvme-subsys0/nvme0c0n1/nsid", "1");
+  auto paths = ScanSysfsPaths();
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_EQ(paths[0].ng_path, "/dev/ng0n1");
+  EXPECT_TRUE(paths[0].ctrl_name.empty());
+}
+
+TEST_F(TopologyTest, ToleratesHalfDeletedControllers) {
+  Ctrl("nvme0", "4420", "live");
+  Put("class/nvme/nvme0/nvme0n1/nsid", "1");
+  fs::create_directories(root_ / "class/nvme/nvme1");  // being deleted: no attributes left
+  fs::create_directories(root_ / "class/nvme/nvme0/nvme0n2");  // namespace without nsid
+  auto paths = ScanSysfsPaths();
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_EQ(paths[0].ng_path, "/dev/ng0n1");
+  SetSysfsRootForTest((root_ / "missing").string());
+  EXPECT_TRUE(ScanSysfsPaths().empty());
+}
+
+TEST(TopologyCheckTest, GenericCharDevice) {
+  EXPECT_EQ(CheckGenericCharDevice("/dev/null").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckGenericCharDevice("/etc/hostname").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckGenericCharDevice("/dev/ng98n99").code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(std::string(CheckGenericCharDevice("/etc/hostname").message()).find("regular file"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace nvme_mpath::internal
