@@ -17,7 +17,7 @@ nvme list-subsys 2>/dev/null | sed -n '1,12p'
 
 # The lab part alone (NVME_MPATH_DEMO_LAB_ONLY=1, or no fio engine built yet): flip the ANA
 # states and show the paths as the host sees them.
-if [ "${NVME_MPATH_DEMO_LAB_ONLY:-0}" = 1 ] || ! ls "$B"/fio-engine/*mpath_nvme*.so >/dev/null 2>&1; then
+if [ "${NVME_MPATH_DEMO_LAB_ONLY:-0}" = 1 ] || [ ! -e "$B/fio-engine/mpath_nvme" ]; then
   [ "${NVME_MPATH_DEMO_LAB_ONLY:-0}" = 1 ] || say "no fio engine in $B/fio-engine: lab part only"
   say "ANA flip: port 1 -> inaccessible, port 2 -> optimized"
   lab_ana 1 inaccessible && lab_ana 2 optimized || exit 1
