@@ -16,6 +16,9 @@
 
 #include <nvme_mpath/engine.h>
 
+#include "c_options.h"
+#include "log.h"
+
 namespace {
 
 using nvme_mpath::Engine;
@@ -192,37 +195,11 @@ NVME_MPATH_API int nvme_mpath_open(const struct nvme_mpath_options* o, nvme_mpat
       SetErr(errbuf, errlen, "nvme_mpath_open: options and out must not be NULL");
       return -EINVAL;
     }
-    if (o->size < sizeof(nvme_mpath_options)) {
-      SetErr(errbuf, errlen, "nvme_mpath_open: options.size too small: call nvme_mpath_options_init()");
-      return -EINVAL;
-    }
-    if (o->policy < NVME_MPATH_POLICY_NUMA || o->policy > NVME_MPATH_POLICY_ACTIVE_PASSIVE) {
-      SetErr(errbuf, errlen, "nvme_mpath_open: unknown policy");
-      return -EINVAL;
-    }
     nvme_mpath::EngineOptions eo;
-    for (uint32_t i = 0; i < o->npaths; ++i) {
-      if (o->paths == nullptr || o->paths[i] == nullptr) {
-        SetErr(errbuf, errlen, "nvme_mpath_open: NULL path");
-        return -EINVAL;
-      }
-      eo.paths.push_back(o->paths[i]);
+    if (absl::Status st = nvme_mpath::internal::EngineOptionsFromC(o, &eo); !st.ok()) {
+      SetErr(errbuf, errlen, "nvme_mpath_open: " + std::string(st.message()));
+      return -EINVAL;
     }
-    if (o->subsysnqn) eo.subsysnqn = o->subsysnqn;
-    eo.nsid = o->nsid;
-    eo.explicit_paths_only = o->explicit_paths_only != 0;
-    eo.policy = static_cast<nvme_mpath::IoPolicy>(o->policy);
-    eo.rr_min_io = o->rr_min_io;
-    if (o->preferred_path) eo.preferred_path = o->preferred_path;
-    eo.ana_poll_interval_ms = o->ana_poll_interval_ms;
-    eo.no_path_timeout_ms = o->no_path_timeout_ms;
-    eo.cmd_timeout_ms = o->cmd_timeout_ms;
-    eo.io_timeout_ms = o->io_timeout_ms;
-    eo.max_retries = o->max_retries;
-    eo.write_hold_ms = o->write_hold_ms;
-    eo.failback_delay_ms = o->failback_delay_ms;
-    eo.publish_stats = o->publish_stats != 0;
-    if (o->name) eo.name = o->name;
     auto e = Engine::Open(eo);
     if (!e.ok()) {
       SetErr(errbuf, errlen, std::string(e.status().message()));
@@ -323,19 +300,17 @@ NVME_MPATH_API int nvme_mpath_queue_create(nvme_mpath_engine* e,
                                            const struct nvme_mpath_queue_options* o,
                                            nvme_mpath_queue** out) {
   if (e == nullptr || out == nullptr) return -EINVAL;
-  if (o != nullptr && o->size < sizeof(nvme_mpath_queue_options)) return -EINVAL;
   return Guard([&] {
     nvme_mpath::QueueOptions qo;
-    if (o != nullptr) {
-      qo.depth = o->depth;
-      qo.sqpoll = o->sqpoll != 0;
-      qo.sqpoll_idle_ms = o->sqpoll_idle_ms;
-      qo.fixed_buffers = o->fixed_buffers != 0;
-      for (uint32_t i = 0; o->buffers != nullptr && i < o->nbuffers; ++i)
-        qo.buffers.emplace_back(o->buffers[i].iov_base, o->buffers[i].iov_len);
+    if (absl::Status st = nvme_mpath::internal::QueueOptionsFromC(o, &qo); !st.ok()) {
+      MPLOG_ERROR("nvme_mpath_queue_create: {}", st);
+      return -EINVAL;
     }
     auto q = e->engine->CreateQueue(qo);
-    if (!q.ok()) return CApiErrno(q.status());
+    if (!q.ok()) {
+      MPLOG_ERROR("nvme_mpath_queue_create: {}", q.status());
+      return CApiErrno(q.status());
+    }
     *out = new nvme_mpath_queue{std::move(*q)};
     return 0;
   });

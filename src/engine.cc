@@ -165,15 +165,10 @@ absl::StatusOr<NamespaceTopology> EngineImpl::Discover() const {
     if (opts_.paths.size() > 1 || opts_.explicit_paths_only) return ValidatePaths(opts_.paths);
     return DiscoverFromDevice(opts_.paths[0]);
   }
-  if (opts_.subsysnqn.empty() || opts_.nsid == 0)
-    return absl::InvalidArgumentError(
-        "no namespace given: set paths (/dev/ngXnY) or a subsystem NQN and an NSID");
   return DiscoverByNqn(opts_.subsysnqn, opts_.nsid);
 }
 
 absl::Status EngineImpl::Init() {
-  if (opts_.nsid != 0 && !opts_.paths.empty() && !opts_.subsysnqn.empty())
-    return absl::InvalidArgumentError("give either paths or a subsystem NQN + NSID, not both");
   ASSIGN_OR_RETURN(NamespaceTopology topo, Discover());
   if (topo.paths.empty()) return absl::NotFoundError("no usable path to the namespace");
   if (topo.paths.size() > size_t(kMaxPaths)) {
@@ -577,8 +572,7 @@ std::vector<PathInfo> EngineImpl::Paths() const {
 std::vector<PathStatsSnapshot> EngineImpl::Stats() const { return stats_->Sum(table_->count()); }
 
 absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOptions& qo) {
-  if (qo.depth == 0 || qo.depth > 65536)
-    return absl::InvalidArgumentError(fmt::format("queue depth {} out of range 1..65536", qo.depth));
+  RETURN_IF_ERROR(ValidateQueueOptions(qo));
   UringOptions uo;
   uint32_t entries = 1;
   while (entries < qo.depth) entries <<= 1;
@@ -587,7 +581,6 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   uo.sqpoll_idle_ms = qo.sqpoll_idle_ms;
   uo.defer_taskrun = qo.defer_taskrun;
   if (qo.fixed_buffers) {
-    if (qo.buffers.empty()) return absl::InvalidArgumentError("fixed_buffers set but no buffers given");
     for (const auto& [p, n] : qo.buffers) uo.buffers.push_back(iovec{p, n});
   }
   ASSIGN_OR_RETURN(std::unique_ptr<UringTransport> transport, UringTransport::Create(uo));
@@ -625,6 +618,7 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
 }  // namespace internal
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  RETURN_IF_ERROR(ValidateEngineOptions(options));
   auto e = std::make_unique<internal::EngineImpl>(options);
   RETURN_IF_ERROR(e->Init());
   return std::unique_ptr<Engine>(std::move(e));

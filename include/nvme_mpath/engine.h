@@ -60,6 +60,11 @@ struct EngineOptions {
   std::string name;                      // shown by nvme-mpath-ctl; default: program name
 };
 
+// Most paths one Engine uses (a namespace with more is opened on the first ones, with a warning).
+inline constexpr uint32_t kMaxEnginePaths = 16;
+// Most buffers a queue registers (io_uring's IORING_MAX_REG_BUFFERS).
+inline constexpr uint32_t kMaxFixedBuffers = 16384;
+
 // Per-queue options.
 struct QueueOptions {
   uint32_t depth = 128;         // commands in flight or parked on this queue (back-pressure)
@@ -69,6 +74,13 @@ struct QueueOptions {
   std::vector<std::pair<void*, size_t>> buffers;
   bool defer_taskrun = true;    // SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN) when available
 };
+
+// Checks options before anything is opened or allocated. Each bad value gets one
+// InvalidArgument naming the field and the accepted range; Engine::Open and CreateQueue call
+// these first, so a caller only needs them to check a configuration early. Limits and their
+// reasons: docs/bad-inputs.md.
+absl::Status ValidateEngineOptions(const EngineOptions& options);
+absl::Status ValidateQueueOptions(const QueueOptions& options);
 
 // What the engine knows of one path, for display.
 struct PathInfo {

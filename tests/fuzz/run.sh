@@ -23,9 +23,10 @@ common=("$TOP/src/ana.cc" "$TOP/src/identify.cc" "$TOP/src/status.cc" "$TOP/src/
 # Per target: the sources it adds (.c files are compiled as C).
 declare -A extra=(
   [ana]="" [status]="" [identify]="" [parse]=""
+  [capi_opts]="$TOP/src/options.cc $TOP/src/c_options.cc"
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ana status identify parse)
+[ ${#targets[@]} -gt 0 ] || targets=(ana status identify parse capi_opts)
 rc=0
 for t in "${targets[@]}"; do
   [ -v "extra[$t]" ] || { echo "fuzz: unknown target $t"; exit 1; }
