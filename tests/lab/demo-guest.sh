@@ -1,7 +1,7 @@
 #!/bin/bash
 # The README demo, guest side: show every path and its ANA state, run fio through mpath_nvme
 # (randrw, crc32c verify) while a scripted sequence flips ANA, takes a port down and back, and
-# deletes and reconnects a controller; end with the per-path stats and the verify result.
+# deletes and reconnects the controller carrying the I/O; end with the per-path stats and the verify result.
 set -uo pipefail
 source "${LAB_LIB:?}"
 B=${NVME_MPATH_BUILD_DIR:?}
@@ -51,10 +51,12 @@ step 6 lab_port_down 1
 sleep 3; lab_paths
 step 1 lab_port_up 1
 lab_wait_state 1 live 20; lab_paths
-step 6 lab_delete 2
+# Delete the controller carrying the I/O (port 1, optimized): its commands fail over to port 2,
+# and when it is reconnected under the same name the engine reopens it and fails back.
+step 6 lab_delete 1
 sleep 2; lab_paths
-step 1 lab_reconnect 2
-lab_paths
+step 1 lab_reconnect 1
+lab_wait_state 1 live 20; lab_paths
 say "waiting for fio to finish"
 wait $fpid
 rc=$?
