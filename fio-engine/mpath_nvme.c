@@ -23,28 +23,11 @@
 
 #include <nvme_mpath/nvme_mpath.h>
 
+#include "options.h" /* struct mpath_options, and what is done with it */
+
 #ifndef MPATH_FIO_VERSION
 #error "MPATH_FIO_VERSION (the fio release this engine is built for) must be defined"
 #endif
-
-struct mpath_options {
-  void* pad; /* fio: offset 0 means "no option" */
-  char* paths;
-  char* iopolicy;
-  char* preferred_path;
-  unsigned int rr_min_io;
-  unsigned int no_path_timeout;
-  unsigned int cmd_timeout;
-  unsigned int io_timeout;
-  unsigned int max_retries;
-  int write_hold;
-  unsigned int failback_delay;
-  unsigned int ana_poll;
-  unsigned int fixedbufs;
-  unsigned int sqpoll;
-  unsigned int sqpoll_idle;
-  char* stats_json;
-};
 
 struct mpath_io {
   struct nvme_mpath_io io;
@@ -150,68 +133,23 @@ static int in_numjobs_family(const struct thread_data* td) {
   return td->o.numjobs > 1 || td->subjob_number > 0;
 }
 
-static int parse_policy(const char* s) {
-  if (s == NULL || !strcmp(s, "numa")) return NVME_MPATH_POLICY_NUMA;
-  if (!strcmp(s, "round-robin")) return NVME_MPATH_POLICY_ROUND_ROBIN;
-  if (!strcmp(s, "queue-depth")) return NVME_MPATH_POLICY_QUEUE_DEPTH;
-  if (!strcmp(s, "active-passive")) return NVME_MPATH_POLICY_ACTIVE_PASSIVE;
-  return -1;
-}
-
 /* Opens the namespace behind `f` with the job's options. `probe_only`: no discovery, no stats,
  * no poller (used to size the file in fio's main process). Returns 0 or -errno. */
 static int open_engine(struct thread_data* td, struct fio_file* f, int probe_only,
                        nvme_mpath_engine** out) {
   struct mpath_options* o = td->eo;
   struct nvme_mpath_options mo;
-  const char* list[16];
-  char* copy = NULL;
+  struct mpath_opts_buf buf;
   char err[512];
-  int policy = parse_policy(o->iopolicy), r;
+  int r;
 
   nvme_mpath_options_init(&mo);
-  if (policy < 0) {
-    log_err("mpath_nvme: iopolicy=%s: not one of numa, round-robin, queue-depth, active-passive\n",
-            o->iopolicy);
-    return -EINVAL;
-  }
-  list[0] = f->file_name;
-  mo.paths = list;
-  mo.npaths = 1;
-  if (o->paths && o->paths[0] && !probe_only) {
-    char *save = NULL, *tok;
-    unsigned int n = 0;
-    copy = strdup(o->paths);
-    for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
-      if (n == 16) {
-        log_err("mpath_nvme: paths=: at most 16 paths\n");
-        free(copy);
-        return -EINVAL;
-      }
-      list[n++] = tok;
-    }
-    mo.npaths = n;
-    mo.explicit_paths_only = 1;
-  }
-  if (probe_only) {
-    mo.explicit_paths_only = 1;
-    mo.publish_stats = 0;
-    mo.ana_poll_interval_ms = 0;
-  } else {
-    mo.policy = policy;
-    mo.preferred_path = o->preferred_path;
-    mo.rr_min_io = o->rr_min_io;
-    mo.no_path_timeout_ms = o->no_path_timeout;
-    mo.cmd_timeout_ms = o->cmd_timeout;
-    mo.io_timeout_ms = o->io_timeout;
-    mo.max_retries = o->max_retries;
-    mo.write_hold_ms = o->write_hold;
-    mo.failback_delay_ms = o->failback_delay;
-    mo.ana_poll_interval_ms = o->ana_poll;
-    mo.name = td->o.name;
+  r = mpath_opts_build(o, f->file_name, td->o.name, probe_only, &buf, &mo, err, sizeof(err));
+  if (r < 0) {
+    log_err("mpath_nvme: %s\n", err);
+    return r;
   }
   r = nvme_mpath_open(&mo, out, err, sizeof(err));
-  free(copy);
   if (r < 0) log_err("mpath_nvme: %s: %s\n", f->file_name, err);
   return r;
 }
@@ -238,7 +176,7 @@ static int mpath_init(struct thread_data* td) {
     log_err("mpath_nvme: one namespace (file) per job; use several jobs for several namespaces\n");
     return 1;
   }
-  if (parse_policy(o->iopolicy) < 0) {
+  if (mpath_opts_policy(o->iopolicy) < 0) { /* the rest is checked when the file opens */
     log_err("mpath_nvme: iopolicy=%s: not one of numa, round-robin, queue-depth, active-passive\n",
             o->iopolicy);
     return 1;

@@ -1,0 +1,180 @@
+/* The fio engine's option handling: see options.h. Plain C, libc only, no allocation. */
+#include "options.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define POLICY_NAMES "numa, round-robin, queue-depth, active-passive"
+
+int mpath_opts_policy(const char* name) {
+  if (name == NULL || !strcmp(name, "numa")) return NVME_MPATH_POLICY_NUMA;
+  if (!strcmp(name, "round-robin")) return NVME_MPATH_POLICY_ROUND_ROBIN;
+  if (!strcmp(name, "queue-depth")) return NVME_MPATH_POLICY_QUEUE_DEPTH;
+  if (!strcmp(name, "active-passive")) return NVME_MPATH_POLICY_ACTIVE_PASSIVE;
+  return -1;
+}
+
+static int fail(char* err, size_t errlen, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char* err, size_t errlen, const char* fmt, ...) {
+  va_list ap;
+  if (err != NULL && errlen > 0) {
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return -EINVAL;
+}
+
+/* Room for SHOW_MAX bytes of a value shown in a message, each at most 4 chars, plus "...". */
+#define SHOW_MAX 64
+struct shown {
+  char s[SHOW_MAX * 4 + 4];
+};
+
+/* `n` bytes of `s` as they go into a message: control bytes, DEL, bytes >= 0x80 and '\' as
+ * \xNN, so the message stays one printable line whatever the job file held; cut after SHOW_MAX
+ * bytes. */
+static const char* show(struct shown* out, const char* s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  char* d = out->s;
+  size_t i;
+  for (i = 0; i < n && i < SHOW_MAX; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c >= 0x7f || c == '\\') {
+      *d++ = '\\';
+      *d++ = 'x';
+      *d++ = hex[c >> 4];
+      *d++ = hex[c & 15];
+    } else {
+      *d++ = (char)c;
+    }
+  }
+  if (i < n) {
+    memcpy(d, "...", 3);
+    d += 3;
+  }
+  *d = '\0';
+  return out->s;
+}
+
+/* A name with a space, tab, newline or other control character in it: no device has one. */
+static int has_blank(const char* s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f) return 1;
+  return 0;
+}
+
+static int given(const char* s) { return s != NULL && s[0] != '\0'; }
+
+/* Splits paths= into buf (a NUL for each ':'); returns the number of paths, or -EINVAL. */
+static int split_paths(const char* paths, struct mpath_opts_buf* buf, char* err, size_t errlen) {
+  const size_t len = strlen(paths);
+  struct shown a;
+  unsigned int n = 1, i, j;
+  char* p;
+  for (i = 0; i < len; i++)
+    if (paths[i] == ':') n++;
+  if (n > MPATH_OPTS_MAX_PATHS)
+    return fail(err, errlen, "paths=: at most %d paths, %u given", MPATH_OPTS_MAX_PATHS, n);
+  /* Refused rather than cut: a cut list would open other devices than the job names. */
+  if (len >= sizeof(buf->text))
+    return fail(err, errlen, "paths=: %zu bytes long, at most %zu", len, sizeof(buf->text) - 1);
+  memcpy(buf->text, paths, len + 1);
+  p = buf->text;
+  for (i = 0; i < n; i++) {
+    char* end = strchr(p, ':');
+    size_t plen;
+    if (end != NULL) *end = '\0';
+    plen = strlen(p);
+    /* strtok_r would skip it; an empty path is a typo (a doubled or stray ':'), say so. */
+    if (plen == 0) {
+      if (i == 0)
+        return fail(err, errlen, "paths=: empty path before the first ':'");
+      if (i == n - 1)
+        return fail(err, errlen, "paths=: empty path after the last ':'");
+      return fail(err, errlen, "paths=: empty path between ':'");
+    }
+    if (has_blank(p, plen))
+      return fail(err, errlen, "paths=: \"%s\" contains a space or control character",
+                  show(&a, p, plen));
+    for (j = 0; j < i; j++)
+      if (!strcmp(buf->list[j], p))
+        return fail(err, errlen, "paths=: %s given twice", show(&a, p, plen));
+    buf->list[i] = p;
+    p += plen + 1;
+  }
+  return (int)n;
+}
+
+int mpath_opts_build(const struct mpath_options* o, const char* file_name, const char* job_name,
+                     int probe_only, struct mpath_opts_buf* buf, struct nvme_mpath_options* out,
+                     char* err, size_t errlen) {
+  struct nvme_mpath_options mo;
+  struct shown a;
+  int policy, npaths = 0;
+
+  if (err != NULL && errlen > 0) err[0] = '\0';
+  if (o == NULL || buf == NULL || out == NULL)
+    return fail(err, errlen, "internal error: mpath_opts_build() called with NULL");
+  if (out->size < sizeof(*out))
+    return fail(err, errlen, "internal error: options not initialised (nvme_mpath_options_init)");
+
+  policy = mpath_opts_policy(o->iopolicy);
+  if (policy < 0)
+    return fail(err, errlen, "iopolicy=%s: not one of " POLICY_NAMES,
+                show(&a, o->iopolicy, strlen(o->iopolicy)));
+  if (given(o->preferred_path)) {
+    const size_t n = strlen(o->preferred_path);
+    /* Every other policy ignores it: refuse rather than run the job somewhere it did not ask. */
+    if (policy != NVME_MPATH_POLICY_ACTIVE_PASSIVE)
+      return fail(err, errlen, "preferred_path= is only used with iopolicy=active-passive");
+    if (has_blank(o->preferred_path, n))
+      return fail(err, errlen, "preferred_path=\"%s\": contains a space or control character",
+                  show(&a, o->preferred_path, n));
+  }
+  if (o->rr_min_io == 0) return fail(err, errlen, "rr_min_io=0: at least 1");
+  /* fio's minval=-1 stops it first; checked anyway, the struct may come from elsewhere. */
+  if (o->write_hold < -1)
+    return fail(err, errlen, "write_hold=%d: -1 (the controller's KATO) or a time in ms",
+                o->write_hold);
+  if (given(o->paths)) {
+    npaths = split_paths(o->paths, buf, err, errlen);
+    if (npaths < 0) return npaths;
+  }
+  if (npaths == 0 && !given(file_name))
+    return fail(err, errlen, "no filename= (the /dev/ngXnY to open)");
+
+  mo = *out;
+  mo.paths = buf->list;
+  if (npaths == 0) {
+    buf->list[0] = file_name;
+    mo.npaths = 1;
+  } else {
+    /* The probe sizes the file on the first listed path: the namespace the I/O goes to. */
+    mo.npaths = probe_only ? 1 : (uint32_t)npaths;
+    mo.explicit_paths_only = 1;
+  }
+  if (probe_only) {
+    mo.explicit_paths_only = 1;
+    mo.publish_stats = 0;
+    mo.ana_poll_interval_ms = 0;
+  } else {
+    mo.policy = policy;
+    mo.preferred_path = given(o->preferred_path) ? o->preferred_path : NULL;
+    mo.rr_min_io = o->rr_min_io;
+    mo.no_path_timeout_ms = o->no_path_timeout;
+    mo.cmd_timeout_ms = o->cmd_timeout;
+    mo.io_timeout_ms = o->io_timeout;
+    mo.max_retries = o->max_retries;
+    mo.write_hold_ms = o->write_hold;
+    mo.failback_delay_ms = o->failback_delay;
+    mo.ana_poll_interval_ms = o->ana_poll;
+    mo.name = job_name;
+  }
+  *out = mo;
+  return 0;
+}

@@ -1,0 +1,419 @@
+// The fio engine's option handling (fio-engine/options.c, linked as mpath_fio_options): every
+// accepted form of the options and every rejection, with its message. The fio engine logs these
+// messages as "mpath_nvme: <message>".
+#include <climits>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nvme_mpath/nvme_mpath.h>
+
+#include "options.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+
+// What fio fills in with every option at its default (the option table's .def values).
+mpath_options Defaults() {
+  mpath_options o{};
+  o.iopolicy = const_cast<char*>("numa");
+  o.rr_min_io = 1;
+  o.no_path_timeout = 30000;
+  o.io_timeout = 120000;
+  o.max_retries = 5;
+  o.write_hold = -1;
+  o.ana_poll = 1000;
+  o.sqpoll_idle = 1000;
+  return o;
+}
+
+struct Built {
+  int rc = 0;
+  std::string err;
+  nvme_mpath_options out{};
+  mpath_opts_buf buf{};
+
+  std::string path(uint32_t i) const { return out.paths[i]; }
+};
+
+// Owns the strings the options point to.
+struct Opts {
+  mpath_options o = Defaults();
+  std::string paths, policy = "numa", preferred;
+
+  Opts& Paths(std::string s) { paths = std::move(s); o.paths = paths.data(); return *this; }
+  Opts& Policy(std::string s) { policy = std::move(s); o.iopolicy = policy.data(); return *this; }
+  Opts& Preferred(std::string s) { preferred = std::move(s); o.preferred_path = preferred.data(); return *this; }
+};
+
+// Built is returned by pointer: `out` points into its own `buf`.
+std::unique_ptr<Built> Build(const mpath_options& o, const char* file = "/dev/ng0n1", int probe = 0,
+                             const char* job = "job1") {
+  auto b = std::make_unique<Built>();
+  nvme_mpath_options_init(&b->out);
+  char err[512];
+  std::memset(err, 'x', sizeof(err));
+  b->rc = mpath_opts_build(&o, file, job, probe, &b->buf, &b->out, err, sizeof(err));
+  b->err = err;
+  if (b->rc == 0) {
+    EXPECT_EQ(b->err, "") << "no message on success";
+  } else {
+    EXPECT_EQ(b->rc, -EINVAL);
+    EXPECT_NE(b->err, "");
+    EXPECT_EQ(b->err.find('\n'), std::string::npos) << "one line: " << b->err;
+  }
+  return b;
+}
+
+std::string Err(const mpath_options& o, const char* file = "/dev/ng0n1", int probe = 0) {
+  auto b = Build(o, file, probe);
+  EXPECT_NE(b->rc, 0) << "accepted";
+  return b->err;
+}
+
+TEST(FioOptionsTest, PolicyNames) {
+  EXPECT_EQ(mpath_opts_policy(nullptr), NVME_MPATH_POLICY_NUMA);  // not given
+  EXPECT_EQ(mpath_opts_policy("numa"), NVME_MPATH_POLICY_NUMA);
+  EXPECT_EQ(mpath_opts_policy("round-robin"), NVME_MPATH_POLICY_ROUND_ROBIN);
+  EXPECT_EQ(mpath_opts_policy("queue-depth"), NVME_MPATH_POLICY_QUEUE_DEPTH);
+  EXPECT_EQ(mpath_opts_policy("active-passive"), NVME_MPATH_POLICY_ACTIVE_PASSIVE);
+  for (const char* bad : {"", "NUMA", "round_robin", "rr", "numa ", " numa", "queue-depth\n", "xyz"})
+    EXPECT_EQ(mpath_opts_policy(bad), -1) << bad;
+}
+
+TEST(FioOptionsTest, DefaultsOpenTheFileAndDiscover) {
+  auto b = Build(Defaults());
+  ASSERT_EQ(b->rc, 0) << b->err;
+  ASSERT_EQ(b->out.npaths, 1u);
+  EXPECT_EQ(b->path(0), "/dev/ng0n1");
+  EXPECT_EQ(b->out.explicit_paths_only, 0);
+  EXPECT_EQ(b->out.policy, NVME_MPATH_POLICY_NUMA);
+  EXPECT_EQ(b->out.preferred_path, nullptr);
+  EXPECT_EQ(b->out.rr_min_io, 1u);
+  EXPECT_EQ(b->out.no_path_timeout_ms, 30000u);
+  EXPECT_EQ(b->out.cmd_timeout_ms, 0u);
+  EXPECT_EQ(b->out.io_timeout_ms, 120000u);
+  EXPECT_EQ(b->out.max_retries, 5u);
+  EXPECT_EQ(b->out.write_hold_ms, -1);
+  EXPECT_EQ(b->out.failback_delay_ms, 0u);
+  EXPECT_EQ(b->out.ana_poll_interval_ms, 1000u);
+  EXPECT_EQ(b->out.publish_stats, 1);  // from nvme_mpath_options_init, untouched
+  EXPECT_STREQ(b->out.name, "job1");
+  EXPECT_EQ(b->out.size, sizeof(nvme_mpath_options));
+}
+
+TEST(FioOptionsTest, EveryValueIsPassedOn) {
+  Opts x;
+  x.Policy("active-passive").Preferred("nvme1");
+  x.o.rr_min_io = 7;
+  x.o.no_path_timeout = 11;
+  x.o.cmd_timeout = 12;
+  x.o.io_timeout = 13;
+  x.o.max_retries = 14;
+  x.o.write_hold = 15;
+  x.o.failback_delay = 16;
+  x.o.ana_poll = 17;
+  auto b = Build(x.o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->out.policy, NVME_MPATH_POLICY_ACTIVE_PASSIVE);
+  EXPECT_STREQ(b->out.preferred_path, "nvme1");
+  EXPECT_EQ(b->out.rr_min_io, 7u);
+  EXPECT_EQ(b->out.no_path_timeout_ms, 11u);
+  EXPECT_EQ(b->out.cmd_timeout_ms, 12u);
+  EXPECT_EQ(b->out.io_timeout_ms, 13u);
+  EXPECT_EQ(b->out.max_retries, 14u);
+  EXPECT_EQ(b->out.write_hold_ms, 15);
+  EXPECT_EQ(b->out.failback_delay_ms, 16u);
+  EXPECT_EQ(b->out.ana_poll_interval_ms, 17u);
+  // A job name is optional (the library then shows the program name).
+  b = Build(x.o, "/dev/ng0n1", 0, nullptr);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->out.name, nullptr);
+}
+
+TEST(FioOptionsTest, EachPolicy) {
+  for (auto [name, val] : {std::pair{"numa", NVME_MPATH_POLICY_NUMA},
+                           {"round-robin", NVME_MPATH_POLICY_ROUND_ROBIN},
+                           {"queue-depth", NVME_MPATH_POLICY_QUEUE_DEPTH},
+                           {"active-passive", NVME_MPATH_POLICY_ACTIVE_PASSIVE}}) {
+    Opts x;
+    x.Policy(name);
+    auto b = Build(x.o);
+    ASSERT_EQ(b->rc, 0) << name << ": " << b->err;
+    EXPECT_EQ(b->out.policy, val);
+  }
+  mpath_options o = Defaults();
+  o.iopolicy = nullptr;  // not parsed at all: numa
+  auto b = Build(o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->out.policy, NVME_MPATH_POLICY_NUMA);
+}
+
+TEST(FioOptionsTest, UnknownPolicy) {
+  Opts x;
+  EXPECT_EQ(Err(x.Policy("xyz").o),
+            "iopolicy=xyz: not one of numa, round-robin, queue-depth, active-passive");
+  EXPECT_EQ(Err(x.Policy("").o),
+            "iopolicy=: not one of numa, round-robin, queue-depth, active-passive");
+  EXPECT_THAT(Err(x.Policy("Round-Robin").o), HasSubstr("iopolicy=Round-Robin: not one of"));
+  // Control bytes and backslashes are shown escaped: the message stays one printable line.
+  EXPECT_EQ(Err(x.Policy("numa\n\x1b[2J\\").o),
+            "iopolicy=numa\\x0a\\x1b[2J\\x5c: not one of numa, round-robin, queue-depth, active-passive");
+  // A long value is cut in the message.
+  EXPECT_THAT(Err(x.Policy(std::string(5000, 'p')).o),
+              HasSubstr("iopolicy=" + std::string(64, 'p') + "...: not one of"));
+  // Also refused in the probe (sizing the file), before any job starts.
+  EXPECT_THAT(Err(x.Policy("xyz").o, "/dev/ng0n1", 1), HasSubstr("iopolicy=xyz"));
+}
+
+TEST(FioOptionsTest, PreferredPath) {
+  Opts x;
+  x.Policy("active-passive").Preferred("/dev/ng1n1");
+  auto b = Build(x.o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_STREQ(b->out.preferred_path, "/dev/ng1n1");
+  // Other policies would ignore it: refused.
+  for (const char* p : {"numa", "round-robin", "queue-depth"})
+    EXPECT_EQ(Err(x.Policy(p).o), "preferred_path= is only used with iopolicy=active-passive") << p;
+  mpath_options o = x.o;
+  o.iopolicy = nullptr;  // the default, numa
+  EXPECT_EQ(Err(o), "preferred_path= is only used with iopolicy=active-passive");
+  // Empty is "not given".
+  x.Policy("numa").Preferred("");
+  b = Build(x.o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->out.preferred_path, nullptr);
+  x.Policy("active-passive");
+  b = Build(x.o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->out.preferred_path, nullptr);
+  // No device name has blanks.
+  EXPECT_EQ(Err(x.Preferred("nvme1 ").o),
+            "preferred_path=\"nvme1 \": contains a space or control character");
+  EXPECT_EQ(Err(x.Preferred("nv\tme1").o),
+            "preferred_path=\"nv\\x09me1\": contains a space or control character");
+}
+
+TEST(FioOptionsTest, RrMinIoAndWriteHold) {
+  mpath_options o = Defaults();
+  o.rr_min_io = 0;
+  EXPECT_EQ(Err(o), "rr_min_io=0: at least 1");
+  o = Defaults();
+  for (int wh : {-2, -100, INT_MIN}) {
+    o.write_hold = wh;
+    EXPECT_EQ(Err(o), "write_hold=" + std::to_string(wh) + ": -1 (the controller's KATO) or a time in ms");
+  }
+  for (int wh : {-1, 0, 1, 86400000, INT_MAX}) {  // ranges are the library's to check
+    o.write_hold = wh;
+    auto b = Build(o);
+    ASSERT_EQ(b->rc, 0) << wh << ": " << b->err;
+    EXPECT_EQ(b->out.write_hold_ms, wh);
+  }
+}
+
+TEST(FioOptionsTest, ExplicitPaths) {
+  Opts x;
+  auto b = Build(x.Paths("/dev/ng1n1").o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  ASSERT_EQ(b->out.npaths, 1u);
+  EXPECT_EQ(b->path(0), "/dev/ng1n1");  // filename= is not used
+  EXPECT_EQ(b->out.explicit_paths_only, 1);
+
+  b = Build(x.Paths("/dev/ng0n1:/dev/ng1n1:/dev/ng2n1").o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  ASSERT_EQ(b->out.npaths, 3u);
+  EXPECT_EQ(b->path(0), "/dev/ng0n1");
+  EXPECT_EQ(b->path(1), "/dev/ng1n1");
+  EXPECT_EQ(b->path(2), "/dev/ng2n1");
+  EXPECT_EQ(b->out.explicit_paths_only, 1);
+  // The list is a copy: fio's string is left as it was.
+  EXPECT_EQ(x.paths, "/dev/ng0n1:/dev/ng1n1:/dev/ng2n1");
+  EXPECT_EQ(std::strlen(x.o.paths), x.paths.size());
+  // The paths point into the buffer, not into fio's string.
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_GE(b->out.paths[i], b->buf.text);
+    EXPECT_LT(b->out.paths[i], b->buf.text + sizeof(b->buf.text));
+  }
+
+  // filename= need not be one of them, nor be given at all.
+  b = Build(x.Paths("/dev/ng1n1:/dev/ng2n1").o, nullptr);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->out.npaths, 2u);
+  b = Build(x.o, "");
+  ASSERT_EQ(b->rc, 0) << b->err;
+
+  // Anything but ':' and blanks is a path character (the library opens it, or says why not).
+  b = Build(x.Paths("relative:/dev/disk/by-id/nvme-é").o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->path(0), "relative");
+  EXPECT_EQ(b->path(1), "/dev/disk/by-id/nvme-é");
+
+  // Empty paths= is "not given": the file, with discovery.
+  b = Build(x.Paths("").o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  ASSERT_EQ(b->out.npaths, 1u);
+  EXPECT_EQ(b->path(0), "/dev/ng0n1");
+  EXPECT_EQ(b->out.explicit_paths_only, 0);
+}
+
+TEST(FioOptionsTest, SixteenPathsAtMost) {
+  std::string list;
+  for (int i = 0; i < 16; ++i) list += (i ? ":" : "") + ("/dev/ng" + std::to_string(i) + "n1");
+  Opts x;
+  auto b = Build(x.Paths(list).o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  ASSERT_EQ(b->out.npaths, 16u);
+  EXPECT_EQ(b->path(15), "/dev/ng15n1");
+  EXPECT_EQ(Err(x.Paths(list + ":/dev/ng16n1").o), "paths=: at most 16 paths, 17 given");
+  EXPECT_EQ(Err(x.Paths(std::string(40, ':')).o), "paths=: at most 16 paths, 41 given");
+}
+
+TEST(FioOptionsTest, EmptyPathsAreRefused) {
+  // strtok_r used to drop them silently: "paths=::" opened no path at all.
+  Opts x;
+  EXPECT_EQ(Err(x.Paths(":").o), "paths=: empty path before the first ':'");
+  EXPECT_EQ(Err(x.Paths("::").o), "paths=: empty path before the first ':'");
+  EXPECT_EQ(Err(x.Paths(":/dev/ng0n1").o), "paths=: empty path before the first ':'");
+  EXPECT_EQ(Err(x.Paths("/dev/ng0n1:").o), "paths=: empty path after the last ':'");
+  EXPECT_EQ(Err(x.Paths("/dev/ng0n1::/dev/ng1n1").o), "paths=: empty path between ':'");
+  EXPECT_EQ(Err(x.Paths("a:b::c:d").o), "paths=: empty path between ':'");
+}
+
+TEST(FioOptionsTest, BlanksAreRefusedNotTrimmed) {
+  Opts x;
+  EXPECT_EQ(Err(x.Paths("/dev/ng0n1 /dev/ng1n1").o),
+            "paths=: \"/dev/ng0n1 /dev/ng1n1\" contains a space or control character");
+  EXPECT_EQ(Err(x.Paths("/dev/ng0n1: /dev/ng1n1").o),
+            "paths=: \" /dev/ng1n1\" contains a space or control character");
+  EXPECT_EQ(Err(x.Paths("/dev/ng0n1\t").o),
+            "paths=: \"/dev/ng0n1\\x09\" contains a space or control character");
+  EXPECT_EQ(Err(x.Paths("/dev/ng0n1\r\n").o),
+            "paths=: \"/dev/ng0n1\\x0d\\x0a\" contains a space or control character");
+  EXPECT_EQ(Err(x.Paths("a\x7f").o), "paths=: \"a\\x7f\" contains a space or control character");
+  EXPECT_EQ(Err(x.Paths(" ").o), "paths=: \" \" contains a space or control character");
+}
+
+TEST(FioOptionsTest, DuplicatesAreRefused) {
+  Opts x;
+  EXPECT_EQ(Err(x.Paths("/dev/ng0n1:/dev/ng0n1").o), "paths=: /dev/ng0n1 given twice");
+  EXPECT_EQ(Err(x.Paths("/dev/ng0n1:/dev/ng1n1:/dev/ng2n1:/dev/ng1n1").o), "paths=: /dev/ng1n1 given twice");
+  // Same text only: whether two names are one device is the library's to find.
+  auto b = Build(x.Paths("/dev/ng0n1:/dev//ng0n1").o);
+  EXPECT_EQ(b->rc, 0) << b->err;
+  // A prefix is not a duplicate.
+  b = Build(x.Paths("/dev/ng1n1:/dev/ng1n10:/dev/ng1n").o);
+  EXPECT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->out.npaths, 3u);
+}
+
+TEST(FioOptionsTest, LongPathsAreRefusedNotCut) {
+  Opts x;
+  const size_t max = sizeof(mpath_opts_buf::text) - 1;
+  auto b = Build(x.Paths(std::string(max, 'a')).o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(std::strlen(b->out.paths[0]), max);
+  std::string two = std::string(max / 2, 'a') + ":" + std::string(max - max / 2 - 1, 'b');
+  b = Build(x.Paths(two).o);
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->out.npaths, 2u);
+  EXPECT_EQ(Err(x.Paths(std::string(max + 1, 'a')).o),
+            "paths=: " + std::to_string(max + 1) + " bytes long, at most " + std::to_string(max));
+  EXPECT_THAT(Err(x.Paths(std::string(1 << 20, 'a')).o), HasSubstr("paths=: 1048576 bytes long"));
+  // A long duplicate is shown cut.
+  std::string p(300, 'd');
+  EXPECT_EQ(Err(x.Paths(p + ":" + p).o), "paths=: " + std::string(64, 'd') + "... given twice");
+}
+
+TEST(FioOptionsTest, FilenameIsNeededWithoutPaths) {
+  mpath_options o = Defaults();
+  EXPECT_EQ(Err(o, nullptr), "no filename= (the /dev/ngXnY to open)");
+  EXPECT_EQ(Err(o, ""), "no filename= (the /dev/ngXnY to open)");
+  // Whatever fio names the file is passed on: the library says if it cannot open it.
+  auto b = Build(o, "job1.0.0");
+  ASSERT_EQ(b->rc, 0) << b->err;
+  EXPECT_EQ(b->path(0), "job1.0.0");
+}
+
+TEST(FioOptionsTest, ProbeOpensOnePathAloneWithDefaults) {
+  Opts x;
+  auto f = Build(x.o, "/dev/ng0n1", 1);  // without paths=: the file
+  ASSERT_EQ(f->rc, 0) << f->err;
+  ASSERT_EQ(f->out.npaths, 1u);
+  EXPECT_EQ(f->path(0), "/dev/ng0n1");
+  x.Policy("active-passive").Preferred("nvme1").Paths("/dev/ng1n1:/dev/ng2n1");
+  x.o.rr_min_io = 9;
+  x.o.ana_poll = 50;
+  x.o.io_timeout = 77;
+  auto b = Build(x.o, "/dev/ng0n1", 1);  // with paths=: the first of them, the I/O's namespace
+  ASSERT_EQ(b->rc, 0) << b->err;
+  ASSERT_EQ(b->out.npaths, 1u);
+  EXPECT_EQ(b->path(0), "/dev/ng1n1");
+  EXPECT_EQ(b->out.explicit_paths_only, 1);
+  EXPECT_EQ(b->out.publish_stats, 0);
+  EXPECT_EQ(b->out.ana_poll_interval_ms, 0u);
+  nvme_mpath_options d;
+  nvme_mpath_options_init(&d);
+  EXPECT_EQ(b->out.policy, d.policy);
+  EXPECT_EQ(b->out.preferred_path, nullptr);  // might not be this path: not passed
+  EXPECT_EQ(b->out.rr_min_io, d.rr_min_io);
+  EXPECT_EQ(b->out.io_timeout_ms, d.io_timeout_ms);
+  EXPECT_EQ(b->out.name, nullptr);
+  // ... yet every option is checked there.
+  EXPECT_EQ(Err(x.Paths("/dev/ng1n1::").o, "/dev/ng0n1", 1), "paths=: empty path between ':'");
+  EXPECT_EQ(Build(x.Paths("/dev/ng1n1").o, nullptr, 1)->rc, 0);  // paths= needs no filename=
+  EXPECT_EQ(Err(Defaults(), nullptr, 1), "no filename= (the /dev/ngXnY to open)");
+  mpath_options o = Defaults();
+  o.write_hold = -5;
+  EXPECT_THAT(Err(o, "/dev/ng0n1", 1), HasSubstr("write_hold=-5"));
+}
+
+TEST(FioOptionsTest, OutIsUntouchedOnFailure) {
+  Opts x;
+  x.Paths("/dev/ng0n1:/dev/ng0n1");
+  nvme_mpath_options out, before;
+  nvme_mpath_options_init(&out);
+  out.nsid = 42;  // a marker
+  before = out;
+  mpath_opts_buf buf;
+  char err[128];
+  EXPECT_EQ(mpath_opts_build(&x.o, "/dev/ng0n1", "j", 0, &buf, &out, err, sizeof(err)), -EINVAL);
+  EXPECT_EQ(std::memcmp(&out, &before, sizeof(out)), 0);
+  // And fields the options do not set keep the caller's values on success.
+  x.Paths("/dev/ng0n1");
+  EXPECT_EQ(mpath_opts_build(&x.o, "/dev/ng0n1", "j", 0, &buf, &out, err, sizeof(err)), 0);
+  EXPECT_EQ(out.nsid, 42u);
+  EXPECT_EQ(out.subsysnqn, nullptr);
+}
+
+TEST(FioOptionsTest, CallerMistakes) {
+  mpath_options o = Defaults();
+  nvme_mpath_options out;
+  mpath_opts_buf buf;
+  char err[256];
+  nvme_mpath_options_init(&out);
+  EXPECT_EQ(mpath_opts_build(nullptr, "f", "j", 0, &buf, &out, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("NULL"));
+  EXPECT_EQ(mpath_opts_build(&o, "f", "j", 0, nullptr, &out, err, sizeof(err)), -EINVAL);
+  EXPECT_EQ(mpath_opts_build(&o, "f", "j", 0, &buf, nullptr, err, sizeof(err)), -EINVAL);
+  // `out` must come from nvme_mpath_options_init().
+  std::memset(&out, 0, sizeof(out));
+  EXPECT_EQ(mpath_opts_build(&o, "f", "j", 0, &buf, &out, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("nvme_mpath_options_init"));
+  // No message buffer, or a tiny one: the result is the same, the message cut.
+  nvme_mpath_options_init(&out);
+  o.rr_min_io = 0;
+  EXPECT_EQ(mpath_opts_build(&o, "f", "j", 0, &buf, &out, nullptr, 0), -EINVAL);
+  EXPECT_EQ(mpath_opts_build(&o, "f", "j", 0, &buf, &out, err, 0), -EINVAL);
+  EXPECT_EQ(mpath_opts_build(&o, "f", "j", 0, &buf, &out, err, 5), -EINVAL);
+  EXPECT_STREQ(err, "rr_m");
+  o.rr_min_io = 1;
+  std::strcpy(err, "stale");
+  EXPECT_EQ(mpath_opts_build(&o, "f", "j", 0, &buf, &out, err, sizeof(err)), 0);
+  EXPECT_STREQ(err, "");  // cleared on success
+}
+
+}  // namespace
