@@ -24,9 +24,10 @@ common=("$TOP/src/ana.cc" "$TOP/src/identify.cc" "$TOP/src/status.cc" "$TOP/src/
 declare -A extra=(
   [ana]="" [status]="" [identify]="" [parse]=""
   [capi_opts]="$TOP/src/options.cc $TOP/src/c_options.cc"
+  [fio_opts]="$TOP/fio-engine/options.c"
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ana status identify parse capi_opts)
+[ ${#targets[@]} -gt 0 ] || targets=(ana status identify parse capi_opts fio_opts)
 rc=0
 for t in "${targets[@]}"; do
   [ -v "extra[$t]" ] || { echo "fuzz: unknown target $t"; exit 1; }
