@@ -25,9 +25,10 @@ declare -A extra=(
   [ana]="" [status]="" [identify]="" [parse]=""
   [capi_opts]="$TOP/src/options.cc $TOP/src/c_options.cc"
   [fio_opts]="$TOP/fio-engine/options.c"
+  [ctl_args]="$TOP/tools/nvme-mpath-ctl/args.cc"
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ana status identify parse capi_opts fio_opts)
+[ ${#targets[@]} -gt 0 ] || targets=(ana status identify parse capi_opts fio_opts ctl_args)
 rc=0
 for t in "${targets[@]}"; do
   [ -v "extra[$t]" ] || { echo "fuzz: unknown target $t"; exit 1; }

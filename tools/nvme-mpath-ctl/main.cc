@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,10 @@
 
 #include <nvme_mpath/status.h>
 
+#include "absl/strings/escaping.h"
+
 #include "ana.h"
+#include "args.h"
 #include "identify.h"
 #include "log.h"
 #include "model.h"
@@ -92,17 +96,6 @@ seconds (default 1) and shows I/O rates; --count stops after N refreshes.
   --gc   remove segments left by processes that no longer run
 )";
 
-struct Args {
-  std::string cmd;
-  std::vector<std::string> pos;
-  bool json = false, verbose = false, gc = false, help = false;
-  int pid = 0;
-  std::string name;
-  double interval = 1;
-  int count = 0;
-  int timeout_ms = 5000;
-};
-
 int Fail(int code, const std::string& msg) {
   fprintf(stderr, "nvme-mpath-ctl: %s\n", msg.c_str());
   return code;
@@ -120,59 +113,6 @@ int ExitFor(const absl::Status& s) {
 int Usage(const char* text) {
   fputs(text, stdout);
   return kOk;
-}
-
-bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    auto val = [&](std::string* out) {
-      if (i + 1 >= argc) {
-        *err = s + " needs a value";
-        return false;
-      }
-      *out = argv[++i];
-      return true;
-    };
-    std::string v;
-    if (s == "-h" || s == "--help") a->help = true;
-    else if (s == "-v" || s == "--verbose") a->verbose = true;
-    else if (s == "--gc") a->gc = true;
-    else if (s == "-o" || s == "--output-format") {
-      if (!val(&v)) return false;
-      if (v == "json") a->json = true;
-      else if (v != "normal") { *err = "-o takes normal or json, not " + v; return false; }
-    } else if (s.rfind("--output-format=", 0) == 0 || s.rfind("-o=", 0) == 0) {
-      v = s.substr(s.find('=') + 1);
-      if (v == "json") a->json = true;
-      else if (v != "normal") { *err = "-o takes normal or json, not " + v; return false; }
-    } else if (s == "--pid") {
-      if (!val(&v)) return false;
-      a->pid = atoi(v.c_str());
-      if (a->pid <= 0) { *err = "--pid needs a process id"; return false; }
-    } else if (s == "--name") {
-      if (!val(&a->name)) return false;
-    } else if (s == "--interval") {
-      if (!val(&v)) return false;
-      a->interval = atof(v.c_str());
-      if (a->interval <= 0 || a->interval > 3600) { *err = "--interval must be in (0, 3600] seconds"; return false; }
-    } else if (s == "--count") {
-      if (!val(&v)) return false;
-      a->count = atoi(v.c_str());
-      if (a->count <= 0) { *err = "--count must be positive"; return false; }
-    } else if (s == "--timeout-ms") {
-      if (!val(&v)) return false;
-      a->timeout_ms = atoi(v.c_str());
-      if (a->timeout_ms <= 0) { *err = "--timeout-ms must be positive"; return false; }
-    } else if (!s.empty() && s[0] == '-') {
-      *err = "unknown option " + s;
-      return false;
-    } else if (a->cmd.empty()) {
-      a->cmd = s;
-    } else {
-      a->pos.push_back(s);
-    }
-  }
-  return true;
 }
 
 // ---- list -------------------------------------------------------------------------------
@@ -304,9 +244,11 @@ int CmdProbe(const Args& a) {
     topo = internal::DiscoverFromDevice(target);
   } else if (a.pos.size() == 2) {
     target = a.pos[0] + " nsid " + a.pos[1];
-    uint32_t nsid = uint32_t(strtoul(a.pos[1].c_str(), nullptr, 0));
-    if (nsid == 0) return Fail(kUsage, "NSID must be a positive number");
-    topo = internal::DiscoverByNqn(a.pos[0], nsid);
+    std::optional<uint32_t> nsid = ParseNsid(a.pos[1]);
+    if (!nsid)
+      return Fail(kUsage, fmt::format("NSID must be a number in 1..4294967294 (decimal or 0x hex), not '{}' "
+                                      "(see probe --help)", absl::CHexEscape(a.pos[1])));
+    topo = internal::DiscoverByNqn(a.pos[0], *nsid);
     if (!topo.ok() && absl::IsNotFound(topo.status()))
       return Fail(kNoNamespace, std::string(topo.status().message()));
   } else {
@@ -468,7 +410,7 @@ int Main(int argc, char** argv) {
   if (a.cmd == "probe") return a.help ? Usage(kProbeHelp) : CmdProbe(a);
   if (a.cmd == "stats") return a.help ? Usage(kStatsHelp) : CmdStats(a, false);
   if (a.cmd == "watch") return a.help ? Usage(kStatsHelp) : CmdStats(a, true);
-  fprintf(stderr, "nvme-mpath-ctl: unknown command '%s'\n", a.cmd.c_str());
+  fprintf(stderr, "nvme-mpath-ctl: unknown command '%s'\n", absl::CHexEscape(a.cmd).c_str());
   fputs(kMainHelp, stderr);
   return kUsage;
 }

@@ -1,0 +1,39 @@
+// File: args.h — nvme-mpath-ctl's command line, parsed by pure functions (no I/O, no globals) so
+// that unit tests (tests/unit/ctl_args_test.cc) and a fuzz target (tests/fuzz/ctl_args_fuzz.cc)
+// can drive them. The parser only records: --gc, watch etc. act later, in main.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nvme_mpath::ctl {
+
+// Limits of the numeric options (ParseArgs rejects values outside them).
+inline constexpr int kMaxTimeoutMs = 3'600'000;  // an hour: far above any sane command timeout
+inline constexpr double kMaxIntervalS = 3600;
+// watch redraws at most ten times a second: a smaller interval would only burn a CPU.
+inline constexpr double kMinIntervalS = 0.1;
+
+struct Args {
+  std::string cmd;               // first operand ("" if none)
+  std::vector<std::string> pos;  // the operands after it; never empty strings
+  bool json = false, verbose = false, gc = false, help = false;
+  int pid = 0;                   // 0: any engine, else > 0
+  std::string name;              // "": any engine
+  double interval = 1;           // finite, in [kMinIntervalS, kMaxIntervalS]
+  int count = 0;                 // 0: until interrupted, else > 0
+  int timeout_ms = 5000;         // in [1, kMaxTimeoutMs]
+};
+
+// Parses argv[1..argc) into *a (reset to the defaults first). On false, *err is one line saying
+// which argument was wrong (user text in it is escaped), and *a is unspecified.
+bool ParseArgs(int argc, const char* const* argv, Args* a, std::string* err);
+
+// The NSID operand of probe: decimal or 0x hex, digits only, in 1..0xFFFFFFFE (0 is invalid and
+// 0xFFFFFFFF is the broadcast NSID, neither names one namespace).
+std::optional<uint32_t> ParseNsid(std::string_view s);
+
+}  // namespace nvme_mpath::ctl
