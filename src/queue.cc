@@ -3,11 +3,15 @@
 // The per-thread I/O engine (see queue.h for the data flow and threading model).
 #include "queue.h"
 
+#include <bit>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 
 #include <nvme_mpath/status.h>
+
+#include "absl/base/attributes.h"
 
 #include "log.h"
 #include "tag.h"
@@ -71,10 +75,12 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
     counters = own_counters_.get();
   }
   counters_ = counters;
+  for (int i = 0; i < kMaxPaths; ++i) path_counters_[i] = &counters_[i];
   if (cfg_.depth == 0) cfg_.depth = 1;
   if (cfg_.depth > Tag::kMaxSlots) cfg_.depth = Tag::kMaxSlots;
   cmds_.resize(cfg_.depth);
   for (uint32_t i = cfg_.depth; i-- > 0;) {
+    cmds_[i].slot = i;
     cmds_[i].next = free_;
     free_ = &cmds_[i];
   }
@@ -83,6 +89,16 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
   file_fd_.fill(-1);
   now_ = clock_->NowNs();
   max_lbas_data_ = MaxLbasPerCmd(IoOp::kRead);
+  // The per-queue constant words of every read and write command.
+  for (IoOp op : {IoOp::kRead, IoOp::kWrite}) {
+    nvme_uring_cmd t{};
+    t.opcode = op == IoOp::kRead ? kOpRead : kOpWrite;
+    t.nsid = cfg_.nsid;
+    t.timeout_ms = cfg_.cmd_timeout_ms;
+    std::memcpy(&rw_head_[static_cast<int>(op)], &t, sizeof(uint64_t));
+    std::memcpy(&cmd_tail_, reinterpret_cast<const char*>(&t) + offsetof(nvme_uring_cmd, timeout_ms),
+                sizeof(uint64_t));
+  }
   policy_cfg_.rr_min_io = cfg_.rr_min_io ? cfg_.rr_min_io : 1;
   RefreshSnapshot();
 }
@@ -174,10 +190,44 @@ int QueueCore::Validate(const Io* io, uint32_t* children) const {
   return 0;
 }
 
+// The common I/O, checked inline: an unsplit read or write. Anything else, and every I/O that
+// would fail a check, goes through Validate(), which knows the error to return.
+inline bool QueueCore::IsSimpleIo(const Io* io) const {
+  static_assert(static_cast<int>(IoOp::kRead) == 0 && static_cast<int>(IoOp::kWrite) == 1);
+  const uintptr_t buf = reinterpret_cast<uintptr_t>(io->buf);
+  const uint32_t noiob = cfg_.noiob_lbas;
+  return static_cast<uint8_t>(io->op) <= static_cast<uint8_t>(IoOp::kWrite) &&
+         io->done != nullptr && buf != 0 && (buf & 3) == 0 &&
+         (reinterpret_cast<uintptr_t>(io->md) & 3) == 0 &&
+         io->nlb - 1 < max_lbas_data_ &&  // 1..max: nlb 0 wraps
+         io->slba < cfg_.nsze && io->nlb <= cfg_.nsze - io->slba &&
+         (noiob == 0 || io->slba % noiob + io->nlb <= noiob);
+}
+
+inline QueueCore::Cmd* QueueCore::TakeCmd(Io* io, uint64_t slba, uint32_t nlb,
+                                          uint32_t offset_lbas) {
+  Cmd* c = free_;
+  free_ = c->next;
+  --free_count_;
+  c->io = io;
+  c->attempt = 0;
+  c->retries = 0;
+  c->path = 0;
+  c->sticky_path = -1;
+  c->last_res = 0;
+  c->first_fail_ns = 0;
+  c->offset_lbas = offset_lbas;
+  c->slba = slba;
+  c->nlb = nlb;
+  return c;
+}
+
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
-  uint32_t children;
-  if (int r = Validate(io, &children); r != 0) return r;
+  uint32_t children = 1;
+  if (io == nullptr || !IsSimpleIo(io)) [[unlikely]] {
+    if (int r = Validate(io, &children); r != 0) return r;
+  }
   if (children > free_count_) return -EAGAIN;
 
   // One clock read per Submit only when the queue was idle; otherwise the time of the last
@@ -191,32 +241,22 @@ int QueueCore::Submit(Io* io) {
   io->result = 0;
   ++ios_outstanding_;
 
+  if (children == 1) {  // unsplit (any op): the command carries the I/O's own range
+    Dispatch(TakeCmd(io, io->slba, io->nlb, 0));
+    return 0;
+  }
   const uint32_t max = io->op == IoOp::kWriteZeroes ? kMaxNlbField : max_lbas_data_;
   uint64_t lba = io->slba;
   uint32_t left = io->nlb, offset = 0;
   for (uint32_t i = 0; i < children; ++i) {
-    Cmd* c = free_;
-    free_ = c->next;
-    --free_count_;
-    c->io = io;
-    c->attempt = 0;
-    c->retries = 0;
-    c->path = 0;
-    c->sticky_path = -1;
-    c->last_res = 0;
-    c->first_fail_ns = 0;
-    c->offset_lbas = offset;
-    c->slba = lba;
+    // Only read/write/compare/write-zeroes are ever split.
     uint32_t len = left;
-    if (io->op == IoOp::kRead || io->op == IoOp::kWrite || io->op == IoOp::kCompare ||
-        io->op == IoOp::kWriteZeroes) {
-      if (len > max) len = max;
-      if (cfg_.noiob_lbas != 0) {
-        uint64_t to_boundary = cfg_.noiob_lbas - lba % cfg_.noiob_lbas;
-        if (len > to_boundary) len = static_cast<uint32_t>(to_boundary);
-      }
+    if (len > max) len = max;
+    if (cfg_.noiob_lbas != 0) {
+      uint64_t to_boundary = cfg_.noiob_lbas - lba % cfg_.noiob_lbas;
+      if (len > to_boundary) len = static_cast<uint32_t>(to_boundary);
     }
-    c->nlb = len;
+    Cmd* c = TakeCmd(io, lba, len, offset);
     lba += len;
     left -= len;
     offset += len;
@@ -225,7 +265,48 @@ int QueueCore::Submit(Io* io) {
   return 0;
 }
 
-void QueueCore::BuildCommand(const Cmd* c, nvme_uring_cmd* out) const {
+// nvme_uring_cmd seen as nine 64-bit words: a read or write is built with one store per word.
+static_assert(sizeof(nvme_uring_cmd) == 9 * sizeof(uint64_t));
+static_assert(offsetof(nvme_uring_cmd, cdw2) == 8 && offsetof(nvme_uring_cmd, metadata) == 16 &&
+              offsetof(nvme_uring_cmd, addr) == 24 && offsetof(nvme_uring_cmd, metadata_len) == 32 &&
+              offsetof(nvme_uring_cmd, data_len) == 36 && offsetof(nvme_uring_cmd, cdw10) == 40 &&
+              offsetof(nvme_uring_cmd, cdw12) == 48 && offsetof(nvme_uring_cmd, cdw14) == 56 &&
+              offsetof(nvme_uring_cmd, timeout_ms) == 64);
+
+// The word holding two adjacent dwords, `first` at the lower address.
+constexpr uint64_t DwordPair(uint32_t first, uint32_t second) {
+  return std::endian::native == std::endian::little ? uint64_t{first} | uint64_t{second} << 32
+                                                    : uint64_t{first} << 32 | second;
+}
+
+// Read and write inline, from the queue's prebuilt words; the other ops in BuildOtherCommand().
+inline void QueueCore::BuildCommand(const Cmd* c, nvme_uring_cmd* out) const {
+  const Io* io = c->io;
+  const auto op = static_cast<uint8_t>(io->op);
+  if (op > static_cast<uint8_t>(IoOp::kWrite)) [[unlikely]] {
+    BuildOtherCommand(c, out);
+    return;
+  }
+  uint64_t md = 0;
+  uint32_t md_len = 0;
+  if (io->md != nullptr && cfg_.metadata_size != 0) {
+    md = reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->offset_lbas} * cfg_.metadata_size;
+    md_len = c->nlb * cfg_.metadata_size;
+  }
+  uint64_t w[9];
+  w[0] = rw_head_[op];  // opcode, flags, rsvd1, nsid
+  w[1] = 0;             // cdw2, cdw3
+  w[2] = md;
+  w[3] = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * cfg_.lba_size;
+  w[4] = DwordPair(md_len, c->nlb * cfg_.lba_size);
+  w[5] = DwordPair(static_cast<uint32_t>(c->slba), static_cast<uint32_t>(c->slba >> 32));
+  w[6] = DwordPair(c->nlb - 1, io->cdw13);
+  w[7] = 0;             // cdw14, cdw15
+  w[8] = cmd_tail_;     // timeout_ms, rsvd2
+  std::memcpy(out, w, sizeof(w));
+}
+
+void QueueCore::BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const {
   const Io* io = c->io;
   std::memset(out, 0, sizeof(*out));
   out->nsid = cfg_.nsid;
@@ -281,7 +362,7 @@ void QueueCore::BuildCommand(const Cmd* c, nvme_uring_cmd* out) const {
   }
 }
 
-int QueueCore::Pick(Cmd* c) {
+inline int QueueCore::Pick(Cmd* c) {
   if (c->sticky_path >= 0) {
     int p = c->sticky_path;
     c->sticky_path = -1;
@@ -290,37 +371,43 @@ int QueueCore::Pick(Cmd* c) {
   return SelectPath(views_.data(), npaths_, policy_cfg_, policy_state_);
 }
 
-void QueueCore::Dispatch(Cmd* c) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   MaybeRefresh();
   const int p = Pick(c);
-  if (p < 0) {
+  if (p < 0) [[unlikely]] {
     Park(c);
     return;
   }
   nvme_uring_cmd cmd;
   BuildCommand(c, &cmd);
-  c->seq = ++seq_;
   ++c->attempt;
   c->path = static_cast<uint8_t>(p);
-  const uint64_t tag = Tag{static_cast<uint32_t>(c - cmds_.data()), c->path, c->attempt, c->seq}.Pack();
+  c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
   const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
-  int r = transport_->Prep(p, cmd, tag, buf_index);
-  if (r == -EBUSY) {
-    ++qc_.sq_full;
-    transport_->Submit();
-    unsubmitted_ = 0;
-    r = transport_->Prep(p, cmd, tag, buf_index);
-  }
-  if (r != 0) {
-    // No SQE (or the file slot was emptied under us): try again from the next Poll().
-    Delay(c, DelayKind::kResend, now_);
-    return;
+  if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] {
+    if (PrepFailed(c, p, cmd, r, buf_index) != 0) return;
   }
   c->state = CmdState::kInflight;
   c->sent_ns = now_;
   ++views_[p].inflight;
-  PathCounters::Add(counters_[p].inflight, 1);
+  PathCounters::Add(path_counters_[p]->inflight, 1);
   ++unsubmitted_;
+}
+
+// Prep() refused: on a full SQ submit and try once more; otherwise (or again refused) the command
+// waits for the next Poll(). Returns the final Prep() result.
+int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index) {
+  if (r == -EBUSY) {
+    ++qc_.sq_full;
+    transport_->Submit();
+    unsubmitted_ = 0;
+    r = transport_->Prep(p, cmd, c->tag, buf_index);
+  }
+  if (r != 0) {
+    // No SQE (or the file slot was emptied under us): try again from the next Poll().
+    Delay(c, DelayKind::kResend, now_);
+  }
+  return r;
 }
 
 int QueueCore::Flush() {
@@ -377,39 +464,57 @@ void QueueCore::RefreshSnapshot() {
 // ---------------------------------------------------------------------------------------------
 // Completion
 
+// Returns the command a completion belongs to, or null when its tag is not the one of an attempt
+// in flight (stale: an attempt the engine no longer waits for). The slot's stored tag holds the
+// path, attempt and sequence number of the attempt, so one compare checks them all.
+inline QueueCore::Cmd* QueueCore::MatchCompletion(uint64_t tag) {
+  const uint32_t slot = Tag::Unpack(tag).slot;
+  if (slot >= cfg_.depth) return nullptr;  // cmds_.size()
+  Cmd* c = &cmds_[slot];
+  if (c->state != CmdState::kInflight || c->tag != tag) return nullptr;
+  return c;
+}
+
+// A successful completion of a command in flight: account and finish it.
+inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
+  const int p = c->path;
+  PathCounters& pc = *path_counters_[p];
+  --views_[p].inflight;
+  Dec(pc.inflight);
+  const int64_t now = now_;
+  const uint64_t lat = static_cast<uint64_t>(now - c->sent_ns);
+  PathCounters::Add(pc.busy_ns, lat);
+  PathCounters::Add(pc.latency_hist[LatencyBucket(lat)], 1);
+  PathCounters::Add(pc.ios, 1);
+  const IoOp op = c->io->op;
+  if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
+    PathCounters::Add(pc.bytes, uint64_t{c->nlb} * cfg_.lba_size);
+    PathCounters::Add(op == IoOp::kRead ? pc.reads : pc.writes, 1);
+  }
+  if (c->first_fail_ns != 0) [[unlikely]]
+    PathCounters::Add(pc.failover_hist[LatencyBucket(uint64_t(now - c->first_fail_ns))], 1);
+  FinishCmd(c, 0, 0, static_cast<uint32_t>(result));
+}
+
 void QueueCore::HandleCompletion(const Completion& cqe) {
-  const Tag t = Tag::Unpack(cqe.tag);
-  if (t.slot >= cmds_.size()) {
+  Cmd* c = MatchCompletion(cqe.tag);
+  if (c == nullptr) {
     ++qc_.stale_completions;
     return;
   }
-  Cmd* c = &cmds_[t.slot];
-  if (c->state != CmdState::kInflight || c->seq != t.seq || c->path != t.path) {
-    ++qc_.stale_completions;
+  const int res = cqe.res;
+  if (res == 0) {
+    CompleteOk(c, cqe.result);
     return;
   }
-  const int p = t.path;
+  const int p = c->path;
   PathCounters& pc = counters_[p];
   --views_[p].inflight;
   Dec(pc.inflight);
   const int64_t now = now_;
-  const int res = cqe.res;
   const uint64_t lat = static_cast<uint64_t>(now - c->sent_ns);
   PathCounters::Add(pc.busy_ns, lat);
   PathCounters::Add(pc.latency_hist[LatencyBucket(lat)], 1);
-
-  if (res == 0) {
-    PathCounters::Add(pc.ios, 1);
-    const IoOp op = c->io->op;
-    if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
-      PathCounters::Add(pc.bytes, uint64_t{c->nlb} * cfg_.lba_size);
-      PathCounters::Add(op == IoOp::kRead ? pc.reads : pc.writes, 1);
-    }
-    if (c->first_fail_ns != 0)
-      PathCounters::Add(pc.failover_hist[LatencyBucket(uint64_t(now - c->first_fail_ns))], 1);
-    FinishCmd(c, 0, 0, static_cast<uint32_t>(cqe.result));
-    return;
-  }
 
   c->last_res = res;
   CountError(p, res);
@@ -573,7 +678,7 @@ void QueueCore::RunTimers(int64_t now) {
   }
 }
 
-void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result) {
+inline void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result) {
   Io* io = c->io;
   if (res != 0 && io->priv.first_err == 0) {
     io->priv.first_err = res;
@@ -603,7 +708,13 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   int64_t now = now_ = clock_->NowNs();
   const int64_t deadline = timeout_us < 0 ? std::numeric_limits<int64_t>::max()
                                           : now + timeout_us * 1000;
-  Completion batch[64];
+  // Left uninitialised: Reap() fills what it returns, and zeroing 64 entries per Poll() cost
+  // 6 instructions per I/O at batch 32.
+  union Batch {
+    Batch() {}
+    Completion c[64];
+  } reaped;
+  Completion* const batch = reaped.c;
   for (;;) {
     MaybeRefresh();
     if (parked_count_ != 0 && any_usable_) RedriveParked();
@@ -623,7 +734,14 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
     if (n < 0) n = 0;
     now = now_ = clock_->NowNs();
-    for (int i = 0; i < n; ++i) HandleCompletion(batch[i]);
+    for (int i = 0; i < n; ++i) {
+      const Completion& cqe = batch[i];
+      Cmd* c;
+      if (cqe.res == 0 && (c = MatchCompletion(cqe.tag)) != nullptr) [[likely]]
+        CompleteOk(c, cqe.result);
+      else
+        HandleCompletion(cqe);
+    }
     if (n == 64) continue;  // maybe more to reap
     if (completed_ >= min_complete) {
       // Drain what the completions above made due (resends, redrives) before returning.
@@ -659,12 +777,9 @@ void QueueCore::Close() {
     int n = transport_->Reap(batch, 64, 1, 100'000'000);
     if (n < 0) break;
     for (int i = 0; i < n; ++i) {
-      const Tag t = Tag::Unpack(batch[i].tag);
-      if (t.slot < cmds_.size() && cmds_[t.slot].state == CmdState::kInflight &&
-          cmds_[t.slot].seq == t.seq) {
-        Cmd* c = &cmds_[t.slot];
-        --views_[t.path].inflight;
-        Dec(counters_[t.path].inflight);
+      if (Cmd* c = MatchCompletion(batch[i].tag)) {
+        --views_[c->path].inflight;
+        Dec(counters_[c->path].inflight);
         FinishCmd(c, batch[i].res == 0 ? 0 : -ESHUTDOWN, 0, 0);
       }
     }

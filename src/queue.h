@@ -95,16 +95,17 @@ class QueueCore final : public Queue {
 
   struct Cmd {
     Io* io = nullptr;
+    uint64_t tag = 0;          // Tag::Pack() of the attempt in flight (checked on completion)
     uint64_t slba = 0;
     uint32_t nlb = 0;
     uint32_t offset_lbas = 0;  // into io->buf / io->md
-    uint32_t seq = 0;
+    uint32_t slot = 0;         // index in cmds_ (fixed)
     uint8_t path = 0;
     uint8_t attempt = 0;
     uint8_t retries = 0;
+    int8_t sticky_path = -1;   // retry-same-path target
     CmdState state = CmdState::kFree;
     DelayKind delay_kind = DelayKind::kRetry;
-    int8_t sticky_path = -1;    // retry-same-path target
     uint32_t hold_reset_gen = 0;
     int32_t last_res = 0;
     int64_t first_fail_ns = 0;  // first failing completion (failover latency)
@@ -121,7 +122,9 @@ class QueueCore final : public Queue {
     bool empty() const { return head == nullptr; }
   };
 
+  bool IsSimpleIo(const Io* io) const;
   int Validate(const Io* io, uint32_t* children) const;
+  Cmd* TakeCmd(Io* io, uint64_t slba, uint32_t nlb, uint32_t offset_lbas);
   uint32_t MaxLbasPerCmd(IoOp op) const;
   void RefreshSnapshot();
   void MaybeRefresh() {
@@ -130,7 +133,11 @@ class QueueCore final : public Queue {
   int Pick(Cmd* c);
   void Dispatch(Cmd* c);
   void BuildCommand(const Cmd* c, nvme_uring_cmd* out) const;
+  void BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const;
+  int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
+  Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
+  void CompleteOk(Cmd* c, uint64_t result);
   void OnPathError(Cmd* c, int path, int res, Disposition d);
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t wake_ns);
@@ -148,6 +155,7 @@ class QueueCore final : public Queue {
   const Clock* clock_;
   std::unique_ptr<PathCounters[]> own_counters_;
   PathCounters* counters_;
+  std::array<PathCounters*, kMaxPaths> path_counters_;  // &counters_[i]: no multiply per I/O
   QueueCounters qc_;
 
   std::vector<Cmd> cmds_;
@@ -163,13 +171,16 @@ class QueueCore final : public Queue {
   uint32_t completed_ = 0;  // I/Os completed since Poll() started
   int64_t now_ = 0;         // clock read once per batch (Poll, Flush, idle Submit)
   uint32_t max_lbas_data_ = 0;  // LBAs per read/write/compare command (transfer limit)
+  // Prebuilt words of the read/write command (see BuildCommand): the first 8 bytes per op
+  // (opcode, nsid) and the last 8 (timeout).
+  uint64_t rw_head_[2] = {};
+  uint64_t cmd_tail_ = 0;
   bool closed_ = false;
 
   // Snapshot of the path table (refreshed when its epoch moves).
   uint64_t seen_epoch_ = 0;
   int npaths_ = 0;
   std::array<PathView, kMaxPaths> views_{};
-  std::array<bool, kMaxPaths> may_return_{};
   std::array<uint32_t, kMaxPaths> fd_gen_{};
   std::array<int, kMaxPaths> file_fd_{};
   PolicyConfig policy_cfg_;

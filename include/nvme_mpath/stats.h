@@ -78,9 +78,8 @@ uint64_t HistogramQuantileUs(const uint64_t* hist, double q);
 
 // Returns the histogram bucket of a latency in nanoseconds.
 inline int LatencyBucket(uint64_t ns) {
-  uint64_t us = ns / 1000;
-  if (us == 0) return 0;
-  int b = 63 - __builtin_clzll(us);
+  const uint64_t us = ns / 1000;
+  const int b = 63 - __builtin_clzll(us | 1);  // | 1: < 1 us lands in bucket 0 without a branch
   return b < kLatencyBuckets ? b : kLatencyBuckets - 1;
 }
 
