@@ -475,16 +475,23 @@ inline QueueCore::Cmd* QueueCore::MatchCompletion(uint64_t tag) {
   return c;
 }
 
-// A successful completion of a command in flight: account and finish it.
-inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
+// Any completion of a command in flight: in-flight counts, busy time, latency. Returns the
+// counters of its path.
+inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
   const int p = c->path;
   PathCounters& pc = *path_counters_[p];
   --views_[p].inflight;
   Dec(pc.inflight);
-  const int64_t now = now_;
-  const uint64_t lat = static_cast<uint64_t>(now - c->sent_ns);
+  const uint64_t lat = static_cast<uint64_t>(now_ - c->sent_ns);
   PathCounters::Add(pc.busy_ns, lat);
   PathCounters::Add(pc.latency_hist[LatencyBucket(lat)], 1);
+  return pc;
+}
+
+// A successful completion of a command in flight: account and finish it.
+inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
+  PathCounters& pc = AccountCompletion(c);
+  const int64_t now = now_;
   PathCounters::Add(pc.ios, 1);
   const IoOp op = c->io->op;
   if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
@@ -508,13 +515,8 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
     return;
   }
   const int p = c->path;
-  PathCounters& pc = counters_[p];
-  --views_[p].inflight;
-  Dec(pc.inflight);
+  PathCounters& pc = AccountCompletion(c);
   const int64_t now = now_;
-  const uint64_t lat = static_cast<uint64_t>(now - c->sent_ns);
-  PathCounters::Add(pc.busy_ns, lat);
-  PathCounters::Add(pc.latency_hist[LatencyBucket(lat)], 1);
 
   c->last_res = res;
   CountError(p, res);

@@ -137,6 +137,7 @@ class QueueCore final : public Queue {
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
+  PathCounters& AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
   void OnPathError(Cmd* c, int path, int res, Disposition d);
   void Park(Cmd* c);
