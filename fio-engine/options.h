@@ -64,7 +64,7 @@ int mpath_opts_policy(const char* name);
  * file; it need not be one of the paths). `probe_only` (sizing the file in fio's main process)
  * opens one path alone, the first of paths= or else `file_name`: no discovery, no stats, no ANA
  * poller, default policy; every option is still checked, so a bad job fails there, before any
- * job starts.
+ * I/O.
  *
  * Checked here (what fio's option table cannot express, or should not be trusted with):
  *   iopolicy one of the four names; preferred_path only with iopolicy=active-passive (elsewhere

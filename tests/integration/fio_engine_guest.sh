@@ -4,7 +4,8 @@
 #  1. fio finds the engine by its bare name (--ioengine=mpath_nvme via LD_LIBRARY_PATH) and as
 #     external:/path; the file size comes from Identify Namespace (no --size).
 #  2. No faults: write + verify crc32c, trim, numjobs=2 (one queue per job, labelled summaries,
-#     one JSON file per job), fixedbufs, sqpoll, iopolicy=queue-depth.
+#     one JSON file per job), fixedbufs, sqpoll, iopolicy=queue-depth, paths= + active-passive
+#     with preferred_path; bad paths= and preferred_path= refused before any I/O.
 #  3. randrw + verify crc32c during faults: each fault class on its own, then the whole sequence
 #     in one run (ANA flip, port down/up, controller delete + reconnect, reset): fio exits 0 with
 #     no verify error and no I/O error.
@@ -90,7 +91,20 @@ check bash -c "fio --name=qd $(common) --rw=randread --bs=4k --iodepth=16 --runt
 DESC="iopolicy=queue-depth: both paths carried I/O"
 check json_ok qd.json "all(p['ios'] > 0 for p in d['paths'])"
 figures qd.log
+B2=$(lab_ng 2 1)
+DESC="paths=A:B iopolicy=active-passive preferred_path=B (explicit paths, both optimized)"
+check bash -c "fio --name=ap $(common) --paths=$A:$B2 --iopolicy=active-passive --preferred_path=$B2 \
+  --rw=randread --bs=4k --iodepth=8 --size=4m --stats_json=ap.json > ap.log 2>&1"
+DESC="active-passive: I/O on the preferred path only (per-path JSON)"
+check json_ok ap.json "len(d['paths']) == 2 and all((p['ios'] > 0) == (p['ng'] == '$B2') for p in d['paths'])"
+figures ap.log
 lab_ana 2 non-optimized
+DESC="a bad paths= (empty entry) fails before any I/O, naming the option"
+check bash -c "! fio --name=badp $(common) --paths=$A::$B2 --rw=read --bs=4k --size=1m > badp.log 2>&1 \
+  && grep -q \"mpath_nvme: paths=: empty path between ':'\" badp.log"
+DESC="preferred_path= without iopolicy=active-passive is refused"
+check bash -c "! fio --name=badpref $(common) --preferred_path=$B2 --rw=read --bs=4k --size=1m > badpref.log 2>&1 \
+  && grep -q 'preferred_path= is only used with iopolicy=active-passive' badpref.log"
 
 # ---- 3. faults under randrw + verify ---------------------------------------------------------
 fault_run() {  # NAME RUNTIME 'fault commands' (run once the job's engine is open, plus 2 s)

@@ -166,7 +166,7 @@ TEST(FioOptionsTest, UnknownPolicy) {
   // A long value is cut in the message.
   EXPECT_THAT(Err(x.Policy(std::string(5000, 'p')).o),
               HasSubstr("iopolicy=" + std::string(64, 'p') + "...: not one of"));
-  // Also refused in the probe (sizing the file), before any job starts.
+  // Also refused in the probe (sizing the file), before any I/O.
   EXPECT_THAT(Err(x.Policy("xyz").o, "/dev/ng0n1", 1), HasSubstr("iopolicy=xyz"));
 }
 
