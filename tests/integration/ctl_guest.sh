@@ -4,7 +4,8 @@
 #     `nvme ana-log`;
 #  2. `probe` decodes an inaccessible path by name;
 #  3. during a failover under fio (mpath_nvme), `stats` shows the I/O moving to the other path;
-#  4. errors: a non-NVMe device, no engine running: one line and a distinct exit status.
+#  4. errors: a non-NVMe device, no engine running, bad arguments (NaN interval, NSID 0): one
+#     line and a distinct exit status.
 set -uo pipefail
 source "${LAB_LIB:?}"
 B=${NVME_MPATH_BUILD_DIR:?}
@@ -103,5 +104,11 @@ DESC="no engine running: exit 5 ($rc)"; check test $rc -eq 5
 DESC="no such namespace: exit 4 ($rc)"; check test $rc -eq 4
 "$CTL" list --bogus; rc=$?
 DESC="usage error: exit 1 ($rc)"; check test $rc -eq 1
+"$CTL" watch --interval nan --count 1 2> nan.err; rc=$?
+DESC="watch --interval nan: usage error, exit 1 ($rc), the value named"; check grep -q "not 'nan'" nan.err
+check test $rc -eq 1
+"$CTL" probe nqn.none 0x0 2> nsid.err; rc=$?
+DESC="probe NQN 0x0: NSID refused, exit 1 ($rc)"; check grep -q "NSID must be a number in 1..4294967294" nsid.err
+check test $rc -eq 1
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
