@@ -95,6 +95,24 @@ TEST(CApiTest, OpenWithoutNamespaceIsEinvalWithMessage) {
   EXPECT_NE(std::string(err).find("nvme_mpath_options_init"), std::string::npos) << err;
 }
 
+TEST(CApiTest, BadOptionsAreRefusedBeforeAnythingIsOpened) {
+  const char* paths[] = {"/dev/ng99n99"};  // would be ENOENT if it were opened
+  nvme_mpath_options o;
+  nvme_mpath_options_init(&o);
+  o.paths = paths;
+  o.npaths = 1;
+  o.rr_min_io = 0;
+  nvme_mpath_engine* e = nullptr;
+  char err[256];
+  EXPECT_EQ(nvme_mpath_open(&o, &e, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "nvme_mpath_open: rr_min_io must be at least 1");
+  EXPECT_EQ(e, nullptr);
+  o.rr_min_io = 1;
+  o.io_timeout_ms = 0xffffffff;
+  EXPECT_EQ(nvme_mpath_open(&o, &e, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "nvme_mpath_open: io_timeout_ms = 4294967295 ms: at most 86400000 (24 h)");
+}
+
 TEST(CApiTest, OpenOfANonNvmeDeviceNamesIt) {
   const char* paths[] = {"/dev/null"};
   nvme_mpath_options o;
