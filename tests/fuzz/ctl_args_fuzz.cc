@@ -103,6 +103,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Args b;
     std::string err2;
     if (!Parse(Canonical(a), &b, &err2) || !Same(a, b)) __builtin_trap();
+    // An option the command does not take: one line naming the command, never for -h/-o alone.
+    const std::string unsuited = nvme_mpath::ctl::CheckOptionsFor(a);
+    if (!unsuited.empty() && (unsuited.rfind(a.cmd + " does not take ", 0) != 0 ||
+                              unsuited.find('\n') != std::string::npos))
+      __builtin_trap();
+    if ((a.given & ~uint32_t{nvme_mpath::ctl::kOptOutput}) == 0 && !unsuited.empty()) __builtin_trap();
   } else {
     if (err.empty() || err.find('\n') != std::string::npos || err.size() > 200) __builtin_trap();  // quoted text is cut
   }

@@ -107,6 +107,9 @@ DESC="usage error: exit 1 ($rc)"; check test $rc -eq 1
 "$CTL" watch --interval nan --count 1 2> nan.err; rc=$?
 DESC="watch --interval nan: usage error, exit 1 ($rc), the value named"; check grep -q "not 'nan'" nan.err
 check test $rc -eq 1
+"$CTL" list --count 3 2> count.err; rc=$?
+DESC="list --count 3: an option the command does not take, exit 1 ($rc)"; check grep -q "list does not take --count" count.err
+check test $rc -eq 1
 "$CTL" probe nqn.none 0x0 2> nsid.err; rc=$?
 DESC="probe NQN 0x0: NSID refused, exit 1 ($rc)"; check grep -q "NSID must be a number in 1..4294967294" nsid.err
 check test $rc -eq 1

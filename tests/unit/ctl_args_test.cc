@@ -226,6 +226,29 @@ TEST(CtlArgs, FirstErrorWins) {
             "--pid needs a process id (an integer in 1..2147483647), not 'x'");
 }
 
+// What CheckOptionsFor says of a command line that parses.
+std::string Suits(std::vector<std::string> args) {
+  Parsed p = Parse(std::move(args));
+  EXPECT_TRUE(p.ok) << p.err;
+  return CheckOptionsFor(p.a);
+}
+
+TEST(CtlArgs, OptionsMustSuitTheCommand) {
+  EXPECT_EQ(Suits({"list", "-v", "-o", "json"}), "");
+  EXPECT_EQ(Suits({"ana-log", "/dev/ng0n1", "-o", "json"}), "");
+  EXPECT_EQ(Suits({"probe", "/dev/ng0n1", "--timeout-ms", "100", "-o", "json"}), "");
+  EXPECT_EQ(Suits({"stats", "--pid", "7", "--name", "db", "--gc", "-o", "json"}), "");
+  EXPECT_EQ(Suits({"watch", "--pid", "7", "--name", "db", "--interval", "2", "--count", "3"}), "");
+  EXPECT_EQ(Suits({"list", "-h", "-o", "json"}), "");  // -h and -o suit every command
+  EXPECT_EQ(Suits({"list", "--count", "3"}), "list does not take --count (see list --help)");
+  EXPECT_EQ(Suits({"stats", "--interval", "2"}), "stats does not take --interval (see stats --help)");
+  EXPECT_EQ(Suits({"probe", "x", "--pid", "1"}), "probe does not take --pid (see probe --help)");
+  EXPECT_EQ(Suits({"ana-log", "x", "-v"}), "ana-log does not take -v (see ana-log --help)");
+  EXPECT_EQ(Suits({"watch", "--timeout-ms=5"}), "watch does not take --timeout-ms (see watch --help)");
+  EXPECT_EQ(Suits({"list", "--gc"}), "list does not take --gc (see list --help)");
+  EXPECT_EQ(Suits({"bogus", "--count", "1"}), "");  // an unknown command is main's to report
+}
+
 TEST(CtlArgs, Nsid) {
   EXPECT_EQ(ParseNsid("1"), 1u);
   EXPECT_EQ(ParseNsid("42"), 42u);

@@ -22,6 +22,7 @@
 
 #include <climits>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -74,6 +75,18 @@ bool ParseSeconds(std::string_view v, double* out) {
     return false;
   *out = d;
   return true;
+}
+
+uint32_t OptionBit(std::string_view o) {
+  if (o == "-o" || o == "--output-format") return kOptOutput;
+  if (o == "-v" || o == "--verbose") return kOptVerbose;
+  if (o == "--gc") return kOptGc;
+  if (o == "--pid") return kOptPid;
+  if (o == "--name") return kOptName;
+  if (o == "--interval") return kOptInterval;
+  if (o == "--count") return kOptCount;
+  if (o == "--timeout-ms") return kOptTimeout;
+  return 0;
 }
 
 bool IsFlag(std::string_view o) {
@@ -142,6 +155,7 @@ bool ParseArgs(int argc, const char* const* argv, Args* a, std::string* err) {
       if (a->cmd.empty()) a->cmd = std::string(s);
       else a->pos.emplace_back(s);
     } else if (IsFlag(s)) {
+      a->given |= OptionBit(s);
       if (s == "-h" || s == "--help") a->help = true;
       else if (s == "-v" || s == "--verbose") a->verbose = true;
       else a->gc = true;
@@ -165,9 +179,28 @@ bool ParseArgs(int argc, const char* const* argv, Args* a, std::string* err) {
         v = argv[++i];
       }
       if (!SetOption(o, v, a, err)) return false;
+      a->given |= OptionBit(o);
     }
   }
   return true;
+}
+
+std::string CheckOptionsFor(const Args& a) {
+  uint32_t allowed;
+  if (a.cmd == "list") allowed = kOptOutput | kOptVerbose;
+  else if (a.cmd == "ana-log") allowed = kOptOutput;
+  else if (a.cmd == "probe") allowed = kOptOutput | kOptTimeout;
+  else if (a.cmd == "stats") allowed = kOptOutput | kOptPid | kOptName | kOptGc;
+  else if (a.cmd == "watch") allowed = kOptOutput | kOptPid | kOptName | kOptGc | kOptInterval | kOptCount;
+  else return "";
+  static constexpr std::pair<uint32_t, const char*> kNames[] = {
+      {kOptOutput, "-o"},       {kOptVerbose, "-v"},      {kOptGc, "--gc"},
+      {kOptPid, "--pid"},       {kOptName, "--name"},     {kOptInterval, "--interval"},
+      {kOptCount, "--count"},   {kOptTimeout, "--timeout-ms"}};
+  for (const auto& [bit, name] : kNames)
+    if ((a.given & bit) != 0 && (allowed & bit) == 0)
+      return absl::StrCat(a.cmd, " does not take ", name, " (see ", a.cmd, " --help)");
+  return "";
 }
 
 // Decimal or 0x hex, digits only: strtoul(..., 0), used before, took "-1" (as 4294967295), "1abc"

@@ -405,6 +405,9 @@ int Main(int argc, char** argv) {
   }
   // The library logs path decisions at "warn"; a listing tool only wants real errors.
   if (getenv("NVME_MPATH_LOG") == nullptr) internal::SetLogLevel(internal::LogLevel::kError);
+  if (!a.help) {
+    if (std::string e = CheckOptionsFor(a); !e.empty()) return Fail(kUsage, e);
+  }
   if (a.cmd == "list") return a.help ? Usage(kListHelp) : CmdList(a);
   if (a.cmd == "ana-log") return a.help ? Usage(kAnaHelp) : CmdAnaLog(a);
   if (a.cmd == "probe") return a.help ? Usage(kProbeHelp) : CmdProbe(a);
