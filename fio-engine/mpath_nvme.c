@@ -145,12 +145,14 @@ static int open_engine(struct thread_data* td, struct fio_file* f, int probe_onl
 
   nvme_mpath_options_init(&mo);
   r = mpath_opts_build(o, f->file_name, td->o.name, probe_only, &buf, &mo, err, sizeof(err));
+  if (r == 0) r = nvme_mpath_open(&mo, out, err, sizeof(err));
   if (r < 0) {
-    log_err("mpath_nvme: %s\n", err);
-    return r;
+    /* The library's messages name the device; others get the file name for context. fio prints
+     * td->verror (empty: a blank line) after a failed sizing; it is only 128 bytes and an
+     * ENOENT there makes fio carry on without a size, so the message is logged here. */
+    const int named = mo.npaths != 1 || strstr(err, f->file_name) != NULL;
+    log_err("mpath_nvme: %s%s%s\n", named ? "" : f->file_name, named ? "" : ": ", err);
   }
-  r = nvme_mpath_open(&mo, out, err, sizeof(err));
-  if (r < 0) log_err("mpath_nvme: %s: %s\n", f->file_name, err);
   return r;
 }
 
