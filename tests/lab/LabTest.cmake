@@ -1,5 +1,5 @@
 # nvme_mpath_add_lab_test(NAME SCRIPT [ARGS...] [PORTS n] [MP N|Y] [TIMEOUT s] [KERNEL 6.1|6.12]
-#                         [MEM size] [NO_SETUP])
+#                         [MEM size] [PROXY "1 2"] [NO_SETUP])
 #
 # Registers a CTest test (label "lab", SKIP_RETURN_CODE 77) that boots the lab VM
 # (tests/lab/vm.sh) and runs `bash SCRIPT ARGS...` inside it, as root in a chroot of the host root,
@@ -9,6 +9,8 @@
 #   LAB_PORTS, LAB_MP     the topology
 #   NVME_MPATH_BUILD_DIR  this CMake build directory (shared into the guest at the same path)
 #   NVME_MPATH_SOURCE_DIR the source tree (shared read-only at the same path)
+#   LAB_PROXY_PORTS       PROXY's ports: their host traffic goes through the fault proxy
+#                         (lab_inject, lab_delay, lab_proxy)
 # and every NVME_MPATH_* / LAB_* variable of the environment ctest runs in.
 # The script's exit status is the test's; 77 means skipped (vm.sh also exits 77 when the host
 # cannot run QEMU at all, unless NVME_MPATH_LAB_REQUIRED=1 as in CI).
@@ -22,7 +24,7 @@ option(NVME_MPATH_LAB_PARALLEL "Let ctest run several lab VMs at once" OFF)
 set(NVME_MPATH_LAB_SRC_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "tests/lab")
 
 function(nvme_mpath_add_lab_test name script)
-  cmake_parse_arguments(LT "NO_SETUP" "PORTS;MP;TIMEOUT;KERNEL;MEM" "" ${ARGN})
+  cmake_parse_arguments(LT "NO_SETUP" "PORTS;MP;TIMEOUT;KERNEL;MEM;PROXY" "" ${ARGN})
   if(NOT LT_PORTS)
     set(LT_PORTS 2)
   endif()
@@ -46,8 +48,12 @@ function(nvme_mpath_add_lab_test name script)
   endif()
   add_test(NAME ${name}
     COMMAND ${NVME_MPATH_LAB_SRC_DIR}/vm.sh ${opts} -- /bin/bash ${script} ${LT_UNPARSED_ARGUMENTS})
+  set(env "NVME_MPATH_BUILD_DIR=${CMAKE_BINARY_DIR}")
+  if(LT_PROXY)
+    list(APPEND env "LAB_PROXY_PORTS=${LT_PROXY}")
+  endif()
   set_tests_properties(${name} PROPERTIES LABELS lab SKIP_RETURN_CODE 77 TIMEOUT ${LT_TIMEOUT}
-    ENVIRONMENT "NVME_MPATH_BUILD_DIR=${CMAKE_BINARY_DIR}")
+    ENVIRONMENT "${env}")
   if(NOT NVME_MPATH_LAB_PARALLEL)
     set_tests_properties(${name} PROPERTIES RESOURCE_LOCK nvme_mpath_lab_vm)
   endif()

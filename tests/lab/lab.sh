@@ -18,6 +18,15 @@
 #   lab_reset PORT                 reset the port's controller
 #   lab_delete PORT / lab_reconnect PORT      delete the controller (-ENODEV) / connect again
 #   lab_blackhole PORT on|off      silent loss: nftables drop of the port's TCP traffic, both ways
+#                                  (the table and its hooked chains exist from lab_setup on: a
+#                                  blackhole only adds a set element, see _lab_nft_init)
+#   lab_inject PORT STATUS [COUNT] [OPCODE]   the port's fault proxy rewrites the completion of
+#                                  the next COUNT (1; 0 = until cleared) I/O commands (OPCODE:
+#                                  any) to STATUS, as cqe->res reports it (0x4281 = DNR + 0x281)
+#   lab_delay PORT MS              the proxy holds every PDU from the target MS ms (0 ends it)
+#   lab_proxy PORT CMD...          any proxy command (tests/lab/nvmet_tcp_proxy.cc: rule ...,
+#                                  clear, delay, stats); prints the reply, fails on "error"
+#   lab_proxy_stat PORT KEY        one counter of the proxy (seen, injected, dropped, delayed)
 #   lab_kill PORT                  the port is gone for good (controller deleted after ctrl-loss-tmo)
 #   lab_state PORT                 controller state (live, connecting, resetting, ...; "gone")
 #   lab_wait_state PORT STATE SEC  wait (bounded) for that state; "gone" waits for the deletion
@@ -25,7 +34,10 @@
 #                                  (as the host reads it: nvme ana-log; multipath=Y: the head's
 #                                  ng and the kernel's per-path ana_state)
 # Knobs (environment): LAB_CTRL_LOSS_TMO (10), LAB_RECONNECT_DELAY (1), LAB_KATO (2),
-# LAB_NS_MB (64), LAB_CONNECT_TIMEOUT (30, per nvme connect), LAB_DEV_TIMEOUT (30, ng devices).
+# LAB_NS_MB (64), LAB_CONNECT_TIMEOUT (30, per nvme connect), LAB_DEV_TIMEOUT (30, ng devices),
+# LAB_PROXY_PORTS ("": ports whose host traffic goes through the fault proxy, e.g. "2" or "1 2";
+# nvmet then listens on 4520+N-1, the proxy on the port's usual 4420+N-1 and takes commands on
+# 4620+N-1), LAB_PROXY_BIN (the proxy binary; default: found in $NVME_MPATH_BUILD_DIR).
 # Every wait is bounded. Functions return non-zero and log to stderr on failure.
 LAB_NQN=${LAB_NQN:-nqn.2024-01.io.nvme-mpath:lab}
 LAB_HOSTNQN=${LAB_HOSTNQN:-nqn.2014-08.org.nvmexpress:uuid:5f1a1c3e-0000-4000-8000-00000000a001}
@@ -35,7 +47,10 @@ LAB_BASE_PORT=4420
 LAB_NSIDS="1 2"
 
 _lab_log() { local up; _lab_rd up /proc/uptime; echo "[lab ${up%% *}] $*" >&2; }
-_lab_svc() { echo $((LAB_BASE_PORT + $1 - 1)); }
+_lab_svc() { echo $((LAB_BASE_PORT + $1 - 1)); }            # where the host connects
+_lab_proxied() { case " ${LAB_PROXY_PORTS:-} " in *" $1 "*) return 0 ;; esac; return 1; }
+_lab_target_svc() { if _lab_proxied "$1"; then echo $((LAB_BASE_PORT + 100 + $1 - 1)); else _lab_svc "$1"; fi; }
+_lab_ctl_svc() { echo $((LAB_BASE_PORT + 200 + $1 - 1)); }
 _lab_nguid() { printf '5f1a1c3e-%04x-4222-8333-4444555566%02x' "$1" "$1"; }
 _lab_uuid() { printf '7a2b3c4d-%04x-4e5f-9a0b-1c2d3e4f5a%02x' "$1" "$1"; }
 _lab_ports() { local i; for ((i = 1; i <= ${1:-${LAB_PORTS:-2}}; i++)); do echo $i; done; }
@@ -77,6 +92,7 @@ lab_setup() {
   for m in nvmet nvmet-tcp nvme-tcp; do
     [ -d "/sys/module/${m//-/_}" ] || modprobe "$m" || { _lab_log "modprobe $m failed"; return 1; }
   done
+  _lab_nft_init || return 1
   [ -d "$LAB_CFS" ] || { _lab_log "no $LAB_CFS (configfs not mounted?)"; return 1; }
   local s=$LAB_CFS/subsystems/$LAB_NQN
   mkdir -p "$s" && echo 1 > "$s/attr_allow_any_host" || { _lab_log "cannot create subsystem $LAB_NQN"; return 1; }
@@ -97,9 +113,10 @@ lab_setup() {
     echo tcp > "$pd/addr_trtype"
     echo ipv4 > "$pd/addr_adrfam"
     echo 127.0.0.1 > "$pd/addr_traddr"
-    _lab_svc "$p" > "$pd/addr_trsvcid"
+    _lab_target_svc "$p" > "$pd/addr_trsvcid"
     if [ "$p" = 1 ]; then lab_ana "$p" optimized; else lab_ana "$p" non-optimized; fi || return 1
     lab_port_up "$p" || return 1
+    if _lab_proxied "$p"; then _lab_proxy_start "$p" || return 1; fi
   done
   _lab_log "target ready in $(( ($(_lab_now_us) - t0) / 1000 )) ms"
   for p in $(_lab_ports "$nports"); do lab_connect "$p" || return 1; done
@@ -218,24 +235,78 @@ lab_delete() {
 # deletes the controller (-ENODEV on open fds). Only lab_port_up brings the port back.
 lab_kill() { lab_port_down "$1" && _lab_log "port $1 killed (controller deleted after ctrl-loss-tmo ${LAB_CTRL_LOSS_TMO:-10}s)"; }
 
-lab_blackhole() {
-  local p=$1 svc t=lab_p$1
-  svc=$(_lab_svc "$p")
-  case $2 in
-    on)
-      [ -d /sys/module/nf_tables ] || modprobe nf_tables 2>/dev/null
-      nft delete table inet "$t" 2>/dev/null
-      nft -f - <<EOF || { _lab_log "blackhole port $p: nft failed"; return 1; }
-table inet $t {
-  chain input { type filter hook input priority 0; policy accept; tcp dport $svc drop; tcp sport $svc drop; }
-  chain output { type filter hook output priority 0; policy accept; tcp dport $svc drop; tcp sport $svc drop; }
+# Under QEMU TCG, registering netfilter hooks patches kernel text (static keys) while the other
+# vCPU may be running through it: armed during I/O, that panicked the 6.12 guest ("Oops: int3"
+# in ip_local_deliver). So the table, its hooked chains and an empty set of blackholed ports are
+# made once here, before any NVMe traffic, and a blackhole only adds or removes a set element.
+_lab_nft_init() {
+  [ -d /sys/module/nf_tables ] || modprobe nf_tables || { _lab_log "modprobe nf_tables failed"; return 1; }
+  nft -f - <<EOF || { _lab_log "nft: cannot create the lab table"; return 1; }
+table inet lab {
+  set blackhole { type inet_service; }
+  chain input { type filter hook input priority 0; policy accept; tcp dport @blackhole drop; tcp sport @blackhole drop; }
+  chain output { type filter hook output priority 0; policy accept; tcp dport @blackhole drop; tcp sport @blackhole drop; }
 }
 EOF
-      ;;
-    off) nft delete table inet "$t" 2>/dev/null ;;
+}
+lab_blackhole() {
+  local p=$1 svc
+  [ -d "$LAB_CFS/ports/$p" ] || { _lab_log "lab_blackhole: no port $p"; return 1; }
+  svc=$(_lab_svc "$p")
+  case $2 in
+    on) nft add element inet lab blackhole "{ $svc }" || { _lab_log "blackhole port $p: nft failed"; return 1; } ;;
+    off) nft delete element inet lab blackhole "{ $svc }" || { _lab_log "blackhole port $p off: nft failed (was it on?)"; return 1; } ;;
     *) _lab_log "lab_blackhole: want on|off, not '$2'"; return 2 ;;
   esac
   _lab_log "port $p blackhole $2"
+}
+
+# The fault proxy (tests/lab/nvmet_tcp_proxy.cc) of a port in LAB_PROXY_PORTS.
+_lab_proxy_bin() {
+  local b
+  for b in "${LAB_PROXY_BIN:-}" "${NVME_MPATH_BUILD_DIR:-}/tests/lab/nvmet_tcp_proxy" "${NVME_MPATH_BUILD_DIR:-}/nvmet_tcp_proxy"; do
+    [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return 0; }
+  done
+  _lab_log "no nvmet_tcp_proxy binary (build it, or set LAB_PROXY_BIN)"
+  return 1
+}
+_lab_proxy_start() {
+  local p=$1 bin
+  bin=$(_lab_proxy_bin) || return 1
+  "$bin" --listen "$(_lab_svc "$p")" --target "$(_lab_target_svc "$p")" --control "$(_lab_ctl_svc "$p")" \
+    2>> "${LAB_OUT:-/tmp}/proxy.$p.log" &
+  _lab_until 10 _lab_proxy_ready "$p" || { _lab_log "proxy of port $p did not start (${LAB_OUT:-/tmp}/proxy.$p.log)"; return 1; }
+  _lab_log "port $p: fault proxy on $(_lab_svc "$p") -> nvmet $(_lab_target_svc "$p")"
+}
+_lab_proxy_ready() { lab_proxy "$1" stats >/dev/null 2>&1; }
+lab_proxy() {
+  local p=$1 fd reply
+  shift
+  _lab_proxied "$p" || { _lab_log "lab_proxy: port $p has no fault proxy (LAB_PROXY_PORTS='${LAB_PROXY_PORTS:-}')"; return 1; }
+  exec {fd}<>"/dev/tcp/127.0.0.1/$(_lab_ctl_svc "$p")" 2>/dev/null || { _lab_log "lab_proxy: port $p: proxy not reachable"; return 1; }
+  echo "$*" >&"$fd"
+  read -r -t 10 reply <&"$fd"
+  exec {fd}>&-
+  echo "$reply"
+  case $reply in ok*) return 0 ;; esac
+  _lab_log "lab_proxy port $p '$*': ${reply:-no reply}"
+  return 1
+}
+lab_proxy_stat() {
+  local r kv
+  r=$(lab_proxy "$1" stats) || return 1
+  for kv in $r; do case $kv in "$2"=*) echo "${kv#*=}"; return 0 ;; esac; done
+  _lab_log "lab_proxy_stat: no counter '$2' in '$r'"
+  return 1
+}
+lab_inject() {
+  local p=$1 st=${2:?lab_inject PORT STATUS [COUNT] [OPCODE]} n=${3:-1} opc=${4:-}
+  lab_proxy "$p" rule "status=$st" "count=$n" ${opc:+"opcode=$opc"} >/dev/null || return 1
+  _lab_log "port $p: next $n I/O completion(s)${opc:+ of opcode $opc} -> status $st (count 0: until cleared)"
+}
+lab_delay() {
+  lab_proxy "$1" delay "${2:?lab_delay PORT MS}" >/dev/null || return 1
+  _lab_log "port $1: responses delayed ${2} ms"
 }
 
 lab_state() {
