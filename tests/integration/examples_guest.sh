@@ -12,17 +12,19 @@ pass=0 fail=0
 for bin in "$P"/examples/applog-c-pkgconfig "$P"/examples/applog-c-cmake/applog-c \
            "$P"/examples/applog-cpp-pkgconfig "$P"/examples/applog-cpp-cmake/applog-cpp; do
   [ -x "$bin" ] || { echo "FAIL - $bin not built (run the unit.install test first)"; fail=$((fail+1)); continue; }
-  lab_ana 1 optimized; lab_ana 2 non-optimized
-  ( sleep 1; lab_ana 1 inaccessible; lab_ana 2 optimized; sleep 2; lab_port_down 2; sleep 2;
-    lab_ana 1 optimized; lab_port_up 2 ) &
+  lab_ana 1 optimized && lab_ana 2 non-optimized || { echo "FAIL - lab_ana"; fail=$((fail+1)); }
+  # Each fault action must succeed (&&): the subshell's status says whether the failover happened.
+  ( sleep 1 && lab_ana 1 inaccessible && lab_ana 2 optimized && sleep 2 && lab_port_down 2 && sleep 2 &&
+    lab_ana 1 optimized && lab_port_up 2 ) &
+  fpid=$!
   "$bin" "$(lab_ng 1 1)" 3000 > ex.log 2>&1
   rc=$?
-  wait
-  lab_wait_state 2 live 20 >/dev/null
+  wait $fpid; frc=$?
+  lab_wait_state 2 live 20 >/dev/null; wrc=$?
   cat ex.log
-  if [ $rc = 0 ] && grep -q "written, flushed and verified" ex.log; then
+  if [ $rc = 0 ] && [ $frc = 0 ] && [ $wrc = 0 ] && grep -q "written, flushed and verified" ex.log; then
     echo "ok   - $(basename "$bin") across a failover"; pass=$((pass+1))
-  else echo "FAIL - $(basename "$bin") exit $rc"; fail=$((fail+1)); fi
+  else echo "FAIL - $(basename "$bin") exit $rc (fault actions exit $frc, port 2 live again: exit $wrc)"; fail=$((fail+1)); fi
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

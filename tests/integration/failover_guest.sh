@@ -14,11 +14,15 @@ V=$B/tests/integration/nvme-mpath-verify
 OUT=${LAB_OUT:-/tmp}
 pass=0 fail=0
 check() { if "$@"; then echo "ok   - $DESC"; pass=$((pass+1)); else echo "FAIL - $DESC"; fail=$((fail+1)); fi; }
-at() { sleep "$1"; shift; echo "[storm $(date +%T)] $*"; "$@"; }
+# Every fault action is checked: one that did nothing (wrong port, refused reset, ...) would make
+# the storm prove nothing. Failures are listed in $OUT/faults.failed and fail the test.
+now() { echo "[storm $(date +%T)] $*"; "$@" || { echo "[storm] FAULT ACTION FAILED: $*"; echo "$*" >> "$OUT/faults.failed"; }; }
+at() { sleep "$1"; shift; now "$@"; }
+must() { "$@" || { echo "FAIL - fault action failed: $*"; fail=$((fail+1)); }; }
 
 storm() {
-  at 5 lab_ana 1 inaccessible; lab_ana 2 optimized
-  at 4 lab_ana 1 optimized; lab_ana 2 non-optimized
+  at 5 lab_ana 1 inaccessible; now lab_ana 2 optimized
+  at 4 lab_ana 1 optimized; now lab_ana 2 non-optimized
   at 3 lab_ana 2 change
   at 3 lab_ana 2 non-optimized
   at 2 lab_ana 1 change
@@ -38,13 +42,15 @@ storm() {
   echo "[storm $(date +%T)] done"
 }
 
-lab_ana 1 optimized; lab_ana 2 non-optimized
+rm -f "$OUT/faults.failed"
+must lab_ana 1 optimized; must lab_ana 2 non-optimized
 NVME_MPATH_LOG=info "$V" --dev "$(lab_ng 1 1)" --qd 16 --seconds 70 --region-mb 16 \
   --cmd-timeout-ms 1000 --json "$OUT/storm.json" > "$OUT/storm.log" 2>&1 &
 vpid=$!
 storm
 wait $vpid; rc=$?
 cat "$OUT/storm.log"
+DESC="fault storm: every fault action took effect"; check test ! -s "$OUT/faults.failed"
 DESC="fault storm: 0 application errors, 0 mismatches (exit $rc)"; check test $rc -eq 0
 DESC="fault storm: I/O moved between both paths"
 check python3 -c "import json,sys; d=json.load(open('$OUT/storm.json')); sys.exit(0 if all(p['ios']>0 for p in d['paths']) and d['ios']>1000 else 1)"
@@ -53,8 +59,8 @@ check python3 -c "import json,sys; d=json.load(open('$OUT/storm.json')); sys.exi
 python3 -c "import json; d=json.load(open('$OUT/storm.json')); print('FIGURE failover latency: %d samples, p50 <= %d us, p99 <= %d us' % (d['failover_samples'], d['failover_p50_us'], d['failover_p99_us']))"
 
 # 2. all paths down: no-path timeout 3 s.
-for p in 1 2; do lab_wait_state "$p" live 30 >/dev/null 2>&1; done
-lab_ana 1 inaccessible; lab_ana 2 inaccessible
+for p in 1 2; do must lab_wait_state "$p" live 30; done
+must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
 t0=$(date +%s.%N)
 timeout 120 "$V" --dev "$(lab_ng 1 1)" --qd 8 --seconds 2 --region-mb 1 --bs 65536 \
   --no-path-timeout-ms 3000 --expect-errors > "$OUT/nopath.log" 2>&1
@@ -67,15 +73,19 @@ DESC="all paths down: errors only after the 3 s no-path timeout"
 check awk -v e="$el" 'BEGIN{exit !(e >= 3.0)}'
 
 # 3. a path returns while I/O is parked: it is re-driven, no error.
-lab_ana 1 inaccessible; lab_ana 2 inaccessible
+must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
 ( sleep 3; lab_ana 2 optimized ) &
+fpid=$!
 "$V" --dev "$(lab_ng 1 1)" --qd 8 --seconds 6 --region-mb 1 --bs 65536 --no-path-timeout-ms 20000 \
-  > "$OUT/redrive.log" 2>&1
+  --json "$OUT/redrive.json" > "$OUT/redrive.log" 2>&1
 rc=$?
-wait
+wait $fpid; frc=$?
 cat "$OUT/redrive.log"
+DESC="parked I/O: the path came back (lab_ana 2 optimized, exit $frc)"; check test $frc -eq 0
 DESC="parked I/O re-driven when a path returns: 0 errors (exit $rc)"; check test $rc -eq 0
-lab_ana 1 optimized; lab_ana 2 non-optimized
+DESC="parked I/O: the engine parked and re-drove I/O (requeues > 0)"
+check python3 -c "import json,sys; d=json.load(open('$OUT/redrive.json')); sys.exit(0 if sum(p.get('requeues', 0) for p in d['paths'])>0 else 1)"
+must lab_ana 1 optimized; must lab_ana 2 non-optimized
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

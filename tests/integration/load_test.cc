@@ -253,5 +253,7 @@ int main(int argc, char** argv) {
   workers.clear();
   const bool bounded = rss10 == 0 || rss_end - rss10 < rss_growth_mb * 1024;
   if (!bounded) printf("load: RSS grew by %ld KiB after 10 s\n", rss_end - rss10);
-  return failed == 0 && g_errors == 0 && g_mismatches == 0 && bounded ? 0 : 1;
+  // A run that completed nothing proves nothing (a path that never opened, a hung queue).
+  if (g_ios == 0) printf("load: FAIL: no I/O completed\n");
+  return failed == 0 && g_ios > 0 && g_errors == 0 && g_mismatches == 0 && bounded ? 0 : 1;
 }

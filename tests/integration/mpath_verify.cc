@@ -38,6 +38,7 @@ struct Args {
   uint32_t nsid = 0;
   int qd = 16;
   double seconds = 10;
+  double write_seconds = -1;  // writes only in the first S s of the mix (-1: all of it)
   uint32_t region_mb = 8;
   uint32_t bs = 4096;
   std::string policy = "numa";
@@ -55,6 +56,8 @@ void Usage() {
       "usage: nvme-mpath-verify (--dev /dev/ngXnY[,/dev/ngXnY...] | --nqn NQN --nsid N) [options]\n"
       "  --qd N                 I/Os in flight (16)\n"
       "  --seconds S            run time (10)\n"
+      "  --write-seconds S      write only during the first S s, then read only: a late copy of\n"
+      "                         a cancelled write is then not hidden by a rewrite (all of it)\n"
       "  --region-mb M          size of the region written and verified (8)\n"
       "  --bs BYTES             I/O size, a multiple of the LBA size (4096)\n"
       "  --policy P             numa|round-robin|queue-depth|active-passive (numa)\n"
@@ -162,6 +165,7 @@ int main(int argc, char** argv) {
     else if (k == "--nsid") a.nsid = uint32_t(atoi(val().c_str()));
     else if (k == "--qd") a.qd = atoi(val().c_str());
     else if (k == "--seconds") a.seconds = atof(val().c_str());
+    else if (k == "--write-seconds") a.write_seconds = atof(val().c_str());
     else if (k == "--region-mb") a.region_mb = uint32_t(atoi(val().c_str()));
     else if (k == "--bs") a.bs = uint32_t(atoi(val().c_str()));
     else if (k == "--policy") a.policy = val();
@@ -248,7 +252,8 @@ int main(int argc, char** argv) {
     s.io.buf = s.buf;
     s.io.done = OnDone;
     s.io.ctx = &s;
-    if (!verify_pass && (rng() & 1)) {
+    const bool writes = a.write_seconds < 0 || Now() - t0 < a.write_seconds;
+    if (!verify_pass && writes && (rng() & 1)) {
       s.io.op = IoOp::kWrite;
       s.version = ++version;
       Stamp(s.buf, block, s.version);

@@ -23,10 +23,13 @@
 #   lab_inject PORT STATUS [COUNT] [OPCODE]   the port's fault proxy rewrites the completion of
 #                                  the next COUNT (1; 0 = until cleared) I/O commands (OPCODE:
 #                                  any) to STATUS, as cqe->res reports it (0x4281 = DNR + 0x281)
-#   lab_delay PORT MS              the proxy holds every PDU from the target MS ms (0 ends it)
+#   lab_delay PORT MS [down|up]    the proxy holds every PDU from the target (down) or from the
+#                                  host (up: commands reach nvmet late, even after the host
+#                                  gave up on them) MS ms; 0 ends it
 #   lab_proxy PORT CMD...          any proxy command (tests/lab/nvmet_tcp_proxy.cc: rule ...,
 #                                  clear, delay, stats); prints the reply, fails on "error"
-#   lab_proxy_stat PORT KEY        one counter of the proxy (seen, injected, dropped, delayed)
+#   lab_proxy_stat PORT KEY        one counter of the proxy (seen, injected, dropped, delayed,
+#                                  held_up, orphans)
 #   lab_kill PORT                  the port is gone for good (controller deleted after ctrl-loss-tmo)
 #   lab_state PORT                 controller state (live, connecting, resetting, ...; "gone")
 #   lab_wait_state PORT STATE SEC  wait (bounded) for that state; "gone" waits for the deletion
@@ -305,8 +308,8 @@ lab_inject() {
   _lab_log "port $p: next $n I/O completion(s)${opc:+ of opcode $opc} -> status $st (count 0: until cleared)"
 }
 lab_delay() {
-  lab_proxy "$1" delay "${2:?lab_delay PORT MS}" >/dev/null || return 1
-  _lab_log "port $1: responses delayed ${2} ms"
+  lab_proxy "$1" delay "${2:?lab_delay PORT MS [down|up]}" "${3:-down}" >/dev/null || return 1
+  _lab_log "port $1: ${3:-down} traffic delayed ${2} ms"
 }
 
 lab_state() {

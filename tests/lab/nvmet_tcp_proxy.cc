@@ -19,9 +19,14 @@
 //        More<<13 | DNR<<14 — and/or holds the completion D ms, or swallows it (`drop`: the
 //        command never completes, the host's timeout handling takes over).
 //   clear                drops the rule
-//   delay MS             holds every PDU from the target MS ms (the path's latency); 0 ends it
-//   stats                "ok seen=.. injected=.. dropped=.. delayed=.. conns=.. digest=.." where
-//                        seen counts completions that matched the rule's filter
+//   delay MS [down|up]   holds every PDU from the target (down, the default) or from the host
+//                        (up: commands reach the target late, even after the host gave up on
+//                        them) MS ms; 0 ends it
+//   stats                "ok seen=.. injected=.. dropped=.. delayed=.. conns=.. digest=..
+//                        held_up=.. orphans=..": seen counts completions that matched the
+//                        rule's filter, held_up PDUs the up delay held, orphans PDUs from the
+//                        target that found the host gone (answers to commands executed after
+//                        the host gave up on them)
 //   reply to each command: "ok ..." or "error <why>"
 //
 // A read's data may carry its completion (C2HData with the SUCCESS flag): to rewrite or swallow
@@ -29,9 +34,10 @@
 // rewritten only with digests off (the lab's default); with digests on they are forwarded as they
 // are and counted in `digest`.
 //
-// Threading model: per connection pair, one thread reads host->target PDUs and writes them on
-// (noting each command's opcode by command id and the queue id of the Fabrics Connect), one
-// reads target->host PDUs and queues them by due time, one writes them out when due. The opcode
+// Threading model: per connection pair, one thread reads host->target PDUs (noting each
+// command's opcode by command id and the queue id of the Fabrics Connect) and queues them by due
+// time, one reads target->host PDUs, applies the rule and queues them, and one writer per
+// direction writes them out when due (Pipe, its queue under its mutex). The opcode
 // table is written by the first thread before the command is forwarded and read by the second
 // after its completion arrived, so the target's round trip orders them (relaxed atomics suffice
 // for a test tool; a stale read only mis-filters one completion). The rule and the counters are
@@ -98,6 +104,9 @@ Rule g_rule;  // guarded by g_rule_mu
 std::atomic<uint32_t> g_delay_ms{0};
 std::atomic<uint64_t> g_seen{0}, g_injected{0}, g_dropped{0}, g_delayed{0}, g_conns{0},
     g_digest{0};
+// PDUs the up pipe held (delay up), and PDUs from the target that found the host gone: answers
+// to commands the target executed after the host had given up on them.
+std::atomic<uint64_t> g_held_up{0}, g_orphans{0};
 int g_target_port = 0;
 
 uint16_t Le16(const uint8_t* p) { return uint16_t(p[0] | p[1] << 8); }
@@ -136,41 +145,38 @@ bool ReadPdu(int fd, std::vector<uint8_t>* pdu) {
   return ReadFull(fd, pdu->data() + kCommonHeader, plen - kCommonHeader);
 }
 
-// One host connection (one NVMe queue) and its target connection.
-struct Conn {
-  int host = -1, target = -1;
-  std::atomic<bool> closed{false};
-  std::atomic<int> qid{-1};             // from the Fabrics Connect; -1 until seen
-  std::atomic<bool> digests{false};     // header or data digest negotiated: never rewrite
-  std::unique_ptr<std::atomic<uint8_t>[]> opcode{new std::atomic<uint8_t>[65536]};
-  // target->host PDUs waiting for their due time.
+// PDUs waiting for their due time, and the thread that writes them to one socket. A pipe whose
+// source closed still delivers what it holds (a command already "on the wire" reaches the
+// target even though the host gave up on it: what a late write on a real network does), then
+// the connection is closed.
+struct Pipe {
   struct Out {
     Clock::time_point due;
     uint64_t seq;
     std::vector<uint8_t> bytes;
     bool operator<(const Out& o) const { return due != o.due ? due > o.due : seq > o.seq; }
   };
+  const std::atomic<uint32_t>* delay_ms = nullptr;
+  std::atomic<uint64_t>* held = nullptr;     // counts PDUs given a delay (may be null)
+  std::atomic<uint64_t>* orphans = nullptr;  // counts PDUs dropped at a failed destination
   std::mutex mu;
   std::condition_variable cv;
   std::priority_queue<Out> out;  // guarded by mu
   uint64_t seq = 0;              // guarded by mu
   Clock::time_point last_due{};  // guarded by mu: in-order PDUs never go earlier than this
+  bool source_done = false;      // guarded by mu: no more PDUs will come
+  bool dest_failed = false;      // guarded by mu
 
-  void Close() {
-    if (closed.exchange(true)) return;
-    shutdown(host, SHUT_RDWR);
-    shutdown(target, SHUT_RDWR);
-    cv.notify_all();
-  }
-  ~Conn() {
-    close(host);
-    close(target);
-  }
-  // Queues PDU bytes for the host; `extra` (a rule's delay) lets it be overtaken.
+  // Queues PDU bytes; `extra` (a rule's delay) lets later PDUs overtake this one.
   void Send(std::vector<uint8_t> bytes, std::chrono::milliseconds extra) {
-    const auto now = Clock::now();
-    auto due = now + std::chrono::milliseconds(g_delay_ms.load(std::memory_order_relaxed));
+    const uint32_t d = delay_ms->load(std::memory_order_relaxed);
+    auto due = Clock::now() + std::chrono::milliseconds(d);
+    if (d != 0 && held != nullptr) held->fetch_add(1);
     std::lock_guard<std::mutex> l(mu);
+    if (dest_failed) {
+      if (orphans != nullptr) orphans->fetch_add(1);
+      return;
+    }
     if (extra.count() == 0) {
       if (due < last_due) due = last_due;
       last_due = due;
@@ -179,6 +185,68 @@ struct Conn {
     }
     out.push(Out{due, seq++, std::move(bytes)});
     cv.notify_one();
+  }
+  void SourceDone() {
+    std::lock_guard<std::mutex> l(mu);
+    source_done = true;
+    cv.notify_one();
+  }
+  // Writes queued PDUs to `fd` when due, until the source is done and the queue empty, or `fd`
+  // fails. Returns when there is nothing more to do.
+  void Run(int fd) {
+    std::unique_lock<std::mutex> l(mu);
+    for (;;) {
+      if (out.empty()) {
+        if (source_done || dest_failed) return;
+        cv.wait(l);
+        continue;
+      }
+      const auto due = out.top().due;
+      if (Clock::now() < due) { cv.wait_until(l, due); continue; }
+      std::vector<uint8_t> bytes = std::move(const_cast<Out&>(out.top()).bytes);
+      out.pop();
+      l.unlock();
+      const bool ok = WriteFull(fd, bytes.data(), bytes.size());
+      l.lock();
+      if (!ok) {
+        dest_failed = true;
+        if (orphans != nullptr) orphans->fetch_add(1 + out.size());
+        while (!out.empty()) out.pop();
+        return;
+      }
+    }
+  }
+};
+
+std::atomic<uint32_t> g_up_delay_ms{0};
+
+// One host connection (one NVMe queue) and its target connection.
+struct Conn {
+  int host = -1, target = -1;
+  std::atomic<int> qid{-1};             // from the Fabrics Connect; -1 until seen
+  std::atomic<bool> digests{false};     // header or data digest negotiated: never rewrite
+  std::unique_ptr<std::atomic<uint8_t>[]> opcode{new std::atomic<uint8_t>[65536]};
+  Pipe up;    // host -> target
+  Pipe down;  // target -> host
+  std::atomic<int> writers_left{2};
+
+  Conn() {
+    up.delay_ms = &g_up_delay_ms;
+    up.held = &g_held_up;
+    down.delay_ms = &g_delay_ms;
+    down.orphans = &g_orphans;
+  }
+  ~Conn() {
+    close(host);
+    close(target);
+  }
+  // Called by each writer when it is done: the last one shuts both sockets, which ends the
+  // readers.
+  void WriterDone() {
+    if (writers_left.fetch_sub(1) == 1) {
+      shutdown(host, SHUT_RDWR);
+      shutdown(target, SHUT_RDWR);
+    }
   }
 };
 
@@ -220,7 +288,7 @@ std::vector<uint8_t> MakeCapsuleResp(uint16_t cid, uint16_t sqid, int status) {
 
 void HostToTarget(std::shared_ptr<Conn> c) {
   std::vector<uint8_t> pdu;
-  while (!c->closed && ReadPdu(c->host, &pdu)) {
+  while (ReadPdu(c->host, &pdu)) {
     const uint8_t type = pdu[0];
     if (type == kPduIcReq && pdu.size() >= 12 && (pdu[11] & 0x3) != 0) {
       c->digests = true;
@@ -232,14 +300,17 @@ void HostToTarget(std::shared_ptr<Conn> c) {
       c->opcode[Le16(sqe + 2)].store(sqe[0], std::memory_order_relaxed);
       if (sqe[0] == kOpcFabrics && sqe[4] == kFctypeConnect) c->qid = Le16(sqe + 42);
     }
-    if (!WriteFull(c->target, pdu.data(), pdu.size())) break;
+    c->up.Send(std::move(pdu), std::chrono::milliseconds(0));
   }
-  c->Close();
+  // The host is gone (or sent garbage): what it sent still reaches the target; the target's
+  // answers have nowhere to go.
+  c->up.SourceDone();
+  shutdown(c->host, SHUT_RD);
 }
 
 void TargetToHost(std::shared_ptr<Conn> c) {
   std::vector<uint8_t> pdu;
-  while (!c->closed && ReadPdu(c->target, &pdu)) {
+  while (ReadPdu(c->target, &pdu)) {
     const uint8_t type = pdu[0];
     Action a;
     const bool rewritable = !c->digests && !(pdu[1] & (kFlagHdgst | kFlagDdgst));
@@ -253,7 +324,7 @@ void TargetToHost(std::shared_ptr<Conn> c) {
           g_injected.fetch_add(1);
         }
         if (a.delay_ms) g_delayed.fetch_add(1);
-        c->Send(std::move(pdu), std::chrono::milliseconds(a.delay_ms));
+        c->down.Send(std::move(pdu), std::chrono::milliseconds(a.delay_ms));
         continue;
       }
     } else if (type == kPduC2HData && pdu.size() >= 24 && rewritable &&
@@ -262,36 +333,33 @@ void TargetToHost(std::shared_ptr<Conn> c) {
       const uint16_t cid = Le16(pdu.data() + 8);
       if (Decide(c->qid, c->opcode[cid].load(std::memory_order_relaxed), &a)) {
         pdu[1] &= uint8_t(~kFlagDataSuccess);
-        c->Send(std::move(pdu), std::chrono::milliseconds(0));
+        c->down.Send(std::move(pdu), std::chrono::milliseconds(0));
         if (a.drop) { g_dropped.fetch_add(1); continue; }
         if (a.status >= 0) g_injected.fetch_add(1);
         if (a.delay_ms) g_delayed.fetch_add(1);
         const int qid = c->qid;
-        c->Send(MakeCapsuleResp(cid, uint16_t(qid < 0 ? 0 : qid), a.status < 0 ? 0 : a.status),
+        c->down.Send(MakeCapsuleResp(cid, uint16_t(qid < 0 ? 0 : qid), a.status < 0 ? 0 : a.status),
                 std::chrono::milliseconds(a.delay_ms));
         continue;
       }
     }
-    c->Send(std::move(pdu), std::chrono::milliseconds(0));
+    c->down.Send(std::move(pdu), std::chrono::milliseconds(0));
   }
-  c->Close();
+  c->down.SourceDone();
 }
 
-void Writer(std::shared_ptr<Conn> c) {
-  std::unique_lock<std::mutex> l(c->mu);
-  while (!c->closed) {
-    if (c->out.empty()) { c->cv.wait(l); continue; }
-    const auto due = c->out.top().due;
-    if (Clock::now() < due) { c->cv.wait_until(l, due); continue; }
-    std::vector<uint8_t> bytes = std::move(const_cast<Conn::Out&>(c->out.top()).bytes);
-    c->out.pop();
-    l.unlock();
-    const bool ok = WriteFull(c->host, bytes.data(), bytes.size());
-    l.lock();
-    if (!ok) break;
-  }
-  l.unlock();
-  c->Close();
+void UpWriter(std::shared_ptr<Conn> c) {
+  c->up.Run(c->target);
+  // Everything the host sent is delivered: the target may close now, and the host side has
+  // nothing more to receive once the down pipe is done.
+  c->WriterDone();
+}
+void DownWriter(std::shared_ptr<Conn> c) {
+  c->down.Run(c->host);
+  // The target closed: the host must see it (it starts its recovery), even while delayed
+  // commands of this connection still drain towards the target.
+  shutdown(c->host, SHUT_RDWR);
+  c->WriterDone();
 }
 
 int Listen(int port) {
@@ -343,7 +411,8 @@ void AcceptLoop(int lfd) {
     g_conns.fetch_add(1);
     std::thread(HostToTarget, c).detach();
     std::thread(TargetToHost, c).detach();
-    std::thread(Writer, c).detach();
+    std::thread(UpWriter, c).detach();
+    std::thread(DownWriter, c).detach();
   }
 }
 
@@ -370,11 +439,14 @@ std::string Command(const std::string& line) {
   }
   if (w.empty()) return "error empty command";
   if (w[0] == "stats") {
-    char b[256];
-    snprintf(b, sizeof(b), "ok seen=%llu injected=%llu dropped=%llu delayed=%llu conns=%llu digest=%llu",
+    char b[320];
+    snprintf(b, sizeof(b),
+             "ok seen=%llu injected=%llu dropped=%llu delayed=%llu conns=%llu digest=%llu "
+             "held_up=%llu orphans=%llu",
              (unsigned long long)g_seen, (unsigned long long)g_injected,
              (unsigned long long)g_dropped, (unsigned long long)g_delayed,
-             (unsigned long long)g_conns, (unsigned long long)g_digest);
+             (unsigned long long)g_conns, (unsigned long long)g_digest,
+             (unsigned long long)g_held_up, (unsigned long long)g_orphans);
     return b;
   }
   if (w[0] == "clear" && w.size() == 1) {
@@ -382,11 +454,14 @@ std::string Command(const std::string& line) {
     g_rule = Rule{};
     return "ok cleared";
   }
-  if (w[0] == "delay" && w.size() == 2) {
+  if (w[0] == "delay" && (w.size() == 2 || w.size() == 3)) {
     uint64_t ms;
     if (!ParseNum(w[1], 600000, &ms)) return "error delay: want MS 0..600000, not '" + w[1] + "'";
-    g_delay_ms = uint32_t(ms);
-    return "ok delay " + std::to_string(ms);
+    const std::string dir = w.size() == 3 ? w[2] : "down";
+    if (dir == "down") g_delay_ms = uint32_t(ms);
+    else if (dir == "up") g_up_delay_ms = uint32_t(ms);
+    else return "error delay: direction is down (target->host) or up (host->target), not '" + dir + "'";
+    return "ok delay " + std::to_string(ms) + " " + dir;
   }
   if (w[0] == "rule") {
     Rule r;

@@ -11,7 +11,7 @@
 # target (one subsystem, 2 namespaces, --ports ports on 127.0.0.1 with ANA groups) and connects
 # every port (tests/lab/lab.sh: lab_setup). COMMAND sees $LAB_LIB (lab.sh), $LAB_OUT (a writable
 # directory kept on the host), $LAB_PORTS, $LAB_MP, $NVME_MPATH_SOURCE_DIR and every NVME_MPATH_*
-# and LAB_* variable of the host environment.
+# and LAB_* variable of the host environment, and ASAN_OPTIONS, UBSAN_OPTIONS and TSAN_OPTIONS.
 #
 # Options:
 #   --mp N|Y        nvme_core.multipath (default N; Y gives the kernel's native head)
@@ -134,7 +134,8 @@ case $RUN in *[,\ :]*) die "the lab directory '$LAB' must have no commas, colons
   echo "set -o pipefail"
   echo "export LAB_LIB=$(printf %q "$HERE/lab.sh") LAB_OUT=$(printf %q "$OUT") LAB_PORTS=$PORTS LAB_MP=$MP LAB_RUN=$(printf %q "$RUN")"
   echo "export NVME_MPATH_SOURCE_DIR=$(printf %q "$TOP")"
-  for k in $(compgen -e | grep -E '^(NVME_MPATH|LAB)_[A-Za-z0-9_]*$'); do
+  # The sanitizers' options too, so a sanitized binary behaves in the guest as on the host.
+  for k in $(compgen -e | grep -E '^((NVME_MPATH|LAB)_[A-Za-z0-9_]*|[AUT]SAN_OPTIONS)$'); do
     case $k in LAB_LIB|LAB_OUT|LAB_PORTS|LAB_MP|LAB_RUN|NVME_MPATH_SOURCE_DIR) continue ;; esac
     echo "export $k=$(printf %q "${!k}")"
   done
