@@ -36,18 +36,29 @@ if [ $# -eq 0 ] && [ "${NVME_MPATH_SANITIZE_STAGE:-1}" = 1 ]; then
   # tests. Any report aborts the binary (-fno-sanitize-recover), so it fails the stage.
   phase "sanitizers: build (ASan+UBSan)"
   A=$BUILD_DIR-asan
-  cmake -S . -B "$A" -DNVME_MPATH_SANITIZE=ON -DNVME_MPATH_BUILD_FIO=OFF -DCMAKE_BUILD_TYPE=Debug \
+  cmake -S . -B "$A" -DNVME_MPATH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
     -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null
   cmake --build "$A" -j "$JOBS"
   phase "sanitizers: unit tests and simulator"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
   ctest --test-dir "$A" -L unit -E 'unit\.(sim|install|fio_enghelp)' --output-on-failure --timeout 600
   "$A/tests/sim/nvme_mpath_sim" --seeds 300 --ios 2000
-  phase "sanitizers: engine lab tests"
-  NVME_MPATH_BUILD_DIR=$(cd "$A" && pwd) tests/lab/vm.sh --timeout 600 -- \
-    /bin/bash tests/integration/engine_guest.sh
+  phase "sanitizers: lab (C++ API, C API, fio engine)"
+  NVME_MPATH_BUILD_DIR=$(cd "$A" && pwd) tests/lab/vm.sh --timeout 800 -- \
+    /bin/bash tests/integration/sanitize_guest.sh
   # The library runs clean under the sanitizers.
   echo "sanitizers: 0 reports"
+  # ThreadSanitizer: the path table and the counters are shared lock-free between the control
+  # thread and the queues; the unit tests and the simulator run with every race fatal.
+  phase "sanitizers: build (TSan)"
+  T=$BUILD_DIR-tsan
+  cmake -S . -B "$T" -DNVME_MPATH_TSAN=ON -DNVME_MPATH_BUILD_FIO=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null
+  cmake --build "$T" -j "$JOBS"
+  phase "sanitizers: unit tests and simulator (TSan)"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir "$T" -L unit \
+    -E 'unit\.(sim|install|fio_enghelp)' --output-on-failure --timeout 600
+  TSAN_OPTIONS=halt_on_error=1 "$T/tests/sim/nvme_mpath_sim" --seeds 100 --ios 2000
   phase "fuzzing: each libFuzzer target for 5 s over its checked-in corpus"
   FUZZ_BUILD_DIR=$(pwd)/$BUILD_DIR-fuzz tests/fuzz/run.sh 5
 fi
