@@ -29,6 +29,7 @@
 
 #include <nvme_mpath/status.h>
 
+#include "disposition.h"
 #include "path.h"
 #include "queue.h"
 #include "support/fake_clock.h"
@@ -38,6 +39,7 @@
 namespace nvme_mpath::sim {
 namespace {
 
+using internal::MayStillExecute;
 using internal::PathTable;
 using internal::QueueConfig;
 using internal::QueueCore;

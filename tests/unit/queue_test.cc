@@ -163,7 +163,8 @@ TEST_F(QueueTest, HostPathErrorAndCancelFailOver) {
 }
 
 TEST_F(QueueTest, MediaErrorAndDnrCompleteToTheApplication) {
-  for (int res : {0x281, 0x4302, 0x002}) {
+  // With DNR: the application sees them at once (without DNR they are retried first, below).
+  for (int res : {0x4281, 0x4302, 0x4002}) {
     Build(QueueConfig{});
     Done d;
     Io io = MakeRead(0, 1, &d);
@@ -175,6 +176,105 @@ TEST_F(QueueTest, MediaErrorAndDnrCompleteToTheApplication) {
     EXPECT_EQ(d.res, -EIO);
     EXPECT_EQ(d.status.raw, res);
     EXPECT_TRUE(transport_->inflight().empty());
+  }
+}
+
+TEST_F(QueueTest, NonDnrErrorIsRetriedOnSamePathThenCompletes) {
+  // Kernel parity: a media error without DNR is retried max_retries times on the same path,
+  // then the application gets it.
+  QueueConfig cfg;
+  cfg.max_retries = 3;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  for (int i = 0; i <= 3; ++i) {
+    queue_->Flush();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << i;
+    EXPECT_EQ(transport_->inflight()[0].path, 0) << i;
+    EXPECT_EQ(d.calls, 0) << i;
+    transport_->Complete(0, 0x281);
+    Poll();
+  }
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -EIO);
+  EXPECT_EQ(d.status.raw, 0x281);
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->counters(0).retries.load(), 3u);
+  EXPECT_EQ(queue_->counters(0).failovers.load(), 0u);
+  EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kMedia)].load(), 4u);
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kLive);
+}
+
+TEST_F(QueueTest, StatusWithCodeZeroCompletesWithSuccess) {
+  // Only More/CRD/DNR set, code 0: a success; the application must get 0, not -EIO.
+  for (int res : {0x2000, 0x1800, 0x4000}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 8, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    EXPECT_EQ(d.calls, 1) << res;
+    EXPECT_EQ(d.res, 0) << res;
+    EXPECT_EQ(d.status.raw, 0) << res;
+    EXPECT_TRUE(transport_->inflight().empty()) << res;
+    EXPECT_EQ(queue_->counters(0).ios.load(), 1u) << res;
+    EXPECT_EQ(queue_->counters(0).errors.load(), 0u) << res;
+  }
+}
+
+TEST_F(QueueTest, TransientTransportSqDeletionAndBadFileFailOver) {
+  for (int res : {0x022, 0x008, 0x2008, -EBADF, -ECANCELED}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 1, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << res;
+    EXPECT_EQ(transport_->inflight()[0].path, 1) << res;
+    EXPECT_EQ(table_->path(0).health.load(), PathHealth::kFailed) << res;
+    transport_->Complete(0, 0);
+    Poll();
+    EXPECT_EQ(d.calls, 1) << res;
+    EXPECT_EQ(d.res, 0) << res;
+  }
+}
+
+TEST_F(QueueTest, CancelledAndSqDeletionAreCountedAsCancelled) {
+  for (int res : {-ECANCELED, -EINTR, 0x008}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 1, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kCancelled)].load(),
+              1u) << res;
+    EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kOther)].load(), 0u)
+        << res;
+  }
+}
+
+TEST_F(QueueTest, WriteAbortedBySqDeletionOrBadFileIsResentAtOnce) {
+  // 0x008: the controller itself aborted it (final); -EBADF: never reached the target.
+  for (int res : {0x008, -EBADF}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 8, &d);
+    io.op = IoOp::kWrite;
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    EXPECT_EQ(queue_->delayed(), 0u) << res;
+    ASSERT_EQ(transport_->inflight().size(), 1u) << res;
+    EXPECT_EQ(transport_->inflight()[0].path, 1) << res;
+    EXPECT_EQ(transport_->inflight()[0].cmd.opcode, 0x01) << res;
   }
 }
 
