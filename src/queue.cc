@@ -546,9 +546,11 @@ void QueueCore::CountError(int p, ErrorClass cls) {
   PathCounters::Add(pc.errors_by_class[static_cast<int>(cls)], 1);
 }
 
+// Returns the write hold for a failing completion on path `p`: the write_hold option when set,
+// else the path's own rule, (TBKAS ? 3 : 2) x KATO + CQT (see write_hold.h).
 int64_t QueueCore::HoldNs(int p) const {
   if (cfg_.write_hold_ns >= 0) return cfg_.write_hold_ns;
-  return int64_t{table_->path(p).kato_ms} * 1'000'000;
+  return table_->path(p).write_hold_ns.load(std::memory_order_relaxed);
 }
 
 void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
@@ -573,7 +575,8 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
   c->state = CmdState::kFree;
   if (IsWrite(c->io) && MayStillExecute(res)) {
     // The write may still land on the failing path: resend only once that path can no longer
-    // execute it (KATO elapsed, or the controller was reset/deleted since).
+    // execute it (the target must have torn the association down: HoldNs(), or, with
+    // write_hold_release_on_reset, the controller was reset/deleted since).
     c->hold_reset_gen = table_->path(p).reset_gen.load(std::memory_order_relaxed);
     Delay(c, DelayKind::kWriteHold, now + HoldNs(p));
     return;

@@ -49,7 +49,7 @@ struct QueueConfig {
   int64_t io_timeout_ns = 120'000'000'000;  // 0 = none
   uint32_t cmd_timeout_ms = 0;
   uint32_t max_retries = 5;
-  int64_t write_hold_ns = -1;  // -1: the path's KATO
+  int64_t write_hold_ns = -1;  // -1: the path's own (PathState::write_hold_ns)
   bool write_hold_release_on_reset = false;  // end a hold early once the controller was reset
   int64_t failback_delay_ns = 0;
   uint32_t marginal_errors = 3;

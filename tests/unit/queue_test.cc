@@ -9,6 +9,7 @@
 #include "support/fake_clock.h"
 #include "support/fake_transport.h"
 #include "tag.h"
+#include "write_hold.h"
 
 namespace nvme_mpath::internal {
 namespace {
@@ -40,7 +41,8 @@ class QueueTest : public ::testing::Test {
       PathState& p = table_->path(i);
       p.ana = i == 0 ? AnaState::kOptimized : AnaState::kNonOptimized;
       p.fd = 100 + i;
-      p.kato_ms = 2000;
+      // The lab's association: nvmet (TBKAS), KATO 2 s, no CQT -> a 6 s write hold.
+      p.write_hold_ns = WriteHoldNs({.kato_ms = 2000, .cqt_ms = 0, .tbkas = true, .fabrics = true});
       p.crdt = {5, 10, 20};
     }
     cfg.nsid = 7;
@@ -384,7 +386,9 @@ TEST_F(QueueTest, ZeroNoPathTimeoutFailsAtNextPoll) {
   EXPECT_EQ(d.res, -ENOLINK);
 }
 
-TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldForKato) {
+TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldUntilTeardown) {
+  // Held for 3 x KATO (TBKAS) + CQT from the failing completion: 6 s here. The hold used to be
+  // 1 x KATO (2 s), shorter than the target's teardown (issue #16).
   Done d;
   Io io = MakeRead(0, 8, &d);
   io.op = IoOp::kWrite;
@@ -394,10 +398,14 @@ TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldForKato) {
   Poll();
   EXPECT_TRUE(transport_->inflight().empty());
   EXPECT_EQ(queue_->delayed(), 1u);
-  clock_.AdvanceMs(1999);  // KATO 2000 ms
-  Poll();
-  EXPECT_TRUE(transport_->inflight().empty());
-  clock_.AdvanceMs(1);
+  const int64_t failed_at = clock_.NowNs();
+  for (int64_t ms : {1, 2000, 4000, 5999}) {  // never resent before the hold ends
+    clock_.Advance(failed_at + ms * 1'000'000 - clock_.NowNs());
+    Poll();
+    EXPECT_TRUE(transport_->inflight().empty()) << ms;
+    EXPECT_EQ(queue_->delayed(), 1u) << ms;
+  }
+  clock_.Advance(failed_at + int64_t{6000} * 1'000'000 - clock_.NowNs());
   Poll();
   ASSERT_EQ(transport_->inflight().size(), 1u);
   EXPECT_EQ(transport_->inflight()[0].path, 1);
@@ -406,6 +414,59 @@ TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldForKato) {
   Poll();
   EXPECT_EQ(d.calls, 1);
   EXPECT_EQ(d.res, 0);
+}
+
+TEST_F(QueueTest, WriteHoldIsThePathsOwn) {
+  // Path 0 without TBKAS and with CQT 700 ms: 2 x 2000 + 700 = 4700 ms.
+  table_->path(0).write_hold_ns =
+      WriteHoldNs({.kato_ms = 2000, .cqt_ms = 700, .tbkas = false, .fabrics = true});
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, 0x371);
+  Poll();
+  clock_.AdvanceMs(4699);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->delayed(), 1u);
+  clock_.AdvanceMs(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+}
+
+TEST_F(QueueTest, WriteHoldOptionOverridesThePathsRule) {
+  QueueConfig cfg;
+  cfg.write_hold_ns = 250'000'000;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINTR);
+  Poll();
+  clock_.AdvanceMs(249);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  clock_.AdvanceMs(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+  // write_hold 0: resent at once.
+  cfg.write_hold_ns = 0;
+  Build(cfg);
+  Io io2 = MakeRead(0, 8, &d);
+  io2.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io2), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINTR);
+  Poll();
+  Poll();  // due at once: resent by the next Poll()
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
 }
 
 TEST_F(QueueTest, WriteHoldIgnoresResetByDefault) {
