@@ -98,7 +98,7 @@ static struct fio_option options[] = {
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "write_hold", .lname = "Write hold (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, write_hold), .def = "-1", .minval = -1,
-     .help = "Hold before resending a write that may still execute; -1: controller KATO",
+     .help = "Hold before resending a write that may still execute; -1: (TBKAS ? 3 : 2) x KATO + CQT",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "failback_delay", .lname = "Failback delay (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, failback_delay), .def = "0",

@@ -139,7 +139,7 @@ int mpath_opts_build(const struct mpath_options* o, const char* file_name, const
   if (o->rr_min_io == 0) return fail(err, errlen, "rr_min_io=0: at least 1");
   /* fio's minval=-1 stops it first; checked anyway, the struct may come from elsewhere. */
   if (o->write_hold < -1)
-    return fail(err, errlen, "write_hold=%d: -1 (the controller's KATO) or a time in ms",
+    return fail(err, errlen, "write_hold=%d: -1 (the controller's rule: (TBKAS ? 3 : 2) x KATO + CQT) or a time in ms",
                 o->write_hold);
   if (given(o->paths)) {
     npaths = split_paths(o->paths, buf, err, errlen);

@@ -39,6 +39,7 @@
 #include "status_macros.h"
 #include "topology.h"
 #include "uring_transport.h"
+#include "write_hold.h"
 
 namespace nvme_mpath {
 namespace internal {
@@ -78,6 +79,7 @@ struct PathSlot {
   int64_t change_since_ns = 0;
   bool was_live = true;
   int probe_ok = 0;
+  bool kato_floor_warned = false;  // "fabrics path with KATO 0" logged (once per path)
 };
 
 class EngineImpl final : public Engine {
@@ -107,6 +109,7 @@ class EngineImpl final : public Engine {
   void ClosePathFd(int i);
   void ProbeMarginal(int i, int64_t now);
   void SetAna(int i, AnaState s, int64_t now);
+  void SetWriteHold(int i, const PathDesc& d);
   void Publish();
   int ResolvePreferred(std::string_view preferred) const;
   void Run();
@@ -205,8 +208,8 @@ absl::Status EngineImpl::Init() {
     slots_[i].desc = topo.paths[i];
     PathState& ps = table_->path(int(i));
     ps.numa_node = topo.paths[i].numa_node;
-    ps.kato_ms = topo.paths[i].kato_ms;
     ps.crdt = topo.paths[i].ctrl.crdt;
+    SetWriteHold(int(i), topo.paths[i]);
   }
   int idx = ResolvePreferred(opts_.preferred_path);
   if (!opts_.preferred_path.empty() && idx < 0)
@@ -293,6 +296,28 @@ void EngineImpl::SetAna(int i, AnaState s, int64_t now) {
   table_->BumpEpoch();
 }
 
+// Publishes the write hold of path `i`'s association `d` (its KATO and Identify Controller's
+// TBKAS and CQT, see write_hold.h). Called when the path is added and on every reopen, before
+// the epoch bump that makes queues look again.
+void EngineImpl::SetWriteHold(int i, const PathDesc& d) {
+  const WriteHoldFacts f{d.kato_ms, d.ctrl.cqt_ms, d.ctrl.tbkas(), IsFabricsTransport(d.key.transport)};
+  const int64_t hold_ns = WriteHoldNs(f);
+  PathSlot& s = slots_[i];
+  if (UsesKatoFloor(f) && !s.kato_floor_warned && opts_.write_hold_ms < 0) {
+    s.kato_floor_warned = true;
+    MPLOG_WARN("path {} ({}): fabrics controller {} reports KATO 0 (keep-alive off or not shown in "
+               "sysfs): holding writes that may still execute for {} ms (3 x the kernel's default "
+               "KATO {} s + CQT {} ms); set write_hold_ms, or connect with --keep-alive-tmo",
+               i, d.ng_path, d.ctrl_name, hold_ns / 1'000'000, kFabricsKatoFloorMs / 1000, f.cqt_ms);
+  }
+  PathState& ps = table_->path(i);
+  const int64_t old = ps.write_hold_ns.exchange(hold_ns, std::memory_order_relaxed);
+  if (old != hold_ns)
+    MPLOG_DEBUG("path {}: write hold {} ms (KATO {} ms, TBKAS {}, CQT {} ms, {})", i,
+                hold_ns / 1'000'000, f.kato_ms, f.tbkas ? "yes" : "no", f.cqt_ms,
+                f.fabrics ? "fabrics" : "pcie");
+}
+
 void EngineImpl::TryReopen(int i, int64_t now) {
   PathSlot& s = slots_[i];
   absl::StatusOr<PathDesc> found = FindPath(s.desc.key, info_.nsid);
@@ -322,6 +347,7 @@ void EngineImpl::TryReopen(int i, int64_t now) {
   s.desc = *found;
   s.ctrl_state = found->ctrl_state;
   s.was_live = true;
+  SetWriteHold(i, *found);  // a new association: its own KATO, TBKAS and CQT
   ps.health.store(PathHealth::kFailed, std::memory_order_relaxed);  // ANA read below confirms
   (void)now;
   table_->BumpEpoch();

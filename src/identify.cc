@@ -4,6 +4,7 @@
 #include <libnvme.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -78,6 +79,11 @@ absl::StatusOr<ControllerIdentity> ParseIdCtrl(const nvme_id_ctrl& id) {
   c.nn = le32toh(id.nn);
   c.mnan = le32toh(id.mnan);
   c.cmic = id.cmic;
+  c.ctratt = le32toh(id.ctratt);
+  // CQT is bytes 387:386 (NVMe Base 2.0; the kernel's struct nvme_id_ctrl `cqt`). libnvme 1.3
+  // predates it: there it is the third and fourth byte of rsvd384.
+  static_assert(offsetof(nvme_id_ctrl, rsvd384) == 384);
+  c.cqt_ms = Le16(&id.rsvd384[386 - 384]);
   return c;
 }
 
@@ -139,7 +145,6 @@ absl::Status ParseNsDescriptors(absl::Span<const uint8_t> buf, NamespaceIdentity
     }
     off += 4 + nidl;
   }
-  (void)Le16;
   return absl::OkStatus();
 }
 

@@ -28,7 +28,13 @@ struct ControllerIdentity {
   uint32_t anagrpmax = 0, nanagrpid = 0;
   uint32_t nn = 0, mnan = 0;            // number of namespaces / max allocated namespaces
   uint8_t cmic = 0;
+  uint32_t ctratt = 0;                  // controller attributes
+  uint16_t cqt_ms = 0;                  // Command Quiesce Time (bytes 387:386), ms; 0 = not reported
   bool ana_supported() const { return cmic & 0x8; }
+  // Returns true when the controller restarts its keep-alive timer on any command (CTRATT bit 6,
+  // the kernel's NVME_CTRL_ATTR_TBKAS; nvmet sets it).
+  bool tbkas() const { return ctratt & kCtrattTbkas; }
+  static constexpr uint32_t kCtrattTbkas = 1u << 6;
   // Returns the Command Retry Delay for a CRD field value (1..3) in ms (kernel: crdt[crd-1]).
   uint32_t CrdDelayMs(uint8_t crd) const { return crd >= 1 && crd <= 3 ? crdt[crd - 1] * 100u : 0; }
 };

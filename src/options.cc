@@ -103,7 +103,7 @@ absl::Status ValidateEngineOptions(const EngineOptions& o) {
     if (absl::Status s = CheckMs(field, ms); !s.ok()) return s;
   }
   if (o.write_hold_ms < -1)
-    return Bad(fmt::format("write_hold_ms = {}: -1 (controller KATO) or a time in ms", o.write_hold_ms));
+    return Bad(fmt::format("write_hold_ms = {}: -1 (the controller's rule: (TBKAS ? 3 : 2) x KATO + CQT) or a time in ms", o.write_hold_ms));
   if (o.write_hold_ms > 0)
     if (absl::Status s = CheckMs("write_hold_ms", uint32_t(o.write_hold_ms)); !s.ok()) return s;
   if (o.max_retries > kMaxRetries)

@@ -29,8 +29,17 @@ namespace nvme_mpath::internal {
 struct PathState {
   // ---- immutable once the path is added ----
   int numa_node = -1;
-  uint32_t kato_ms = 0;     // keep-alive timeout of the controller (write hold default)
   std::array<uint16_t, 3> crdt = {};  // command retry delay times (100 ms units)
+
+  // ---- facts of the current association: written by the control thread when the path is
+  //      added and on every reopen (before the epoch bump), read by queues when they hold a
+  //      write. A queue that reads the old association's value for a completion of the old
+  //      association is exact; one that reads a value of the other association is off by the
+  //      difference between two connects to the same endpoint, which normally share their
+  //      parameters. ----
+  // How long a write that may still execute is held after a failing completion on this path:
+  // WriteHoldNs() of the association (write_hold.h), (TBKAS ? 3 : 2) x KATO + CQT.
+  std::atomic<int64_t> write_hold_ns{0};
 
   // ---- shared, atomics ----
   std::atomic<AnaState> ana{AnaState::kUnknown};

@@ -13,6 +13,7 @@
 
 #include "absl/base/attributes.h"
 
+#include "disposition.h"
 #include "log.h"
 #include "tag.h"
 
@@ -33,22 +34,6 @@ constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path ch
 
 inline void Dec(std::atomic<uint64_t>& c) {
   c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-}
-
-ErrorClass ClassOf(int res) {
-  if (res < 0) {
-    if (res == -EINTR) return ErrorClass::kCancelled;
-    if (res == -ENODEV || res == -ENXIO) return ErrorClass::kGone;
-    if (res == -EIO || res == -ETIMEDOUT || res == -ECONNRESET) return ErrorClass::kOtherPath;
-    return ErrorClass::kOther;
-  }
-  const NvmeStatus st{static_cast<uint16_t>(res)};
-  if (st.is_ana_error()) return ErrorClass::kAna;
-  if (st.code() == kScHostPathError) return ErrorClass::kHostPath;
-  if (st.code() == kScHostAbortedCmd) return ErrorClass::kHostAborted;
-  if (st.is_path_error() || st.code() == 0x022) return ErrorClass::kOtherPath;
-  if (st.sct() == kSctMediaError) return ErrorClass::kMedia;
-  return ErrorClass::kOther;
 }
 
 }  // namespace
@@ -503,6 +488,8 @@ inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
   FinishCmd(c, 0, 0, static_cast<uint32_t>(result));
 }
 
+// Every completion that is not a plain success (the caller's fast path takes those): one
+// decision, then one action per disposition.
 void QueueCore::HandleCompletion(const Completion& cqe) {
   Cmd* c = MatchCompletion(cqe.tag);
   if (c == nullptr) {
@@ -510,63 +497,60 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
     return;
   }
   const int res = cqe.res;
-  if (res == 0) {
+  const Decision d = Decide(res, c->retries, cfg_.max_retries);
+  if (d.ok) {
+    // res 0, or a status whose code is 0 with only More/CRD/DNR set: the application gets 0.
     CompleteOk(c, cqe.result);
     return;
   }
   const int p = c->path;
-  PathCounters& pc = AccountCompletion(c);
-  const int64_t now = now_;
-
+  AccountCompletion(c);
   c->last_res = res;
-  CountError(p, res);
-  const Disposition d = Classify(res);
+  CountError(p, d.error_class);
+  const uint16_t status = res > 0 ? static_cast<uint16_t>(res) : 0;
   const bool expired =
-      cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns;
-  switch (d) {
+      cfg_.io_timeout_ns != 0 && now_ - c->io->priv.submit_ns >= cfg_.io_timeout_ns;
+  switch (d.disposition) {
     case Disposition::kComplete:
-      FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
-                static_cast<uint32_t>(cqe.result));
-      return;
-    case Disposition::kRetrySamePath: {
-      if (c->retries >= cfg_.max_retries || expired) {
-        FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
-                  static_cast<uint32_t>(cqe.result));
-        return;
-      }
-      ++c->retries;
-      PathCounters::Add(pc.retries, 1);
-      int64_t delay = res < 0 ? kErrnoRetryDelayNs : 0;
-      if (res > 0) {
-        const uint8_t crd = NvmeStatus{static_cast<uint16_t>(res)}.crd();
-        if (crd != 0) delay = int64_t{table_->path(p).crdt[crd - 1]} * 100'000'000;
-      }
-      c->sticky_path = static_cast<int8_t>(p);
-      c->state = CmdState::kFree;  // not in flight; Dispatch/Delay set the next state
-      if (delay == 0) Dispatch(c); else Delay(c, DelayKind::kRetry, now + delay);
-      return;
-    }
+      return FinishCmd(c, res < 0 ? res : -EIO, status, static_cast<uint32_t>(cqe.result));
+    case Disposition::kRetrySamePath:
+      if (expired)
+        return FinishCmd(c, res < 0 ? res : -EIO, status, static_cast<uint32_t>(cqe.result));
+      return RetrySamePath(c, p, res);
     case Disposition::kFailover:
     case Disposition::kAnaFailover:
     case Disposition::kPathGone:
-      if (expired) {
-        FinishCmd(c, -ETIMEDOUT, res > 0 ? static_cast<uint16_t>(res) : 0, 0);
-        return;
-      }
-      OnPathError(c, p, res, d);
-      return;
+      if (expired) return FinishCmd(c, -ETIMEDOUT, status, 0);
+      return OnPathError(c, p, res, d.disposition);
   }
 }
 
-void QueueCore::CountError(int p, int res) {
-  PathCounters& pc = counters_[p];
-  PathCounters::Add(pc.errors, 1);
-  PathCounters::Add(pc.errors_by_class[static_cast<int>(ClassOf(res))], 1);
+// Sends `c` down path `p` again: at once, after crdt[crd-1] x 100 ms when the status has CRD set
+// (the kernel's nvme_retry_req indexing), or after 1 ms for our own resource shortage (-errno).
+void QueueCore::RetrySamePath(Cmd* c, int p, int res) {
+  ++c->retries;
+  PathCounters::Add(path_counters_[p]->retries, 1);
+  int64_t delay = res < 0 ? kErrnoRetryDelayNs : 0;
+  if (res > 0) {
+    const uint8_t crd = NvmeStatus{static_cast<uint16_t>(res)}.crd();
+    if (crd != 0) delay = int64_t{table_->path(p).crdt[crd - 1]} * 100'000'000;
+  }
+  c->sticky_path = static_cast<int8_t>(p);
+  c->state = CmdState::kFree;  // not in flight; Dispatch/Delay set the next state
+  if (delay == 0) Dispatch(c); else Delay(c, DelayKind::kRetry, now_ + delay);
 }
 
+void QueueCore::CountError(int p, ErrorClass cls) {
+  PathCounters& pc = counters_[p];
+  PathCounters::Add(pc.errors, 1);
+  PathCounters::Add(pc.errors_by_class[static_cast<int>(cls)], 1);
+}
+
+// Returns the write hold for a failing completion on path `p`: the write_hold option when set,
+// else the path's own rule, (TBKAS ? 3 : 2) x KATO + CQT (see write_hold.h).
 int64_t QueueCore::HoldNs(int p) const {
   if (cfg_.write_hold_ns >= 0) return cfg_.write_hold_ns;
-  return int64_t{table_->path(p).kato_ms} * 1'000'000;
+  return table_->path(p).write_hold_ns.load(std::memory_order_relaxed);
 }
 
 void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
@@ -591,7 +575,8 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
   c->state = CmdState::kFree;
   if (IsWrite(c->io) && MayStillExecute(res)) {
     // The write may still land on the failing path: resend only once that path can no longer
-    // execute it (KATO elapsed, or the controller was reset/deleted since).
+    // execute it (the target must have torn the association down: HoldNs(), or, with
+    // write_hold_release_on_reset, the controller was reset/deleted since).
     c->hold_reset_gen = table_->path(p).reset_gen.load(std::memory_order_relaxed);
     Delay(c, DelayKind::kWriteHold, now + HoldNs(p));
     return;

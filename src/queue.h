@@ -28,6 +28,7 @@
 #include <nvme_mpath/stats.h>
 
 #include "clock.h"
+#include "disposition.h"
 #include "path.h"
 #include "policy.h"
 #include "transport.h"
@@ -48,7 +49,7 @@ struct QueueConfig {
   int64_t io_timeout_ns = 120'000'000'000;  // 0 = none
   uint32_t cmd_timeout_ms = 0;
   uint32_t max_retries = 5;
-  int64_t write_hold_ns = -1;  // -1: the path's KATO
+  int64_t write_hold_ns = -1;  // -1: the path's own (PathState::write_hold_ns)
   bool write_hold_release_on_reset = false;  // end a hold early once the controller was reset
   int64_t failback_delay_ns = 0;
   uint32_t marginal_errors = 3;
@@ -137,6 +138,7 @@ class QueueCore final : public Queue {
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
+  void RetrySamePath(Cmd* c, int path, int res);
   PathCounters& AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
   void OnPathError(Cmd* c, int path, int res, Disposition d);
@@ -145,7 +147,7 @@ class QueueCore final : public Queue {
   void RunTimers(int64_t now);
   void RedriveParked();
   void FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result);
-  void CountError(int path, int res);
+  void CountError(int path, ErrorClass cls);
   int64_t HoldNs(int path) const;
   bool IsWrite(const Io* io) const;
   int64_t NextTimerNs() const;

@@ -1,59 +1,12 @@
 // File: status.cc
 //
-// The disposition table (see nvme_mpath/status.h). Pure functions, unit-tested row by row.
+// Names of completion statuses (see nvme_mpath/status.h). The disposition table is in
+// disposition.cc.
 #include <nvme_mpath/status.h>
 
 #include <cerrno>
 
 namespace nvme_mpath {
-
-Disposition Classify(int res) {
-  if (res == 0) return Disposition::kComplete;
-  if (res < 0) {
-    // Compare with negative constants: negating INT_MIN would overflow.
-    switch (res) {
-      case -ENODEV:
-      case -ENXIO:
-        return Disposition::kPathGone;
-      case -EINTR:
-      case -EIO:
-      case -ETIMEDOUT:
-      case -ECANCELED:
-      case -ECONNRESET:
-      case -ENOLINK:
-      case -ESHUTDOWN:
-        return Disposition::kFailover;
-      case -EAGAIN:
-      case -EBUSY:
-      case -ENOMEM:
-      // Seen in the lab from passthrough commands caught by a controller reset (6.1); a
-      // genuinely bad buffer still fails, after max_retries.
-      case -EFAULT:
-        return Disposition::kRetrySamePath;
-      default:
-        return Disposition::kComplete;
-    }
-  }
-  const NvmeStatus st{static_cast<uint16_t>(res)};
-  if (st.ok()) return Disposition::kComplete;  // only MORE/CRD bits set: treat as success
-  if (st.dnr()) return Disposition::kComplete;
-  if (st.is_ana_error()) return Disposition::kAnaFailover;
-  if (st.is_path_error()) return Disposition::kFailover;
-  if (st.code() == 0x022) return Disposition::kFailover;  // transient transport error
-  if (st.crd() != 0 || st.code() == 0x082) return Disposition::kRetrySamePath;
-  return Disposition::kComplete;
-}
-
-bool MayStillExecute(int res) {
-  if (res < 0) {
-    // Cancelled in flight by a reset or our own timeout: the target may have it queued.
-    return res == -EINTR || res == -EIO || res == -ETIMEDOUT || res == -ECANCELED ||
-           res == -ECONNRESET;
-  }
-  // 0x371: aborted by the host after it was sent. 0x370 is raised before sending (controller
-  // not live) and ANA errors are the target's own refusal: both are safe to resend at once.
-  return (res & kStatusCodeMask) == kScHostAbortedCmd;
-}
 
 const char* StatusName(int res) {
   if (res == 0) return "SUCCESS";
@@ -79,6 +32,7 @@ const char* StatusName(int res) {
       case -EOPNOTSUPP: return "-EOPNOTSUPP";
       case -ERANGE: return "-ERANGE";
       case -ENOSPC: return "-ENOSPC";
+      case -EBADF: return "-EBADF";
       default: return "-ERRNO";
     }
   }
@@ -89,10 +43,11 @@ const char* StatusName(int res) {
     case 0x004: return "DATA_XFER_ERROR";
     case 0x006: return "INTERNAL";
     case 0x007: return "ABORT_REQ";
+    case kScSqDeletion: return "ABORT_SQ_DELETION";
     case 0x00b: return "INVALID_NS";
     case 0x00d: return "CMD_SEQ_ERROR";
     case 0x020: return "NS_WRITE_PROTECTED";
-    case 0x022: return "TRANSIENT_TRANSPORT";
+    case kScTransientTransport: return "TRANSIENT_TRANSPORT";
     case 0x080: return "LBA_RANGE";
     case 0x081: return "CAP_EXCEEDED";
     case 0x082: return "NS_NOT_READY";
@@ -113,17 +68,6 @@ const char* StatusName(int res) {
     case kScHostAbortedCmd: return "HOST_ABORTED_CMD";
     default: return "NVME_STATUS";
   }
-}
-
-const char* DispositionName(Disposition d) {
-  switch (d) {
-    case Disposition::kComplete: return "complete";
-    case Disposition::kRetrySamePath: return "retry";
-    case Disposition::kFailover: return "failover";
-    case Disposition::kAnaFailover: return "ana-failover";
-    case Disposition::kPathGone: return "reopen";
-  }
-  return "?";
 }
 
 }  // namespace nvme_mpath

@@ -51,7 +51,7 @@ struct EngineOptions {
   uint32_t cmd_timeout_ms = 0;           // nvme_uring_cmd.timeout_ms per command; 0 = kernel's
   uint32_t io_timeout_ms = 120000;       // deadline of one I/O across every retry; 0 = none
   uint32_t max_retries = 5;              // same-path retries per command (kernel: nvme_max_retries)
-  int32_t write_hold_ms = -1;            // hold for writes that may still execute; -1 = KATO
+  int32_t write_hold_ms = -1;            // write hold; -1 = (TBKAS ? 3 : 2) x KATO + CQT (per path)
   bool write_hold_release_on_reset = false;  // end the hold once the controller was reset
   uint32_t failback_delay_ms = 0;        // optimized path back in use after this long usable
   uint32_t marginal_errors = 3;          // path errors within marginal_window_ms mark it marginal

@@ -61,7 +61,7 @@ struct nvme_mpath_options {
   uint32_t cmd_timeout_ms;         /* per command (nvme_uring_cmd.timeout_ms); 0 = kernel's */
   uint32_t io_timeout_ms;          /* deadline per I/O across retries; 0 = none; default 120000 */
   uint32_t max_retries;            /* same-path retries; default 5 */
-  int32_t write_hold_ms;           /* -1 (default) = controller KATO */
+  int32_t write_hold_ms;           /* -1 (default) = (TBKAS ? 3 : 2) x KATO + CQT */
   uint32_t failback_delay_ms;      /* default 0 */
   int publish_stats;               /* default 1: visible to nvme-mpath-ctl stats */
   const char* name;                /* shown by nvme-mpath-ctl; NULL = program name */

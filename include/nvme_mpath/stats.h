@@ -22,9 +22,9 @@ enum class ErrorClass : uint8_t {
   kAna = 0,       // 0x301/0x302/0x303
   kHostPath,      // 0x370 host path error (controller not live)
   kHostAborted,   // 0x371 aborted by host (command timeout)
-  kCancelled,     // -EINTR: cancelled by a controller reset
+  kCancelled,     // -EINTR/-ECANCELED, 0x008: cancelled or aborted by a controller reset
   kGone,          // -ENODEV/-ENXIO: controller deleted
-  kOtherPath,     // other SCT 3 and transport errors
+  kOtherPath,     // other SCT 3, 0x022 and transport errors (-EIO, -ETIMEDOUT, -EBADF, ...)
   kMedia,         // SCT 2
   kOther,         // anything else (command errors, other errno)
   kCount

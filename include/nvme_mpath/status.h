@@ -1,9 +1,9 @@
 // File: nvme_mpath/status.h
 //
-// Decoding of an NVMe passthrough completion (`cqe->res` of an IORING_OP_URING_CMD) and the
-// disposition table that decides what the engine does next with it. This is the userspace
-// counterpart of the kernel's nvme_decide_disposition() and SPDK's
-// bdev_nvme_io_complete_nvme_status(). Everything here is a pure function, allocation-free and
+// Decoding of an NVMe passthrough completion (`cqe->res` of an IORING_OP_URING_CMD): the status
+// fields an application sees in Io::status, and their names. What the engine does with a
+// completion (retry, fail over, complete) is its private disposition table (src/disposition.h,
+// documented in docs/architecture.md). Everything here is a pure function, allocation-free and
 // safe to call on the hot path.
 #ifndef NVME_MPATH_STATUS_H_
 #define NVME_MPATH_STATUS_H_
@@ -18,6 +18,10 @@ inline constexpr uint8_t kSctCommandSpecific = 1;
 inline constexpr uint8_t kSctMediaError = 2;
 inline constexpr uint8_t kSctPath = 3;
 inline constexpr uint8_t kSctVendor = 7;
+
+// Generic status codes (SCT 0) the engine treats as path errors, as 11-bit SCT/SC values.
+inline constexpr uint16_t kScSqDeletion = 0x008;          // command aborted due to SQ deletion
+inline constexpr uint16_t kScTransientTransport = 0x022;  // transient transport error
 
 // Path-related status codes (SCT 3), as 11-bit SCT/SC values.
 inline constexpr uint16_t kScInternalPathError = 0x300;
@@ -53,45 +57,9 @@ struct NvmeStatus {
   }
 };
 
-// What the engine does with a completion. Mirrors the kernel's COMPLETE/RETRY/FAILOVER with the
-// two extra cases a userspace engine must handle itself.
-enum class Disposition : uint8_t {
-  kComplete,       // success, or an error the application must see (media, command, DNR)
-  kRetrySamePath,  // transient: retry on the same path, after crdt[crd-1] x 100 ms if CRD is set
-  kFailover,       // path error: resubmit on another usable path
-  kAnaFailover,    // ANA error: set the path aside, re-read ANA now, then fail over
-  kPathGone,       // -ENODEV/-ENXIO: controller deleted; close, rediscover, reopen; fail over
-};
-
-// Returns the disposition of one passthrough completion, before retry budgets are applied.
-//   res == 0                       -> kComplete
-//   res < 0 (-errno from the kernel):
-//     -ENODEV, -ENXIO              -> kPathGone
-//     -EINTR, -EIO, -ETIMEDOUT, -ECANCELED, -ECONNRESET, -ENOLINK, -ESHUTDOWN -> kFailover
-//     -EAGAIN, -EBUSY, -ENOMEM     -> kRetrySamePath (resource shortage on our side)
-//     -EFAULT                      -> kRetrySamePath (seen when a controller reset catches a
-//                                     passthrough command; a bad buffer fails after the budget)
-//     anything else (-EINVAL, -EOPNOTSUPP, ...) -> kComplete (caller error)
-//   res > 0 (NVMe status):
-//     DNR set                      -> kComplete
-//     0x301/0x302/0x303            -> kAnaFailover
-//     any other SCT 3              -> kFailover
-//     generic 0x22 transient transport error -> kFailover
-//     CRD != 0, or generic 0x82 namespace not ready -> kRetrySamePath
-//     anything else                -> kComplete
-Disposition Classify(int res);
-
-// Returns true when a command that completed with `res` may still execute on the target later
-// (it was sent, then lost or cancelled by the host): a write that failed so must not be
-// resubmitted elsewhere until that path can no longer execute it.
-bool MayStillExecute(int res);
-
 // Returns a stable upper-case name for a cqe->res value: "SUCCESS", "ANA_INACCESSIBLE",
 // "HOST_PATH_ERROR", "-ENODEV", "NVME_STATUS" for unknown codes. Never returns null.
 const char* StatusName(int res);
-
-// Returns the name of a disposition: "complete", "retry", "failover", "ana-failover", "reopen".
-const char* DispositionName(Disposition d);
 
 }  // namespace nvme_mpath
 

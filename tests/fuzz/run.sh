@@ -18,7 +18,7 @@ san=(-O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 flags=(-std=c++20 "${san[@]}" -I"$TOP/include" -I"$TOP/src" -DNVME_MPATH_VERSION_STRING=\"fuzz\")
 libs=($(pkg-config --libs libnvme fmt absl_status absl_statusor absl_strings))
 # Library sources every target links (pure code: no device is ever opened).
-common=("$TOP/src/ana.cc" "$TOP/src/identify.cc" "$TOP/src/status.cc" "$TOP/src/types.cc"
+common=("$TOP/src/ana.cc" "$TOP/src/identify.cc" "$TOP/src/status.cc" "$TOP/src/disposition.cc" "$TOP/src/types.cc"
         "$TOP/src/address.cc" "$TOP/src/log.cc")
 # Per target: the sources it adds (.c files are compiled as C).
 declare -A extra=(

@@ -63,7 +63,7 @@ void Usage() {
       "  --policy P             numa|round-robin|queue-depth|active-passive (numa)\n"
       "  --cmd-timeout-ms T     per-command timeout (0: kernel default)\n"
       "  --no-path-timeout-ms T how long I/O waits for a path (30000)\n"
-      "  --write-hold-ms T      hold for writes that may still execute (-1: KATO)\n"
+      "  --write-hold-ms T      hold for writes that may still execute (-1: engine rule)\n"
       "  --ana-poll-ms T        ANA poll interval (1000)\n"
       "  --json FILE            write a JSON summary\n"
       "  --expect-errors        errors are expected (all paths down): succeed if every error is\n"

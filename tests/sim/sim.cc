@@ -6,7 +6,13 @@
 // go down, get deleted and come back, whose commands fail at random, and whose cancelled writes
 // may still land later ("ghost writes"). A small control plane plays the engine's poller.
 //
-//   nvme_mpath_sim [--seeds N] [--first-seed S] [--seed S] [--ios N] [-v]
+//   nvme_mpath_sim [--seeds N] [--first-seed S] [--seed S] [--ios N] [--write-hold-ms MS] [-v]
+//
+// Each seed draws the target's keep-alive facts (TBKAS, CQT; KATO 2 s): a ghost write lands
+// anywhere up to the modelled teardown, (TBKAS ? 3 : 2) x KATO + CQT after the failing
+// completion, and the engine holds for its own rule (write_hold.h). --write-hold-ms forces the
+// engine's write_hold option instead: a hold shorter than the teardown (say 2000, the old
+// 1 x KATO) must make seeds fail with a stale read or final media.
 //
 // Invariants checked for every seed:
 //   1. every I/O completes exactly once, with no error (a path always comes back in time);
@@ -29,18 +35,23 @@
 
 #include <nvme_mpath/status.h>
 
+#include "disposition.h"
 #include "path.h"
 #include "queue.h"
 #include "support/fake_clock.h"
 #include "support/fake_transport.h"
 #include "tag.h"
+#include "write_hold.h"
 
 namespace nvme_mpath::sim {
 namespace {
 
+using internal::MayStillExecute;
 using internal::PathTable;
 using internal::QueueConfig;
 using internal::QueueCore;
+using internal::WriteHoldFacts;
+using internal::WriteHoldNs;
 using testing::FakeClock;
 using testing::FakeTransport;
 
@@ -54,6 +65,7 @@ struct Options {
   uint64_t seed = 1;
   int ios = 3000;
   bool verbose = false;
+  int64_t write_hold_ms = -1;  // -1: the engine's rule
 };
 
 enum class Ctrl { kLive, kDown, kGone };
@@ -105,6 +117,11 @@ class Sim {
     p_ghost_ = Uniform(0, 1);
     qd_ = std::uniform_int_distribution<int>(1, 24)(rng_);
     release_on_reset_ = Chance(0.5);
+    // The target's keep-alive facts (nvmet sets TBKAS; CQT as a controller may report it).
+    hold_facts_ = WriteHoldFacts{.kato_ms = uint32_t(kKatoMs), .cqt_ms = 0, .tbkas = Chance(0.5),
+                                 .fabrics = true};
+    if (Chance(0.5)) hold_facts_.cqt_ms = uint16_t(Uniform(0, 1000));
+    teardown_ms_ = (hold_facts_.tbkas ? 3 : 2) * kKatoMs + hold_facts_.cqt_ms;
 
     table_ = std::make_unique<PathTable>(npaths_);
     paths_.resize(npaths_);
@@ -114,7 +131,7 @@ class Sim {
       auto& ps = table_->path(i);
       ps.ana = paths_[i].ana;
       ps.fd = paths_[i].fd;
-      ps.kato_ms = kKatoMs;
+      ps.write_hold_ns = WriteHoldNs(hold_facts_);
       ps.crdt = {1, 2, 3};
     }
     QueueConfig cfg;
@@ -127,6 +144,7 @@ class Sim {
     cfg.io_timeout_ns = 0;
     cfg.max_retries = 5;
     cfg.write_hold_release_on_reset = release_on_reset_;
+    cfg.write_hold_ns = o_.write_hold_ms < 0 ? -1 : o_.write_hold_ms * kMs;
     auto t = std::make_unique<FakeTransport>();
     transport_ = t.get();
     transport_->on_prep = [this](int path) {  // invariant 2, checked when the SQE is built
@@ -204,9 +222,10 @@ class Sim {
   }
 
   std::string Summary() const {
-    return Fmt("paths=%d qd=%d p_err=%.4f p_fault=%.4f p_ghost=%.2f release_on_reset=%d faults=%d "
-               "ghosts=%d/%d failovers=%d",
-               npaths_, qd_, p_error_, p_fault_, p_ghost_, int(release_on_reset_), faults_,
+    return Fmt("paths=%d qd=%d p_err=%.4f p_fault=%.4f p_ghost=%.2f release_on_reset=%d tbkas=%d "
+               "cqt=%ums teardown=%" PRId64 "ms faults=%d ghosts=%d/%d failovers=%d",
+               npaths_, qd_, p_error_, p_fault_, p_ghost_, int(release_on_reset_),
+               int(hold_facts_.tbkas), unsigned(hold_facts_.cqt_ms), teardown_ms_, faults_,
                ghosts_run_, ghosts_made_, failovers_);
   }
 
@@ -453,7 +472,9 @@ class Sim {
     if (s.cmd.opcode != 0x01 || !Chance(p_ghost_)) return;
     const uint64_t slba = uint64_t(s.cmd.cdw11) << 32 | s.cmd.cdw10;
     const uint32_t nlb = s.cmd.cdw12 + 1;
-    Ghost g{s.path, paths_[s.path].resets, now + int64_t(Uniform(0, kKatoMs)) * kMs, slba, nlb, {}};
+    // The target may execute it any time until it has torn the association down.
+    Ghost g{s.path, paths_[s.path].resets, now + int64_t(Uniform(0, double(teardown_ms_)) * kMs),
+            slba, nlb, {}};
     g.data.assign(reinterpret_cast<uint8_t*>(uintptr_t(s.cmd.addr)),
                   reinterpret_cast<uint8_t*>(uintptr_t(s.cmd.addr)) + size_t(nlb) * kLba);
     ghosts_.push_back(std::move(g));
@@ -509,6 +530,8 @@ class Sim {
   int npaths_ = 2, qd_ = 8;
   double p_error_ = 0, p_fault_ = 0, p_ghost_ = 0;
   bool release_on_reset_ = false;  // engine mode; ghosts die at a target reset then
+  WriteHoldFacts hold_facts_;      // the target's keep-alive facts (same on every path)
+  int64_t teardown_ms_ = 0;        // (TBKAS ? 3 : 2) x KATO + CQT
   std::unique_ptr<PathTable> table_;
   FakeTransport* transport_ = nullptr;
   std::unique_ptr<QueueCore> queue_;
@@ -532,6 +555,7 @@ class Sim {
 int main(int argc, char** argv) {
   uint64_t first = 1, count = 200;
   int ios = 3000;
+  int64_t write_hold_ms = -1;
   bool verbose = false, single = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -543,21 +567,26 @@ int main(int argc, char** argv) {
     else if (a == "--first-seed") first = strtoull(next(), nullptr, 0);
     else if (a == "--seed") { first = strtoull(next(), nullptr, 0); count = 1; single = true; }
     else if (a == "--ios") ios = atoi(next());
+    else if (a == "--write-hold-ms") write_hold_ms = strtoll(next(), nullptr, 0);
     else if (a == "-v") verbose = true;
     else if (a == "-h" || a == "--help") {
-      printf("usage: nvme_mpath_sim [--seeds N] [--first-seed S] [--seed S] [--ios N] [-v]\n");
+      printf("usage: nvme_mpath_sim [--seeds N] [--first-seed S] [--seed S] [--ios N] "
+             "[--write-hold-ms MS] [-v]\n");
       return 0;
     } else { fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
   }
   int failed = 0;
   for (uint64_t s = first; s < first + count; ++s) {
-    nvme_mpath::sim::Options o{s, ios, verbose};
+    nvme_mpath::sim::Options o{s, ios, verbose, write_hold_ms};
     nvme_mpath::sim::Sim sim(o);
     std::string err = sim.Run();
     if (!err.empty()) {
       ++failed;
-      printf("FAIL seed=%" PRIu64 " (%s): %s\n  replay: nvme_mpath_sim --seed %" PRIu64 " --ios %d -v\n",
-             s, sim.Summary().c_str(), err.c_str(), s, ios);
+      const std::string hold =
+          write_hold_ms < 0 ? "" : " --write-hold-ms " + std::to_string(write_hold_ms);
+      printf("FAIL seed=%" PRIu64 " (%s): %s\n  replay: nvme_mpath_sim --seed %" PRIu64
+             " --ios %d%s -v\n",
+             s, sim.Summary().c_str(), err.c_str(), s, ios, hold.c_str());
       if (failed >= 10) break;
     } else if (verbose || single) {
       printf("ok seed=%" PRIu64 " (%s)\n", s, sim.Summary().c_str());

@@ -205,7 +205,7 @@ TEST(FioOptionsTest, RrMinIoAndWriteHold) {
   o = Defaults();
   for (int wh : {-2, -100, INT_MIN}) {
     o.write_hold = wh;
-    EXPECT_EQ(Err(o), "write_hold=" + std::to_string(wh) + ": -1 (the controller's KATO) or a time in ms");
+    EXPECT_EQ(Err(o), "write_hold=" + std::to_string(wh) + ": -1 (the controller's rule: (TBKAS ? 3 : 2) x KATO + CQT) or a time in ms");
   }
   for (int wh : {-1, 0, 1, 86400000, INT_MAX}) {  // ranges are the library's to check
     o.write_hold = wh;

@@ -37,8 +37,24 @@ TEST(IdentifyTest, Controller) {
   EXPECT_EQ(c->CrdDelayMs(0), 0u);
   EXPECT_TRUE(c->ana_supported());
   EXPECT_EQ(c->anatt_s, 10);
+  EXPECT_FALSE(c->tbkas());
+  EXPECT_EQ(c->cqt_ms, 0);
   id.mdts = 0;
   EXPECT_EQ(ParseIdCtrl(id)->max_transfer_bytes, 0u);  // no limit
+}
+
+TEST(IdentifyTest, ControllerTbkasAndCqt) {
+  nvme_id_ctrl id;
+  memset(&id, 0, sizeof(id));
+  id.ctratt = htole32((1u << 6) | 1u);  // what nvmet reports: TBKAS + 128-bit host ID
+  const uint16_t cqt = htole16(1500);
+  memcpy(reinterpret_cast<uint8_t*>(&id) + 386, &cqt, 2);  // CQT, bytes 387:386
+  auto c = ParseIdCtrl(id);
+  ASSERT_OK(c);
+  EXPECT_TRUE(c->tbkas());
+  EXPECT_EQ(c->cqt_ms, 1500);
+  id.ctratt = htole32(1u);
+  EXPECT_FALSE(ParseIdCtrl(id)->tbkas());
 }
 
 nvme_id_ns Ns(uint8_t flbas, uint8_t ds, uint16_t ms) {

@@ -9,6 +9,7 @@
 #include "support/fake_clock.h"
 #include "support/fake_transport.h"
 #include "tag.h"
+#include "write_hold.h"
 
 namespace nvme_mpath::internal {
 namespace {
@@ -40,7 +41,8 @@ class QueueTest : public ::testing::Test {
       PathState& p = table_->path(i);
       p.ana = i == 0 ? AnaState::kOptimized : AnaState::kNonOptimized;
       p.fd = 100 + i;
-      p.kato_ms = 2000;
+      // The lab's association: nvmet (TBKAS), KATO 2 s, no CQT -> a 6 s write hold.
+      p.write_hold_ns = WriteHoldNs({.kato_ms = 2000, .cqt_ms = 0, .tbkas = true, .fabrics = true});
       p.crdt = {5, 10, 20};
     }
     cfg.nsid = 7;
@@ -163,7 +165,8 @@ TEST_F(QueueTest, HostPathErrorAndCancelFailOver) {
 }
 
 TEST_F(QueueTest, MediaErrorAndDnrCompleteToTheApplication) {
-  for (int res : {0x281, 0x4302, 0x002}) {
+  // With DNR: the application sees them at once (without DNR they are retried first, below).
+  for (int res : {0x4281, 0x4302, 0x4002}) {
     Build(QueueConfig{});
     Done d;
     Io io = MakeRead(0, 1, &d);
@@ -175,6 +178,105 @@ TEST_F(QueueTest, MediaErrorAndDnrCompleteToTheApplication) {
     EXPECT_EQ(d.res, -EIO);
     EXPECT_EQ(d.status.raw, res);
     EXPECT_TRUE(transport_->inflight().empty());
+  }
+}
+
+TEST_F(QueueTest, NonDnrErrorIsRetriedOnSamePathThenCompletes) {
+  // Kernel parity: a media error without DNR is retried max_retries times on the same path,
+  // then the application gets it.
+  QueueConfig cfg;
+  cfg.max_retries = 3;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  for (int i = 0; i <= 3; ++i) {
+    queue_->Flush();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << i;
+    EXPECT_EQ(transport_->inflight()[0].path, 0) << i;
+    EXPECT_EQ(d.calls, 0) << i;
+    transport_->Complete(0, 0x281);
+    Poll();
+  }
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -EIO);
+  EXPECT_EQ(d.status.raw, 0x281);
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->counters(0).retries.load(), 3u);
+  EXPECT_EQ(queue_->counters(0).failovers.load(), 0u);
+  EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kMedia)].load(), 4u);
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kLive);
+}
+
+TEST_F(QueueTest, StatusWithCodeZeroCompletesWithSuccess) {
+  // Only More/CRD/DNR set, code 0: a success; the application must get 0, not -EIO.
+  for (int res : {0x2000, 0x1800, 0x4000}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 8, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    EXPECT_EQ(d.calls, 1) << res;
+    EXPECT_EQ(d.res, 0) << res;
+    EXPECT_EQ(d.status.raw, 0) << res;
+    EXPECT_TRUE(transport_->inflight().empty()) << res;
+    EXPECT_EQ(queue_->counters(0).ios.load(), 1u) << res;
+    EXPECT_EQ(queue_->counters(0).errors.load(), 0u) << res;
+  }
+}
+
+TEST_F(QueueTest, TransientTransportSqDeletionAndBadFileFailOver) {
+  for (int res : {0x022, 0x008, 0x2008, -EBADF, -ECANCELED}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 1, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << res;
+    EXPECT_EQ(transport_->inflight()[0].path, 1) << res;
+    EXPECT_EQ(table_->path(0).health.load(), PathHealth::kFailed) << res;
+    transport_->Complete(0, 0);
+    Poll();
+    EXPECT_EQ(d.calls, 1) << res;
+    EXPECT_EQ(d.res, 0) << res;
+  }
+}
+
+TEST_F(QueueTest, CancelledAndSqDeletionAreCountedAsCancelled) {
+  for (int res : {-ECANCELED, -EINTR, 0x008}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 1, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kCancelled)].load(),
+              1u) << res;
+    EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kOther)].load(), 0u)
+        << res;
+  }
+}
+
+TEST_F(QueueTest, WriteAbortedBySqDeletionOrBadFileIsResentAtOnce) {
+  // 0x008: the controller itself aborted it (final); -EBADF: never reached the target.
+  for (int res : {0x008, -EBADF}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRead(0, 8, &d);
+    io.op = IoOp::kWrite;
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    EXPECT_EQ(queue_->delayed(), 0u) << res;
+    ASSERT_EQ(transport_->inflight().size(), 1u) << res;
+    EXPECT_EQ(transport_->inflight()[0].path, 1) << res;
+    EXPECT_EQ(transport_->inflight()[0].cmd.opcode, 0x01) << res;
   }
 }
 
@@ -284,7 +386,9 @@ TEST_F(QueueTest, ZeroNoPathTimeoutFailsAtNextPoll) {
   EXPECT_EQ(d.res, -ENOLINK);
 }
 
-TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldForKato) {
+TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldUntilTeardown) {
+  // Held for 3 x KATO (TBKAS) + CQT from the failing completion: 6 s here. The hold used to be
+  // 1 x KATO (2 s), shorter than the target's teardown (issue #16).
   Done d;
   Io io = MakeRead(0, 8, &d);
   io.op = IoOp::kWrite;
@@ -294,10 +398,14 @@ TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldForKato) {
   Poll();
   EXPECT_TRUE(transport_->inflight().empty());
   EXPECT_EQ(queue_->delayed(), 1u);
-  clock_.AdvanceMs(1999);  // KATO 2000 ms
-  Poll();
-  EXPECT_TRUE(transport_->inflight().empty());
-  clock_.AdvanceMs(1);
+  const int64_t failed_at = clock_.NowNs();
+  for (int64_t ms : {1, 2000, 4000, 5999}) {  // never resent before the hold ends
+    clock_.Advance(failed_at + ms * 1'000'000 - clock_.NowNs());
+    Poll();
+    EXPECT_TRUE(transport_->inflight().empty()) << ms;
+    EXPECT_EQ(queue_->delayed(), 1u) << ms;
+  }
+  clock_.Advance(failed_at + int64_t{6000} * 1'000'000 - clock_.NowNs());
   Poll();
   ASSERT_EQ(transport_->inflight().size(), 1u);
   EXPECT_EQ(transport_->inflight()[0].path, 1);
@@ -306,6 +414,59 @@ TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldForKato) {
   Poll();
   EXPECT_EQ(d.calls, 1);
   EXPECT_EQ(d.res, 0);
+}
+
+TEST_F(QueueTest, WriteHoldIsThePathsOwn) {
+  // Path 0 without TBKAS and with CQT 700 ms: 2 x 2000 + 700 = 4700 ms.
+  table_->path(0).write_hold_ns =
+      WriteHoldNs({.kato_ms = 2000, .cqt_ms = 700, .tbkas = false, .fabrics = true});
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, 0x371);
+  Poll();
+  clock_.AdvanceMs(4699);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->delayed(), 1u);
+  clock_.AdvanceMs(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+}
+
+TEST_F(QueueTest, WriteHoldOptionOverridesThePathsRule) {
+  QueueConfig cfg;
+  cfg.write_hold_ns = 250'000'000;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINTR);
+  Poll();
+  clock_.AdvanceMs(249);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  clock_.AdvanceMs(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+  // write_hold 0: resent at once.
+  cfg.write_hold_ns = 0;
+  Build(cfg);
+  Io io2 = MakeRead(0, 8, &d);
+  io2.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io2), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINTR);
+  Poll();
+  Poll();  // due at once: resent by the next Poll()
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
 }
 
 TEST_F(QueueTest, WriteHoldIgnoresResetByDefault) {

@@ -74,6 +74,10 @@ std::string AnaLogJson(const std::string& dev, const internal::AnaLog& log);
 std::string ProbeJson(const std::string& target, const std::vector<ProbeRow>& rows);
 std::string StatsJson(const std::vector<StatsView>& views);
 
+// Returns what the engine's disposition table does with a probe's result on a first attempt
+// (default retry budget): "complete", "retry", "failover", "ana-failover" or "reopen".
+const char* ProbeDispositionName(int res);
+
 // Returns the NVMe state name of a raw ANA state value.
 std::string AnaStateText(const internal::AnaGroup& g);
 

@@ -75,7 +75,7 @@ std::string ProbeJson(const std::string& target, const std::vector<ProbeRow>& ro
     Q(target), Array(rows, [](const ProbeRow& r) {
       return fmt::format("{{\"ng\":{},\"ctrl\":{},\"res\":{},\"status\":{},\"disposition\":{},\"latency_us\":{:.1f}}}",
                          Q(r.ng), Q(r.ctrl), r.res, Q(StatusName(r.res)),
-                         Q(DispositionName(Classify(r.res))), r.latency_us);
+                         Q(ProbeDispositionName(r.res)), r.latency_us);
     }));
 }
 

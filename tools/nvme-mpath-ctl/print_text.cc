@@ -1,8 +1,10 @@
 // File: print_text.cc — nvme-mpath-ctl's text printers (in the style of nvme list-subsys).
 #include <fmt/format.h>
 
+#include <nvme_mpath/engine.h>
 #include <nvme_mpath/status.h>
 
+#include "disposition.h"
 #include "model.h"
 
 namespace nvme_mpath::ctl {
@@ -55,11 +57,16 @@ std::string AnaLogText(const std::string& dev, const internal::AnaLog& log) {
   return out;
 }
 
+const char* ProbeDispositionName(int res) {
+  return internal::DispositionName(
+      internal::Decide(res, /*retries=*/0, EngineOptions{}.max_retries).disposition);
+}
+
 std::string ProbeText(const std::string& target, const std::vector<ProbeRow>& rows) {
   std::string out = fmt::format("probe {}: 1-LBA read at LBA 0 on each path\n", target);
   for (const ProbeRow& r : rows) {
     out += fmt::format("  {:<12} {:<7} {:<20} {:<13} {:>10.1f} us\n", r.ng, r.ctrl, StatusName(r.res),
-                       DispositionName(Classify(r.res)), r.latency_us);
+                       ProbeDispositionName(r.res), r.latency_us);
   }
   return out;
 }
