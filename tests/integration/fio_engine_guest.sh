@@ -152,8 +152,9 @@ fault_run portdown 12 'lab_port_down 1; sleep 3; lab_port_up 1'
 # A reset of an idle-looking loopback controller drains what is in flight before it cancels
 # anything (measured: 0 errors in 28,277 I/Os across two resets), so the engine would see
 # nothing. Resetting a controller whose commands are stuck is the case that matters: the reset
-# then cancels them (-EINTR / 0x371) and the engine must fail them over.
-fault_run reset 14 'lab_blackhole 1 on; sleep 1; lab_reset 1; sleep 1; lab_blackhole 1 off; lab_wait_state 1 live 30; sleep 1; lab_reset 2'
+# then cancels them (-EINTR / 0x371) and the engine must fail them over. The reset comes 0.3 s
+# into the blackhole, before the 1 s command timeout makes the kernel reset it by itself.
+fault_run reset 14 'lab_blackhole 1 on; sleep 0.3; lab_reset 1; sleep 1; lab_blackhole 1 off; lab_wait_state 1 live 30; sleep 1; lab_reset 2'
 # A deleted controller's commands drain too; what the engine must see is the path gone and
 # reopened on the reconnected controller (its log line).
 fault_run delete 14 'lab_delete 1; sleep 2; lab_reconnect 1' "grep -q 'reopened as' delete.log"
