@@ -117,7 +117,7 @@ fault_run() {
   restore
   rm -f /dev/shm/nvme-mpath.*
   NVME_MPATH_LOG=info fio --name="$name" $(common) --rw=randrw --bs=4k --iodepth=16 --size=16m \
-    --verify=crc32c --verify_backlog=64 --runtime="$runtime" --time_based --cmd_timeout=1000 \
+    --verify=crc32c --verify_backlog=64 --runtime="$runtime" --time_based --cmd_timeout="${CMD_TIMEOUT:-1000}" \
     --stats_json="$OUT/$name.json" > "$name.log" 2>&1 &
   local fpid=$!
   # Faults start only once the job's engine is open (it publishes its stats segment): under TCG
@@ -153,8 +153,9 @@ fault_run portdown 12 'lab_port_down 1; sleep 3; lab_port_up 1'
 # anything (measured: 0 errors in 28,277 I/Os across two resets), so the engine would see
 # nothing. Resetting a controller whose commands are stuck is the case that matters: the reset
 # then cancels them (-EINTR / 0x371) and the engine must fail them over. The reset comes 0.3 s
-# into the blackhole, before the 1 s command timeout makes the kernel reset it by itself.
-fault_run reset 14 'lab_blackhole 1 on; sleep 0.3; lab_reset 1; sleep 1; lab_blackhole 1 off; lab_wait_state 1 live 30; sleep 1; lab_reset 2'
+# into the blackhole; the job runs with the kernel's default command timeout, so that only the
+# host's keep-alive (2 s) could start a reset of its own first.
+CMD_TIMEOUT=0 fault_run reset 20 'lab_blackhole 1 on; sleep 0.3; lab_reset 1; lab_blackhole 1 off; lab_wait_state 1 live 30; sleep 1; lab_reset 2'
 # A deleted controller's commands drain too; what the engine must see is the path gone and
 # reopened on the reconnected controller (its log line).
 fault_run delete 14 'lab_delete 1; sleep 2; lab_reconnect 1' "grep -q 'reopened as' delete.log"

@@ -222,10 +222,20 @@ lab_port_up() {
     || { _lab_log "lab_port_up: cannot link port $1 (port in use?)"; return 1; }
   _lab_log "port $1 up"
 }
+# The kernel resets synchronously: the write returns once the reset work ran. It fails with
+# EBUSY when the controller cannot be reset now (already resetting, connecting, deleting), and
+# with ENETRESET when the reset was done but the controller did not come back live (a blackholed
+# or unlinked port): that reset happened, and counts as done.
 lab_reset() {
-  local c
+  local c err
   c=$(lab_ctrl "$1") || { _lab_log "reset: no controller on port $1"; return 1; }
-  echo 1 > "/sys/class/nvme/$c/reset_controller" || { _lab_log "reset of $c refused (state $(lab_state "$1"))"; return 1; }
+  if ! err=$( { echo 1 > "/sys/class/nvme/$c/reset_controller"; } 2>&1 ); then
+    case $err in
+      *"Network dropped connection on reset"*) _lab_log "port $1 controller $c reset (not live after it: $(lab_state "$1"))"; return 0 ;;
+    esac
+    _lab_log "reset of $c refused (state $(lab_state "$1")): $err"
+    return 1
+  fi
   _lab_log "port $1 controller $c reset"
 }
 lab_delete() {
