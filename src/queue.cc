@@ -3,9 +3,11 @@
 // The per-thread I/O engine (see queue.h for the data flow and threading model).
 #include "queue.h"
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -384,8 +386,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
 int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index) {
   if (r == -EBUSY) {
     ++qc_.sq_full;
-    transport_->Submit();
-    unsubmitted_ = 0;
+    SubmitPrepared();
     r = transport_->Prep(p, cmd, c->tag, buf_index);
   }
   if (r != 0) {
@@ -398,8 +399,14 @@ int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int b
 int QueueCore::Flush() {
   if (unsubmitted_ == 0) return 0;
   now_ = clock_->NowNs();
-  int r = transport_->Submit();
-  if (r >= 0) unsubmitted_ = 0;
+  return SubmitPrepared();
+}
+
+// Sends what Prep() queued. The transport may take fewer than were prepared, or none (-errno):
+// the rest stay prepared in order and are counted here, for the next try.
+int QueueCore::SubmitPrepared() {
+  const int r = transport_->Submit();
+  if (r > 0) unsubmitted_ -= std::min(static_cast<uint32_t>(r), unsubmitted_);
   return r;
 }
 
@@ -706,7 +713,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     MaybeRefresh();
     if (parked_count_ != 0 && any_usable_) RedriveParked();
     if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0) RunTimers(now);
-    Flush();
+    if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
 
     const bool want = completed_ < min_complete && now < deadline;
     int64_t wait_ns = 0;
@@ -719,7 +726,11 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
       }
     }
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
-    if (n < 0) n = 0;
+    if (n < 0) [[unlikely]] {
+      // This thread cannot use the ring (see uring_transport.h): say so rather than spin.
+      if (n == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
+      n = 0;
+    }
     now = now_ = clock_->NowNs();
     for (int i = 0; i < n; ++i) {
       const Completion& cqe = batch[i];
@@ -788,6 +799,9 @@ void SyncDone(Io* io) { static_cast<SyncWait*>(io->ctx)->done = true; }
 }  // namespace
 
 int Queue::Execute(Io* io) {
+  // Enter the ring once before the I/O is accepted: a queue that this thread cannot use says so
+  // (-EEXIST) while nothing of `io` is in it yet. After that it stays usable from this thread.
+  if (int r = Poll(0, 0); r < 0) return r;
   IoDoneFn user_done = io->done;
   void* user_ctx = io->ctx;
   SyncWait wait;
@@ -799,7 +813,16 @@ int Queue::Execute(Io* io) {
     r = Submit(io);
   }
   if (r == 0) {
-    while (!wait.done) Poll(1, -1);
+    while (!wait.done) {
+      // Poll fails only for a thread the ring refuses, which the Poll above ruled out unless
+      // another thread used the queue meanwhile (not allowed): `io` is still in the queue, so
+      // returning would leave it a dangling pointer.
+      if (Poll(1, -1) < 0) {
+        MPLOG_ERROR("Queue::Execute: the queue was used from another thread during a synchronous "
+                    "I/O");
+        abort();
+      }
+    }
     r = io->res;
   }
   io->done = user_done;

@@ -136,6 +136,7 @@ class QueueCore final : public Queue {
   void BuildCommand(const Cmd* c, nvme_uring_cmd* out) const;
   void BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const;
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
+  int SubmitPrepared();
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
   void RetrySamePath(Cmd* c, int path, int res);

@@ -15,7 +15,9 @@
  * Threading: nvme_mpath_open/close, nvme_mpath_queue_create/destroy, the stats and policy calls
  * may be called from any thread. Every call taking a queue must come from the thread using that
  * queue; callbacks run inside nvme_mpath_poll() on that thread. Destroy all queues before
- * closing their engine.
+ * closing their engine. A queue may move to another thread when it has no I/O in flight; moved
+ * with I/O in flight (and defer_taskrun on, the default), it answers -EEXIST on the new thread
+ * (see engine.h, "Threading model").
  */
 #ifndef NVME_MPATH_C_H_
 #define NVME_MPATH_C_H_
@@ -172,10 +174,13 @@ NVME_MPATH_API void nvme_mpath_io_init(struct nvme_mpath_io* io);
 /* 0 = queued (cb runs once from nvme_mpath_poll); -EINVAL bad request (nothing submitted),
  * -ERANGE LBA out of range, -EAGAIN queue full, -ESHUTDOWN queue closed. */
 NVME_MPATH_API int nvme_mpath_submit(nvme_mpath_queue* q, struct nvme_mpath_io* io);
-/* Sends queued commands to the kernel. */
+/* Sends queued commands to the kernel. Returns how many, or -errno (-EAGAIN/-EBUSY/-ENOMEM:
+ * the kernel is short of resources, the commands stay queued and are retried; -EEXIST: this
+ * thread cannot use the queue's ring). */
 NVME_MPATH_API int nvme_mpath_flush(nvme_mpath_queue* q);
 /* Reaps completions and runs callbacks; waits up to timeout_us (-1 forever, 0 no wait) for at
- * least min_complete. Returns the number of I/Os completed, or -errno. */
+ * least min_complete. Returns the number of I/Os completed, or -errno (-EEXIST: this thread
+ * cannot use the queue's ring). */
 NVME_MPATH_API int nvme_mpath_poll(nvme_mpath_queue* q, uint32_t min_complete, int64_t timeout_us);
 /* An fd that polls readable when nvme_mpath_poll() has completions to reap. */
 NVME_MPATH_API int nvme_mpath_queue_fd(const nvme_mpath_queue* q);
