@@ -57,7 +57,10 @@ struct EngineOptions {
   uint32_t ana_poll_interval_ms = 1000;  // ANA log and controller state poll; 0 = never poll
   uint32_t no_path_timeout_ms = 30000;   // how long I/O waits parked for a path; 0 = fail at once
   uint32_t cmd_timeout_ms = 0;           // nvme_uring_cmd.timeout_ms per command; 0 = kernel's
-  uint32_t io_timeout_ms = 120000;       // deadline of one I/O across every retry; 0 = none
+  // Deadline of one I/O across every retry, wherever it is (parked, held, in the kernel); 0 =
+  // none. An I/O still in the kernel then completes with -ETIMEDOUT although the kernel cannot
+  // be made to drop it: see io.h (`res`) for what that means for its buffer.
+  uint32_t io_timeout_ms = 120000;
   uint32_t max_retries = 5;              // same-path retries per command (kernel: nvme_max_retries)
   int32_t write_hold_ms = -1;            // write hold; -1 = (TBKAS ? 3 : 2) x KATO + CQT (per path)
   bool write_hold_release_on_reset = false;  // end the hold once the controller was reset
@@ -153,15 +156,18 @@ class Queue {
   // returns -errno and nothing was submitted: -EINVAL bad request (range, alignment, length,
   // op), -EAGAIN queue full (complete some I/O first), -ESHUTDOWN queue closed.
   virtual int Submit(Io* io) = 0;
-  // Sends prepared commands to the kernel. Returns commands sent (possibly fewer than prepared:
-  // the rest go with the next Flush or Poll) or -errno: -EAGAIN/-EBUSY/-ENOMEM when the kernel
-  // is short of resources (the commands stay queued and are retried), -EEXIST when this thread
-  // cannot use the queue's ring (see the threading model).
+  // Sends prepared commands to the kernel. Returns how many it took, possibly fewer than were
+  // prepared, possibly 0 when it is short of resources (io_uring -EAGAIN/-EBUSY/-ENOMEM): the
+  // rest stay queued and every Flush() and Poll() sends them again; if the kernel takes none
+  // for 1 s they complete with that errno. Or returns -EEXIST: this thread cannot use the
+  // queue's ring (see the threading model).
   virtual int Flush() = 0;
-  // Flushes, reaps completions, runs timers (retries, holds, no-path deadlines) and callbacks.
-  // Waits up to `timeout_us` (0: do not wait, -1: forever) until at least `min_complete` I/Os
-  // have completed. Returns the number of I/Os completed, or -EEXIST when this thread cannot
-  // use the queue's ring (nothing was done; see the threading model).
+  // Flushes, reaps completions, runs timers (retries, holds, no-path and I/O deadlines) and
+  // callbacks. Waits up to `timeout_us` (0: do not wait, -1: forever) until at least
+  // `min_complete` I/Os have completed; the wait ends early for a timer, for the next I/O
+  // deadline (io_timeout_ms) even if the kernel stays silent, and after 1 ms while commands
+  // wait to be sent. Returns the number of I/Os completed, or -EEXIST when this thread cannot
+  // use the queue's ring (see the threading model).
   virtual int Poll(uint32_t min_complete, int64_t timeout_us) = 0;
   // I/Os submitted and not yet completed.
   virtual uint32_t inflight() const = 0;

@@ -62,7 +62,11 @@ class FakeTransport final : public internal::Transport {
     prepared_.erase(prepared_.begin(), prepared_.begin() + n);
     return n;
   }
-  int Reap(internal::Completion* out, int max, int, int64_t) override {
+  int Reap(internal::Completion* out, int max, int min, int64_t wait_ns) override {
+    if (min > 0 && wait_ns != 0 && done_.empty()) {
+      waits_.push_back(wait_ns);
+      if (on_wait) on_wait(wait_ns);  // the test lets time pass, or completes something
+    }
     int n = 0;
     while (n < max && !done_.empty()) {
       out[n++] = done_.front();
@@ -89,6 +93,10 @@ class FakeTransport final : public internal::Transport {
 
   // ---- test controls ----
   std::function<void(int path)> on_prep;  // called for every prepared command
+  // Called when Reap() would wait (min > 0, wait_ns != 0, nothing to reap) with its wait_ns
+  // (< 0: forever); every such wait is also recorded in waits().
+  std::function<void(int64_t wait_ns)> on_wait;
+  const std::vector<int64_t>& waits() const { return waits_; }
   // Commands sent to the kernel and not yet completed, oldest first.
   std::deque<Sent>& inflight() { return inflight_; }
   size_t prepared() const { return prepared_.size(); }
@@ -128,6 +136,7 @@ class FakeTransport final : public internal::Transport {
   std::deque<Sent> inflight_;
   std::deque<internal::Completion> done_;
   std::deque<int> submit_results_;
+  std::vector<int64_t> waits_;
   int submit_error_ = 0;
   int submits_ = 0;
   int dropped_ = 0;
