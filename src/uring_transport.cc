@@ -193,7 +193,7 @@ int UringTransport::CheckThreadSlow(bool bind) {
     MPLOG_WARN("io_uring: queue used from another thread than its ring's (SINGLE_ISSUER|"
                "DEFER_TASKRUN) while the kernel holds {} of its commands, which only that "
                "thread can complete: refused with -EEXIST until that thread reaps them (move a "
-               "queue only when inflight() is 0, or create it with defer_taskrun = false)",
+               "queue only when its inflight() is 0)",
                in_kernel_);
   }
   return -EEXIST;

@@ -19,7 +19,10 @@
 //     use, for good, and event_fd() changes. Moving it with I/O in flight cannot work, because
 //     the kernel completes those commands only on the old thread: on the new thread Flush() and
 //     Poll() return -EEXIST (with one warning) until the old thread has polled them to
-//     completion. Queues that move with I/O in flight: set defer_taskrun = false.
+//     completion. So drain a queue (inflight() == 0) before handing it over. With
+//     defer_taskrun = false (a COOP_TASKRUN ring) such a move is accepted, but the kernel
+//     posts each completion only when the thread that submitted the command next runs, so a
+//     sleeping old thread delays it (at most until the I/O deadline, io_timeout_ms).
 //   * A Queue must be destroyed before its Engine. Destroying a Queue with I/O in flight waits
 //     for those commands to finish (bounded by the command timeout) and completes them.
 #ifndef NVME_MPATH_ENGINE_H_
