@@ -3,9 +3,11 @@
 // The per-thread I/O engine (see queue.h for the data flow and threading model).
 #include "queue.h"
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -31,6 +33,17 @@ constexpr uint32_t kMaxNlbField = 65536;  // NLB is a 16-bit 0's based field
 constexpr uint32_t kMaxDsmRanges = 256;
 constexpr int64_t kErrnoRetryDelayNs = 1'000'000;  // -EAGAIN & co: retry after 1 ms
 constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path changes
+// Commands the kernel did not take (-EAGAIN/-EBUSY/-ENOMEM from io_uring_enter, or a short
+// submit) are retried by every Flush() and Poll(); while any wait, Poll() waits at most
+// kSubmitRetryNs for completions (reaping is what frees a CQ backlog) and then submits again.
+// When the kernel has taken none of them for kSubmitStallNs, they fail with the errno it gave.
+// Why 1 s: -EAGAIN means io_uring could not allocate a request and -EBUSY that its CQ overflow
+// backlog could not be flushed; both clear within milliseconds once memory is reclaimed or
+// completions reaped (done between tries). A full second with no command taken, about 1000
+// tries, means the host is out of memory: the application hears of it then, as it would hear
+// of a path failure with the recommended cmd_timeout_ms of about 1 s, instead of hanging.
+constexpr int64_t kSubmitRetryNs = 1'000'000;
+constexpr int64_t kSubmitStallNs = 1'000'000'000;
 
 inline void Dec(std::atomic<uint64_t>& c) {
   c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -85,6 +98,8 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
                 sizeof(uint64_t));
   }
   policy_cfg_.rr_min_io = cfg_.rr_min_io ? cfg_.rr_min_io : 1;
+  // Every I/O is submitted from now on, so none has a deadline before now + io_timeout_ns.
+  if (cfg_.io_timeout_ns > 0) next_deadline_ns_ = now_ + cfg_.io_timeout_ns;
   RefreshSnapshot();
 }
 
@@ -384,8 +399,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
 int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index) {
   if (r == -EBUSY) {
     ++qc_.sq_full;
-    transport_->Submit();
-    unsubmitted_ = 0;
+    SubmitPrepared();
     r = transport_->Prep(p, cmd, c->tag, buf_index);
   }
   if (r != 0) {
@@ -398,9 +412,60 @@ int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int b
 int QueueCore::Flush() {
   if (unsubmitted_ == 0) return 0;
   now_ = clock_->NowNs();
-  int r = transport_->Submit();
-  if (r >= 0) unsubmitted_ = 0;
+  const int r = SubmitPrepared();
+  // A kernel short of resources is not the caller's error: the commands stay queued, the next
+  // Flush()/Poll() sends them, and they fail (with its errno) only if it never takes them.
+  return r < 0 && r != -EEXIST ? 0 : r;
+}
+
+// Sends what Prep() queued. The transport may take fewer than were prepared, or none (-errno):
+// the rest stay prepared in order and are counted here, for the next try (see kSubmitStallNs).
+// -EEXIST (this thread may not use the ring) is not a stall: the commands wait for their thread.
+int QueueCore::SubmitPrepared() {
+  const int r = transport_->Submit();
+  if (r > 0) {
+    unsubmitted_ -= std::min(static_cast<uint32_t>(r), unsubmitted_);
+    unsent_since_ns_ = unsubmitted_ != 0 ? now_ : 0;  // progress: any stall starts afresh
+  } else if (unsubmitted_ != 0 && r != -EEXIST) [[unlikely]] {
+    if (unsent_since_ns_ == 0) unsent_since_ns_ = now_;
+    last_submit_err_ = r < 0 ? r : -EAGAIN;
+    ++qc_.submit_failures;
+  }
   return r;
+}
+
+// The kernel has taken none of the prepared commands for kSubmitStallNs (or the queue closes,
+// `res` -ESHUTDOWN): take them back from the transport (they can then never reach a device)
+// and fail them with `res`. Callbacks run
+// only once all are taken back, so that an I/O a callback submits is not taken back as well.
+void QueueCore::FailUnsent(int res) {
+  CmdList doomed;
+  uint32_t n_doomed = 0;
+  uint64_t tags[64];
+  for (;;) {
+    const int n = transport_->DropUnsent(tags, 64);
+    for (int i = 0; i < n; ++i) {
+      Cmd* c = MatchCompletion(tags[i]);  // null: already answered (deadline) or stale
+      if (c == nullptr) continue;
+      c->state = CmdState::kFree;  // not in flight any more; FinishCmd frees it
+      doomed.PushBack(c);
+      ++n_doomed;
+    }
+    if (n < 64) break;
+  }
+  unsubmitted_ -= std::min(n_doomed, unsubmitted_);
+  unsent_since_ns_ = unsubmitted_ != 0 ? now_ : 0;  // the transport could not take all back
+  if (n_doomed != 0 && res != -ESHUTDOWN)
+    MPLOG_WARN("queue: the kernel took none of {} prepared commands for {} ms ({}): failing them",
+               n_doomed, kSubmitStallNs / 1'000'000, strerror(-res));
+  qc_.unsent_failed += n_doomed;
+  for (Cmd* c = doomed.head; c != nullptr;) {
+    Cmd* next = c->next;
+    --views_[c->path].inflight;
+    Dec(path_counters_[c->path]->inflight);
+    FinishCmd(c, res, 0, 0);
+    c = next;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,18 +730,88 @@ void QueueCore::RunTimers(int64_t now) {
   }
 }
 
+// The I/O deadline (io_timeout_ns), for every command of every I/O, wherever it is: run when
+// the earliest deadline may have passed, so even when the ring is silent (Poll's wait ends by
+// then). One pass over the slots finds the expired ones and the next deadline; with steady I/O
+// it runs about once per io_timeout, since the oldest I/O is young.
+//   parked or delayed (retry, write hold, resend): not in the kernel; fail with -ETIMEDOUT.
+//   in flight: the kernel has it (or is about to take it) and cannot be made to drop it. The
+//     I/O completes now with -ETIMEDOUT, and the command is never resent, so a write that may
+//     still execute is not written twice (the write hold rule: nothing resends it). Its slot
+//     stays taken, its tag reserved, until the kernel's completion comes, which is then dropped
+//     and counted (late_completions). Until then the kernel may still use the I/O's buffer.
+void QueueCore::ExpireIos(int64_t now) {
+  int64_t next = now + cfg_.io_timeout_ns;  // an I/O submitted from now on expires after this
+  for (Cmd& cmd : cmds_) {
+    Cmd* c = &cmd;
+    if (c->state == CmdState::kFree || c->state == CmdState::kOrphaned) continue;
+    const int64_t due = c->io->priv.submit_ns + cfg_.io_timeout_ns;
+    if (due > now) {
+      next = std::min(next, due);
+      continue;
+    }
+    const uint16_t status = c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0;
+    switch (c->state) {
+      case CmdState::kInflight: {
+        Io* io = c->io;
+        c->state = CmdState::kOrphaned;
+        c->io = nullptr;
+        ++qc_.timed_out;
+        FinishChild(io, -ETIMEDOUT, status, 0);
+        break;
+      }
+      case CmdState::kParked:
+        parked_.Remove(c);
+        --parked_count_;
+        FinishCmd(c, -ETIMEDOUT, status, 0);
+        break;
+      case CmdState::kDelayed:
+        delayed_.Remove(c);
+        --delayed_count_;
+        FinishCmd(c, -ETIMEDOUT, status, 0);
+        break;
+      case CmdState::kFree:
+      case CmdState::kOrphaned:
+        break;
+    }
+  }
+  next_deadline_ns_ = next;
+}
+
+// A completion for a command answered at its deadline: frees its slot. Returns false when the
+// tag is not such a command's.
+bool QueueCore::ReleaseOrphan(uint64_t tag) {
+  const uint32_t slot = Tag::Unpack(tag).slot;
+  if (slot >= cfg_.depth) return false;
+  Cmd* c = &cmds_[slot];
+  if (c->state != CmdState::kOrphaned || c->tag != tag) return false;
+  AccountCompletion(c);
+  ++qc_.late_completions;
+  c->state = CmdState::kFree;
+  c->next = free_;
+  free_ = c;
+  ++free_count_;
+  return true;
+}
+
 inline void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result) {
   Io* io = c->io;
-  if (res != 0 && io->priv.first_err == 0) {
-    io->priv.first_err = res;
-    io->priv.first_status = status;
-  }
-  if (result != 0) io->priv.result = result;
   c->state = CmdState::kFree;
   c->io = nullptr;
   c->next = free_;
   free_ = c;
   ++free_count_;
+  FinishChild(io, res, status, result);
+}
+
+// One command of `io` is done (its slot already freed or orphaned): completes the I/O with its
+// first error once all its commands are.
+inline void QueueCore::FinishChild(Io* io, int res, uint16_t status, uint32_t result) {
+  if (res != 0 && io->priv.first_err == 0) {
+    io->priv.first_err = res;
+    io->priv.first_status = status;
+  }
+  if (result != 0) io->priv.result = result;
   if (--io->priv.children_left == 0) {
     io->res = io->priv.first_err;
     io->status = NvmeStatus{io->priv.first_status};
@@ -706,27 +841,40 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     MaybeRefresh();
     if (parked_count_ != 0 && any_usable_) RedriveParked();
     if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0) RunTimers(now);
-    Flush();
+    if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
+    if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
+    if (unsubmitted_ != 0 && unsent_since_ns_ != 0 && now_ - unsent_since_ns_ >= kSubmitStallNs)
+        [[unlikely]]
+      FailUnsent(last_submit_err_ != 0 ? last_submit_err_ : -EAGAIN);
 
     const bool want = completed_ < min_complete && now < deadline;
     int64_t wait_ns = 0;
     if (want) {
       wait_ns = deadline == std::numeric_limits<int64_t>::max() ? -1 : deadline - now;
-      if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0) {
-        int64_t slice = std::min(NextTimerNs() - now, kParkedPollSliceNs);
-        if (slice < 0) slice = 0;
-        if (wait_ns < 0 || slice < wait_ns) wait_ns = slice;
-      }
+      // Each bound below is a reason to wake before `deadline` with nothing reaped.
+      auto bound = [&wait_ns](int64_t ns) {
+        if (ns < 0) ns = 0;
+        if (wait_ns < 0 || ns < wait_ns) wait_ns = ns;
+      };
+      if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0)
+        bound(std::min(NextTimerNs() - now, kParkedPollSliceNs));
+      if (next_deadline_ns_ != std::numeric_limits<int64_t>::max())
+        bound(next_deadline_ns_ - now);  // the ring may stay silent: wake for the deadline
+      if (unsubmitted_ != 0) bound(kSubmitRetryNs);  // completions may never come: resubmit
     }
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
-    if (n < 0) n = 0;
+    if (n < 0) [[unlikely]] {
+      // This thread cannot use the ring (see uring_transport.h): say so rather than spin.
+      if (n == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
+      n = 0;
+    }
     now = now_ = clock_->NowNs();
     for (int i = 0; i < n; ++i) {
       const Completion& cqe = batch[i];
       Cmd* c;
       if (cqe.res == 0 && (c = MatchCompletion(cqe.tag)) != nullptr) [[likely]]
         CompleteOk(c, cqe.result);
-      else
+      else if (!ReleaseOrphan(cqe.tag))
         HandleCompletion(cqe);
     }
     if (n == 64) continue;  // maybe more to reap
@@ -756,14 +904,18 @@ void QueueCore::Close() {
     *l = CmdList{};
   }
   parked_count_ = delayed_count_ = 0;
-  // In-flight commands still own their buffers in the kernel: wait for them (bounded).
+  // In-flight commands still own their buffers in the kernel: wait for them (bounded), and for
+  // the ones answered at their deadline (orphaned) too. Commands the kernel will not take are
+  // taken back and fail at once: closing does not wait out a submit stall.
   const int64_t give_up = clock_->NowNs() + 60'000'000'000;
   while (free_count_ + parked_count_ + delayed_count_ < cfg_.depth && clock_->NowNs() < give_up) {
     Flush();
+    if (unsubmitted_ != 0) FailUnsent(-ESHUTDOWN);
     Completion batch[64];
     int n = transport_->Reap(batch, 64, 1, 100'000'000);
     if (n < 0) break;
     for (int i = 0; i < n; ++i) {
+      if (ReleaseOrphan(batch[i].tag)) continue;
       if (Cmd* c = MatchCompletion(batch[i].tag)) {
         --views_[c->path].inflight;
         Dec(counters_[c->path].inflight);
@@ -788,6 +940,9 @@ void SyncDone(Io* io) { static_cast<SyncWait*>(io->ctx)->done = true; }
 }  // namespace
 
 int Queue::Execute(Io* io) {
+  // Enter the ring once before the I/O is accepted: a queue that this thread cannot use says so
+  // (-EEXIST) while nothing of `io` is in it yet. After that it stays usable from this thread.
+  if (int r = Poll(0, 0); r < 0) return r;
   IoDoneFn user_done = io->done;
   void* user_ctx = io->ctx;
   SyncWait wait;
@@ -799,7 +954,16 @@ int Queue::Execute(Io* io) {
     r = Submit(io);
   }
   if (r == 0) {
-    while (!wait.done) Poll(1, -1);
+    while (!wait.done) {
+      // Poll fails only for a thread the ring refuses, which the Poll above ruled out unless
+      // another thread used the queue meanwhile (not allowed): `io` is still in the queue, so
+      // returning would leave it a dangling pointer.
+      if (Poll(1, -1) < 0) {
+        MPLOG_ERROR("Queue::Execute: the queue was used from another thread during a synchronous "
+                    "I/O");
+        abort();
+      }
+    }
     r = io->res;
   }
   io->done = user_done;

@@ -10,6 +10,10 @@
 //   Poll() -> reap -> decode status -> disposition: complete | retry same path after CRD |
 //     fail over | set path aside + re-read ANA | reopen -> application callback exactly once
 //   snapshot changed (ANA poll, reconnect) or a deadline passed -> re-drive the requeue list
+//   the I/O deadline passed (io_timeout, even with the kernel silent) -> -ETIMEDOUT; a command
+//     still in the kernel keeps its slot until its completion comes, and is never resent
+//   the kernel took none of the prepared commands (-EAGAIN/-EBUSY/short) -> resubmitted by
+//     every Flush/Poll (Poll waits 1 ms at most meanwhile); after 1 s they fail
 //
 // Threading model: a QueueCore is used by one thread at a time (see engine.h). It shares only
 // the PathTable (read lock-free, see path.h) and its own PathCounters blocks (single writer).
@@ -20,6 +24,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -63,6 +68,10 @@ struct QueueCounters {
   uint64_t stale_completions = 0;  // completions whose tag matched no waiting attempt
   uint64_t parked_expired = 0;     // I/Os failed after the no-path timeout
   uint64_t sq_full = 0;
+  uint64_t submit_failures = 0;    // transport Submit() calls that left commands unsent
+  uint64_t unsent_failed = 0;      // commands failed because the kernel would not take them
+  uint64_t timed_out = 0;          // commands failed at the I/O deadline while in the kernel
+  uint64_t late_completions = 0;   // completions of those, dropped when they came
 };
 
 class QueueCore final : public Queue {
@@ -79,8 +88,8 @@ class QueueCore final : public Queue {
   uint32_t inflight() const override { return ios_outstanding_; }
   int event_fd() const override { return transport_->event_fd(); }
 
-  // Fails every parked or delayed command with -ESHUTDOWN, waits for in-flight ones (bounded),
-  // and rejects further submits. Called by the destructor.
+  // Fails every parked, delayed or unsent command with -ESHUTDOWN, waits for in-flight and
+  // orphaned ones (bounded), and rejects further submits. Called by the destructor.
   void Close();
 
   const QueueCounters& queue_counters() const { return qc_; }
@@ -91,7 +100,10 @@ class QueueCore final : public Queue {
   uint32_t delayed() const { return delayed_count_; }
 
  private:
-  enum class CmdState : uint8_t { kFree, kInflight, kParked, kDelayed };
+  // kInflight: prepared in the transport (sent, or waiting to be taken by the kernel).
+  // kOrphaned: was in flight when its I/O's deadline passed; the I/O was answered -ETIMEDOUT,
+  // the slot stays taken (its tag reserved) until the kernel's completion comes and is dropped.
+  enum class CmdState : uint8_t { kFree, kInflight, kParked, kDelayed, kOrphaned };
   enum class DelayKind : uint8_t { kRetry, kWriteHold, kResend };
 
   struct Cmd {
@@ -136,6 +148,7 @@ class QueueCore final : public Queue {
   void BuildCommand(const Cmd* c, nvme_uring_cmd* out) const;
   void BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const;
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
+  int SubmitPrepared();
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
   void RetrySamePath(Cmd* c, int path, int res);
@@ -147,6 +160,10 @@ class QueueCore final : public Queue {
   void RunTimers(int64_t now);
   void RedriveParked();
   void FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result);
+  void FinishChild(Io* io, int res, uint16_t status, uint32_t result);
+  void ExpireIos(int64_t now);
+  bool ReleaseOrphan(uint64_t tag);
+  void FailUnsent(int res);
   void CountError(int path, ErrorClass cls);
   int64_t HoldNs(int path) const;
   bool IsWrite(const Io* io) const;
@@ -169,7 +186,12 @@ class QueueCore final : public Queue {
   uint32_t parked_count_ = 0;
   uint32_t delayed_count_ = 0;
   uint32_t ios_outstanding_ = 0;
-  uint32_t unsubmitted_ = 0;
+  uint32_t unsubmitted_ = 0;     // commands prepared in the transport, not yet taken
+  int64_t unsent_since_ns_ = 0;  // since when the kernel has taken none of them (0: no stall)
+  int32_t last_submit_err_ = 0;  // what the last refused Submit() returned
+  // No I/O's deadline (submit_ns + io_timeout_ns) comes before this: when it passes, Poll()
+  // scans the slots (ExpireIos). Max when io_timeout_ns is 0.
+  int64_t next_deadline_ns_ = std::numeric_limits<int64_t>::max();
   uint32_t seq_ = 0;
   uint32_t completed_ = 0;  // I/Os completed since Poll() started
   int64_t now_ = 0;         // clock read once per batch (Poll, Flush, idle Submit)

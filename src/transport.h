@@ -3,7 +3,9 @@
 // The batch submit/reap interface between a Queue and the kernel: the test seam. The real one is
 // UringTransport (io_uring + NVMe uring_cmd); tests use FakeTransport (tests/support).
 //
-// Threading model: a Transport belongs to one Queue and is used from that queue's thread only.
+// Threading model: a Transport belongs to one Queue and is used by one thread at a time (the
+// queue's). A transport that cannot serve the calling thread says so with -EEXIST (see
+// uring_transport.h): it never reports "nothing happened" instead.
 #ifndef NVME_MPATH_SRC_TRANSPORT_H_
 #define NVME_MPATH_SRC_TRANSPORT_H_
 
@@ -34,12 +36,23 @@ class Transport {
   // Returns 0, or -EBUSY when no submission slot is free (call Submit() and Reap() first), or
   // -EBADF when the slot has no file.
   virtual int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) = 0;
-  // Sends prepared commands to the kernel. Returns the number sent or -errno.
+  // Sends prepared commands to the kernel, oldest first. Returns the number the kernel took,
+  // which may be fewer than were prepared (a short submit): the others stay prepared, in order,
+  // and go with the next Submit(). Or returns -errno, and none were taken: -EAGAIN / -EBUSY /
+  // -ENOMEM when the kernel is short of resources (retry after reaping), -EEXIST when the
+  // calling thread may not use this transport; the prepared commands stay prepared.
   virtual int Submit() = 0;
   // Copies up to `max` completions into `out`. With `wait_ns` != 0, first waits (up to wait_ns,
   // < 0 forever) for at least `min` completions to be available. Returns the number copied, or
-  // -errno (-ETIME when the wait timed out with nothing to reap is reported as 0).
+  // -errno (-ETIME when the wait timed out with nothing to reap is reported as 0; -EEXIST when
+  // the calling thread may not use this transport).
   virtual int Reap(Completion* out, int max, int min, int64_t wait_ns) = 0;
+  // Turns every prepared command the kernel has not taken yet into one that will never reach a
+  // device, and stores their tags (up to `max`, oldest first) in `tags`. Returns how many; call
+  // again while it returns `max`. Each still completes later, with its tag and res 0, so a
+  // caller that has reused the tag's command slot must see that completion as stale. Returns 0
+  // when the transport cannot take commands back (SQPOLL: the kernel thread may be reading them).
+  virtual int DropUnsent(uint64_t* tags, int max) = 0;
   // Installs `fd` in file slot `path` (-1 empties it). Commands already in flight on the old
   // file are unaffected and still complete.
   virtual absl::Status SetFile(int path, int fd) = 0;

@@ -2,17 +2,23 @@
 #include "uring_transport.h"
 
 #include <linux/nvme_ioctl.h>
+#include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "log.h"
+#include "status_macros.h"
 
 namespace nvme_mpath::internal {
 namespace {
 
+#ifndef IORING_REGISTER_ENABLE_RINGS
+#define IORING_REGISTER_ENABLE_RINGS 12
+#endif
 #ifndef IORING_URING_CMD_FIXED
 #define IORING_URING_CMD_FIXED (1U << 0)
 #endif
@@ -51,11 +57,27 @@ absl::Status SetupError(int err, unsigned flags) {
   }
 }
 
+// The setup flags every ring has: NVMe passthrough needs 128-byte SQEs and 32-byte CQEs; the CQ
+// is twice the SQ so that a full SQ of completions never overflows it.
+constexpr unsigned kBaseFlags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32 | IORING_SETUP_CQSIZE;
+
+// Liburing 2.3 declares io_uring_enable_rings() but its shared library does not export it (the
+// symbol is missing from its version map, fixed in 2.4): issue the register call ourselves.
+int EnableRing(io_uring* ring) {
+  return io_uring_register(static_cast<unsigned>(ring->ring_fd), IORING_REGISTER_ENABLE_RINGS,
+                           nullptr, 0);
+}
+
 }  // namespace
+
+uint64_t UringTransport::ThisThreadId() {
+  static std::atomic<uint64_t> next{1};
+  thread_local const uint64_t id = next.fetch_add(1, std::memory_order_relaxed);
+  return id;
+}
 
 absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const UringOptions& o) {
   std::unique_ptr<UringTransport> t(new UringTransport());
-  const unsigned base = IORING_SETUP_SQE128 | IORING_SETUP_CQE32;
   struct Try {
     unsigned flags;
     const char* name;
@@ -63,23 +85,26 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
   std::vector<Try> tries;
   unsigned extra = 0;
   if (o.sqpoll) extra |= IORING_SETUP_SQPOLL;
+  // R_DISABLED: bound to the thread that first submits or reaps, not to this one (see header).
   if (o.defer_taskrun && !o.sqpoll)
-    tries.push_back({IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "defer_taskrun"});
+    tries.push_back({IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                         IORING_SETUP_R_DISABLED,
+                     "defer_taskrun"});
   if (!o.sqpoll) tries.push_back({IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "coop_taskrun"});
   tries.push_back({0, "plain"});
   int err = 0;
   unsigned used = 0;
   for (const Try& tr : tries) {
     io_uring_params p{};
-    p.flags = base | extra | tr.flags;
+    p.flags = kBaseFlags | extra | tr.flags;
     p.cq_entries = o.entries * 2;
-    p.flags |= IORING_SETUP_CQSIZE;
     if (o.sqpoll) p.sq_thread_idle = o.sqpoll_idle_ms;
     int r = io_uring_queue_init_params(o.entries, &t->ring_, &p);
     if (r == 0) {
       used = p.flags;
       t->mode_ = std::string(tr.name) + (o.sqpoll ? "+sqpoll" : "");
       t->defer_taskrun_ = tr.flags & IORING_SETUP_DEFER_TASKRUN;
+      t->single_issuer_ = tr.flags & IORING_SETUP_SINGLE_ISSUER;
       err = 0;
       break;
     }
@@ -92,24 +117,33 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
       return absl::PermissionDeniedError(
           "io_uring_setup with SQPOLL: Operation not permitted (SQPOLL needs CAP_SYS_NICE on "
           "kernels before 5.13, or io_uring is disabled)");
-    return SetupError(err, base | extra);
+    return SetupError(err, kBaseFlags | extra);
   }
   t->ring_ok_ = true;
+  t->sqpoll_ = o.sqpoll;
+  t->entries_ = o.entries;
+  t->buffers_ = o.buffers;
   MPLOG_DEBUG("io_uring ready: {} entries, mode {}, flags {:#x}", o.entries, t->mode_, used);
-  int r = io_uring_register_files_sparse(&t->ring_, kMaxPaths);
+  RETURN_IF_ERROR(t->RegisterResources(&t->ring_));
+  return t;
+}
+
+// The file table (one empty slot per path) and the buffers. Allowed on a disabled ring from any
+// thread: the kernel refuses register calls only from a task other than a bound ring's.
+absl::Status UringTransport::RegisterResources(io_uring* ring) {
+  int r = io_uring_register_files_sparse(ring, kMaxPaths);
   if (r < 0) {
     std::vector<int> fds(kMaxPaths, -1);
-    r = io_uring_register_files(&t->ring_, fds.data(), kMaxPaths);
+    r = io_uring_register_files(ring, fds.data(), kMaxPaths);
   }
   if (r < 0) return absl::ErrnoToStatus(-r, "io_uring_register_files");
-  if (!o.buffers.empty()) {
-    r = io_uring_register_buffers(&t->ring_, o.buffers.data(), unsigned(o.buffers.size()));
+  if (!buffers_.empty()) {
+    r = io_uring_register_buffers(ring, buffers_.data(), unsigned(buffers_.size()));
     if (r < 0)
       return absl::ErrnoToStatus(-r, fmt::format("io_uring_register_buffers ({} buffers)",
-                                                 o.buffers.size()));
-    t->nbuffers_ = uint32_t(o.buffers.size());
+                                                 buffers_.size()));
   }
-  return t;
+  return absl::OkStatus();
 }
 
 UringTransport::~UringTransport() {
@@ -117,28 +151,121 @@ UringTransport::~UringTransport() {
 }
 
 int UringTransport::Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) {
+  // Only writes the SQ ring's memory, never enters the kernel: no thread check needed here.
   if (path < 0 || path >= kMaxPaths || !has_file_[path]) return -EBADF;
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) return -EBUSY;
   PrepUringCmd(sqe, path, cmd, tag);
-  if (fixed_buf_index >= 0 && uint32_t(fixed_buf_index) < nbuffers_) {
+  if (fixed_buf_index >= 0 && uint32_t(fixed_buf_index) < buffers_.size()) {
     sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
     sqe->buf_index = uint16_t(fixed_buf_index);
   }
   return 0;
 }
 
+int UringTransport::CheckThreadSlow(bool bind) {
+  if (!bound_) {
+    // A disabled ring takes registrations from any thread; only submitting and waiting bind it.
+    if (!bind) return 0;
+    const int r = EnableRing(&ring_);
+    if (r < 0) {
+      MPLOG_ERROR("io_uring: cannot enable the queue's ring for this thread: {}", strerror(-r));
+      return r;
+    }
+    bound_ = true;
+    owner_ = ThisThreadId();
+    MPLOG_DEBUG("io_uring: ring enabled, bound to the thread that first used the queue");
+    return 0;
+  }
+  // Bound to another thread.
+  if (in_kernel_ == 0) {
+    const int r = MoveToThisThread();
+    if (r == 0) return 0;
+    if (!refused_logged_) {
+      refused_logged_ = true;
+      MPLOG_WARN("io_uring: queue used from a new thread; cannot set up a ring for it ({}), so "
+                 "it refuses this thread with -EEXIST", strerror(-r));
+    }
+    return -EEXIST;
+  }
+  if (!refused_logged_) {
+    refused_logged_ = true;
+    MPLOG_WARN("io_uring: queue used from another thread than its ring's (SINGLE_ISSUER|"
+               "DEFER_TASKRUN) while the kernel holds {} of its commands, which only that "
+               "thread can complete: refused with -EEXIST until that thread reaps them (move a "
+               "queue only when its inflight() is 0)",
+               in_kernel_);
+  }
+  return -EEXIST;
+}
+
+// Replaces the bound ring by a plain one that any thread may use (see the header). Called only
+// when the kernel holds none of the old ring's commands.
+int UringTransport::MoveToThisThread() {
+  io_uring fresh{};
+  io_uring_params p{};
+  p.flags = kBaseFlags;
+  p.cq_entries = entries_ * 2;
+  int r = io_uring_queue_init_params(entries_, &fresh, &p);
+  if (r < 0) return r;
+  if (absl::Status st = RegisterResources(&fresh); !st.ok()) {
+    MPLOG_WARN("io_uring: moving the queue to a new thread: {}", st);
+    io_uring_queue_exit(&fresh);
+    return -EIO;
+  }
+  // Install the files again, each only if its fd still names the file that was installed: the
+  // control plane may have closed it since (the old ring held its own reference), and the
+  // number may now name another file. A slot left empty is installed again by the queue when it
+  // sees the path's new fd (the close came with a new fd generation).
+  for (int i = 0; i < kMaxPaths; ++i) {
+    if (!has_file_[i]) continue;
+    struct stat st {};
+    const FileId& f = files_[i];
+    int fd = f.fd;
+    if (fstat(fd, &st) != 0 || st.st_dev != f.dev || st.st_ino != f.ino) {
+      MPLOG_INFO("io_uring: slot {}: fd {} no longer names the installed file; left empty", i, fd);
+      has_file_[i] = false;
+      continue;
+    }
+    r = io_uring_register_files_update(&fresh, unsigned(i), &fd, 1);
+    if (r < 0) {
+      MPLOG_WARN("io_uring: slot {}: cannot install fd {} again: {}", i, fd, strerror(-r));
+      has_file_[i] = false;
+    }
+  }
+  // Carry over the commands prepared and not taken by the kernel, in order. Without SQPOLL the
+  // kernel reads SQEs only inside our own io_uring_enter calls, so they cannot change under us.
+  const unsigned head = io_uring_smp_load_acquire(ring_.sq.khead);
+  for (unsigned i = head; i != ring_.sq.sqe_tail; ++i) {
+    const io_uring_sqe* src = &ring_.sq.sqes[(i & ring_.sq.ring_mask) << 1];  // SQE128
+    io_uring_sqe* dst = io_uring_get_sqe(&fresh);  // same size: always one free
+    std::memcpy(dst, src, 2 * sizeof(io_uring_sqe));
+  }
+  io_uring_queue_exit(&ring_);
+  ring_ = fresh;
+  single_issuer_ = false;
+  defer_taskrun_ = false;
+  bound_ = false;
+  mode_ = "plain (moved between threads)";
+  MPLOG_INFO("io_uring: queue moved to another thread: its ring is now plain (no "
+             "SINGLE_ISSUER/DEFER_TASKRUN), usable from any thread");
+  return 0;
+}
+
 int UringTransport::Submit() {
+  if (int r = CheckThread(true); r != 0) return r;
   for (;;) {
-    int r = io_uring_submit(&ring_);
-    if (r >= 0) return r;
+    const int r = io_uring_submit(&ring_);
     if (r == -EINTR) continue;
-    if (r == -EAGAIN || r == -EBUSY) return 0;  // the kernel is short of resources: retry later
+    // -EAGAIN/-EBUSY (no memory for requests, CQ overflow backlog) and the rest: the SQEs stay
+    // in the ring and go with the next io_uring_submit(); the queue decides when to give up.
+    if (r > 0) in_kernel_ += static_cast<uint32_t>(r);
     return r;
   }
 }
 
 int UringTransport::Reap(Completion* out, int max, int min, int64_t wait_ns) {
+  if (int r = CheckThread(true); r != 0) return r;
   int n = 0;
   auto drain = [&]() {
     io_uring_cqe* cqe;
@@ -151,7 +278,10 @@ int UringTransport::Reap(Completion* out, int max, int min, int64_t wait_ns) {
       ++n;
       ++seen;
     }
-    if (seen) io_uring_cq_advance(&ring_, seen);
+    if (seen) {
+      io_uring_cq_advance(&ring_, seen);
+      in_kernel_ -= seen < in_kernel_ ? seen : in_kernel_;
+    }
   };
   drain();
   if (n == 0 && defer_taskrun_) {
@@ -173,11 +303,38 @@ int UringTransport::Reap(Completion* out, int max, int min, int64_t wait_ns) {
   return n;
 }
 
+int UringTransport::DropUnsent(uint64_t* tags, int max) {
+  if (sqpoll_) return 0;  // the SQ thread may be reading them right now
+  // The SQEs from the kernel's head to our tail were never taken (io_uring_submit() publishes
+  // the tail before it enters, so some may be published): the kernel reads them only inside our
+  // own io_uring_enter calls, so rewriting them here is safe. Each becomes a NOP with the same
+  // user_data: it completes (res 0) when the ring next submits, and reaches no device.
+  const unsigned head = io_uring_smp_load_acquire(ring_.sq.khead);
+  int n = 0;
+  for (unsigned i = head; i != ring_.sq.sqe_tail && n < max; ++i) {
+    io_uring_sqe* sqe = &ring_.sq.sqes[(i & ring_.sq.ring_mask) << 1];  // SQE128
+    if (sqe->opcode == IORING_OP_NOP) continue;  // dropped by an earlier call
+    const uint64_t tag = sqe->user_data;
+    std::memset(sqe, 0, 2 * sizeof(io_uring_sqe));
+    sqe->opcode = IORING_OP_NOP;
+    sqe->fd = -1;
+    sqe->user_data = tag;
+    tags[n++] = tag;
+  }
+  return n;
+}
+
 absl::Status UringTransport::SetFile(int path, int fd) {
   if (path < 0 || path >= kMaxPaths) return absl::InvalidArgumentError("file slot out of range");
+  if (int r = CheckThread(false); r != 0)
+    return absl::ErrnoToStatus(-r, fmt::format("slot {}: the ring belongs to another thread", path));
   int r = io_uring_register_files_update(&ring_, unsigned(path), &fd, 1);
   if (r < 0) return absl::ErrnoToStatus(-r, fmt::format("io_uring_register_files_update slot {}", path));
   has_file_[path] = fd >= 0;
+  FileId id;
+  struct stat st {};
+  if (fd >= 0 && fstat(fd, &st) == 0) id = FileId{fd, st.st_dev, st.st_ino};
+  files_[path] = id;
   return absl::OkStatus();
 }
 

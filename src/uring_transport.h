@@ -4,14 +4,31 @@
 // NVMe commands as IORING_OP_URING_CMD / NVME_URING_CMD_IO on registered files (one slot per
 // path), optionally on registered (fixed) buffers.
 //
-// Threading model: owned by one queue and used from that queue's thread only. With
-// SINGLE_ISSUER|DEFER_TASKRUN (the default when the kernel has them) the ring must not be
-// touched from another thread at all, and completions are only posted when this thread enters
-// the kernel: Reap() does so even when it does not wait.
+// Threading model: owned by one queue and used by one thread at a time. The default ring is
+// SINGLE_ISSUER|DEFER_TASKRUN (when the kernel has them): the kernel then lets exactly one task
+// submit, wait and register (any other gets -EEXIST), and posts completions only when that task
+// enters the kernel (Reap() does so even when it does not wait). So that the queue's thread, not
+// the thread that created it, is that task, the ring is created disabled (R_DISABLED, with its
+// file table and buffers registered, which a disabled ring allows from any thread) and enabled
+// by the first Submit() or Reap(): IORING_REGISTER_ENABLE_RINGS binds a SINGLE_ISSUER ring to
+// the task that enables it, for the ring's life.
+//
+// Moving a bound ring to another thread: when the kernel holds none of its commands (every one
+// sent has been reaped), the first Submit()/Reap()/SetFile() from the new thread replaces the
+// ring with a "plain" one (no SINGLE_ISSUER, no DEFER_TASKRUN, no COOP_TASKRUN: the kernel then
+// interrupts whichever thread submitted a command to post its completion, so it completes
+// whatever thread waits) and keeps that ring for good: a queue that moved once may move again.
+// Files are installed again (each fd checked to still be the same file, else left empty for the
+// queue to install afresh), buffers registered again, and prepared commands carried over in
+// order. event_fd() then changes. When the kernel still holds commands of the bound ring, they
+// can only be completed by the bound thread (with DEFER_TASKRUN their completions run as that
+// task's work): the new thread gets -EEXIST from Submit() and Reap() (and an error from
+// SetFile()), with one warning, until the bound thread reaps them.
 #ifndef NVME_MPATH_SRC_URING_TRANSPORT_H_
 #define NVME_MPATH_SRC_URING_TRANSPORT_H_
 
 #include <liburing.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include <array>
@@ -41,19 +58,51 @@ class UringTransport final : public Transport {
   int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) override;
   int Submit() override;
   int Reap(Completion* out, int max, int min, int64_t wait_ns) override;
+  int DropUnsent(uint64_t* tags, int max) override;
   absl::Status SetFile(int path, int fd) override;
   int event_fd() const override { return ring_.ring_fd; }
 
-  // What setup chose: "defer_taskrun", "coop_taskrun" or "plain", plus "+sqpoll".
+  // What setup chose: "defer_taskrun", "coop_taskrun" or "plain", plus "+sqpoll"; "plain
+  // (moved between threads)" once a defer_taskrun ring was replaced for another thread.
   const std::string& mode() const { return mode_; }
+  // Commands the kernel took and whose completion has not been reaped yet.
+  uint32_t in_kernel() const { return in_kernel_; }
 
  private:
+  struct FileId {  // what was installed in a slot, to check an fd before installing it again
+    int fd = -1;
+    dev_t dev = 0;
+    ino_t ino = 0;
+  };
+
   UringTransport() = default;
+  // Returns 0 when the calling thread may enter the ring (enabling an unbound ring for it when
+  // `bind`), else -errno. The common case, the bound thread, is one compare.
+  int CheckThread(bool bind) {
+    if (!single_issuer_ || (bound_ && owner_ == ThisThreadId())) return 0;
+    return CheckThreadSlow(bind);
+  }
+  // Returns an id unique to the calling thread for the life of the process. Not pthread_self()
+  // or gettid(): a thread started after another one ended often gets its pthread_t, and the
+  // kernel task it is bound to is the old one.
+  static uint64_t ThisThreadId();
+  int CheckThreadSlow(bool bind);
+  int MoveToThisThread();
+  absl::Status RegisterResources(io_uring* ring);
+
   io_uring ring_{};
   bool ring_ok_ = false;
   bool defer_taskrun_ = false;
+  bool single_issuer_ = false;  // the ring is SINGLE_ISSUER (created disabled, see above)
+  bool bound_ = false;          // enabled, and bound to owner_
+  bool refused_logged_ = false;
+  bool sqpoll_ = false;
+  uint64_t owner_ = 0;  // ThisThreadId() of the bound thread
+  uint32_t entries_ = 0;
+  uint32_t in_kernel_ = 0;
   std::array<bool, kMaxPaths> has_file_{};
-  uint32_t nbuffers_ = 0;
+  std::array<FileId, kMaxPaths> files_{};
+  std::vector<iovec> buffers_;
   std::string mode_;
 };
 

@@ -12,6 +12,17 @@
 //   * Queue: single-threaded. Every Queue method must be called from one thread at a time (the
 //     thread that uses it; it may move between threads with external synchronisation).
 //     Completion callbacks run inside Poll() on that thread. Create one Queue per I/O thread.
+//     With defer_taskrun (the default) the queue's ring belongs to the first thread that enters
+//     the kernel with it (Poll, a Flush with commands to send, the synchronous helpers), not to
+//     the one that created it. Moving it to another thread works when it
+//     has no I/O in flight (inflight() == 0): the queue then switches to a ring any thread may
+//     use, for good, and event_fd() changes. Moving it with I/O in flight cannot work, because
+//     the kernel completes those commands only on the old thread: on the new thread Flush() and
+//     Poll() return -EEXIST (with one warning) until the old thread has polled them to
+//     completion. So drain a queue (inflight() == 0) before handing it over. With
+//     defer_taskrun = false (a COOP_TASKRUN ring) such a move is accepted, but the kernel
+//     posts each completion only when the thread that submitted the command next runs, so a
+//     sleeping old thread delays it (at most until the I/O deadline, io_timeout_ms).
 //   * A Queue must be destroyed before its Engine. Destroying a Queue with I/O in flight waits
 //     for those commands to finish (bounded by the command timeout) and completes them.
 #ifndef NVME_MPATH_ENGINE_H_
@@ -49,7 +60,10 @@ struct EngineOptions {
   uint32_t ana_poll_interval_ms = 1000;  // ANA log and controller state poll; 0 = never poll
   uint32_t no_path_timeout_ms = 30000;   // how long I/O waits parked for a path; 0 = fail at once
   uint32_t cmd_timeout_ms = 0;           // nvme_uring_cmd.timeout_ms per command; 0 = kernel's
-  uint32_t io_timeout_ms = 120000;       // deadline of one I/O across every retry; 0 = none
+  // Deadline of one I/O across every retry, wherever it is (parked, held, in the kernel); 0 =
+  // none. An I/O still in the kernel then completes with -ETIMEDOUT although the kernel cannot
+  // be made to drop it: see io.h (`res`) for what that means for its buffer.
+  uint32_t io_timeout_ms = 120000;
   uint32_t max_retries = 5;              // same-path retries per command (kernel: nvme_max_retries)
   int32_t write_hold_ms = -1;            // write hold; -1 = (TBKAS ? 3 : 2) x KATO + CQT (per path)
   bool write_hold_release_on_reset = false;  // end the hold once the controller was reset
@@ -72,7 +86,9 @@ struct QueueOptions {
   uint32_t sqpoll_idle_ms = 1000;
   bool fixed_buffers = false;   // register `buffers` and use IORING_URING_CMD_FIXED
   std::vector<std::pair<void*, size_t>> buffers;
-  bool defer_taskrun = true;    // SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN) when available
+  // SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN) when available: the fastest ring, owned by
+  // the first thread that uses the queue (see the threading model above).
+  bool defer_taskrun = true;
 };
 
 // Checks options before anything is opened or allocated. Each bad value gets one
@@ -143,11 +159,18 @@ class Queue {
   // returns -errno and nothing was submitted: -EINVAL bad request (range, alignment, length,
   // op), -EAGAIN queue full (complete some I/O first), -ESHUTDOWN queue closed.
   virtual int Submit(Io* io) = 0;
-  // Sends prepared commands to the kernel. Returns commands sent or -errno.
+  // Sends prepared commands to the kernel. Returns how many it took, possibly fewer than were
+  // prepared, possibly 0 when it is short of resources (io_uring -EAGAIN/-EBUSY/-ENOMEM): the
+  // rest stay queued and every Flush() and Poll() sends them again; if the kernel takes none
+  // for 1 s they complete with that errno. Or returns -EEXIST: this thread cannot use the
+  // queue's ring (see the threading model).
   virtual int Flush() = 0;
-  // Flushes, reaps completions, runs timers (retries, holds, no-path deadlines) and callbacks.
-  // Waits up to `timeout_us` (0: do not wait, -1: forever) until at least `min_complete` I/Os
-  // have completed. Returns the number of I/Os completed.
+  // Flushes, reaps completions, runs timers (retries, holds, no-path and I/O deadlines) and
+  // callbacks. Waits up to `timeout_us` (0: do not wait, -1: forever) until at least
+  // `min_complete` I/Os have completed; the wait ends early for a timer, for the next I/O
+  // deadline (io_timeout_ms) even if the kernel stays silent, and after 1 ms while commands
+  // wait to be sent. Returns the number of I/Os completed, or -EEXIST when this thread cannot
+  // use the queue's ring (see the threading model).
   virtual int Poll(uint32_t min_complete, int64_t timeout_us) = 0;
   // I/Os submitted and not yet completed.
   virtual uint32_t inflight() const = 0;
@@ -155,7 +178,8 @@ class Queue {
   virtual int event_fd() const = 0;
 
   // Synchronous helpers (submit, then poll until done). Return 0 or -errno; `status` gets the
-  // NVMe status of an NVMe error when non-null.
+  // NVMe status of an NVMe error when non-null. -EEXIST: this thread cannot use the queue's
+  // ring, and nothing was submitted.
   int Read(uint64_t slba, uint32_t nlb, void* buf, NvmeStatus* status = nullptr);
   int Write(uint64_t slba, uint32_t nlb, const void* buf, NvmeStatus* status = nullptr);
   int FlushCache(NvmeStatus* status = nullptr);

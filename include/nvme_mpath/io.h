@@ -72,7 +72,13 @@ struct Io {
 
   // ---- result: valid inside `done` ----
   // 0 on success; otherwise -errno. An NVMe error completes with -EIO and `status` set.
-  // -ENOLINK: no usable path within the no-path timeout. -ETIMEDOUT: the I/O deadline passed.
+  // -ENOLINK: no usable path within the no-path timeout. -ETIMEDOUT: the I/O deadline
+  // (io_timeout_ms) passed. If a command of the I/O was still in the kernel then (the device
+  // or the ring never answered), it cannot be revoked: the engine never resends it (a write
+  // may still land, so its outcome is unknown) and drops its completion when it comes, but
+  // until then the kernel may still read or write the buffer. Keep the buffer valid until the
+  // queue is destroyed (which waits for such commands, bounded), or accept the risk.
+  // -EAGAIN / -EBUSY / -ENOMEM: the kernel would not take the command for 1 s (out of memory).
   int res = 0;
   NvmeStatus status;    // NVMe status of the failing command (0 when none)
   uint32_t result = 0;  // command-specific result dword (CQE DW0)

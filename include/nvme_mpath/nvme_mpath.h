@@ -15,7 +15,9 @@
  * Threading: nvme_mpath_open/close, nvme_mpath_queue_create/destroy, the stats and policy calls
  * may be called from any thread. Every call taking a queue must come from the thread using that
  * queue; callbacks run inside nvme_mpath_poll() on that thread. Destroy all queues before
- * closing their engine.
+ * closing their engine. A queue may move to another thread when it has no I/O in flight; moved
+ * with I/O in flight (and defer_taskrun on, the default), it answers -EEXIST on the new thread
+ * (see engine.h, "Threading model").
  */
 #ifndef NVME_MPATH_C_H_
 #define NVME_MPATH_C_H_
@@ -59,7 +61,8 @@ struct nvme_mpath_options {
   uint32_t ana_poll_interval_ms;   /* default 1000 */
   uint32_t no_path_timeout_ms;     /* default 30000; 0 = fail at once when no path */
   uint32_t cmd_timeout_ms;         /* per command (nvme_uring_cmd.timeout_ms); 0 = kernel's */
-  uint32_t io_timeout_ms;          /* deadline per I/O across retries; 0 = none; default 120000 */
+  uint32_t io_timeout_ms;          /* deadline per I/O across retries, even in the kernel
+                                      (then -ETIMEDOUT, see engine.h); 0 = none; default 120000 */
   uint32_t max_retries;            /* same-path retries; default 5 */
   int32_t write_hold_ms;           /* -1 (default) = (TBKAS ? 3 : 2) x KATO + CQT */
   uint32_t failback_delay_ms;      /* default 0 */
@@ -172,10 +175,13 @@ NVME_MPATH_API void nvme_mpath_io_init(struct nvme_mpath_io* io);
 /* 0 = queued (cb runs once from nvme_mpath_poll); -EINVAL bad request (nothing submitted),
  * -ERANGE LBA out of range, -EAGAIN queue full, -ESHUTDOWN queue closed. */
 NVME_MPATH_API int nvme_mpath_submit(nvme_mpath_queue* q, struct nvme_mpath_io* io);
-/* Sends queued commands to the kernel. */
+/* Sends queued commands to the kernel. Returns how many it took (0 when it is short of
+ * resources: they stay queued, every flush and poll sends them again, and they fail with its
+ * errno if it takes none for 1 s), or -EEXIST: this thread cannot use the queue's ring. */
 NVME_MPATH_API int nvme_mpath_flush(nvme_mpath_queue* q);
 /* Reaps completions and runs callbacks; waits up to timeout_us (-1 forever, 0 no wait) for at
- * least min_complete. Returns the number of I/Os completed, or -errno. */
+ * least min_complete. Returns the number of I/Os completed, or -errno (-EEXIST: this thread
+ * cannot use the queue's ring). */
 NVME_MPATH_API int nvme_mpath_poll(nvme_mpath_queue* q, uint32_t min_complete, int64_t timeout_us);
 /* An fd that polls readable when nvme_mpath_poll() has completions to reap. */
 NVME_MPATH_API int nvme_mpath_queue_fd(const nvme_mpath_queue* q);

@@ -4,7 +4,9 @@
 // style): the real QueueCore, policies and disposition table run over a FakeTransport and a
 // FakeClock, against a simulated target with N paths whose ANA states flip, whose controllers
 // go down, get deleted and come back, whose commands fail at random, and whose cancelled writes
-// may still land later ("ghost writes"). A small control plane plays the engine's poller.
+// may still land later ("ghost writes"); the kernel now and then refuses a submission (-EAGAIN,
+// -EBUSY, -ENOMEM) or takes only part of it, drawn from a second generator so that the rest of
+// a seed's schedule is what it was before. A small control plane plays the engine's poller.
 //
 //   nvme_mpath_sim [--seeds N] [--first-seed S] [--seed S] [--ios N] [--write-hold-ms MS] [-v]
 //
@@ -102,7 +104,7 @@ struct AppIo {
 
 class Sim {
  public:
-  explicit Sim(const Options& o) : o_(o), rng_(o.seed) {}
+  explicit Sim(const Options& o) : o_(o), rng_(o.seed), submit_rng_(o.seed ^ 0x5ab317u) {}
   ~Sim() {  // completes what is left while the I/Os still exist
     closing_ = true;
     queue_.reset();
@@ -122,6 +124,7 @@ class Sim {
                                  .fabrics = true};
     if (Chance(0.5)) hold_facts_.cqt_ms = uint16_t(Uniform(0, 1000));
     teardown_ms_ = (hold_facts_.tbkas ? 3 : 2) * kKatoMs + hold_facts_.cqt_ms;
+    p_submit_refused_ = std::uniform_real_distribution<double>(0, 0.3)(submit_rng_);
 
     table_ = std::make_unique<PathTable>(npaths_);
     paths_.resize(npaths_);
@@ -181,6 +184,7 @@ class Sim {
         }
       }
       if (!error_.empty()) return error_;
+      MaybeRefuseSubmit();
       queue_->Flush();
       AcceptSubmitted(now);
       CompleteDue(now);
@@ -197,6 +201,7 @@ class Sim {
       const int64_t now = clock_.NowNs();
       HealDue(now);
       ControlPlane(now);
+      MaybeRefuseSubmit();
       queue_->Flush();
       AcceptSubmitted(now);
       CompleteDue(now);
@@ -223,10 +228,11 @@ class Sim {
 
   std::string Summary() const {
     return Fmt("paths=%d qd=%d p_err=%.4f p_fault=%.4f p_ghost=%.2f release_on_reset=%d tbkas=%d "
-               "cqt=%ums teardown=%" PRId64 "ms faults=%d ghosts=%d/%d failovers=%d",
+               "cqt=%ums teardown=%" PRId64 "ms faults=%d ghosts=%d/%d failovers=%d "
+               "submits_refused=%d",
                npaths_, qd_, p_error_, p_fault_, p_ghost_, int(release_on_reset_),
                int(hold_facts_.tbkas), unsigned(hold_facts_.cqt_ms), teardown_ms_, faults_,
-               ghosts_run_, ghosts_made_, failovers_);
+               ghosts_run_, ghosts_made_, failovers_, submits_refused_);
   }
 
  private:
@@ -297,6 +303,14 @@ class Sim {
       // Heal ANA later too, so every path keeps coming back.
       ana_heal_at_[i] = now + int64_t(Uniform(200, 5000)) * kMs;
     }
+  }
+
+  // The next Submit() (the queue's flush, or one inside Poll) is refused or short.
+  void MaybeRefuseSubmit() {
+    if (std::uniform_real_distribution<double>(0, 1)(submit_rng_) >= p_submit_refused_) return;
+    static constexpr int kResults[] = {-EAGAIN, -EBUSY, -ENOMEM, 0, 1};
+    transport_->QueueSubmitResults({kResults[std::uniform_int_distribution<int>(0, 4)(submit_rng_)]});
+    ++submits_refused_;
   }
 
   void HealDue(int64_t now) {
@@ -526,6 +540,9 @@ class Sim {
 
   Options o_;
   std::mt19937_64 rng_;
+  std::mt19937_64 submit_rng_;  // submission refusals only (see the file comment)
+  double p_submit_refused_ = 0;
+  int submits_refused_ = 0;
   FakeClock clock_;
   int npaths_ = 2, qd_ = 8;
   double p_error_ = 0, p_fault_ = 0, p_ghost_ = 0;

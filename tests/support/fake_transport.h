@@ -2,7 +2,9 @@
 //
 // A Transport that records what was submitted and completes only what the test tells it to:
 // the test picks one in-flight command, sets its completion and polls the queue (SPDK's
-// ut_get_outstanding_nvme_request + poll_thread_times).
+// ut_get_outstanding_nvme_request + poll_thread_times). A command the test never completes stays
+// in flight forever (a silent path). Submit() can be told to fail or to take only some commands,
+// as the kernel does under memory pressure.
 #ifndef NVME_MPATH_TESTS_FAKE_TRANSPORT_H_
 #define NVME_MPATH_TESTS_FAKE_TRANSPORT_H_
 
@@ -10,6 +12,7 @@
 #include <cerrno>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <vector>
 
 #include "tag.h"
@@ -25,6 +28,7 @@ class FakeTransport final : public internal::Transport {
     uint64_t tag;
     int buf_index;
     int fd;  // the file installed in the slot when it was sent
+    bool dropped = false;  // taken back by DropUnsent(): completes with res 0, reaches no device
   };
 
   explicit FakeTransport(int sq_entries = 1024) : sq_entries_(sq_entries) { files_.fill(-1); }
@@ -37,18 +41,48 @@ class FakeTransport final : public internal::Transport {
     return 0;
   }
   int Submit() override {
-    int n = static_cast<int>(prepared_.size());
-    for (auto& s : prepared_) inflight_.push_back(s);
-    prepared_.clear();
     submits_++;
+    int n = static_cast<int>(prepared_.size());
+    if (!submit_results_.empty()) {
+      const int r = submit_results_.front();
+      submit_results_.pop_front();
+      if (r < 0) return r;
+      if (r < n) n = r;
+    } else if (submit_error_ != 0) {
+      return submit_error_;
+    }
+    for (int i = 0; i < n; ++i) {
+      const Sent& s = prepared_[i];
+      if (s.dropped) {
+        done_.push_back(internal::Completion{s.tag, 0, 0});  // the kernel completes a NOP
+      } else {
+        inflight_.push_back(s);
+      }
+    }
+    prepared_.erase(prepared_.begin(), prepared_.begin() + n);
     return n;
   }
-  int Reap(internal::Completion* out, int max, int, int64_t) override {
+  int Reap(internal::Completion* out, int max, int min, int64_t wait_ns) override {
+    if (min > 0 && wait_ns != 0 && done_.empty()) {
+      waits_.push_back(wait_ns);
+      if (on_wait) on_wait(wait_ns);  // the test lets time pass, or completes something
+    }
     int n = 0;
     while (n < max && !done_.empty()) {
       out[n++] = done_.front();
       done_.pop_front();
     }
+    return n;
+  }
+  int DropUnsent(uint64_t* tags, int max) override {
+    int n = 0;
+    for (Sent& s : prepared_) {
+      if (n == max) break;
+      if (s.dropped) continue;
+      s.dropped = true;
+      tags[n++] = s.tag;
+    }
+    dropped_ += n;
     return n;
   }
   absl::Status SetFile(int path, int fd) override {
@@ -59,9 +93,20 @@ class FakeTransport final : public internal::Transport {
 
   // ---- test controls ----
   std::function<void(int path)> on_prep;  // called for every prepared command
+  // Called when Reap() would wait (min > 0, wait_ns != 0, nothing to reap) with its wait_ns
+  // (< 0: forever); every such wait is also recorded in waits().
+  std::function<void(int64_t wait_ns)> on_wait;
+  const std::vector<int64_t>& waits() const { return waits_; }
   // Commands sent to the kernel and not yet completed, oldest first.
   std::deque<Sent>& inflight() { return inflight_; }
   size_t prepared() const { return prepared_.size(); }
+  // The next Submit() calls return these, one each: -errno (nothing taken) or how many commands
+  // at most the kernel takes (a short submit). Then submit_error (0: all taken).
+  void QueueSubmitResults(std::initializer_list<int> results) {
+    submit_results_.insert(submit_results_.end(), results);
+  }
+  void set_submit_error(int err) { submit_error_ = err; }
+  int dropped() const { return dropped_; }
   // Completes the in-flight command at `index` with `res`.
   Sent Complete(size_t index, int res, uint64_t result = 0) {
     Sent s = inflight_.at(index);
@@ -90,7 +135,11 @@ class FakeTransport final : public internal::Transport {
   std::vector<Sent> prepared_;
   std::deque<Sent> inflight_;
   std::deque<internal::Completion> done_;
+  std::deque<int> submit_results_;
+  std::vector<int64_t> waits_;
+  int submit_error_ = 0;
   int submits_ = 0;
+  int dropped_ = 0;
 };
 
 }  // namespace nvme_mpath::testing

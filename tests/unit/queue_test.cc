@@ -1,4 +1,6 @@
-// The per-thread engine over a fake transport and a fake clock: deterministic, no sleeps.
+// The per-thread engine over a fake transport and a fake clock: deterministic, no sleeps. A
+// command the test never completes models a silent path; time passes only through the clock
+// (the fake's on_wait hook lets it pass when Poll would wait).
 #include "queue.h"
 
 #include <cerrno>
@@ -716,6 +718,244 @@ TEST_F(QueueTest, FailbackDelayKeepsOptimizedPathAsNonOptimizedForAWhile) {
   ASSERT_EQ(queue_->Submit(&io3), 0);
   queue_->Flush();
   EXPECT_EQ(transport_->inflight()[0].path, 0);  // both optimized and trusted: first wins
+}
+
+// ---- Submission that the kernel refuses or takes in part (io_uring -EAGAIN/-EBUSY, short) ----
+
+TEST_F(QueueTest, FailedSubmitKeepsCommandsAndRetriesThem) {
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  transport_->QueueSubmitResults({-EAGAIN, -EBUSY, -ENOMEM});
+  EXPECT_EQ(queue_->Flush(), 0) << "none sent; not an error: the queue retries";
+  EXPECT_EQ(transport_->prepared(), 1u) << "the command stays prepared";
+  EXPECT_TRUE(transport_->inflight().empty());
+  Poll();  // tries twice (before reaping, and before returning): -EBUSY, -ENOMEM
+  EXPECT_EQ(transport_->prepared(), 1u);
+  EXPECT_TRUE(transport_->inflight().empty());
+  Poll();  // taken
+  EXPECT_EQ(transport_->prepared(), 0u);
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+  EXPECT_EQ(queue_->queue_counters().submit_failures, 3u);
+  EXPECT_EQ(queue_->queue_counters().unsent_failed, 0u);
+}
+
+TEST_F(QueueTest, ShortSubmitSendsTheRestNextTime) {
+  Done d;
+  Io io[3] = {MakeRead(0, 1, &d), MakeRead(1, 1, &d), MakeRead(2, 1, &d)};
+  for (Io& x : io) ASSERT_EQ(queue_->Submit(&x), 0);
+  transport_->QueueSubmitResults({1});
+  EXPECT_EQ(queue_->Flush(), 1);
+  EXPECT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->prepared(), 2u);
+  EXPECT_EQ(queue_->Flush(), 2) << "the two left over are still counted, and sent";
+  ASSERT_EQ(transport_->inflight().size(), 3u);
+  EXPECT_EQ(transport_->inflight()[0].cmd.cdw10, 0u);  // in order
+  EXPECT_EQ(transport_->inflight()[2].cmd.cdw10, 2u);
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_EQ(d.calls, 3);
+}
+
+// The hang of issue #16: one synchronous read while the kernel refuses submissions. Reap must
+// not wait (for completions that cannot come) while the command sits unsent.
+TEST_F(QueueTest, SyncIoUnderMemoryPressureCompletesInsteadOfHanging) {
+  transport_->QueueSubmitResults({-EAGAIN, -EAGAIN, -EBUSY});
+  transport_->on_wait = [this](int64_t ns) {
+    clock_.Advance(ns < 0 ? 3'600'000'000'000 : ns);  // time passes while the ring is silent
+    if (!transport_->inflight().empty()) transport_->Complete(0, 0);  // the device answers
+  };
+  EXPECT_EQ(queue_->Read(0, 8, buf_.data()), 0);
+  const auto& w = transport_->waits();
+  ASSERT_EQ(w.size(), 4u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(w[i], 1'000'000) << "capped while unsent, try " << i;
+  EXPECT_GT(w[3], 0) << "sent: now it waits for the completion, bounded by the I/O deadline";
+  EXPECT_LE(w[3], QueueConfig{}.io_timeout_ns);
+  EXPECT_EQ(queue_->inflight(), 0u);
+}
+
+TEST_F(QueueTest, PersistentSubmitFailureFailsTheCommandsAfterOneSecond) {
+  transport_->set_submit_error(-EAGAIN);
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  Poll();
+  clock_.AdvanceMs(999);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  EXPECT_EQ(transport_->dropped(), 0);
+  clock_.AdvanceMs(1);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -EAGAIN) << "the errno the kernel gave";
+  EXPECT_EQ(transport_->dropped(), 1) << "taken back: it can never reach the device";
+  EXPECT_EQ(queue_->queue_counters().unsent_failed, 1u);
+  EXPECT_EQ(queue_->inflight(), 0u);
+  EXPECT_EQ(queue_->counters(0).inflight.load(), 0u);
+  // The kernel recovers: the dropped command completes as a NOP with its old tag (stale), the
+  // next I/O goes through.
+  transport_->set_submit_error(0);
+  Done d2;
+  Io io2 = MakeRead(8, 8, &d2);
+  ASSERT_EQ(queue_->Submit(&io2), 0);
+  EXPECT_EQ(queue_->Flush(), 2);
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].cmd.cdw10, 8u);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d2.calls, 1);
+  EXPECT_EQ(d2.res, 0);
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(queue_->queue_counters().stale_completions, 1u);
+}
+
+TEST_F(QueueTest, ProgressRestartsTheSubmitStallClock) {
+  Done d;
+  Io io[2] = {MakeRead(0, 1, &d), MakeRead(1, 1, &d)};
+  for (Io& x : io) ASSERT_EQ(queue_->Submit(&x), 0);
+  transport_->set_submit_error(-EAGAIN);
+  Poll();
+  clock_.AdvanceMs(900);
+  transport_->QueueSubmitResults({1});  // one taken after 900 ms: progress
+  transport_->set_submit_error(-ENOMEM);
+  Poll();
+  EXPECT_EQ(transport_->inflight().size(), 1u);
+  clock_.AdvanceMs(900);  // 1.8 s since the first refusal, 0.9 s since the progress
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  clock_.AdvanceMs(100);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ENOMEM);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 2);
+  EXPECT_EQ(d.res, 0);
+}
+
+// ---- The I/O deadline (io_timeout) for commands that never complete ----
+
+TEST_F(QueueTest, InFlightCommandTimesOutWhenTheRingIsSilent) {
+  QueueConfig cfg;
+  cfg.io_timeout_ns = 5'000'000'000;
+  cfg.depth = 1;
+  Build(cfg);
+  transport_->on_wait = [this](int64_t ns) { clock_.Advance(ns < 0 ? 3'600'000'000'000 : ns); };
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  const int64_t t0 = clock_.NowNs();
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  ASSERT_EQ(queue_->Flush(), 1);
+  // Never completed: Poll's wait ends at the deadline although a minute was allowed.
+  EXPECT_EQ(queue_->Poll(1, 60'000'000), 1);
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ETIMEDOUT);
+  EXPECT_EQ(clock_.NowNs() - t0, 5'000'000'000);
+  EXPECT_EQ(queue_->queue_counters().timed_out, 1u);
+  EXPECT_EQ(queue_->inflight(), 0u);
+  // The command is still the kernel's: its slot stays taken until the completion comes.
+  Done d2;
+  Io io2 = MakeRead(8, 8, &d2);
+  EXPECT_EQ(queue_->Submit(&io2), -EAGAIN);
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  transport_->Complete(0, 0);  // late
+  Poll();
+  EXPECT_EQ(d.calls, 1) << "answered once";
+  EXPECT_EQ(queue_->queue_counters().late_completions, 1u);
+  EXPECT_EQ(queue_->queue_counters().stale_completions, 0u);
+  EXPECT_EQ(queue_->counters(0).inflight.load(), 0u);
+  EXPECT_EQ(queue_->Submit(&io2), 0);
+}
+
+TEST_F(QueueTest, TimedOutWriteIsNeverResent) {
+  QueueConfig cfg;
+  cfg.io_timeout_ns = 5'000'000'000;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 8, &d);
+  io.op = IoOp::kWrite;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  clock_.AdvanceMs(5000);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ETIMEDOUT);
+  EXPECT_EQ(queue_->delayed(), 0u);
+  // The late completion is a cancellation: normally a write hold, then a resend. Not here: the
+  // application has its answer, and the write may still land, so nothing resends it.
+  transport_->Complete(0, -EINTR);
+  Poll();
+  clock_.AdvanceMs(10'000);  // past any write hold
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(transport_->prepared(), 0u);
+  EXPECT_EQ(queue_->delayed(), 0u);
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(queue_->queue_counters().late_completions, 1u);
+}
+
+TEST_F(QueueTest, SplitIoTimesOutOnceWhenOnePartIsStuck) {
+  QueueConfig cfg;
+  cfg.io_timeout_ns = 2'000'000'000;
+  cfg.max_transfer_bytes = 8192;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 40, &d);  // 16 + 16 + 8 LBAs
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 3u);
+  transport_->Complete(2, 0);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  clock_.AdvanceMs(1999);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  clock_.AdvanceMs(1);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ETIMEDOUT);
+  EXPECT_EQ(queue_->queue_counters().timed_out, 1u);
+}
+
+TEST_F(QueueTest, ParkedIoFailsAtItsDeadlineBeforeTheNoPathTimeout) {
+  QueueConfig cfg;
+  cfg.io_timeout_ns = 2'000'000'000;
+  cfg.no_path_timeout_ns = 30'000'000'000;
+  Build(cfg);
+  table_->path(0).ana = AnaState::kInaccessible;
+  table_->path(1).ana = AnaState::kInaccessible;
+  table_->BumpEpoch();
+  transport_->on_wait = [this](int64_t ns) { clock_.Advance(ns < 0 ? 3'600'000'000'000 : ns); };
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  EXPECT_EQ(queue_->parked(), 1u);
+  EXPECT_EQ(queue_->Poll(1, 60'000'000), 1);
+  EXPECT_EQ(d.res, -ETIMEDOUT);
+  EXPECT_EQ(queue_->parked(), 0u);
+  EXPECT_EQ(queue_->queue_counters().timed_out, 0u) << "it never reached the kernel";
+}
+
+TEST_F(QueueTest, NoIoTimeoutMeansNoDeadline) {
+  QueueConfig cfg;
+  cfg.io_timeout_ns = 0;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  clock_.AdvanceMs(24 * 3600 * 1000);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
 }
 
 }  // namespace

@@ -1,12 +1,19 @@
 // UringTransport on the host kernel (no NVMe device needed): ring set-up and fallbacks, file
-// slots, SQ-full back-pressure, tag round trip of a uring_cmd that the target file refuses.
+// slots, SQ-full back-pressure, tag round trip of a uring_cmd that the target file refuses, and
+// which threads may use a ring (created on one, used on another, moved, refused). Threads are
+// started and joined, never raced: each step runs on one thread, the test waits for it. Every
+// wait is bounded, so a regression fails instead of hanging.
 #include "uring_transport.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
+#include "path.h"
+#include "queue.h"
 #include "support/status_matchers.h"
 
 namespace nvme_mpath::internal {
@@ -92,6 +99,211 @@ TEST(UringTransportTest, RegistersFixedBuffers) {
   o.buffers.push_back(iovec{buf, sizeof(buf)});
   auto t = UringTransport::Create(o);
   ASSERT_OK(t);
+}
+
+// A regular file: the kernel refuses a uring_cmd on it with a negative res, at once.
+class TempFile {
+ public:
+  TempFile() {
+    char path[] = "/tmp/uring_transport_test.XXXXXX";
+    fd_ = mkstemp(path);
+    unlink(path);
+  }
+  ~TempFile() { close(fd_); }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Sends one command on slot 0 and reaps its completion (waiting at most 2 s). Returns the
+// first error, or the completion's res (negative: refused by the regular file).
+int RoundTrip(UringTransport* t, uint64_t tag) {
+  nvme_uring_cmd cmd{};
+  cmd.opcode = 0x02;
+  if (int r = t->Prep(0, cmd, tag, -1); r != 0) return 1000 + r;
+  if (int r = t->Submit(); r != 1) return 2000 + r;
+  Completion c[2];
+  int n = t->Reap(c, 2, 1, 2'000'000'000);
+  if (n != 1) return 3000 + n;
+  if (c[0].tag != tag) return 4000;
+  return c[0].res;
+}
+
+std::unique_ptr<UringTransport> DeferRing(int fd) {
+  UringOptions o;
+  o.entries = 8;
+  auto t = UringTransport::Create(o);
+  if (!t.ok()) return nullptr;
+  if (!(*t)->SetFile(0, fd).ok()) return nullptr;
+  return std::move(*t);
+}
+
+TEST(UringTransportTest, CreatedOnOneThreadUsedFromAnother) {
+  TempFile f;
+  auto t = DeferRing(f.fd());  // created, and its file installed, on this thread
+  ASSERT_NE(t, nullptr);
+  if (t->mode() != "defer_taskrun") GTEST_SKIP() << "kernel without DEFER_TASKRUN: " << t->mode();
+  int res = 0;
+  std::thread([&] { res = RoundTrip(t.get(), 42); }).join();
+  EXPECT_LT(res, 0);
+  EXPECT_GT(res, -1000) << "Prep/Submit/Reap failed on the thread that uses the queue: " << res;
+  EXPECT_EQ(t->mode(), "defer_taskrun") << "the first user keeps the fast ring";
+  EXPECT_EQ(t->in_kernel(), 0u);
+}
+
+TEST(UringTransportTest, MovesBetweenThreadsWhenTheKernelHoldsNothing) {
+  TempFile f;
+  auto t = DeferRing(f.fd());
+  ASSERT_NE(t, nullptr);
+  if (t->mode() != "defer_taskrun") GTEST_SKIP() << "kernel without DEFER_TASKRUN: " << t->mode();
+  int res[3] = {0, 0, 0};
+  std::thread([&] { res[0] = RoundTrip(t.get(), 1); }).join();  // binds the ring to thread 1
+  EXPECT_EQ(t->mode(), "defer_taskrun");
+  const int old_fd = t->event_fd();
+  // Prepared on thread 1's ring, not yet sent: carried over by the move.
+  nvme_uring_cmd cmd{};
+  std::thread([&] { res[1] = t->Prep(0, cmd, 2, -1); }).join();
+  ASSERT_EQ(res[1], 0);
+  std::thread([&] {
+    res[1] = t->Submit();
+    Completion c[2];
+    const int n = t->Reap(c, 2, 1, 2'000'000'000);
+    res[2] = n == 1 && c[0].tag == 2 ? c[0].res : 3000 + n;
+  }).join();
+  EXPECT_EQ(res[1], 1) << "the command prepared before the move was sent after it";
+  EXPECT_LT(res[2], 0);
+  EXPECT_GT(res[2], -1000);
+  EXPECT_EQ(t->mode(), "plain (moved between threads)");
+  EXPECT_NE(t->event_fd(), old_fd);
+  EXPECT_GE(t->event_fd(), 0);
+  // Moved once, usable from any thread from now on, this one included.
+  std::thread([&] { res[0] = RoundTrip(t.get(), 3); }).join();
+  EXPECT_LT(res[0], 0);
+  EXPECT_GT(res[0], -1000);
+  res[0] = RoundTrip(t.get(), 4);
+  EXPECT_LT(res[0], 0);
+  EXPECT_GT(res[0], -1000);
+}
+
+TEST(UringTransportTest, RefusesAnotherThreadWhileTheKernelHoldsItsCommands) {
+  TempFile f;
+  auto t = DeferRing(f.fd());
+  ASSERT_NE(t, nullptr);
+  if (t->mode() != "defer_taskrun") GTEST_SKIP() << "kernel without DEFER_TASKRUN: " << t->mode();
+  nvme_uring_cmd cmd{};
+  ASSERT_EQ(t->Prep(0, cmd, 7, -1), 0);
+  ASSERT_EQ(t->Submit(), 1);  // bound to this thread; the completion is not reaped yet
+  ASSERT_EQ(t->in_kernel(), 1u);
+  int submit = 0, reap = 0;
+  absl::Status set_file;
+  std::thread([&] {
+    submit = t->Submit();
+    Completion c[2];
+    reap = t->Reap(c, 2, 1, 2'000'000'000);  // must not wait: refused at once
+    set_file = t->SetFile(1, f.fd());
+  }).join();
+  EXPECT_EQ(submit, -EEXIST);
+  EXPECT_EQ(reap, -EEXIST);
+  EXPECT_FALSE(set_file.ok());
+  EXPECT_EQ(t->mode(), "defer_taskrun");
+  // The bound thread still owns it and reaps; then the ring may move.
+  Completion c[2];
+  ASSERT_EQ(t->Reap(c, 2, 1, 2'000'000'000), 1);
+  EXPECT_EQ(c[0].tag, 7u);
+  int res = 0;
+  std::thread([&] { res = RoundTrip(t.get(), 8); }).join();
+  EXPECT_LT(res, 0);
+  EXPECT_GT(res, -1000);
+}
+
+TEST(UringTransportTest, SubmitFailureKeepsCommandsAndDropUnsentNeutralisesThem) {
+  TempFile f;
+  auto t = DeferRing(f.fd());
+  ASSERT_NE(t, nullptr);
+  nvme_uring_cmd cmd{};
+  ASSERT_EQ(t->Prep(0, cmd, 11, -1), 0);
+  ASSERT_EQ(t->Prep(0, cmd, 12, -1), 0);
+  uint64_t tags[4];
+  ASSERT_EQ(t->DropUnsent(tags, 1), 1);
+  EXPECT_EQ(tags[0], 11u);
+  ASSERT_EQ(t->DropUnsent(tags, 4), 1);
+  EXPECT_EQ(tags[0], 12u);
+  EXPECT_EQ(t->DropUnsent(tags, 4), 0) << "already dropped";
+  ASSERT_EQ(t->Submit(), 2);
+  Completion c[4];
+  int got = 0;
+  for (int i = 0; i < 4 && got < 2; ++i) got += t->Reap(c + got, 4 - got, 1, 1'000'000'000);
+  ASSERT_EQ(got, 2);
+  EXPECT_EQ(c[0].tag, 11u);
+  EXPECT_EQ(c[0].res, 0) << "a dropped command completes as a NOP, never reaching the file";
+  EXPECT_EQ(c[1].tag, 12u);
+  EXPECT_EQ(c[1].res, 0);
+}
+
+// The queue over a real ring: a misused queue reports -EEXIST from Poll (and the synchronous
+// helpers) instead of polling forever.
+class QueueOverUringTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    table_ = std::make_unique<PathTable>(1);
+    table_->path(0).ana = AnaState::kOptimized;
+    table_->path(0).fd = file_.fd();
+    QueueConfig cfg;
+    cfg.nsze = 1 << 20;
+    cfg.lba_size = 512;
+    cfg.depth = 8;
+    UringOptions o;
+    o.entries = 8;
+    auto t = UringTransport::Create(o);
+    ASSERT_OK(t);
+    transport_ = t->get();
+    queue_ = std::make_unique<QueueCore>(cfg, table_.get(), std::move(*t),
+                                         MonotonicClock::Get(), nullptr);
+  }
+  void TearDown() override {
+    queue_.reset();  // on the test's thread, which the ring is bound to or not
+  }
+
+  TempFile file_;
+  std::unique_ptr<PathTable> table_;
+  UringTransport* transport_ = nullptr;
+  std::unique_ptr<QueueCore> queue_;
+  alignas(4096) char buf_[4096] = {};
+};
+
+TEST_F(QueueOverUringTest, CreatedHereUsedThereThenMovedBack) {
+  int r1 = 0, r2 = 0;
+  std::thread([&] { r1 = queue_->Read(0, 1, buf_); }).join();
+  EXPECT_LT(r1, 0) << "the regular file refuses the command: the I/O fails, it does not hang";
+  EXPECT_NE(r1, -EEXIST);
+  std::thread([&] { r2 = queue_->Read(0, 1, buf_); }).join();  // moved: idle, so it works
+  EXPECT_EQ(r2, r1);
+  EXPECT_EQ(queue_->Read(0, 1, buf_), r1);  // and back to the creating thread
+  EXPECT_EQ(queue_->inflight(), 0u);
+}
+
+TEST_F(QueueOverUringTest, OtherThreadGetsEexistWhileCommandsAreInTheKernel) {
+  if (transport_->mode() != "defer_taskrun") GTEST_SKIP() << transport_->mode();
+  Io io;
+  io.op = IoOp::kRead;
+  io.nlb = 1;
+  io.buf = buf_;
+  io.done = [](Io*) {};
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  ASSERT_EQ(queue_->Flush(), 1);  // bound to this thread, completion not reaped
+  int poll = 0, read = 0, flush = 0;
+  std::thread([&] {
+    poll = queue_->Poll(1, 2'000'000);  // bounded: a regression returns 0 after 2 s
+    read = queue_->Read(0, 1, buf_);
+    flush = queue_->Flush();
+  }).join();
+  EXPECT_EQ(poll, -EEXIST);
+  EXPECT_EQ(read, -EEXIST) << "refused before the I/O was accepted";
+  EXPECT_EQ(flush, 0) << "nothing prepared: Flush does not enter the ring";
+  EXPECT_EQ(queue_->inflight(), 1u);
+  EXPECT_EQ(queue_->Poll(1, 2'000'000), 1);  // the bound thread completes it
+  EXPECT_EQ(queue_->inflight(), 0u);
 }
 
 }  // namespace
