@@ -7,8 +7,10 @@
 //
 // Threading model
 //   * Engine: control plane. Open/CreateQueue/SetPolicy/Paths/Stats may be called from any
-//     thread. The engine runs one background thread that polls ANA logs and controller states,
-//     reopens deleted controllers and publishes what it sees to all queues through atomics.
+//     thread. The engine runs one background thread that waits for the poll interval, path
+//     errors and uevents, and one refresh worker per path that reads ANA logs and controller
+//     states, reopens deleted controllers and publishes what it sees to all queues through
+//     atomics (a controller that hangs delays only its own path's worker).
 //   * Queue: single-threaded. Every Queue method must be called from one thread at a time (the
 //     thread that uses it; it may move between threads with external synchronisation).
 //     Completion callbacks run inside Poll() on that thread. Create one Queue per I/O thread.
@@ -89,7 +91,7 @@ struct PathInfo {
   std::string ctrl;      // nvmeX
   PathKey key;
   int numa_node = -1;
-  std::string ctrl_state;  // sysfs state: live, connecting, resetting, deleting, gone
+  std::string ctrl_state;  // sysfs state: new, live, connecting, resetting, deleting, dead, gone
   AnaState ana_state = AnaState::kUnknown;
   uint32_t ana_grpid = 0;
   PathHealth health = PathHealth::kLive;
