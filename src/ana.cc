@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "identify.h"
 #include "log.h"
 
 namespace nvme_mpath::internal {
@@ -186,7 +187,7 @@ absl::StatusOr<AnaLog> ReadAnaLog(int fd, uint32_t max_chunk_bytes, uint32_t ana
     args.log = out;
     args.args_size = sizeof(args);
     args.fd = fd;
-    args.timeout = NVME_DEFAULT_IOCTL_TIMEOUT;
+    args.timeout = kAdminTimeoutMs;  // not the kernel's 60 s admin default
     args.lid = NVME_LOG_LID_ANA;
     args.len = len;
     args.nsid = NVME_NSID_NONE;

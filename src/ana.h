@@ -48,7 +48,8 @@ size_t AnaLogSize(size_t ngroups, size_t nnsids);
 // Reads the ANA log of the controller behind `fd` (an ng or nvme char device) via libnvme.
 // `max_chunk_bytes` bounds each Get Log Page (the controller's MDTS; 0 = no bound).
 // Reads the header first to size the buffer, reads the rest at offsets, and retries (up to 5
-// times) when chgcnt changed between the first and the last chunk. RAE=0.
+// times) when chgcnt changed between the first and the last chunk. RAE=0. Each Get Log Page
+// has a timeout of kAdminTimeoutMs (identify.h).
 absl::StatusOr<AnaLog> ReadAnaLog(int fd, uint32_t max_chunk_bytes, uint32_t anagrpmax,
                                   uint32_t nanagrpid);
 

@@ -3,11 +3,13 @@
 // Engine: the control plane of one multipath namespace. It discovers and opens the paths, keeps
 // their shared state (PathTable) current from a background thread, and creates queues.
 //
-// The control thread (one per engine) wakes on: the poll interval (ANA log + controller state
-// of every path), a queue reporting a path error (eventfd), and kernel uevents of nvme
-// controllers (NETLINK_KOBJECT_UEVENT: "connected" after a reconnect, add/remove). It is the
-// only writer of everything in PathState except `health` moving away from kLive, which queues
-// do themselves (see path.h), and of the descriptors (ShmPath) published for nvme-mpath-ctl.
+// The control thread (one per engine) wakes on: the poll interval, a queue reporting a path
+// error (eventfd), and kernel uevents of nvme controllers (NETLINK_KOBJECT_UEVENT: "connected"
+// after a reconnect, add/remove). It does no I/O itself: it asks the PathMonitor's per-path
+// workers (path_monitor.h) for a refresh round and goes back to waiting, so a controller whose
+// admin queue hangs delays neither the other paths nor the wake-ups. The workers are the
+// control-plane writers of PathState (queues move `health` away from kLive, see path.h); the
+// descriptors (ShmPath) published for nvme-mpath-ctl are written under `publish_mu_`.
 #include <nvme_mpath/engine.h>
 
 #include <fcntl.h>
@@ -31,22 +33,21 @@
 #include <fmt/format.h>
 
 #include "ana.h"
+#include "identify.h"
 #include "clock.h"
 #include "log.h"
 #include "path.h"
+#include "path_decision.h"
+#include "path_monitor.h"
 #include "queue.h"
 #include "stats_shm.h"
 #include "status_macros.h"
 #include "topology.h"
 #include "uring_transport.h"
-#include "write_hold.h"
 
 namespace nvme_mpath {
 namespace internal {
 namespace {
-
-constexpr int kProbeOkNeeded = 3;       // good probes before a marginal path is trusted again
-constexpr int64_t kProbeSlowNs = 500'000'000;
 
 void CopyStr(char* dst, size_t n, const std::string& s) {
   size_t k = std::min(n - 1, s.size());
@@ -59,28 +60,6 @@ int CurrentNumaNode() {
   if (getcpu(&cpu, &node) != 0) return -1;
   return static_cast<int>(node);
 }
-
-// Returns true when controller `name` in sysfs still is the controller of `key` (the kernel
-// reuses names after a deletion).
-bool CtrlIsSameEndpoint(const std::string& name, const PathKey& key) {
-  std::ifstream a("/sys/class/nvme/" + name + "/address"), n("/sys/class/nvme/" + name + "/subsysnqn");
-  std::string address, nqn;
-  if (!std::getline(a, address) || !std::getline(n, nqn)) return false;
-  PathKey other{nqn, key.transport, address, 0};
-  return other.SameEndpoint(key);
-}
-
-// Control-plane view of one path (guarded by EngineImpl::mu_).
-struct PathSlot {
-  PathDesc desc;
-  std::string ctrl_state = "live";
-  uint32_t ana_grpid = 0;
-  AnaState ana_raw = AnaState::kUnknown;  // as last read (before ANATT)
-  int64_t change_since_ns = 0;
-  bool was_live = true;
-  int probe_ok = 0;
-  bool kato_floor_warned = false;  // "fabrics path with KATO 0" logged (once per path)
-};
 
 class EngineImpl final : public Engine {
  public:
@@ -102,14 +81,10 @@ class EngineImpl final : public Engine {
 
  private:
   absl::StatusOr<NamespaceTopology> Discover() const;
-  absl::Status OpenPath(int i);
-  void RefreshAll(bool full);
-  void RefreshPath(int i, int64_t now);
-  void TryReopen(int i, int64_t now);
-  void ClosePathFd(int i);
-  void ProbeMarginal(int i, int64_t now);
-  void SetAna(int i, AnaState s, int64_t now);
-  void SetWriteHold(int i, const PathDesc& d);
+  absl::Status OpenPath(int i, const PathDesc& d);
+  // Runs a refresh round on every path and waits for it, at most `timeout_ms`. Returns the
+  // paths still refreshing when the wait ended (a controller that does not answer).
+  std::vector<int> RefreshAndWait(int64_t timeout_ms);
   void Publish();
   int ResolvePreferred(std::string_view preferred) const;
   void Run();
@@ -119,8 +94,12 @@ class EngineImpl final : public Engine {
   NamespaceInfo info_;
   std::unique_ptr<PathTable> table_;
   std::unique_ptr<StatsRegion> stats_;
-  mutable std::mutex mu_;
-  std::vector<PathSlot> slots_;  // guarded by mu_
+  std::unique_ptr<CtrlAccess> access_;
+  std::unique_ptr<PathMonitor> monitor_;  // the per-path refresh workers
+  std::vector<std::string> ng_paths_;     // as opened (immutable after Init; for ResolvePreferred)
+  std::vector<std::string> ctrl_names_;
+  mutable std::mutex mu_;          // SetPolicy
+  std::mutex publish_mu_;          // the stats descriptors (ShmPath), written by any worker
   std::thread thread_;
   std::atomic<bool> stop_{false};
   int wake_fd_ = -1;
@@ -155,6 +134,7 @@ EngineImpl::~EngineImpl() {
   stop_.store(true);
   Wake();
   if (thread_.joinable()) thread_.join();
+  if (monitor_) monitor_->Stop();  // a worker in an admin command finishes it first
   for (int i = 0; table_ && i < table_->count(); ++i) {
     int fd = table_->path(i).fd.exchange(-1);
     if (fd >= 0) close(fd);
@@ -203,13 +183,9 @@ absl::Status EngineImpl::Init() {
              ns.lba_size + ns.metadata_size);
 
   table_ = std::make_unique<PathTable>(static_cast<int>(topo.paths.size()));
-  slots_.resize(topo.paths.size());
-  for (size_t i = 0; i < topo.paths.size(); ++i) {
-    slots_[i].desc = topo.paths[i];
-    PathState& ps = table_->path(int(i));
-    ps.numa_node = topo.paths[i].numa_node;
-    ps.crdt = topo.paths[i].ctrl.crdt;
-    SetWriteHold(int(i), topo.paths[i]);
+  for (const PathDesc& p : topo.paths) {
+    ng_paths_.push_back(p.ng_path);
+    ctrl_names_.push_back(p.ctrl_name);
   }
   int idx = ResolvePreferred(opts_.preferred_path);
   if (!opts_.preferred_path.empty() && idx < 0)
@@ -217,7 +193,15 @@ absl::Status EngineImpl::Init() {
         "preferred path {} is not a path of this namespace", opts_.preferred_path));
   table_->SetPolicy(opts_.policy, idx);
 
-  for (size_t i = 0; i < slots_.size(); ++i) RETURN_IF_ERROR(OpenPath(int(i)));
+  for (size_t i = 0; i < topo.paths.size(); ++i) RETURN_IF_ERROR(OpenPath(int(i), topo.paths[i]));
+  access_ = MakeSystemCtrlAccess();
+  MonitorConfig mc;
+  mc.nsid = info_.nsid;
+  mc.lba_size = info_.lba_size;
+  mc.metadata_size = info_.metadata_size;
+  mc.write_hold_ms = opts_.write_hold_ms;
+  // Publishes every path's facts (NUMA node, CRDT, transfer limit, write hold).
+  monitor_ = std::make_unique<PathMonitor>(table_.get(), topo.paths, access_.get(), clock_, mc);
   stats_ = StatsRegion::Create(opts_.publish_stats);
   if (!stats_) return absl::ResourceExhaustedError("cannot map memory for the stats counters");
   {
@@ -232,9 +216,16 @@ absl::Status EngineImpl::Init() {
     h->nsid = info_.nsid;
     h->lba_size = info_.lba_size;
     h->nsze = info_.nsze;
-    h->npaths = uint32_t(slots_.size());
+    h->npaths = uint32_t(topo.paths.size());
   }
-  RefreshAll(true);
+  monitor_->set_on_change([this] { Publish(); });
+  monitor_->Start();
+  // The first ANA read of every path, in parallel; a controller that does not answer within
+  // the admin timeout keeps its path unusable (ANA unknown) until its worker gets an answer.
+  for (int i : RefreshAndWait(int64_t{kAdminTimeoutMs} + 2000))
+    MPLOG_WARN("path {} ({}): no answer from controller {} yet; not used until it answers", i,
+               ng_paths_[i], ctrl_names_[i]);
+  Publish();
 
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return absl::ErrnoToStatus(errno, "eventfd");
@@ -251,25 +242,25 @@ absl::Status EngineImpl::Init() {
     }
   }
   thread_ = std::thread([this] { Run(); });
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    const PathSlot& s = slots_[i];
-    MPLOG_INFO("path {}: {} ({} {}) ANA {} {}", i, s.desc.ng_path, s.desc.ctrl_name,
-             s.desc.key.address, AnaStateName(table_->path(int(i)).ana.load()),
-             table_->path(int(i)).Usable() ? "usable" : "not usable");
+  const std::vector<PathReport> reports = monitor_->Reports();
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const PathDesc& d = reports[i].desc;
+    MPLOG_INFO("path {}: {} ({} {}) ANA {} {}", i, d.ng_path, d.ctrl_name, d.key.address,
+               AnaStateName(table_->path(int(i)).ana.load()),
+               table_->path(int(i)).Usable() ? "usable" : "not usable");
   }
   return absl::OkStatus();
 }
 
-absl::Status EngineImpl::OpenPath(int i) {
-  PathSlot& s = slots_[i];
-  int fd = open(s.desc.ng_path.c_str(), O_RDWR | O_CLOEXEC);
+absl::Status EngineImpl::OpenPath(int i, const PathDesc& d) {
+  int fd = open(d.ng_path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     std::string hint;
     if (e == EACCES || e == EPERM)
       hint = " (I/O passthrough needs read-write access to the generic char device: run as root "
              "or grant the user access to it, see docs/operations.md)";
-    return absl::ErrnoToStatus(e, fmt::format("open {}{}", s.desc.ng_path, hint));
+    return absl::ErrnoToStatus(e, fmt::format("open {}{}", d.ng_path, hint));
   }
   PathState& ps = table_->path(i);
   ps.fd.store(fd, std::memory_order_release);
@@ -277,223 +268,31 @@ absl::Status EngineImpl::OpenPath(int i) {
   return absl::OkStatus();
 }
 
-void EngineImpl::ClosePathFd(int i) {
-  PathState& ps = table_->path(i);
-  int fd = ps.fd.exchange(-1, std::memory_order_acq_rel);
-  ps.fd_gen.fetch_add(1, std::memory_order_release);
-  // Queues hold their own reference in their ring's file table until they see the new gen.
-  if (fd >= 0) close(fd);
-}
-
-void EngineImpl::SetAna(int i, AnaState s, int64_t now) {
-  PathState& ps = table_->path(i);
-  AnaState old = ps.ana.load(std::memory_order_relaxed);
-  if (old == s) return;
-  bool was_usable = ps.Usable();
-  ps.ana.store(s, std::memory_order_relaxed);
-  if (!was_usable && ps.Usable()) ps.usable_since_ns.store(now, std::memory_order_relaxed);
-  MPLOG_INFO("path {} ({}): ANA {} -> {}", i, slots_[i].desc.ng_path, AnaStateName(old), AnaStateName(s));
-  table_->BumpEpoch();
-}
-
-// Publishes the write hold of path `i`'s association `d` (its KATO and Identify Controller's
-// TBKAS and CQT, see write_hold.h). Called when the path is added and on every reopen, before
-// the epoch bump that makes queues look again.
-void EngineImpl::SetWriteHold(int i, const PathDesc& d) {
-  const WriteHoldFacts f{d.kato_ms, d.ctrl.cqt_ms, d.ctrl.tbkas(), IsFabricsTransport(d.key.transport)};
-  const int64_t hold_ns = WriteHoldNs(f);
-  PathSlot& s = slots_[i];
-  if (UsesKatoFloor(f) && !s.kato_floor_warned && opts_.write_hold_ms < 0) {
-    s.kato_floor_warned = true;
-    MPLOG_WARN("path {} ({}): fabrics controller {} reports KATO 0 (keep-alive off or not shown in "
-               "sysfs): holding writes that may still execute for {} ms (3 x the kernel's default "
-               "KATO {} s + CQT {} ms); set write_hold_ms, or connect with --keep-alive-tmo",
-               i, d.ng_path, d.ctrl_name, hold_ns / 1'000'000, kFabricsKatoFloorMs / 1000, f.cqt_ms);
-  }
-  PathState& ps = table_->path(i);
-  const int64_t old = ps.write_hold_ns.exchange(hold_ns, std::memory_order_relaxed);
-  if (old != hold_ns)
-    MPLOG_DEBUG("path {}: write hold {} ms (KATO {} ms, TBKAS {}, CQT {} ms, {})", i,
-                hold_ns / 1'000'000, f.kato_ms, f.tbkas ? "yes" : "no", f.cqt_ms,
-                f.fabrics ? "fabrics" : "pcie");
-}
-
-void EngineImpl::TryReopen(int i, int64_t now) {
-  PathSlot& s = slots_[i];
-  absl::StatusOr<PathDesc> found = FindPath(s.desc.key, info_.nsid);
-  if (!found.ok()) {
-    MPLOG_DEBUG("path {}: controller for {} not back yet: {}", i, s.desc.key.address,
-              found.status().ToString());
-    return;
-  }
-  const NamespaceIdentity& want = slots_[0].desc.ns;
-  if (found->ns.GroupingId() != want.GroupingId() || !found->ns.SameFormat(want)) {
-    MPLOG_WARN("path {}: {} reappeared with another namespace ({}); not used", i, found->ng_path,
-             found->ns.GroupingId());
-    return;
-  }
-  int fd = open(found->ng_path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    MPLOG_WARN("path {}: cannot reopen {}: {}", i, found->ng_path, strerror(errno));
-    return;
-  }
-  PathState& ps = table_->path(i);
-  int old = ps.fd.exchange(fd, std::memory_order_acq_rel);
-  if (old >= 0) close(old);
-  ps.fd_gen.fetch_add(1, std::memory_order_release);
-  ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
-  MPLOG_INFO("path {}: reopened as {} ({}, cntlid {})", i, found->ng_path, found->ctrl_name,
-           found->key.cntlid);
-  s.desc = *found;
-  s.ctrl_state = found->ctrl_state;
-  s.was_live = true;
-  SetWriteHold(i, *found);  // a new association: its own KATO, TBKAS and CQT
-  ps.health.store(PathHealth::kFailed, std::memory_order_relaxed);  // ANA read below confirms
-  (void)now;
-  table_->BumpEpoch();
-}
-
-void EngineImpl::ProbeMarginal(int i, int64_t now) {
-  // A one-LBA read through the ioctl path: it must succeed quickly kProbeOkNeeded times in a row.
-  PathState& ps = table_->path(i);
-  int fd = ps.fd.load();
-  if (fd < 0) return;
-  std::vector<uint8_t> buf(info_.lba_size + info_.metadata_size);
-  nvme_passthru_cmd64 cmd{};
-  cmd.opcode = 0x02;
-  cmd.nsid = info_.nsid;
-  cmd.addr = reinterpret_cast<uintptr_t>(buf.data());
-  cmd.data_len = info_.lba_size;
-  cmd.timeout_ms = 2000;
-  int64_t t0 = clock_->NowNs();
-  int r = ioctl(fd, NVME_IOCTL_IO64_CMD, &cmd);
-  int64_t lat = clock_->NowNs() - t0;
-  PathSlot& s = slots_[i];
-  if (r == 0 && lat < kProbeSlowNs) {
-    if (++s.probe_ok >= kProbeOkNeeded) {
-      ps.marginal.store(false, std::memory_order_relaxed);
-      s.probe_ok = 0;
-      table_->BumpEpoch();
-      MPLOG_INFO("path {} ({}): probed healthy {} times, no longer marginal", i, s.desc.ng_path,
-               kProbeOkNeeded);
-    }
-  } else {
-    s.probe_ok = 0;
-    MPLOG_DEBUG("path {}: marginal probe res={} latency={}us", i, r < 0 ? -errno : r, lat / 1000);
-  }
-  (void)now;
-}
-
-void EngineImpl::RefreshPath(int i, int64_t now) {
-  PathSlot& s = slots_[i];
-  PathState& ps = table_->path(i);
-
-  if (ps.health.load() == PathHealth::kGone || ps.fd.load() < 0) {
-    if (ps.fd.load() >= 0) {
-      MPLOG_WARN("path {} ({}): controller {} gone; closing it, will reopen when it returns", i,
-               s.desc.ng_path, s.desc.ctrl_name);
-      ClosePathFd(i);
-      ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
-      table_->BumpEpoch();
-    }
-    TryReopen(i, now);
-    if (ps.fd.load() < 0) return;
-  }
-
-  // Controller state, checking that the name still is our controller.
-  std::string state = CtrlIsSameEndpoint(s.desc.ctrl_name, s.desc.key)
-                          ? ReadCtrlState(s.desc.ctrl_name) : std::string("gone");
-  if (state != s.ctrl_state) {
-    MPLOG_INFO("path {} ({}): controller {} {} -> {}", i, s.desc.ng_path, s.desc.ctrl_name,
-             s.ctrl_state, state);
-    s.ctrl_state = state;
-  }
-  if (state == "gone" || state.rfind("deleting", 0) == 0 || state == "dead") {
-    PathHealth h = ps.health.exchange(PathHealth::kGone);
-    if (h != PathHealth::kGone) table_->BumpEpoch();
-    ClosePathFd(i);
-    ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
-    s.was_live = false;
-    return;
-  }
-  if (state != "live") {
-    if (s.was_live) ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
-    s.was_live = false;
-    PathHealth expected = PathHealth::kLive;
-    if (ps.health.compare_exchange_strong(expected, PathHealth::kFailed)) table_->BumpEpoch();
-    return;
-  }
-  if (!s.was_live) ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
-  s.was_live = true;
-
-  // ANA: the controller's log through this path (also proves the admin path works).
-  AnaState st = AnaState::kOptimized;
-  if (s.desc.ctrl.ana_supported()) {
-    absl::StatusOr<AnaLog> log = ReadAnaLog(ps.fd.load(), s.desc.ctrl.max_transfer_bytes,
-                                            s.desc.ctrl.anagrpmax, s.desc.ctrl.nanagrpid);
-    if (!log.ok()) {
-      MPLOG_DEBUG("path {}: ANA log read failed: {}", i, log.status().ToString());
-      if (absl::IsNotFound(log.status()) || log.status().message().find("No such device") != std::string::npos) {
-        ps.health.store(PathHealth::kGone);
-      } else {
-        PathHealth expected = PathHealth::kLive;
-        ps.health.compare_exchange_strong(expected, PathHealth::kFailed);
-      }
-      table_->BumpEpoch();
-      return;
-    }
-    const AnaGroup* g = log->GroupOf(info_.nsid);
-    if (g == nullptr) {
-      MPLOG_WARN("path {}: nsid {} is in no ANA group of {}'s log; treating it as inaccessible", i,
-               info_.nsid, s.desc.ctrl_name);
-      st = AnaState::kInaccessible;
-    } else {
-      st = g->state;
-      s.ana_grpid = g->grpid;
-    }
-  }
-  s.ana_raw = st;
-  st = EffectiveAnaState(st, now, s.desc.ctrl.anatt_s, &s.change_since_ns);
-  if (st == AnaState::kInaccessible && s.ana_raw == AnaState::kChange &&
-      ps.ana.load() != AnaState::kInaccessible)
-    MPLOG_WARN("path {}: in ANA change for longer than ANATT ({} s): treated as inaccessible", i,
-               s.desc.ctrl.anatt_s);
-  SetAna(i, st, now);
-
-  PathHealth h = ps.health.load();
-  if (h != PathHealth::kLive) {
-    bool was_usable = ps.Usable();
-    ps.health.store(PathHealth::kLive);
-    if (!was_usable && ps.Usable()) ps.usable_since_ns.store(now, std::memory_order_relaxed);
-    MPLOG_INFO("path {} ({}): healthy again", i, s.desc.ng_path);
-    table_->BumpEpoch();
-  }
-  if (ps.marginal.load()) ProbeMarginal(i, now);
-}
-
-void EngineImpl::RefreshAll(bool) {
-  std::lock_guard<std::mutex> lock(mu_);
-  const int64_t now = clock_->NowNs();
-  for (int i = 0; i < table_->count(); ++i) RefreshPath(i, now);
-  Publish();
+std::vector<int> EngineImpl::RefreshAndWait(int64_t timeout_ms) {
+  const uint64_t round = monitor_->RequestRefresh();
+  if (monitor_->WaitRound(round, -1, timeout_ms)) return {};
+  return monitor_->Pending(round);
 }
 
 void EngineImpl::Publish() {
+  if (!stats_) return;  // a worker finished before Init made the segment
+  const std::vector<PathReport> reports = monitor_->Reports();
+  std::lock_guard<std::mutex> lock(publish_mu_);
   ShmHeader* h = stats_->header();
   stats_->BeginUpdate();
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    const PathSlot& s = slots_[i];
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const PathReport& r = reports[i];
     const PathState& ps = table_->path(int(i));
     ShmPath& p = h->paths[i];
-    CopyStr(p.ng_path, sizeof(p.ng_path), s.desc.ng_path);
-    CopyStr(p.ctrl, sizeof(p.ctrl), s.desc.ctrl_name);
-    CopyStr(p.address, sizeof(p.address), s.desc.key.address);
+    CopyStr(p.ng_path, sizeof(p.ng_path), r.desc.ng_path);
+    CopyStr(p.ctrl, sizeof(p.ctrl), r.desc.ctrl_name);
+    CopyStr(p.address, sizeof(p.address), r.desc.key.address);
     p.ana = static_cast<uint8_t>(ps.ana.load());
     p.health = static_cast<uint8_t>(ps.health.load());
     p.marginal = ps.marginal.load();
     p.usable = ps.Usable();
-    p.numa_node = s.desc.numa_node;
-    p.ana_grpid = s.ana_grpid;
+    p.numa_node = r.desc.numa_node;
+    p.ana_grpid = r.ana_grpid;
   }
   CopyStr(h->policy, sizeof(h->policy), IoPolicyName(table_->policy()));
   stats_->EndUpdate();
@@ -538,16 +337,15 @@ void EngineImpl::Run() {
       refresh = true;
       next_poll = now + interval_ns;
     }
-    if (refresh) RefreshAll(false);
+    if (refresh) monitor_->RequestRefresh();  // no waiting: the workers refresh in parallel
   }
 }
 
 int EngineImpl::ResolvePreferred(std::string_view preferred) const {
   if (preferred.empty()) return -1;
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    const PathDesc& d = slots_[i].desc;
-    if (d.ng_path == preferred || d.ctrl_name == preferred ||
-        d.ng_path == fmt::format("/dev/{}", preferred))
+  for (size_t i = 0; i < ng_paths_.size(); ++i) {
+    if (ng_paths_[i] == preferred || ctrl_names_[i] == preferred ||
+        ng_paths_[i] == fmt::format("/dev/{}", preferred))
       return int(i);
   }
   return -1;
@@ -565,15 +363,18 @@ absl::Status EngineImpl::SetPolicy(IoPolicy policy, std::string_view preferred) 
 }
 
 absl::Status EngineImpl::Refresh() {
-  RefreshAll(true);
-  return absl::OkStatus();
+  const std::vector<int> pending = RefreshAndWait(int64_t{kAdminTimeoutMs} + 2000);
+  if (pending.empty()) return absl::OkStatus();
+  return absl::UnavailableError(fmt::format(
+      "path {} ({}) still refreshing: its controller has not answered within {} ms",
+      pending[0], ng_paths_[pending[0]], kAdminTimeoutMs));
 }
 
 std::vector<PathInfo> EngineImpl::Paths() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  const std::vector<PathReport> reports = monitor_->Reports();
   std::vector<PathInfo> out;
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    const PathSlot& s = slots_[i];
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const PathReport& s = reports[i];
     const PathState& ps = table_->path(int(i));
     PathInfo p;
     p.index = int(i);
@@ -581,9 +382,12 @@ std::vector<PathInfo> EngineImpl::Paths() const {
     p.ctrl = s.desc.ctrl_name;
     p.key = s.desc.key;
     p.numa_node = s.desc.numa_node;
-    p.ctrl_state = s.ctrl_state;
+    p.ctrl_state = CtrlStateName(s.ctl.ctrl);
     p.ana_state = ps.ana.load();
     p.ana_grpid = s.ana_grpid;
+    p.anatt_exceeded = s.ctl.anatt_exceeded;
+    p.anatt_exceeded_count = s.ctl.anatt_exceeded_count;
+    p.may_come_back = s.ctl.outlook == PathOutlook::kComingBack;
     p.health = ps.health.load();
     p.marginal = ps.marginal.load();
     p.usable = ps.Usable();
@@ -595,7 +399,13 @@ std::vector<PathInfo> EngineImpl::Paths() const {
   return out;
 }
 
-std::vector<PathStatsSnapshot> EngineImpl::Stats() const { return stats_->Sum(table_->count()); }
+std::vector<PathStatsSnapshot> EngineImpl::Stats() const {
+  std::vector<PathStatsSnapshot> out = stats_->Sum(table_->count());
+  const std::vector<PathReport> reports = monitor_->Reports();
+  for (size_t i = 0; i < out.size() && i < reports.size(); ++i)
+    out[i].anatt_exceeded = reports[i].ctl.anatt_exceeded_count;
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOptions& qo) {
   RETURN_IF_ERROR(ValidateQueueOptions(qo));

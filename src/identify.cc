@@ -148,10 +148,33 @@ absl::Status ParseNsDescriptors(absl::Span<const uint8_t> buf, NamespaceIdentity
   return absl::OkStatus();
 }
 
+namespace {
+
+// nvme_identify_cns_nsid() with kAdminTimeoutMs (libnvme's inline helpers pass
+// NVME_DEFAULT_IOCTL_TIMEOUT, 0: the kernel's 60 s admin timeout).
+int IdentifyCns(int fd, nvme_identify_cns cns, uint32_t nsid, void* data) {
+  nvme_identify_args args;
+  memset(&args, 0, sizeof(args));
+  args.result = nullptr;
+  args.data = data;
+  args.args_size = sizeof(args);
+  args.fd = fd;
+  args.timeout = kAdminTimeoutMs;
+  args.cns = cns;
+  args.csi = NVME_CSI_NVM;
+  args.nsid = nsid;
+  args.cntid = NVME_CNTLID_NONE;
+  args.cns_specific_id = NVME_CNSSPECID_NONE;
+  args.uuidx = NVME_UUID_NONE;
+  return nvme_identify(&args);
+}
+
+}  // namespace
+
 absl::StatusOr<ControllerIdentity> IdentifyController(int fd) {
   nvme_id_ctrl id;
   memset(&id, 0, sizeof(id));
-  if (int r = nvme_identify_ctrl(fd, &id); r != 0) {
+  if (int r = IdentifyCns(fd, NVME_IDENTIFY_CNS_CTRL, NVME_NSID_NONE, &id); r != 0) {
     if (r < 0) return absl::ErrnoToStatus(errno, "Identify Controller");
     return absl::UnavailableError(fmt::format("Identify Controller failed with NVMe status {:#x}", r));
   }
@@ -161,7 +184,7 @@ absl::StatusOr<ControllerIdentity> IdentifyController(int fd) {
 absl::StatusOr<NamespaceIdentity> IdentifyNamespace(int fd, uint32_t nsid) {
   nvme_id_ns id;
   memset(&id, 0, sizeof(id));
-  if (int r = nvme_identify_ns(fd, nsid, &id); r != 0) {
+  if (int r = IdentifyCns(fd, NVME_IDENTIFY_CNS_NS, nsid, &id); r != 0) {
     if (r < 0) return absl::ErrnoToStatus(errno, fmt::format("Identify Namespace {}", nsid));
     return absl::UnavailableError(
         fmt::format("Identify Namespace {} failed with NVMe status {:#x}", nsid, r));
@@ -170,7 +193,7 @@ absl::StatusOr<NamespaceIdentity> IdentifyNamespace(int fd, uint32_t nsid) {
   if (!ns.ok()) return ns;
   alignas(4096) static thread_local uint8_t descs[NVME_IDENTIFY_DATA_SIZE];
   memset(descs, 0, sizeof(descs));
-  if (nvme_identify_ns_descs(fd, nsid, reinterpret_cast<nvme_ns_id_desc*>(descs)) == 0) {
+  if (IdentifyCns(fd, NVME_IDENTIFY_CNS_NS_DESC_LIST, nsid, descs) == 0) {
     if (absl::Status st = ParseNsDescriptors(absl::MakeConstSpan(descs, sizeof(descs)), &*ns);
         !st.ok())
       return st;

@@ -71,7 +71,14 @@ absl::StatusOr<NamespaceIdentity> ParseIdNs(const nvme_id_ns& id, uint32_t nsid)
 // Errors (kDataLoss) on a descriptor that runs past the 4 KiB buffer.
 absl::Status ParseNsDescriptors(absl::Span<const uint8_t> buf, NamespaceIdentity* ns);
 
-// Identify through a char device (NVME_IOCTL_ADMIN_CMD via libnvme).
+// How long the engine lets any admin command it sends (Identify, Get Log Page) take: the
+// ioctl's timeout_ms, instead of the kernel's 60 s admin default (nvme_core.admin_timeout). A
+// controller whose admin queue hangs then holds up only its own refresh, for at most this long.
+// When it expires the kernel's timeout handler runs (on fabrics: error recovery, a reconnect),
+// as it would after 60 s.
+inline constexpr uint32_t kAdminTimeoutMs = 10'000;
+
+// Identify through a char device (NVME_IOCTL_ADMIN_CMD via libnvme, kAdminTimeoutMs).
 absl::StatusOr<ControllerIdentity> IdentifyController(int fd);
 absl::StatusOr<NamespaceIdentity> IdentifyNamespace(int fd, uint32_t nsid);
 

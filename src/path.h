@@ -4,14 +4,20 @@
 // controller), and the table that publishes it to all queues.
 //
 // Threading model (PathState / PathTable)
-//   * Written by the engine's control thread (ANA poll, controller state, reopen, marginal probe)
-//     and, for `health` only, by queues when a command on the path fails (they may only move it
-//     away from kLive). Writers then BumpEpoch().
+//   * Each path's state is written by that path's refresh worker of the control plane
+//     (PathMonitor, path_monitor.h: ANA poll, controller state, reopen, marginal probe; one
+//     worker per path, so one writer per PathState) and, for `health` only, by queues when a
+//     command on the path fails (they may only move it away from kLive) and for `marginal` when
+//     they see repeated errors. Writers then BumpEpoch() (an atomic add: several workers may
+//     bump concurrently).
 //   * Read lock-free by every queue. A queue re-reads the whole table into its private snapshot
 //     only when `epoch` changed, one relaxed load per submit. A stale read is harmless: the worst
 //     case is one command sent down a path that just became unusable; it completes with a path
 //     error and fails over, exactly as if the change had happened a moment later.
-//   * Immutable fields (set before any queue exists) need no synchronisation.
+//   * The facts of an association (numa_node, crdt, write_hold_ns, max_transfer_bytes) are
+//     atomics: they are written when the path is added and again on every reopen, while queues
+//     run. Each one is read whole (crdt's three values are one 64-bit word), so a queue sees
+//     either the old or the new association's value, never a torn one.
 #ifndef NVME_MPATH_SRC_PATH_H_
 #define NVME_MPATH_SRC_PATH_H_
 
@@ -26,17 +32,47 @@
 
 namespace nvme_mpath::internal {
 
-struct PathState {
-  // ---- immutable once the path is added ----
-  int numa_node = -1;
-  std::array<uint16_t, 3> crdt = {};  // command retry delay times (100 ms units)
+// What a path that is not usable now may still do, as the control plane judged it
+// (NextPathState(), path_decision.h). Queues take the best over all paths to decide how long
+// parked I/O waits (NoPathDeadlineNs(), queue.h). Ordered best first.
+enum class PathOutlook : uint8_t {
+  kUsable = 0,      // usable now
+  kComingBack = 1,  // ANA change on a live controller: parked I/O waits up to the I/O deadline
+  kMayReturn = 2,   // inaccessible, persistent loss, controller not live, path failed: parked I/O
+                    // waits up to no_path_timeout
+  kLost = 3,        // controller deleted and no controller at its endpoint: parked I/O fails
+};
+const char* PathOutlookName(PathOutlook o);  // "usable", "coming-back", "may-return", "lost"
 
-  // ---- facts of the current association: written by the control thread when the path is
-  //      added and on every reopen (before the epoch bump), read by queues when they hold a
-  //      write. A queue that reads the old association's value for a completion of the old
-  //      association is exact; one that reads a value of the other association is off by the
-  //      difference between two connects to the same endpoint, which normally share their
-  //      parameters. ----
+// The three Command Retry Delay Times of Identify Controller (100 ms units), published as one
+// 64-bit word so that a reopen replaces all three at once while queues read them.
+class AtomicCrdt {
+ public:
+  AtomicCrdt& operator=(const std::array<uint16_t, 3>& v) {
+    word_.store(uint64_t{v[0]} | uint64_t{v[1]} << 16 | uint64_t{v[2]} << 32,
+                std::memory_order_relaxed);
+    return *this;
+  }
+  // Returns crdt[i] (0..2): the kernel's crdt[crd-1] for a CRD field value crd.
+  uint16_t operator[](int i) const {
+    return static_cast<uint16_t>(word_.load(std::memory_order_relaxed) >> (16 * i));
+  }
+
+ private:
+  std::atomic<uint64_t> word_{0};
+};
+
+struct PathState {
+  // ---- facts of the current association: written by the control plane when the path is
+  //      added and on every reopen (before the epoch bump), read by queues. A queue that reads
+  //      the old association's value for a completion of the old association is exact; one
+  //      that reads a value of the other association is off by the difference between two
+  //      connects to the same endpoint, which normally share their parameters. ----
+  std::atomic<int> numa_node{-1};
+  AtomicCrdt crdt;  // command retry delay times (100 ms units)
+  // The path's transfer limit (PathDesc::MaxTransferBytes(): MDTS, max_hw_sectors,
+  // max_segments); 0 = unknown. Queues split at the strictest of all paths (MaxTransferBytes()).
+  std::atomic<uint32_t> max_transfer_bytes{0};
   // How long a write that may still execute is held after a failing completion on this path:
   // WriteHoldNs() of the association (write_hold.h), (TBKAS ? 3 : 2) x KATO + CQT.
   std::atomic<int64_t> write_hold_ns{0};
@@ -49,6 +85,9 @@ struct PathState {
   std::atomic<uint32_t> fd_gen{0};       // bumped on every reopen
   std::atomic<uint32_t> reset_gen{0};    // bumped when the controller was seen reset/reconnected
   std::atomic<int64_t> usable_since_ns{0};  // when it last became usable (failback delay)
+  // Whether the path may come back when it is not usable (control plane only). The default is
+  // the no_path_timeout rule, until the control plane has looked.
+  std::atomic<PathOutlook> outlook{PathOutlook::kMayReturn};
 
   // Returns true when I/O may be sent down this path now.
   bool Usable() const {
@@ -65,6 +104,15 @@ class PathTable {
   PathTable& operator=(const PathTable&) = delete;
 
   int count() const { return count_; }
+  // Returns the strictest known transfer limit over all paths (0: none known).
+  uint32_t MaxTransferBytes() const {
+    uint32_t m = 0;
+    for (int i = 0; i < count_; ++i) {
+      const uint32_t v = paths_[i].max_transfer_bytes.load(std::memory_order_relaxed);
+      if (v != 0 && (m == 0 || v < m)) m = v;
+    }
+    return m;
+  }
   PathState& path(int i) { return paths_[i]; }
   const PathState& path(int i) const { return paths_[i]; }
 

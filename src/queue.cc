@@ -224,6 +224,7 @@ inline QueueCore::Cmd* QueueCore::TakeCmd(Io* io, uint64_t slba, uint32_t nlb,
 
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
+  MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
   uint32_t children = 1;
   if (io == nullptr || !IsSimpleIo(io)) [[unlikely]] {
     if (int r = Validate(io, &children); r != 0) return r;
@@ -388,6 +389,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
     if (PrepFailed(c, p, cmd, r, buf_index) != 0) return;
   }
   c->state = CmdState::kInflight;
+  c->fd_gen = fd_gen_[p];
   c->sent_ns = now_;
   ++views_[p].inflight;
   PathCounters::Add(path_counters_[p]->inflight, 1);
@@ -477,8 +479,14 @@ void QueueCore::RefreshSnapshot() {
   policy_cfg_.preferred = table_->preferred();
   policy_state_.Clear();
   any_usable_ = false;
+  outlook_ = PathOutlook::kLost;
   failback_refresh_ns_ = 0;
   const int64_t now = now_;
+  // The transfer limit follows the paths' current associations (a reopen may change it).
+  if (const uint32_t t = table_->MaxTransferBytes(); t != 0 && t != cfg_.max_transfer_bytes) {
+    cfg_.max_transfer_bytes = t;
+    max_lbas_data_ = MaxLbasPerCmd(IoOp::kRead);
+  }
   for (int i = 0; i < npaths_; ++i) {
     PathState& ps = table_->path(i);
     const uint32_t gen = ps.fd_gen.load(std::memory_order_acquire);
@@ -508,6 +516,12 @@ void QueueCore::RefreshSnapshot() {
     }
     v.distance = (cfg_.numa_node < 0 || ps.numa_node < 0 || ps.numa_node == cfg_.numa_node) ? 0 : 1;
     if (v.tier != kTierUnusable) any_usable_ = true;
+    PathOutlook o = v.tier != kTierUnusable ? PathOutlook::kUsable
+                                            : ps.outlook.load(std::memory_order_relaxed);
+    // A queue saw the controller go (-ENODEV) after the control plane last looked.
+    if (o == PathOutlook::kComingBack && ps.health.load(std::memory_order_relaxed) == PathHealth::kGone)
+      o = PathOutlook::kMayReturn;
+    if (o < outlook_) outlook_ = o;
   }
 }
 
@@ -622,18 +636,13 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
   const int64_t now = now_;
   if (c->first_fail_ns == 0) c->first_fail_ns = now;
   PathCounters::Add(counters_[p].failovers, 1);
-  table_->ReportPathError(p, d == Disposition::kPathGone, d == Disposition::kAnaFailover);
-
-  // Marginal detection: repeated path errors within the window.
-  if (now - err_window_start_[p] > cfg_.marginal_window_ns) {
-    err_window_start_[p] = now;
-    err_count_[p] = 0;
-  }
-  if (cfg_.marginal_errors != 0 && ++err_count_[p] >= cfg_.marginal_errors &&
-      !table_->path(p).marginal.load(std::memory_order_relaxed)) {
-    table_->path(p).marginal.store(true, std::memory_order_relaxed);
-    table_->BumpEpoch();
-    MPLOG_INFO("path {}: marked marginal after {} path errors", p, err_count_[p]);
+  if (c->fd_gen != table_->path(p).fd_gen.load(std::memory_order_acquire)) [[unlikely]] {
+    // Sent down an association the path no longer has (reopened or closed since): the error
+    // says nothing about the new fd, so it is neither reported (which could close a good fd)
+    // nor counted towards marginal. The command itself fails over as usual.
+    ++qc_.old_association_errors;
+  } else {
+    ReportAndCountPathError(p, d);
   }
   MaybeRefresh();
 
@@ -649,10 +658,44 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
   Dispatch(c);
 }
 
+// A path error on the path's current association: tell the control plane, and count it towards
+// marginal (repeated path errors within the window).
+void QueueCore::ReportAndCountPathError(int p, Disposition d) {
+  const int64_t now = now_;
+  table_->ReportPathError(p, d == Disposition::kPathGone, d == Disposition::kAnaFailover);
+  if (now - err_window_start_[p] > cfg_.marginal_window_ns) {
+    err_window_start_[p] = now;
+    err_count_[p] = 0;
+  }
+  if (cfg_.marginal_errors != 0 && ++err_count_[p] >= cfg_.marginal_errors &&
+      !table_->path(p).marginal.load(std::memory_order_relaxed)) {
+    table_->path(p).marginal.store(true, std::memory_order_relaxed);
+    table_->BumpEpoch();
+    MPLOG_INFO("path {}: marked marginal after {} path errors", p, err_count_[p]);
+  }
+}
+
+int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
+                         int64_t no_path_timeout_ns, int64_t io_timeout_ns) {
+  if (no_path_timeout_ns == 0) return parked_ns;
+  const int64_t no_path = parked_ns + no_path_timeout_ns;
+  switch (best) {
+    case PathOutlook::kComingBack:
+      if (io_timeout_ns == 0) return std::numeric_limits<int64_t>::max();
+      return std::max(no_path, submit_ns + io_timeout_ns);
+    case PathOutlook::kLost:
+      return parked_ns;
+    case PathOutlook::kUsable:
+    case PathOutlook::kMayReturn:
+      break;
+  }
+  return no_path;
+}
+
 void QueueCore::Park(Cmd* c) {
   const int64_t now = now_;
   c->state = CmdState::kParked;
-  c->wake_ns = now + cfg_.no_path_timeout_ns;
+  c->wake_ns = now;  // the deadline follows the paths' outlook: ParkDeadlineNs()
   PathCounters::Add(counters_[c->path].requeues, 1);
   parked_.PushBack(c);
   ++parked_count_;
@@ -681,7 +724,7 @@ void QueueCore::RedriveParked() {
 int64_t QueueCore::NextTimerNs() const {
   int64_t next = std::numeric_limits<int64_t>::max();
   for (const Cmd* c = delayed_.head; c; c = c->next) next = std::min(next, c->wake_ns);
-  for (const Cmd* c = parked_.head; c; c = c->next) next = std::min(next, c->wake_ns);
+  for (const Cmd* c = parked_.head; c; c = c->next) next = std::min(next, ParkDeadlineNs(c));
   if (failback_refresh_ns_ != 0) next = std::min(next, failback_refresh_ns_);
   return next;
 }
@@ -718,7 +761,7 @@ void QueueCore::RunTimers(int64_t now) {
   if (parked_count_ != 0) {
     for (Cmd* c = parked_.head; c != nullptr;) {
       Cmd* next = c->next;
-      if (c->wake_ns <= now) {
+      if (ParkDeadlineNs(c) <= now) {
         parked_.Remove(c);
         --parked_count_;
         ++qc_.parked_expired;

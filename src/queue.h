@@ -63,9 +63,23 @@ struct QueueConfig {
   bool fixed_buffers = false;
 };
 
+// The no-path rule: when a command parked at `parked_ns` (its I/O submitted at `submit_ns`)
+// fails with -ENOLINK unless a path becomes usable first, given the best outlook over all paths
+// (PathOutlook, path.h):
+//   * kComingBack (a path in ANA change on a live controller): at the I/O deadline,
+//     submit + io_timeout (never earlier than the no-path timeout; never, when io_timeout is 0);
+//   * kMayReturn (inaccessible, persistent loss, no live controller): parked + no_path_timeout;
+//   * kLost (every controller deleted, nothing at their endpoints): at once.
+// A no_path_timeout of 0 fails at once whatever the outlook (the option: "do not park").
+int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
+                         int64_t no_path_timeout_ns, int64_t io_timeout_ns);
+
 // Counters of one queue that are not per path.
 struct QueueCounters {
   uint64_t stale_completions = 0;  // completions whose tag matched no waiting attempt
+  // Path errors of commands that went down an association the path no longer has (its fd was
+  // reopened since): handled, but not reported against the new association.
+  uint64_t old_association_errors = 0;
   uint64_t parked_expired = 0;     // I/Os failed after the no-path timeout
   uint64_t sq_full = 0;
   uint64_t submit_failures = 0;    // transport Submit() calls that left commands unsent
@@ -120,10 +134,11 @@ class QueueCore final : public Queue {
     CmdState state = CmdState::kFree;
     DelayKind delay_kind = DelayKind::kRetry;
     uint32_t hold_reset_gen = 0;
+    uint32_t fd_gen = 0;       // the path's fd generation (association) the attempt went down
     int32_t last_res = 0;
     int64_t first_fail_ns = 0;  // first failing completion (failover latency)
     int64_t sent_ns = 0;
-    int64_t wake_ns = 0;        // delayed: when to act; parked: no-path deadline
+    int64_t wake_ns = 0;        // delayed: when to act; parked: when parked (ParkDeadlineNs)
     Cmd* next = nullptr;
     Cmd* prev = nullptr;
   };
@@ -155,10 +170,15 @@ class QueueCore final : public Queue {
   PathCounters& AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
   void OnPathError(Cmd* c, int path, int res, Disposition d);
+  void ReportAndCountPathError(int path, Disposition d);
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t wake_ns);
   void RunTimers(int64_t now);
   void RedriveParked();
+  int64_t ParkDeadlineNs(const Cmd* c) const {
+    return NoPathDeadlineNs(outlook_, c->wake_ns, c->io->priv.submit_ns, cfg_.no_path_timeout_ns,
+                            cfg_.io_timeout_ns);
+  }
   void FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result);
   void FinishChild(Io* io, int res, uint16_t status, uint32_t result);
   void ExpireIos(int64_t now);
@@ -211,6 +231,7 @@ class QueueCore final : public Queue {
   PolicyConfig policy_cfg_;
   PolicyState policy_state_;
   bool any_usable_ = false;
+  PathOutlook outlook_ = PathOutlook::kMayReturn;  // best over the paths (no-path deadline)
   int64_t failback_refresh_ns_ = 0;  // re-snapshot then (failback delay expiring), 0 = none
 
   // Marginal-path detection (per path, queue-local).

@@ -6,8 +6,8 @@
 //
 // Layout (version 1): ShmHeader, then max_queues x kMaxPaths PathCounters blocks, queue-major.
 //
-// Threading model: the engine's control thread writes the header's path descriptors inside a
-// seqlock (`seq` odd while writing); each queue is the single writer of its own counter blocks;
+// Threading model: the engine's refresh workers write the header's path descriptors, one at a
+// time (the engine's publish lock), inside a seqlock (`seq` odd while writing); each queue is the single writer of its own counter blocks;
 // readers (other processes) map the segment read-only, retry descriptor reads while `seq` is odd
 // or changed, and read counters with relaxed loads.
 #ifndef NVME_MPATH_SRC_STATS_SHM_H_

@@ -7,8 +7,10 @@
 //
 // Threading model
 //   * Engine: control plane. Open/CreateQueue/SetPolicy/Paths/Stats may be called from any
-//     thread. The engine runs one background thread that polls ANA logs and controller states,
-//     reopens deleted controllers and publishes what it sees to all queues through atomics.
+//     thread. The engine runs one background thread that waits for the poll interval, path
+//     errors and uevents, and one refresh worker per path that reads ANA logs and controller
+//     states, reopens deleted controllers and publishes what it sees to all queues through
+//     atomics (a controller that hangs delays only its own path's worker).
 //   * Queue: single-threaded. Every Queue method must be called from one thread at a time (the
 //     thread that uses it; it may move between threads with external synchronisation).
 //     Completion callbacks run inside Poll() on that thread. Create one Queue per I/O thread.
@@ -105,7 +107,7 @@ struct PathInfo {
   std::string ctrl;      // nvmeX
   PathKey key;
   int numa_node = -1;
-  std::string ctrl_state;  // sysfs state: live, connecting, resetting, deleting, gone
+  std::string ctrl_state;  // sysfs state: new, live, connecting, resetting, deleting, dead, gone
   AnaState ana_state = AnaState::kUnknown;
   uint32_t ana_grpid = 0;
   PathHealth health = PathHealth::kLive;
@@ -114,6 +116,11 @@ struct PathInfo {
   uint32_t max_transfer_bytes = 0;
   uint32_t anatt_s = 0;
   uint32_t kato_ms = 0;
+  // In ANA change on a live controller: parked I/O waits for this path up to io_timeout_ms
+  // rather than no_path_timeout_ms (docs/architecture.md, "Requeue").
+  bool may_come_back = false;
+  bool anatt_exceeded = false;        // in ANA change for longer than anatt_s now
+  uint64_t anatt_exceeded_count = 0;  // how often an ANA change outlasted anatt_s
 };
 
 // The namespace, as Identify Namespace reports it (identical on every path).
@@ -145,7 +152,9 @@ class Engine {
   virtual std::vector<PathStatsSnapshot> Stats() const = 0;
   // Switches the I/O policy at run time; queues pick it up on their next submit.
   virtual absl::Status SetPolicy(IoPolicy policy, std::string_view preferred_path = "") = 0;
-  // Re-reads ANA logs and controller states now (normally done by the poller).
+  // Re-reads ANA logs and controller states now (normally done by the poller), every path in
+  // parallel, and waits for them. kUnavailable when a controller has not answered within the
+  // admin timeout (10 s); its path is refreshed when it answers.
   virtual absl::Status Refresh() = 0;
   // Returns the shared-memory stats segment name ("" when not published).
   virtual std::string stats_segment() const = 0;

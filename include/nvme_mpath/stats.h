@@ -67,6 +67,8 @@ struct PathStatsSnapshot {
   uint64_t errors_by_class[kErrorClassCount] = {};
   uint64_t latency_hist[kLatencyBuckets] = {};
   uint64_t failover_hist[kLatencyBuckets] = {};
+  // From the control plane, not the queues: how often the path's ANA change outlasted ANATT.
+  uint64_t anatt_exceeded = 0;
 
   // Adds a live block into this snapshot.
   void Accumulate(const PathCounters& c);

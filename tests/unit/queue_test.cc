@@ -4,6 +4,7 @@
 #include "queue.h"
 
 #include <cerrno>
+#include <limits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -955,6 +956,250 @@ TEST_F(QueueTest, NoIoTimeoutMeansNoDeadline) {
   transport_->Complete(0, 0);
   Poll();
   EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+}
+
+// ---- issue #16: how long parked I/O waits depends on whether a path may come back ----
+
+TEST(NoPathDeadlineTest, FollowsTheBestOutlook) {
+  constexpr int64_t kS = 1'000'000'000;
+  const int64_t parked = 100 * kS, submit = 95 * kS, no_path = 30 * kS, io = 120 * kS;
+  EXPECT_EQ(NoPathDeadlineNs(PathOutlook::kComingBack, parked, submit, no_path, io), submit + io);
+  EXPECT_EQ(NoPathDeadlineNs(PathOutlook::kMayReturn, parked, submit, no_path, io), parked + no_path);
+  EXPECT_EQ(NoPathDeadlineNs(PathOutlook::kLost, parked, submit, no_path, io), parked);
+  // Never shorter than the no-path timeout; no I/O deadline: waits as long as it takes.
+  EXPECT_EQ(NoPathDeadlineNs(PathOutlook::kComingBack, parked, submit, no_path, 10 * kS),
+            parked + no_path);
+  EXPECT_EQ(NoPathDeadlineNs(PathOutlook::kComingBack, parked, submit, no_path, 0),
+            std::numeric_limits<int64_t>::max());
+  // no_path_timeout 0 means "do not park", whatever the outlook.
+  EXPECT_EQ(NoPathDeadlineNs(PathOutlook::kComingBack, parked, submit, 0, io), parked);
+}
+
+// Both paths in ANA change on live controllers (an array controller failover).
+void AllPathsComingBack(PathTable* t) {
+  for (int i = 0; i < t->count(); ++i) {
+    t->path(i).ana = AnaState::kChange;
+    t->path(i).outlook = PathOutlook::kComingBack;
+  }
+  t->BumpEpoch();
+}
+
+TEST_F(QueueTest, AnaChangeLongerThanNoPathTimeoutKeepsIoParked) {
+  // The lab's case: every path in change for 40 s, no_path_timeout 30 s.
+  AllPathsComingBack(table_.get());
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  EXPECT_EQ(queue_->parked(), 1u);
+  clock_.AdvanceMs(40'000);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  EXPECT_EQ(queue_->parked(), 1u);
+  table_->path(1).ana = AnaState::kOptimized;
+  table_->path(1).outlook = PathOutlook::kUsable;
+  table_->BumpEpoch();
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+  EXPECT_EQ(queue_->queue_counters().parked_expired, 0u);
+}
+
+TEST_F(QueueTest, ParkedIoWaitingForAnaChangeFailsAtTheIoDeadline) {
+  QueueConfig cfg;
+  cfg.io_timeout_ns = 60'000'000'000;
+  Build(cfg);
+  AllPathsComingBack(table_.get());
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  clock_.AdvanceMs(59'999);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  clock_.AdvanceMs(1);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ENOLINK);
+  EXPECT_EQ(queue_->queue_counters().parked_expired, 1u);
+}
+
+TEST_F(QueueTest, AnaChangeOnAControllerThatIsNotLiveKeepsTheNoPathTimeout) {
+  // The control plane publishes kMayReturn for a path in change whose controller is
+  // resetting/connecting (PathDecisionTest.ControllerNotLiveFailsThePathAndMayReturn).
+  QueueConfig cfg;
+  cfg.no_path_timeout_ns = 3'000'000'000;
+  Build(cfg);
+  AllPathsComingBack(table_.get());
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  clock_.AdvanceMs(2000);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  for (int i = 0; i < 2; ++i) {
+    table_->path(i).health = PathHealth::kFailed;
+    table_->path(i).outlook = PathOutlook::kMayReturn;
+  }
+  table_->BumpEpoch();
+  clock_.AdvanceMs(999);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  clock_.AdvanceMs(1);  // 3 s after it was parked
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ENOLINK);
+}
+
+TEST_F(QueueTest, PathGoneSeenByTheQueueIsNotComingBack) {
+  QueueConfig cfg;
+  cfg.no_path_timeout_ns = 3'000'000'000;
+  Build(cfg);
+  AllPathsComingBack(table_.get());
+  table_->path(0).health = PathHealth::kGone;  // a queue saw -ENODEV since the last look
+  table_->path(1).health = PathHealth::kGone;
+  table_->BumpEpoch();
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  clock_.AdvanceMs(3000);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ENOLINK);
+}
+
+TEST_F(QueueTest, ParkedIoFailsAtOnceWhenNoControllerCanComeBack) {
+  for (int i = 0; i < 2; ++i) {
+    table_->path(i).health = PathHealth::kGone;
+    table_->path(i).fd = -1;
+    table_->path(i).fd_gen.fetch_add(1);
+    table_->path(i).outlook = PathOutlook::kLost;
+  }
+  table_->BumpEpoch();
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  EXPECT_EQ(d.calls, 0);  // callbacks only run from Poll()
+  Poll();                 // no time passed: not 30 s
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ENOLINK);
+}
+
+TEST_F(QueueTest, ParkedIoFailsAtOnceWhenTheLastControllerIsLost) {
+  AllPathsComingBack(table_.get());
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  clock_.AdvanceMs(1000);
+  Poll();
+  EXPECT_EQ(d.calls, 0);
+  table_->path(0).outlook = PathOutlook::kLost;
+  table_->BumpEpoch();
+  Poll();
+  EXPECT_EQ(d.calls, 0);  // path 1 may still come back
+  table_->path(1).outlook = PathOutlook::kLost;
+  table_->BumpEpoch();
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ENOLINK);
+}
+
+// ---- issue #16: an error is blamed on the association that carried the command ----
+
+TEST_F(QueueTest, ErrorFromAnOldAssociationDoesNotFailTheReopenedFd) {
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight()[0].fd, 100);
+  // The control plane reopened path 0 (new controller, new fd) while the command was out.
+  table_->path(0).fd = 200;
+  table_->path(0).fd_gen.fetch_add(1);
+  table_->BumpEpoch();
+  transport_->Complete(0, -ENODEV);  // the old association's controller is gone
+  Poll();
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kLive);  // the new fd is not blamed
+  EXPECT_FALSE(table_->TakeAttention());
+  EXPECT_EQ(queue_->queue_counters().old_association_errors, 1u);
+  // The command itself is still handled: failed over, counted on the path.
+  EXPECT_EQ(queue_->counters(0).failovers.load(), 1u);
+  EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kGone)].load(), 1u);
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0);  // path 0 is usable: its new fd
+  EXPECT_EQ(transport_->inflight()[0].fd, 200);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+}
+
+TEST_F(QueueTest, OldAssociationErrorsDoNotMarkTheNewOneMarginal) {
+  QueueConfig cfg;
+  cfg.marginal_errors = 1;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  table_->path(0).fd = 200;
+  table_->path(0).fd_gen.fetch_add(1);
+  table_->BumpEpoch();
+  transport_->Complete(0, -EINTR);  // cancelled by the old association's teardown
+  Poll();
+  EXPECT_FALSE(table_->path(0).marginal.load());
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kLive);
+  // An error on the current association is still reported (and marks it, marginal_errors 1).
+  transport_->Complete(0, 0x2302);
+  Poll();
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kFailed);
+  EXPECT_TRUE(table_->path(0).marginal.load());
+}
+
+// ---- issue #16: facts of a reopened association reach the queues ----
+
+TEST_F(QueueTest, TransferLimitOfAReopenedPathIsUsedForSplitting) {
+  Done d;
+  Io io = MakeRead(0, 16, &d);  // 8 KiB
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  EXPECT_EQ(transport_->inflight().size(), 1u);
+  transport_->CompleteAll(0);
+  Poll();
+  // Path 1 came back with a smaller MDTS.
+  table_->path(1).max_transfer_bytes = 4096;
+  table_->BumpEpoch();
+  Done d2;
+  Io io2 = MakeRead(0, 16, &d2);
+  ASSERT_EQ(queue_->Submit(&io2), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 2u);
+  EXPECT_EQ(transport_->inflight()[0].cmd.cdw12, 7u);
+  EXPECT_EQ(transport_->inflight()[1].cmd.cdw12, 7u);
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_EQ(d2.calls, 1);
+  EXPECT_EQ(d2.res, 0);
+}
+
+TEST_F(QueueTest, CrdtOfAReopenedAssociationIsUsed) {
+  table_->path(0).crdt = {1, 10, 20};  // republished on reopen: crdt[0] 100 ms
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, 0x0806);  // CRD=1
+  Poll();
+  clock_.AdvanceMs(99);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  clock_.AdvanceMs(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  transport_->Complete(0, 0);
+  Poll();
   EXPECT_EQ(d.res, 0);
 }
 

@@ -1,0 +1,114 @@
+// File: path_decision.cc
+#include "path_decision.h"
+
+#include "ana.h"
+
+namespace nvme_mpath::internal {
+
+const char* PathOutlookName(PathOutlook o) {
+  switch (o) {
+    case PathOutlook::kUsable: return "usable";
+    case PathOutlook::kComingBack: return "coming-back";
+    case PathOutlook::kMayReturn: return "may-return";
+    case PathOutlook::kLost: return "lost";
+  }
+  return "?";
+}
+
+CtrlState ParseCtrlState(std::string_view s) {
+  if (s == "live") return CtrlState::kLive;
+  if (s == "new") return CtrlState::kNew;
+  if (s == "resetting") return CtrlState::kResetting;
+  if (s == "connecting") return CtrlState::kConnecting;
+  if (s.rfind("deleting", 0) == 0) return CtrlState::kDeleting;  // also "deleting (no IO)"
+  if (s == "dead") return CtrlState::kDead;
+  if (s.empty() || s == "gone") return CtrlState::kGone;
+  return CtrlState::kUnknown;
+}
+
+const char* CtrlStateName(CtrlState s) {
+  switch (s) {
+    case CtrlState::kNew: return "new";
+    case CtrlState::kLive: return "live";
+    case CtrlState::kResetting: return "resetting";
+    case CtrlState::kConnecting: return "connecting";
+    case CtrlState::kDeleting: return "deleting";
+    case CtrlState::kDead: return "dead";
+    case CtrlState::kGone: return "gone";
+    case CtrlState::kUnknown: return "unknown";
+  }
+  return "?";
+}
+
+PathStep NextPathState(const PathControl& prev, const PathObservation& obs, int64_t now_ns,
+                       uint32_t anatt_s) {
+  PathStep out;
+  PathControl& n = out.next;
+  n = prev;
+  n.health = obs.health;
+  n.ctrl = obs.fd_open ? obs.ctrl : CtrlState::kGone;
+  bool may_come_back = false;  // kComingBack
+  if (CtrlDeleted(n.ctrl)) {
+    // Deleted: the fd is useless (-ENODEV); the path waits for the endpoint to come back.
+    if (obs.fd_open) {
+      out.close_fd = true;
+      out.reset = true;
+    }
+    n.health = PathHealth::kGone;
+    n.was_live = false;
+    if (n.gone_since_ns == 0) n.gone_since_ns = now_ns;
+    n.change_since_ns = 0;
+    n.anatt_exceeded = false;
+  } else if (n.ctrl != CtrlState::kLive) {
+    // Resetting / connecting: the kernel fails I/O with 0x370 until it is live again.
+    if (prev.was_live) out.reset = true;
+    n.was_live = false;
+    n.gone_since_ns = 0;
+    if (n.health == PathHealth::kLive) n.health = PathHealth::kFailed;
+  } else {
+    n.gone_since_ns = 0;
+    if (!prev.was_live) out.reset = true;
+    n.was_live = true;
+    switch (obs.ana_supported ? obs.ana_read : PathObservation::Ana::kRead) {
+      case PathObservation::Ana::kNotRead:
+        break;  // nothing new
+      case PathObservation::Ana::kFailed:
+        if (n.health == PathHealth::kLive) n.health = PathHealth::kFailed;
+        break;
+      case PathObservation::Ana::kNoDevice:
+        n.health = PathHealth::kGone;
+        break;
+      case PathObservation::Ana::kRead: {
+        const AnaState raw = obs.ana_supported ? obs.ana : AnaState::kOptimized;
+        n.ana_raw = raw;
+        n.ana = raw;
+        n.health = PathHealth::kLive;
+        // ANATT is flagged, not acted on: the kernel resets the controller when it expires
+        // (nvme_anatt_timeout) and keeps I/O queued while the controller is live.
+        const AnaState eff = EffectiveAnaState(raw, now_ns, anatt_s, &n.change_since_ns);
+        n.anatt_exceeded = raw == AnaState::kChange && eff == AnaState::kInaccessible;
+        if (n.anatt_exceeded && !prev.anatt_exceeded) {
+          out.anatt_exceeded_now = true;
+          ++n.anatt_exceeded_count;
+        }
+        may_come_back = raw == AnaState::kChange;
+        break;
+      }
+    }
+  }
+  // The outlook, from what was just decided.
+  if (n.health == PathHealth::kLive && obs.fd_open && AnaUsable(n.ana)) {
+    n.outlook = PathOutlook::kUsable;
+  } else if (may_come_back) {
+    n.outlook = PathOutlook::kComingBack;
+  } else if (CtrlDeleted(n.ctrl) && !obs.endpoint_present &&
+             now_ns - n.gone_since_ns >= kLostAfterNs) {
+    n.outlook = PathOutlook::kLost;
+  } else {
+    n.outlook = PathOutlook::kMayReturn;
+  }
+  out.lost_now = n.outlook == PathOutlook::kLost && prev.outlook != PathOutlook::kLost;
+  return out;
+}
+
+}  // namespace nvme_mpath::internal
