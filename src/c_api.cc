@@ -133,6 +133,7 @@ int Fill(nvme_mpath_io* c) {
   io.buf_index = c->buf_index;
   io.cdw13 = c->cdw13;
   io.raw.opcode = c->raw_opcode;
+  io.raw.idempotent = (c->flags & NVME_MPATH_IO_IDEMPOTENT) != 0;
   io.raw.cdw2 = c->cdw2;
   io.raw.cdw3 = c->cdw3;
   io.raw.cdw10 = c->cdw10;

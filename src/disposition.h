@@ -38,6 +38,22 @@ struct Decision {
   bool ok = true;
   // What the path returned, for the per-path counters (meaningful when !ok).
   ErrorClass error_class = ErrorClass::kOther;
+  // False on a failover row (kFailover, kAnaFailover, kPathGone) for a command that must not be
+  // sent again (Resend::kIfNotExecuted, MayHaveExecuted): the path action is taken (set the path
+  // aside, re-read ANA, reopen) but the command completes with its status instead of failing
+  // over. True otherwise.
+  bool resend = true;
+};
+
+// Whether a failed command may be sent again, on the same path or another.
+enum class Resend : uint8_t {
+  // Reads, writes and every other command the engine builds itself, and raw commands the caller
+  // marked idempotent (Io::Raw::idempotent): retried and failed over as the table says.
+  kAllowed,
+  // A raw command not marked idempotent (a Zone Append, a reservation, a vendor command): sent
+  // again only when its completion proves it did not execute (!MayHaveExecuted(res)); otherwise
+  // it completes with its status, as the kernel's passthrough path does.
+  kIfNotExecuted,
 };
 
 // Returns the decision for a completion `res` of a command already retried `retries` times on
@@ -58,13 +74,32 @@ struct Decision {
 //     anything else (CRD or not: media, command, generic) -> kRetrySamePath while
 //                                                    retries < max_retries, then kComplete
 // Failovers do not use the budget (they are bounded by the I/O deadline and the no-path timeout).
-Decision Decide(int res, uint32_t retries, uint32_t max_retries);
+// With `resend` kIfNotExecuted and MayHaveExecuted(res): kRetrySamePath becomes kComplete, and a
+// failover row keeps its disposition with Decision::resend false.
+Decision Decide(int res, uint32_t retries, uint32_t max_retries,
+                Resend resend = Resend::kAllowed);
 
 // Returns true when a command that completed with `res` may still execute on the target later
 // (it was sent, then lost or cancelled by the host): a write that failed so must not be
 // resubmitted elsewhere until that path can no longer execute it (the write hold). Reads the
 // same errno table as Decide().
 bool MayStillExecute(int res);
+
+// Returns true when a command that failed with `res` may have executed on the target, in whole or
+// in part: it is false only when the completion proves the target never executed it, which
+// decides whether a command that must not run twice may be sent again (Resend::kIfNotExecuted):
+//   not executed: 0x370 host path error (raised by the host before sending: controller not
+//     live), 0x301/0x302/0x303 ANA (the target refused it), -EBADF (the file slot was empty at
+//     submission), -ENODEV/-ENXIO (the namespace's queue was gone at submission), and our own
+//     resource shortage -EAGAIN/-EBUSY/-ENOMEM (no request was allocated);
+//   may have executed: everything else. Every MayStillExecute() value (-EINTR, -ECANCELED,
+//     -EIO, -ETIMEDOUT, -ECONNRESET, 0x371: sent, then lost or cancelled); -ENOLINK, -ESHUTDOWN
+//     and -EFAULT (from the block layer after the request was issued; -EFAULT is also seen from
+//     commands caught by a reset); 0x008 (aborted by the controller, possibly part way), 0x022,
+//     0x300, 0x360 (a path fault after the command may have reached the controller); every other
+//     status (the controller processed the command and answered); an errno not in the table.
+// MayStillExecute(res) implies MayHaveExecuted(res). Reads the same errno table as Decide().
+bool MayHaveExecuted(int res);
 
 // Returns the name of a disposition: "complete", "retry", "failover", "ana-failover", "reopen".
 const char* DispositionName(Disposition d);

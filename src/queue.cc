@@ -576,7 +576,11 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
     return;
   }
   const int res = cqe.res;
-  const Decision d = Decide(res, c->retries, cfg_.max_retries);
+  // A raw command the caller did not mark idempotent is sent again only when it did not execute.
+  const Resend resend = c->io->op == IoOp::kRaw && !c->io->raw.idempotent
+                            ? Resend::kIfNotExecuted
+                            : Resend::kAllowed;
+  const Decision d = Decide(res, c->retries, cfg_.max_retries, resend);
   if (d.ok) {
     // res 0, or a status whose code is 0 with only More/CRD/DNR set: the application gets 0.
     CompleteOk(c, cqe.result);
@@ -599,8 +603,8 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
     case Disposition::kFailover:
     case Disposition::kAnaFailover:
     case Disposition::kPathGone:
-      if (expired) return FinishCmd(c, -ETIMEDOUT, status, 0);
-      return OnPathError(c, p, res, d.disposition);
+      if (expired && d.resend) return FinishCmd(c, -ETIMEDOUT, status, 0);
+      return OnPathError(c, p, res, d, static_cast<uint32_t>(cqe.result));
   }
 }
 
@@ -632,21 +636,27 @@ int64_t QueueCore::HoldNs(int p) const {
   return table_->path(p).write_hold_ns.load(std::memory_order_relaxed);
 }
 
-void QueueCore::OnPathError(Cmd* c, int p, int res, Disposition d) {
+// A failover row: the path failed. Reports it (ReportAndCountPathError: set aside, ANA re-read
+// or reopen, marginal count) unless the error is of an old association, then fails the command
+// over (after the write hold when it may still execute), or completes it with `res` when
+// Decide() said it must not be sent again (Decision::resend).
+void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result) {
   const int64_t now = now_;
-  if (c->first_fail_ns == 0) c->first_fail_ns = now;
-  PathCounters::Add(counters_[p].failovers, 1);
   if (c->fd_gen != table_->path(p).fd_gen.load(std::memory_order_acquire)) [[unlikely]] {
     // Sent down an association the path no longer has (reopened or closed since): the error
     // says nothing about the new fd, so it is neither reported (which could close a good fd)
-    // nor counted towards marginal. The command itself fails over as usual.
+    // nor counted towards marginal. The command itself is handled as usual below.
     ++qc_.old_association_errors;
   } else {
-    ReportAndCountPathError(p, d);
+    ReportAndCountPathError(p, d.disposition);
   }
   MaybeRefresh();
 
   c->state = CmdState::kFree;
+  if (!d.resend) return FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
+                                  result);
+  if (c->first_fail_ns == 0) c->first_fail_ns = now;
+  PathCounters::Add(counters_[p].failovers, 1);
   if (IsWrite(c->io) && MayStillExecute(res)) {
     // The write may still land on the failing path: resend only once that path can no longer
     // execute it (the target must have torn the association down: HoldNs(), or, with

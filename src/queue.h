@@ -169,7 +169,7 @@ class QueueCore final : public Queue {
   void RetrySamePath(Cmd* c, int path, int res);
   PathCounters& AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
-  void OnPathError(Cmd* c, int path, int res, Disposition d);
+  void OnPathError(Cmd* c, int path, int res, Decision d, uint32_t result);
   void ReportAndCountPathError(int path, Disposition d);
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t wake_ns);

@@ -59,8 +59,17 @@ struct Io {
   uint32_t cdw13 = 0;     // dataset-management hints etc. for read/write (passed through)
 
   // Raw passthrough (op == kRaw): the command as given; data length is raw_data_len bytes.
+  // A raw command is sent again (retried on the same path, or failed over) only when its failing
+  // completion proves it did not execute (a host path error 0x370 raised before sending, an ANA
+  // refusal, a file or namespace gone at submission, our own -EAGAIN/-EBUSY/-ENOMEM); after a
+  // failure that leaves open that it ran (a cancel or timeout, a transport error, any other NVMe
+  // status) it completes with that result: a Zone Append, a reservation or a vendor command must
+  // not run twice. Set `idempotent` for a command that may run twice with the same effect: it is
+  // then retried and failed over as a read or write is (a data-modifying one, opcode bits 1:0
+  // not 10b, still waits out the write hold). docs/architecture.md, "Raw commands".
   struct Raw {
     uint8_t opcode = 0;
+    bool idempotent = false;
     uint32_t cdw2 = 0, cdw3 = 0;
     uint32_t cdw10 = 0, cdw11 = 0, cdw12 = 0, cdw13 = 0, cdw14 = 0, cdw15 = 0;
     uint32_t data_len = 0;

@@ -145,11 +145,22 @@ struct nvme_mpath_dsm_range {
 struct nvme_mpath_io;
 typedef void (*nvme_mpath_cb)(struct nvme_mpath_io* io);
 
+/* nvme_mpath_io.flags. */
+/* A raw command (NVME_MPATH_OP_RAW) that may run twice with the same effect: retried and failed
+ * over as a read or write is. Without it a raw command is sent again only when its failure
+ * proves it did not execute (host path error 0x370 before sending, an ANA refusal, the path's
+ * file or namespace gone at submission, -EAGAIN/-EBUSY/-ENOMEM); after any other failure (a
+ * cancel or timeout, a transport error, any other NVMe status) it completes with that result, so
+ * a Zone Append, a reservation or a vendor command never runs twice. Ignored for other ops. */
+#define NVME_MPATH_IO_IDEMPOTENT (1u << 0)
+
 struct nvme_mpath_io {
   /* request */
   uint8_t op;                /* enum nvme_mpath_op */
   uint8_t raw_opcode;        /* NVME_MPATH_OP_RAW */
-  uint16_t reserved0;
+  uint16_t flags;            /* NVME_MPATH_IO_*; set other bits to 0 (reserved; ignored today so
+                                that callers of the former `reserved0`, same offset and size,
+                                keep working). */
   uint32_t nlb;              /* LBAs (1-based), or DSM ranges */
   uint64_t slba;
   void* buf;

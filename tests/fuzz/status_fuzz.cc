@@ -45,6 +45,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!st.dnr() && may_still_execute && !failover) __builtin_trap();
   }
   if (res < 0 && may_still_execute && !failover) __builtin_trap();
+  // A command that must not run twice is sent again only when it did not execute; the path
+  // action of a failover row is kept; nothing else changes.
+  const bool may_have_executed = internal::MayHaveExecuted(res);
+  if (may_still_execute && !may_have_executed) __builtin_trap();
+  if (!dec.resend) __builtin_trap();  // the default (Resend::kAllowed) always resends
+  const internal::Decision once = Decide(res, retries, budget, internal::Resend::kIfNotExecuted);
+  if (once.ok != dec.ok || once.error_class != dec.error_class) __builtin_trap();
+  if (!may_have_executed && (once.disposition != d || !once.resend)) __builtin_trap();
+  if (may_have_executed) {
+    if (once.disposition == Disposition::kRetrySamePath) __builtin_trap();
+    if (failover && (once.disposition != d || once.resend)) __builtin_trap();
+  }
   if ((res == -ENODEV || res == -ENXIO) && d != Disposition::kPathGone) __builtin_trap();
   if (res == -EBADF && (d != Disposition::kFailover || may_still_execute)) __builtin_trap();
   return 0;

@@ -48,6 +48,9 @@ TEST(CApiTest, StatusWithoutErrnoMapsByCode) {
 TEST(CApiTest, IoLayoutIsTheV1Abi) {
   // Growing these breaks every compiled caller: bump NVME_MPATH_API_VERSION instead.
   EXPECT_EQ(sizeof(nvme_mpath_io), 304u);
+  EXPECT_EQ(offsetof(nvme_mpath_io, flags), 2u);  // the former reserved0
+  EXPECT_EQ(sizeof(nvme_mpath_io::flags), 2u);
+  EXPECT_EQ(offsetof(nvme_mpath_io, nlb), 4u);
   EXPECT_EQ(offsetof(nvme_mpath_io, cb), 80u);
   EXPECT_EQ(offsetof(nvme_mpath_io, res), 96u);
   EXPECT_EQ(offsetof(nvme_mpath_io, opaque), 112u);

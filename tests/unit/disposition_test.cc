@@ -132,6 +132,51 @@ TEST(DispositionTest, MayStillExecute) {
   EXPECT_FALSE(MayStillExecute(INT32_MIN));
 }
 
+TEST(DispositionTest, MayHaveExecuted) {
+  // Proven not executed: raised before sending, refused by the target, gone at submission, our
+  // own resource shortage.
+  for (int res : {0x370, 0x2370, 0x301, 0x302, 0x303, 0x2302, 0x4302, -EBADF, -ENODEV, -ENXIO,
+                  -EAGAIN, -EBUSY, -ENOMEM})
+    EXPECT_FALSE(MayHaveExecuted(res)) << Describe(res);
+  // Everything else may have run, in whole or in part.
+  for (int res : {-EINTR, -ECANCELED, -EIO, -ETIMEDOUT, -ECONNRESET, -ENOLINK, -ESHUTDOWN,
+                  -EFAULT, -EINVAL, INT32_MIN, 0x371, 0x2371, 0x008, 0x022, 0x300, 0x360, 0x281,
+                  0x006, 0x0806, 0x082, 0x002, 0x4281, 0x7ff})
+    EXPECT_TRUE(MayHaveExecuted(res)) << Describe(res);
+  // A command that may still execute may have executed.
+  for (int res = -200; res <= 0x7fff; ++res) {
+    if (MayStillExecute(res)) {
+      EXPECT_TRUE(MayHaveExecuted(res)) << Describe(res);
+    }
+  }
+}
+
+TEST(DispositionTest, CommandThatMustNotRunTwiceIsResentOnlyIfNotExecuted) {
+  constexpr Resend kOnce = Resend::kIfNotExecuted;
+  // Failover rows that may have executed: the path action stays, the resend goes.
+  for (int res : {-EINTR, -EIO, -ETIMEDOUT, -ENOLINK, 0x371, 0x008, 0x022, 0x360}) {
+    const Decision d = Decide(res, 0, kBudget, kOnce);
+    EXPECT_EQ(d.disposition, First(res)) << Describe(res);
+    EXPECT_FALSE(d.resend) << Describe(res);
+    EXPECT_EQ(d.error_class, Decide(res, 0, kBudget).error_class) << Describe(res);
+  }
+  // Same-path retry rows that may have executed complete.
+  for (int res : {0x281, 0x006, 0x0806, 0x082, -EFAULT})
+    EXPECT_EQ(Decide(res, 0, kBudget, kOnce).disposition, Disposition::kComplete) << Describe(res);
+  // Proven not executed: the table as for any command.
+  for (int res : {0x370, 0x302, 0x2303, -EBADF, -ENODEV, -EAGAIN, -ENOMEM}) {
+    const Decision d = Decide(res, 0, kBudget, kOnce);
+    EXPECT_EQ(d.disposition, First(res)) << Describe(res);
+    EXPECT_TRUE(d.resend) << Describe(res);
+  }
+  // Success, DNR and caller errors are unchanged; every command may be resent by default.
+  for (int res : {0, 0x2000, 0x4281, 0x4371, -EINVAL}) {
+    EXPECT_EQ(Decide(res, 0, kBudget, kOnce).disposition, Disposition::kComplete) << Describe(res);
+    EXPECT_EQ(Decide(res, 0, kBudget, kOnce).ok, Decide(res, 0, kBudget).ok) << Describe(res);
+  }
+  for (int res : {-EINTR, 0x371, 0x281, 0x302}) EXPECT_TRUE(Decide(res, 0, kBudget).resend);
+}
+
 TEST(DispositionTest, Names) {
   EXPECT_STREQ(DispositionName(Disposition::kComplete), "complete");
   EXPECT_STREQ(DispositionName(Disposition::kRetrySamePath), "retry");

@@ -67,6 +67,17 @@ class QueueTest : public ::testing::Test {
     return io;
   }
 
+  // A raw command without data (the queue does not look at the payload).
+  Io MakeRaw(uint8_t opcode, Done* d) {
+    Io io;
+    io.op = IoOp::kRaw;
+    io.raw.opcode = opcode;
+    io.raw.cdw10 = 0x1234;
+    io.done = OnDone;
+    io.ctx = d;
+    return io;
+  }
+
   void Poll() { queue_->Poll(0, 0); }
 
   FakeClock clock_;
@@ -417,6 +428,134 @@ TEST_F(QueueTest, WriteThatMayStillExecuteIsHeldUntilTeardown) {
   Poll();
   EXPECT_EQ(d.calls, 1);
   EXPECT_EQ(d.res, 0);
+}
+
+// A raw command (a Zone Append here, opcode 0x7d) that may have executed is not sent again:
+// not failed over, not retried on the same path. It completes with its status, and a failover
+// row still sets the path aside (issue #16: a Zone Append, a reservation or a vendor command
+// could execute twice).
+TEST_F(QueueTest, RawCommandThatMayHaveExecutedIsNotResent) {
+  for (int res : {-EINTR, -ECANCELED, -EIO, -ETIMEDOUT, -ECONNRESET, -ENOLINK, -ESHUTDOWN, 0x371,
+                  0x2371, 0x008, 0x022, 0x300, 0x360}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRaw(0x7d, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res, 0x55);
+    Poll();
+    clock_.AdvanceMs(60'000);  // past any write hold: nothing is resent later either
+    Poll();
+    EXPECT_TRUE(transport_->inflight().empty()) << res;
+    EXPECT_EQ(queue_->delayed(), 0u) << res;
+    EXPECT_EQ(d.calls, 1) << res;
+    EXPECT_EQ(d.res, res < 0 ? res : -EIO) << res;
+    EXPECT_EQ(d.status.raw, res > 0 ? res : 0) << res;
+    EXPECT_EQ(table_->path(0).health.load(), PathHealth::kFailed) << res;  // the path did fail
+    EXPECT_EQ(queue_->counters(0).failovers.load(), 0u) << res;
+    EXPECT_EQ(queue_->counters(0).errors.load(), 1u) << res;
+    EXPECT_EQ(queue_->inflight(), 0u) << res;
+  }
+}
+
+TEST_F(QueueTest, RawCommandIsNotRetriedOnSamePathAfterTargetStatus) {
+  // Statuses a read is retried on (same path, after CRD): the controller processed the command.
+  for (int res : {0x281, 0x006, 0x0806, 0x082, 0x002, -EFAULT}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRaw(0x7d, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    clock_.AdvanceMs(10'000);
+    Poll();
+    EXPECT_TRUE(transport_->inflight().empty()) << res;
+    EXPECT_EQ(d.calls, 1) << res;
+    EXPECT_EQ(d.res, res < 0 ? res : -EIO) << res;
+    EXPECT_EQ(d.status.raw, res > 0 ? res : 0) << res;
+    EXPECT_EQ(queue_->counters(0).retries.load(), 0u) << res;
+    EXPECT_EQ(table_->path(0).health.load(), PathHealth::kLive) << res;
+  }
+}
+
+TEST_F(QueueTest, RawCommandThatDidNotExecuteIsResent) {
+  // Raised by the host before sending (0x370), refused by the target (ANA), file slot or
+  // namespace gone at submission: failed over at once (no write hold) and completed once.
+  for (int res : {0x370, 0x2370, 0x301, 0x302, 0x2303, -EBADF, -ENODEV, -ENXIO}) {
+    Build(QueueConfig{});
+    Done d;
+    Io io = MakeRaw(0x7d, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    transport_->Complete(0, res);
+    Poll();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << res;
+    EXPECT_EQ(transport_->inflight()[0].path, 1) << res;
+    EXPECT_EQ(transport_->inflight()[0].cmd.opcode, 0x7d) << res;
+    EXPECT_EQ(d.calls, 0) << res;
+    transport_->Complete(0, 0);
+    Poll();
+    EXPECT_EQ(d.calls, 1) << res;
+    EXPECT_EQ(d.res, 0) << res;
+  }
+  // Our own resource shortage: retried on the same path after 1 ms.
+  Build(QueueConfig{});
+  Done d;
+  Io io = MakeRaw(0x7d, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EAGAIN);
+  Poll();
+  clock_.AdvanceMs(1);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+}
+
+TEST_F(QueueTest, IdempotentRawCommandIsRetriedAndFailedOver) {
+  // A read-like raw command (opcode bits 1:0 = 10b) marked idempotent fails over at once...
+  Done d;
+  Io io = MakeRaw(0x02, &d);
+  io.raw.idempotent = true;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINTR);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+  // ... and is retried on the same path after a status.
+  transport_->Complete(0, 0x281);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+  // A data-modifying one (Zone Append) marked idempotent still waits out the write hold.
+  Build(QueueConfig{});
+  Done d2;
+  Io w = MakeRaw(0x7d, &d2);
+  w.raw.idempotent = true;
+  ASSERT_EQ(queue_->Submit(&w), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINTR);
+  Poll();
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(queue_->delayed(), 1u);
+  clock_.AdvanceMs(6000);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d2.calls, 1);
+  EXPECT_EQ(d2.res, 0);
 }
 
 TEST_F(QueueTest, WriteHoldIsThePathsOwn) {
