@@ -165,6 +165,7 @@ absl::Status EngineImpl::Init() {
   info_.nsze = ns.nsze;
   info_.lba_size = ns.lba_size;
   info_.metadata_size = ns.extended_lba ? 0 : ns.metadata_size;
+  info_.extended_metadata_size = ns.extended_lba ? ns.metadata_size : 0;
   info_.nguid = ns.has_nguid() ? HexString(ns.nguid) : "";
   if (ns.has_uuid()) {
     std::string h = HexString(ns.uuid);
@@ -197,7 +198,8 @@ absl::Status EngineImpl::Init() {
   access_ = MakeSystemCtrlAccess();
   MonitorConfig mc;
   mc.nsid = info_.nsid;
-  mc.lba_size = info_.lba_size;
+  // The probe's 1-LBA read: an extended LBA carries its metadata in the data buffer.
+  mc.lba_size = info_.lba_size + info_.extended_metadata_size;
   mc.metadata_size = info_.metadata_size;
   mc.write_hold_ms = opts_.write_hold_ms;
   // Publishes every path's facts (NUMA node, CRDT, transfer limit, write hold).
@@ -426,6 +428,7 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   cfg.nsze = info_.nsze;
   cfg.lba_size = info_.lba_size;
   cfg.metadata_size = info_.metadata_size;
+  cfg.extended_metadata_size = info_.extended_metadata_size;
   cfg.max_transfer_bytes = info_.max_transfer_bytes;
   cfg.noiob_lbas = info_.noiob_lbas;
   cfg.depth = qo.depth;

@@ -64,8 +64,8 @@ std::unique_ptr<CtrlAccess> MakeSystemCtrlAccess();
 
 struct MonitorConfig {
   uint32_t nsid = 1;
-  uint32_t lba_size = 512;
-  uint32_t metadata_size = 0;
+  uint32_t lba_size = 512;      // data bytes per LBA (with its metadata if extended-LBA format)
+  uint32_t metadata_size = 0;   // separate metadata bytes per LBA
   int32_t write_hold_ms = -1;  // the engine option (only to know whether the rule is in use)
 };
 

@@ -86,6 +86,7 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
   npaths_ = table_->count();
   file_fd_.fill(-1);
   now_ = clock_->NowNs();
+  buf_lba_bytes_ = cfg_.lba_size + cfg_.extended_metadata_size;
   max_lbas_data_ = MaxLbasPerCmd(IoOp::kRead);
   // The per-queue constant words of every read and write command.
   for (IoOp op : {IoOp::kRead, IoOp::kWrite}) {
@@ -112,7 +113,10 @@ uint32_t QueueCore::MaxLbasPerCmd(IoOp op) const {
   uint32_t max = kMaxNlbField;
   if ((op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) &&
       cfg_.max_transfer_bytes != 0) {
-    uint32_t by_data = cfg_.max_transfer_bytes / cfg_.lba_size;
+    // MDTS counts interleaved metadata as data (NVMe Base Specification, Identify Controller
+    // MDTS: "includes the length of metadata, if metadata is interleaved with the logical block
+    // data").
+    uint32_t by_data = cfg_.max_transfer_bytes / buf_lba_bytes_;
     if (by_data == 0) by_data = 1;
     if (by_data < max) max = by_data;
   }
@@ -298,8 +302,8 @@ inline void QueueCore::BuildCommand(const Cmd* c, nvme_uring_cmd* out) const {
   w[0] = rw_head_[op];  // opcode, flags, rsvd1, nsid
   w[1] = 0;             // cdw2, cdw3
   w[2] = md;
-  w[3] = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * cfg_.lba_size;
-  w[4] = DwordPair(md_len, c->nlb * cfg_.lba_size);
+  w[3] = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * buf_lba_bytes_;
+  w[4] = DwordPair(md_len, c->nlb * buf_lba_bytes_);
   w[5] = DwordPair(static_cast<uint32_t>(c->slba), static_cast<uint32_t>(c->slba >> 32));
   w[6] = DwordPair(c->nlb - 1, io->cdw13);
   w[7] = 0;             // cdw14, cdw15
@@ -317,8 +321,8 @@ void QueueCore::BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const {
     case IoOp::kWrite:
     case IoOp::kCompare:
       out->opcode = io->op == IoOp::kRead ? kOpRead : io->op == IoOp::kWrite ? kOpWrite : kOpCompare;
-      out->addr = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * cfg_.lba_size;
-      out->data_len = c->nlb * cfg_.lba_size;
+      out->addr = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * buf_lba_bytes_;
+      out->data_len = c->nlb * buf_lba_bytes_;
       if (io->md != nullptr && cfg_.metadata_size != 0) {
         out->metadata =
             reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->offset_lbas} * cfg_.metadata_size;

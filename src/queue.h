@@ -44,8 +44,11 @@ namespace nvme_mpath::internal {
 struct QueueConfig {
   uint32_t nsid = 1;
   uint64_t nsze = 0;
-  uint32_t lba_size = 512;
-  uint32_t metadata_size = 0;     // separate metadata bytes per LBA
+  uint32_t lba_size = 512;          // data bytes per LBA (the LBA format's LBADS)
+  uint32_t metadata_size = 0;       // separate metadata bytes per LBA (0 if none / extended)
+  // Metadata bytes interleaved after each LBA's data in io->buf (an extended-LBA format: the
+  // transfer of an LBA is lba_size + extended_metadata_size bytes); 0 if none / separate.
+  uint32_t extended_metadata_size = 0;
   uint32_t max_transfer_bytes = 0;  // 0 = no limit (still bounded by the 16-bit NLB field)
   uint32_t noiob_lbas = 0;
   uint32_t depth = 128;
@@ -216,6 +219,8 @@ class QueueCore final : public Queue {
   uint32_t completed_ = 0;  // I/Os completed since Poll() started
   int64_t now_ = 0;         // clock read once per batch (Poll, Flush, idle Submit)
   uint32_t max_lbas_data_ = 0;  // LBAs per read/write/compare command (transfer limit)
+  // Bytes per LBA in io->buf: lba_size, plus the interleaved metadata of an extended-LBA format.
+  uint32_t buf_lba_bytes_ = 0;
   // Prebuilt words of the read/write command (see BuildCommand): the first 8 bytes per op
   // (opcode, nsid) and the last 8 (timeout).
   uint64_t rw_head_[2] = {};

@@ -130,6 +130,10 @@ struct NamespaceInfo {
   uint64_t nsze = 0;          // size in logical blocks
   uint32_t lba_size = 0;      // bytes
   uint32_t metadata_size = 0; // bytes per LBA in a separate buffer (0 if none / extended)
+  // Extended-LBA format (metadata interleaved with the data): the metadata bytes that follow
+  // each LBA's data in Io::buf, which then holds nlb * (lba_size + extended_metadata_size)
+  // bytes; 0 if none / separate.
+  uint32_t extended_metadata_size = 0;
   std::string nguid;          // hex, "" when zero
   std::string uuid;           // "" when absent
   uint32_t max_transfer_bytes = 0;  // the strictest limit over all paths: larger I/O is split

@@ -53,7 +53,9 @@ struct Io {
   IoOp op = IoOp::kRead;
   uint64_t slba = 0;      // first LBA (read, write, compare, write zeroes)
   uint32_t nlb = 0;       // LBAs (1-based); for kDeallocate the number of DsmRange in `buf`
-  void* buf = nullptr;    // data: nlb * lba_size bytes (read/write/compare)
+  void* buf = nullptr;    // data: nlb * lba_size bytes (read/write/compare); on an extended-LBA
+                          // namespace nlb * (lba_size + extended_metadata_size), each LBA's
+                          // metadata after its data (NamespaceInfo)
   void* md = nullptr;     // optional separate metadata buffer: nlb * metadata_size bytes
   int32_t buf_index = -1; // index of a buffer registered with the queue (fixed buffers), or -1
   uint32_t cdw13 = 0;     // dataset-management hints etc. for read/write (passed through)

@@ -82,7 +82,10 @@ NVME_MPATH_API void nvme_mpath_close(nvme_mpath_engine* e);
 struct nvme_mpath_ns_info {
   uint64_t nsze;                /* logical blocks */
   uint32_t lba_size;            /* bytes */
-  uint32_t metadata_size;       /* separate metadata bytes per LBA */
+  uint32_t metadata_size;       /* separate metadata bytes per LBA (0 if none / extended: an
+                                   extended-LBA namespace's buffers hold lba_size + its metadata
+                                   bytes per LBA, a size this struct has no field for; the
+                                   engine logs it at open) */
   uint32_t nsid;
   uint32_t max_transfer_bytes;  /* larger I/O is split; 0 = no limit known */
   uint32_t npaths;
