@@ -652,7 +652,7 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
     // nor counted towards marginal. The command itself is handled as usual below.
     ++qc_.old_association_errors;
   } else {
-    ReportAndCountPathError(p, d.disposition);
+    ReportAndCountPathError(c, p, d.disposition);
   }
   MaybeRefresh();
 
@@ -673,19 +673,39 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
 }
 
 // A path error on the path's current association: tell the control plane, and count it towards
-// marginal (repeated path errors within the window).
-void QueueCore::ReportAndCountPathError(int p, Disposition d) {
-  const int64_t now = now_;
+// marginal (CountIncident). An ANA status is the target's (often planned) refusal, not a fault of
+// the path: it never counts.
+void QueueCore::ReportAndCountPathError(const Cmd* c, int p, Disposition d) {
   table_->ReportPathError(p, d == Disposition::kPathGone, d == Disposition::kAnaFailover);
-  if (now - err_window_start_[p] > cfg_.marginal_window_ns) {
-    err_window_start_[p] = now;
-    err_count_[p] = 0;
+  if (d != Disposition::kAnaFailover && cfg_.marginal_errors != 0) CountIncident(c, p);
+}
+
+// Marginal detection: marginal_errors incidents on path `p` within marginal_window_ns mark it
+// marginal. An incident is one fault of the path, however many commands it fails: a command
+// dispatched before the path's last incident was counted was in flight when it happened and
+// fails with it (a controller reset cancels everything in flight, each command with its own
+// -EINTR or 0x371), so it does not count again. The queue sends nothing more down a path it saw
+// fail until the control plane finds it healthy, so the next failure of a command sent after
+// that is a new incident. Incidents are per queue, as the count was; an incident older than the
+// window is forgotten (this also bounds the wrap of the 32-bit sequence compare).
+void QueueCore::CountIncident(const Cmd* c, int p) {
+  const int64_t now = now_;
+  const uint32_t seq = Tag::Unpack(c->tag).seq;
+  if (incident_ns_[p] != 0 && now - incident_ns_[p] <= cfg_.marginal_window_ns &&
+      static_cast<int32_t>(seq - incident_seq_[p]) <= 0) {
+    return;  // in flight when the last incident was counted: part of it
   }
-  if (cfg_.marginal_errors != 0 && ++err_count_[p] >= cfg_.marginal_errors &&
+  incident_ns_[p] = now;
+  incident_seq_[p] = seq_;  // every attempt dispatched so far
+  if (now - incident_window_start_[p] > cfg_.marginal_window_ns) {
+    incident_window_start_[p] = now;
+    incident_count_[p] = 0;
+  }
+  if (++incident_count_[p] >= cfg_.marginal_errors &&
       !table_->path(p).marginal.load(std::memory_order_relaxed)) {
     table_->path(p).marginal.store(true, std::memory_order_relaxed);
     table_->BumpEpoch();
-    MPLOG_INFO("path {}: marked marginal after {} path errors", p, err_count_[p]);
+    MPLOG_INFO("path {}: marked marginal after {} path error incidents", p, incident_count_[p]);
   }
 }
 

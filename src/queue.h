@@ -173,7 +173,8 @@ class QueueCore final : public Queue {
   PathCounters& AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
   void OnPathError(Cmd* c, int path, int res, Decision d, uint32_t result);
-  void ReportAndCountPathError(int path, Disposition d);
+  void ReportAndCountPathError(const Cmd* c, int path, Disposition d);
+  void CountIncident(const Cmd* c, int path);
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t wake_ns);
   void RunTimers(int64_t now);
@@ -239,9 +240,11 @@ class QueueCore final : public Queue {
   PathOutlook outlook_ = PathOutlook::kMayReturn;  // best over the paths (no-path deadline)
   int64_t failback_refresh_ns_ = 0;  // re-snapshot then (failback delay expiring), 0 = none
 
-  // Marginal-path detection (per path, queue-local).
-  std::array<uint32_t, kMaxPaths> err_count_{};
-  std::array<int64_t, kMaxPaths> err_window_start_{};
+  // Marginal-path detection (per path, queue-local; see CountIncident).
+  std::array<uint32_t, kMaxPaths> incident_count_{};         // in the current window
+  std::array<int64_t, kMaxPaths> incident_window_start_{};
+  std::array<int64_t, kMaxPaths> incident_ns_{};             // the last incident, 0 = none
+  std::array<uint32_t, kMaxPaths> incident_seq_{};           // seq_ when it was counted
 };
 
 }  // namespace nvme_mpath::internal

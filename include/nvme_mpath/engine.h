@@ -70,7 +70,9 @@ struct EngineOptions {
   int32_t write_hold_ms = -1;            // write hold; -1 = (TBKAS ? 3 : 2) x KATO + CQT (per path)
   bool write_hold_release_on_reset = false;  // end the hold once the controller was reset
   uint32_t failback_delay_ms = 0;        // optimized path back in use after this long usable
-  uint32_t marginal_errors = 3;          // path errors within marginal_window_ms mark it marginal
+  uint32_t marginal_errors = 3;          // path error incidents within marginal_window_ms mark
+                                         // it marginal (commands failing together, e.g. in a
+                                         // reset, are one; ANA errors never count)
   uint32_t marginal_window_ms = 10000;
   bool publish_stats = true;             // shared-memory counters for nvme-mpath-ctl
   std::string name;                      // shown by nvme-mpath-ctl; default: program name

@@ -928,6 +928,100 @@ TEST_F(QueueTest, RepeatedPathErrorsMarkPathMarginal) {
   EXPECT_EQ(transport_->inflight()[0].path, 1);
 }
 
+// Marginal detection counts incidents, not commands (issue #16): one controller reset with 3
+// commands in flight used to mark the optimized path marginal at once.
+TEST_F(QueueTest, ResetWithCommandsInFlightIsOneIncident) {
+  // Each reset cancels 3 commands, completed over two polls, 100 ms apart, with three
+  // different statuses.
+  for (int reset = 1; reset <= 3; ++reset) {
+    table_->path(0).health = PathHealth::kLive;  // the control plane saw it live again
+    table_->BumpEpoch();
+    Done d;
+    Io io[3] = {MakeRead(0, 1, &d), MakeRead(8, 1, &d), MakeRead(16, 1, &d)};
+    for (Io& x : io) ASSERT_EQ(queue_->Submit(&x), 0);
+    queue_->Flush();
+    ASSERT_EQ(transport_->inflight().size(), 3u);
+    for (const auto& s : transport_->inflight()) ASSERT_EQ(s.path, 0) << reset;
+    transport_->Complete(0, -EINTR);
+    Poll();
+    clock_.AdvanceMs(100);
+    transport_->Complete(0, 0x371);  // the first one was failed over to path 1: index 0 is ours
+    transport_->Complete(0, 0x008);
+    Poll();
+    ASSERT_EQ(transport_->inflight().size(), 3u);
+    for (const auto& s : transport_->inflight()) EXPECT_EQ(s.path, 1) << reset;
+    transport_->CompleteAll(0);
+    Poll();
+    EXPECT_EQ(d.calls, 3) << reset;
+    // marginal_errors (3) separate resets within the window mark it marginal, not fewer.
+    EXPECT_EQ(table_->path(0).marginal.load(), reset == 3) << reset;
+    clock_.AdvanceMs(1000);
+  }
+}
+
+TEST_F(QueueTest, OptimizedPathStaysPreferredAfterOneReset) {
+  Done d;
+  Io io[3] = {MakeRead(0, 1, &d), MakeRead(8, 1, &d), MakeRead(16, 1, &d)};
+  for (Io& x : io) ASSERT_EQ(queue_->Submit(&x), 0);
+  queue_->Flush();
+  EXPECT_EQ(transport_->CompleteAll(-EINTR), 3);
+  Poll();
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_FALSE(table_->path(0).marginal.load());
+  table_->path(0).health = PathHealth::kLive;
+  table_->BumpEpoch();
+  Io next = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&next), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0);  // not beaten by the non-optimized path
+}
+
+TEST_F(QueueTest, SeparateIncidentsWithinTheWindowMarkMarginal) {
+  // Three incidents 4 s apart fit the 10 s window; 6 s apart they do not.
+  for (int64_t gap_ms : {4000, 6000}) {
+    Build(QueueConfig{});
+    for (int i = 0; i < 3; ++i) {
+      table_->path(0).health = PathHealth::kLive;
+      table_->BumpEpoch();
+      Done d;
+      Io io = MakeRead(0, 1, &d);
+      ASSERT_EQ(queue_->Submit(&io), 0);
+      queue_->Flush();
+      transport_->Complete(0, -EIO);
+      Poll();
+      transport_->CompleteAll(0);
+      Poll();
+      clock_.AdvanceMs(gap_ms);
+    }
+    EXPECT_EQ(table_->path(0).marginal.load(), gap_ms == 4000) << gap_ms;
+  }
+}
+
+TEST_F(QueueTest, AnaErrorsNeverCountTowardMarginal) {
+  // A planned ANA transition: many separate ANA refusals, plus two real incidents, within the
+  // window: not marginal (2 < 3).
+  int n = 0;
+  for (int res : {0x303, 0x2303, 0x302, 0x301, -EINTR, 0x303, 0x2302, 0x370, 0x303}) {
+    table_->path(0).health = PathHealth::kLive;
+    table_->path(0).ana = AnaState::kOptimized;
+    table_->BumpEpoch();
+    Done d;
+    Io io = MakeRead(0, 1, &d);
+    ASSERT_EQ(queue_->Submit(&io), 0);
+    queue_->Flush();
+    ASSERT_EQ(transport_->inflight()[0].path, 0) << res;
+    transport_->Complete(0, res);
+    Poll();
+    transport_->CompleteAll(0);
+    Poll();
+    EXPECT_EQ(d.calls, 1) << res;
+    EXPECT_FALSE(table_->path(0).marginal.load()) << res << " after " << ++n;
+    clock_.AdvanceMs(500);
+  }
+}
+
 TEST_F(QueueTest, FailbackDelayKeepsOptimizedPathAsNonOptimizedForAWhile) {
   QueueConfig cfg;
   cfg.failback_delay_ns = 1'000'000'000;
@@ -1394,7 +1488,9 @@ TEST_F(QueueTest, OldAssociationErrorsDoNotMarkTheNewOneMarginal) {
   EXPECT_FALSE(table_->path(0).marginal.load());
   EXPECT_EQ(table_->path(0).health.load(), PathHealth::kLive);
   // An error on the current association is still reported (and marks it, marginal_errors 1).
-  transport_->Complete(0, 0x2302);
+  // (A host path error: an ANA status, 0x2302 here before, never counts toward marginal.)
+  ASSERT_EQ(transport_->inflight()[0].fd, 200);
+  transport_->Complete(0, 0x370);
   Poll();
   EXPECT_EQ(table_->path(0).health.load(), PathHealth::kFailed);
   EXPECT_TRUE(table_->path(0).marginal.load());
