@@ -36,6 +36,16 @@ void OnDone(Io* io) {
 class QueueTest : public ::testing::Test {
  protected:
   void SetUp() override { Build(QueueConfig{}); }
+  // Every Io of a test lives on the test body's stack, which is gone by now: an I/O still
+  // outstanding here would be completed (by Close) into a dead frame.
+  // Closes the queue (failing what it still holds with -ESHUTDOWN) while the test body's Io
+  // objects are alive: for tests that end with I/O parked, held or in flight.
+  void CloseQueue() { queue_.reset(); }
+  void TearDown() override {
+    if (queue_ != nullptr) {
+      EXPECT_EQ(queue_->inflight(), 0u) << "the test left I/O outstanding; finish or close it in the test body";
+    }
+  }
 
   void Build(QueueConfig cfg, int npaths = 2) {
     queue_.reset();
@@ -274,6 +284,7 @@ TEST_F(QueueTest, CancelledAndSqDeletionAreCountedAsCancelled) {
     EXPECT_EQ(queue_->counters(0).errors_by_class[static_cast<int>(ErrorClass::kOther)].load(), 0u)
         << res;
   }
+  CloseQueue();
 }
 
 TEST_F(QueueTest, WriteAbortedBySqDeletionOrBadFileIsResentAtOnce) {
@@ -292,6 +303,7 @@ TEST_F(QueueTest, WriteAbortedBySqDeletionOrBadFileIsResentAtOnce) {
     EXPECT_EQ(transport_->inflight()[0].path, 1) << res;
     EXPECT_EQ(transport_->inflight()[0].cmd.opcode, 0x01) << res;
   }
+  CloseQueue();
 }
 
 TEST_F(QueueTest, CrdRetriesSamePathAfterDelay) {
@@ -577,6 +589,7 @@ TEST_F(QueueTest, WriteHoldIsThePathsOwn) {
   Poll();
   ASSERT_EQ(transport_->inflight().size(), 1u);
   EXPECT_EQ(transport_->inflight()[0].path, 1);
+  CloseQueue();
 }
 
 TEST_F(QueueTest, WriteHoldOptionOverridesThePathsRule) {
@@ -609,6 +622,7 @@ TEST_F(QueueTest, WriteHoldOptionOverridesThePathsRule) {
   Poll();  // due at once: resent by the next Poll()
   ASSERT_EQ(transport_->inflight().size(), 1u);
   EXPECT_EQ(transport_->inflight()[0].path, 1);
+  CloseQueue();
 }
 
 TEST_F(QueueTest, WriteHoldIgnoresResetByDefault) {
@@ -624,6 +638,10 @@ TEST_F(QueueTest, WriteHoldIgnoresResetByDefault) {
   Poll();
   EXPECT_TRUE(transport_->inflight().empty());
   EXPECT_EQ(queue_->delayed(), 1u);
+  // TSan caught the callback into a dead frame when TearDown closed the queue.
+  CloseQueue();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, -ESHUTDOWN);
 }
 
 TEST_F(QueueTest, WriteHoldEndsEarlyWhenControllerWasReset) {
@@ -642,6 +660,7 @@ TEST_F(QueueTest, WriteHoldEndsEarlyWhenControllerWasReset) {
   Poll();
   ASSERT_EQ(transport_->inflight().size(), 1u);
   EXPECT_EQ(transport_->inflight()[0].path, 1);
+  CloseQueue();
 }
 
 TEST_F(QueueTest, WriteRefusedByTargetIsResentAtOnce) {
@@ -654,6 +673,7 @@ TEST_F(QueueTest, WriteRefusedByTargetIsResentAtOnce) {
   Poll();
   ASSERT_EQ(transport_->inflight().size(), 1u);
   EXPECT_EQ(transport_->inflight()[0].path, 1);
+  CloseQueue();
 }
 
 TEST_F(QueueTest, ControllerGoneMarksPathGone) {
@@ -666,6 +686,7 @@ TEST_F(QueueTest, ControllerGoneMarksPathGone) {
   EXPECT_EQ(table_->path(0).health.load(), PathHealth::kGone);
   ASSERT_EQ(transport_->inflight().size(), 1u);
   EXPECT_EQ(transport_->inflight()[0].path, 1);
+  CloseQueue();
 }
 
 TEST_F(QueueTest, ReopenedFdIsInstalledInTheRing) {
@@ -677,6 +698,7 @@ TEST_F(QueueTest, ReopenedFdIsInstalledInTheRing) {
   Io io = MakeRead(0, 1, &d);
   ASSERT_EQ(queue_->Submit(&io), 0);
   EXPECT_EQ(transport_->file(0), 200);
+  CloseQueue();
 }
 
 TEST_F(QueueTest, SplitsAtMaxTransferAndCompletesOnce) {
@@ -717,6 +739,7 @@ TEST_F(QueueTest, SplitsAtNoiobBoundary) {
   ASSERT_EQ(transport_->inflight().size(), 2u);
   EXPECT_EQ(transport_->inflight()[0].cmd.cdw12 + 1, 6u);
   EXPECT_EQ(transport_->inflight()[1].cmd.cdw10, 16u);
+  CloseQueue();
 }
 
 // Extended-LBA format (metadata interleaved): each LBA is 512 + 8 bytes in the data buffer.
@@ -863,6 +886,7 @@ TEST_F(QueueTest, BackPressureWhenAllSlotsAreBusy) {
   transport_->Complete(0, 0);
   Poll();
   EXPECT_EQ(queue_->Submit(&io[2]), 0);
+  CloseQueue();
 }
 
 TEST_F(QueueTest, OtherCommandsAreBuiltPerSpec) {
@@ -926,6 +950,7 @@ TEST_F(QueueTest, RepeatedPathErrorsMarkPathMarginal) {
   ASSERT_EQ(queue_->Submit(&io), 0);
   queue_->Flush();
   EXPECT_EQ(transport_->inflight()[0].path, 1);
+  CloseQueue();
 }
 
 // Marginal detection counts incidents, not commands (issue #16): one controller reset with 3
@@ -976,6 +1001,7 @@ TEST_F(QueueTest, OptimizedPathStaysPreferredAfterOneReset) {
   queue_->Flush();
   ASSERT_EQ(transport_->inflight().size(), 1u);
   EXPECT_EQ(transport_->inflight()[0].path, 0);  // not beaten by the non-optimized path
+  CloseQueue();
 }
 
 TEST_F(QueueTest, SeparateIncidentsWithinTheWindowMarkMarginal) {
@@ -1055,6 +1081,7 @@ TEST_F(QueueTest, FailbackDelayKeepsOptimizedPathAsNonOptimizedForAWhile) {
   ASSERT_EQ(queue_->Submit(&io3), 0);
   queue_->Flush();
   EXPECT_EQ(transport_->inflight()[0].path, 0);  // both optimized and trusted: first wins
+  CloseQueue();
 }
 
 // ---- Submission that the kernel refuses or takes in part (io_uring -EAGAIN/-EBUSY, short) ----
@@ -1206,6 +1233,7 @@ TEST_F(QueueTest, InFlightCommandTimesOutWhenTheRingIsSilent) {
   EXPECT_EQ(queue_->queue_counters().stale_completions, 0u);
   EXPECT_EQ(queue_->counters(0).inflight.load(), 0u);
   EXPECT_EQ(queue_->Submit(&io2), 0);
+  CloseQueue();
 }
 
 TEST_F(QueueTest, TimedOutWriteIsNeverResent) {
@@ -1494,6 +1522,7 @@ TEST_F(QueueTest, OldAssociationErrorsDoNotMarkTheNewOneMarginal) {
   Poll();
   EXPECT_EQ(table_->path(0).health.load(), PathHealth::kFailed);
   EXPECT_TRUE(table_->path(0).marginal.load());
+  CloseQueue();
 }
 
 // ---- issue #16: facts of a reopened association reach the queues ----
