@@ -6,6 +6,9 @@
 #
 # Environment: BUILD_DIR (default build), NVME_MPATH_LAB_KERNELS ("6.1 6.12": the lab kernels;
 # every lab test runs on 6.1, the smoke, engine and fault-storm tests on 6.12 too), JOBS.
+# Then (full runs only) the sanitizer stages: ASan+UBSan (unit tests, simulator, and in the lab
+# the C++ API, the C API and the fio engine), ThreadSanitizer (unit tests, simulator), and 5 s
+# of each fuzz target.
 # Exits non-zero when any test fails. With CI=true a lab test that cannot run is a failure,
 # not a skip.
 set -euo pipefail
