@@ -4,9 +4,10 @@
 #  1. Every path in ANA change for 40 s (an array's controller failover; longer than the 30 s
 #     no-path timeout and than nvmet's ANATT of 10 s) under fio randrw + verify: the controllers
 #     stay live, so the engine keeps the I/O parked: 0 errors; the engine logs the ANATT once.
-#  2. Port 2's admin queue hangs (the proxy swallows every admin completion) while ANA moves the
-#     optimized path from port 1 to port 3: the engine's per-controller refresh sees port 3
-#     optimized within a few poll intervals (0.5 s), the stuck controller does not hold it up.
+#  2. Port 2's admin queue hangs (the proxy swallows every admin completion) while port 1 returns
+#     ANA errors (inaccessible) and port 3 becomes optimized: the engine's per-controller refresh
+#     sees port 3 optimized within a few poll intervals (0.5 s); the stuck controller does not
+#     hold it up.
 #  3. Every controller deleted and none coming back: parked I/O fails at once (-ENOLINK within
 #     a few seconds), not after the 30 s no-path timeout.
 set -uo pipefail
@@ -51,7 +52,7 @@ for ((i = 0; i < 100; i++)); do grep -q "t=  *2s" stuck.log 2>/dev/null && break
 lab_proxy 2 rule drop queue=admin count=0 > /dev/null; r1=$?
 sleep 1
 t_flip=$(grep -c "t=  *[0-9]*s" stuck.log)
-lab_ana 1 non-optimized && lab_ana 3 optimized; r2=$?
+lab_ana 1 inaccessible && lab_ana 3 optimized; r2=$?
 wait $vpid; rc=$?
 lab_proxy 2 clear > /dev/null
 cat stuck.log | grep -E "^verify: (path|t=|done)"
@@ -61,7 +62,7 @@ idx=$(sed -n 's/^verify: path \([0-9]*\) .*trsvcid=4422.*/\1/p' stuck.log | head
 lag=$(awk -v idx="$idx" -v t0="$t_flip" '/^verify: t=/ { n++; for (i = 1; i <= NF; i++) if ($i ~ "^p" idx "=") { split($i, a, "="); v = a[2] }
   if (n > t0 && v > base && !found) { print n - t0; found = 1 } if (n <= t0) base = v } END { if (!found) print 99 }' stuck.log)
 echo "FIGURE stuck admin queue on port 2: port 3 carried I/O ${lag} s after it became optimized"
-DESC="admin queue of port 2 frozen (proxy swallows admin completions: exit $r1), ANA moved to port 3 (exit $r2)"
+DESC="admin queue of port 2 frozen (proxy swallows admin completions: exit $r1), port 1 inaccessible and port 3 optimized (exit $r2)"
 check test $r1 -eq 0 -a $r2 -eq 0
 DESC="stuck controller: the healthy path (port 3) is used within 3 s of becoming optimized (took ${lag} s)"
 check test "${lag:-99}" -le 3
