@@ -13,6 +13,7 @@
 #include <nvme_mpath/engine.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/netlink.h>
 #include <linux/nvme_ioctl.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -456,8 +458,30 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
 }  // namespace
 }  // namespace internal
 
+namespace {
+
+// NVMe/TCP may send a command from the submitting thread's own io_uring_enter (nvme-tcp sends
+// inline when it can), and on 6.12 that send has no MSG_NOSIGNAL: a path whose socket breaks
+// at that moment raises SIGPIPE in the application, whose default action kills it (seen in the
+// lab: the storm's workload died with exit 141 the instant port 1 went down). A process that
+// kept the default disposition gets SIGPIPE ignored, once, with one log line; one that chose a
+// handler or SIG_IGN is left alone. Checked at every Open (one syscall, control plane).
+void IgnoreDefaultSigpipe() {
+  struct sigaction sa {};
+  if (sigaction(SIGPIPE, nullptr, &sa) != 0 || sa.sa_handler != SIG_DFL) return;
+  sa = {};
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGPIPE, &sa, nullptr) == 0)
+    MPLOG_INFO("SIGPIPE was at its default (terminate); now ignored: NVMe/TCP can raise it in a "
+               "thread that submits I/O when a path's connection breaks");
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   RETURN_IF_ERROR(ValidateEngineOptions(options));
+  IgnoreDefaultSigpipe();
   auto e = std::make_unique<internal::EngineImpl>(options);
   RETURN_IF_ERROR(e->Init());
   return std::unique_ptr<Engine>(std::move(e));

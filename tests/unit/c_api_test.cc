@@ -2,7 +2,10 @@
 //
 // The C API without devices: defaults, argument checks, clear errors, the absl::Status to
 // -errno mapping, the ABI layout of the request struct, names.
+#include <nvme_mpath/engine.h>
 #include <nvme_mpath/nvme_mpath.h>
+
+#include <signal.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -165,3 +168,25 @@ TEST(CApiTest, Names) {
 }
 
 }  // namespace
+
+namespace nvme_mpath {
+namespace {
+
+// NVMe/TCP can raise SIGPIPE in a thread that submits I/O (engine.cc, IgnoreDefaultSigpipe):
+// opening an engine turns the default disposition (terminate) into "ignore", even when the
+// open itself then fails.
+TEST(EngineOpenTest, IgnoresSigpipeLeftAtItsDefault) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ASSERT_EQ(sigaction(SIGPIPE, &dfl, nullptr), 0);
+  EngineOptions o;
+  o.paths = {"/nonexistent/ng9n1"};
+  EXPECT_FALSE(Engine::Open(o).ok());
+  struct sigaction now {};
+  ASSERT_EQ(sigaction(SIGPIPE, nullptr, &now), 0);
+  EXPECT_EQ(now.sa_handler, SIG_IGN);
+}
+
+}  // namespace
+}  // namespace nvme_mpath
