@@ -175,6 +175,7 @@ absl::Status EngineImpl::Init() {
                  h.substr(16, 4) + "-" + h.substr(20);
   }
   info_.noiob_lbas = ns.noiob;
+  info_.head_mode = topo.paths[0].is_head();
   uint32_t max_xfer = 0;
   for (const PathDesc& p : topo.paths) {
     uint32_t m = p.MaxTransferBytes();
@@ -446,6 +447,7 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   cfg.marginal_window_ns = int64_t{opts_.marginal_window_ms} * 1'000'000;
   cfg.numa_node = CurrentNumaNode();
   cfg.fixed_buffers = qo.fixed_buffers;
+  cfg.head = info_.head_mode;
 
   int slot = -1;
   PathCounters* counters = stats_->AcquireQueue(&slot);

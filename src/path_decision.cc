@@ -111,4 +111,28 @@ PathStep NextPathState(const PathControl& prev, const PathObservation& obs, int6
   return out;
 }
 
+HeadReduction ReduceHead(const std::vector<HeadMemberState>& members) {
+  bool optimized = false, non_optimized = false, change = false, live = false;
+  bool all_lost = true;  // every live member in persistent loss
+  const HeadMemberState* pending = nullptr;  // a member that may come back
+  for (const HeadMemberState& m : members) {
+    if (m.ctrl == CtrlState::kLive) {
+      live = true;
+      const AnaState a = m.ana.value_or(AnaState::kUnknown);
+      optimized |= a == AnaState::kOptimized;
+      non_optimized |= a == AnaState::kNonOptimized;
+      change |= a == AnaState::kChange;
+      all_lost &= a == AnaState::kPersistentLoss;
+    } else if (!CtrlDeleted(m.ctrl) && pending == nullptr) {
+      pending = &m;
+    }
+  }
+  if (optimized) return {CtrlState::kLive, AnaState::kOptimized};
+  if (non_optimized) return {CtrlState::kLive, AnaState::kNonOptimized};
+  if (change) return {CtrlState::kLive, AnaState::kChange};
+  if (live) return {CtrlState::kLive, all_lost ? AnaState::kPersistentLoss : AnaState::kInaccessible};
+  if (pending != nullptr) return {pending->ctrl, AnaState::kUnknown};
+  return {CtrlState::kGone, AnaState::kUnknown};
+}
+
 }  // namespace nvme_mpath::internal

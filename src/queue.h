@@ -64,6 +64,11 @@ struct QueueConfig {
   int64_t marginal_window_ns = 10'000'000'000;
   int numa_node = -1;           // the queue's node
   bool fixed_buffers = false;
+  // Path 0 is a multipath head (nvme_core.multipath=Y): the kernel picks the controller of each
+  // command. A failover resends to the head itself after a short backoff (HeadResendDelayNs),
+  // and -EINVAL from a command the engine built means the kernel had no usable path
+  // (nvme_ns_head_chr_uring_cmd), not a bad command.
+  bool head = false;
 };
 
 // The no-path rule: when a command parked at `parked_ns` (its I/O submitted at `submit_ns`)
@@ -74,6 +79,14 @@ struct QueueConfig {
 //   * kMayReturn (inaccessible, persistent loss, no live controller): parked + no_path_timeout;
 //   * kLost (every controller deleted, nothing at their endpoints): at once.
 // A no_path_timeout of 0 fails at once whatever the outlook (the option: "do not park").
+// Head mode: the delay before a command that failed over is sent to the head again, by the
+// number of attempts so far: 1 ms, doubling, at most 256 ms. The kernel's view (ANA state from
+// its AEN handling, controller state) usually changes within that; when it does not, the
+// backoff keeps the resends of one command to a few per second until its I/O deadline.
+constexpr int64_t HeadResendDelayNs(uint32_t attempt) {
+  return int64_t{1'000'000} << (attempt < 8 ? attempt : 8);
+}
+
 int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
                          int64_t no_path_timeout_ns, int64_t io_timeout_ns);
 

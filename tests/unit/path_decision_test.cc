@@ -166,5 +166,23 @@ TEST(PathDecisionTest, LiveAgainAfterResetBumpsResetAndClearsGone) {
   EXPECT_EQ(s.next.outlook, PathOutlook::kUsable);
 }
 
+// A multipath head as one path: what the kernel's path selection can use.
+TEST(ReduceHeadTest, TheBestMemberTheKernelCanUseDecides) {
+  using C = CtrlState;
+  using A = AnaState;
+  auto R = [](std::vector<HeadMemberState> v) { return ReduceHead(v); };
+  auto Is = [](HeadReduction r, C c, A a) { return r.ctrl == c && r.ana == a; };
+  EXPECT_TRUE(Is(R({{C::kLive, A::kNonOptimized}, {C::kLive, A::kOptimized}}), C::kLive, A::kOptimized));
+  EXPECT_TRUE(Is(R({{C::kLive, A::kInaccessible}, {C::kLive, A::kNonOptimized}}), C::kLive, A::kNonOptimized));
+  // An optimized path on a controller that is not live is not used by the kernel.
+  EXPECT_TRUE(Is(R({{C::kResetting, A::kOptimized}, {C::kLive, A::kInaccessible}}), C::kLive, A::kInaccessible));
+  EXPECT_TRUE(Is(R({{C::kLive, A::kInaccessible}, {C::kLive, A::kChange}}), C::kLive, A::kChange));
+  EXPECT_TRUE(Is(R({{C::kLive, A::kPersistentLoss}, {C::kLive, A::kPersistentLoss}}), C::kLive, A::kPersistentLoss));
+  EXPECT_TRUE(Is(R({{C::kLive, A::kPersistentLoss}, {C::kLive, std::nullopt}}), C::kLive, A::kInaccessible));
+  EXPECT_TRUE(Is(R({{C::kConnecting, A::kOptimized}, {C::kDeleting, A::kOptimized}}), C::kConnecting, A::kUnknown));
+  EXPECT_TRUE(Is(R({{C::kDeleting, A::kOptimized}, {C::kGone, std::nullopt}}), C::kGone, A::kUnknown));
+  EXPECT_TRUE(Is(R({}), C::kGone, A::kUnknown));
+}
+
 }  // namespace
 }  // namespace nvme_mpath::internal
