@@ -537,8 +537,11 @@ static void print_summary(struct thread_data* td, struct mpath_data* md) {
   if (n < 0) return;
   if (n > 16) n = 16;
   if (output_format & FIO_OUTPUT_NORMAL) {
-    log_info("mpath_nvme: job=%s nsid=%u paths=%d policy=%s subsys=%s\n", md->label,
-             md->ns.nsid, n, o->iopolicy ? o->iopolicy : "numa", md->ns.subsysnqn);
+    /* Head mode: one path, the kernel's head; the kernel's iopolicy picks the controller. */
+    const int head = nvme_mpath_head_mode(md->engine) == 1;
+    log_info("mpath_nvme: job=%s mode=%s nsid=%u paths=%d policy=%s subsys=%s\n", md->label,
+             head ? "head" : "per-path", md->ns.nsid, n,
+             head ? "kernel" : o->iopolicy ? o->iopolicy : "numa", md->ns.subsysnqn);
     for (i = 0; i < n; i++) {
       log_info("  path %-12s %-6s ana=%-14s ios=%-9llu MiB=%-7llu errors=%-5llu retries=%-4llu "
                "failovers=%-5llu requeues=%-5llu time=%.2fs\n",

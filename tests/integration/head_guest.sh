@@ -64,6 +64,20 @@ DESC="head storm: the engine saw the faults and recovered them (failovers > 0)"
 check python3 -c "import json,sys; d=json.load(open('$OUT/storm.json')); sys.exit(0 if sum(p['failovers'] for p in d['paths'])>0 else 1)"
 python3 -c "import json; d=json.load(open('$OUT/storm.json')); print('FIGURE head storm: %d I/Os, %d errors, %d mismatches, failovers %d, max latency %.2f s' % (d['ios'], d['errors'], d['mismatches'], sum(p['failovers'] for p in d['paths']), d['max_latency_s']))"
 
+# fio through the engine on the head: verify across an ANA change, and the summary names the mode.
+export LD_LIBRARY_PATH=$B/fio-engine
+fio --name=headfio --ioengine=mpath_nvme --filename="$H" --rw=randrw --bs=4k --iodepth=8 \
+  --size=8m --runtime=10 --time_based --verify=crc32c --verify_backlog=64 > "$OUT/fio.log" 2>&1 &
+fp=$!
+sleep 4; must lab_ana 1 inaccessible; must lab_ana 2 optimized
+wait $fp; frc=$?
+must lab_ana 1 optimized; must lab_ana 2 non-optimized
+grep -E "mpath_nvme: job|path /dev|err=|verify" "$OUT/fio.log" | head -6
+DESC="fio mpath_nvme on the head: no error across an ANA change (exit $frc)"; check test $frc -eq 0
+DESC="fio mpath_nvme on the head: the summary says head mode"; check grep -q "mode=head" "$OUT/fio.log"
+DESC="fio mpath_nvme on the head: it failed over (failovers > 0)"
+check awk '/path \/dev/ { for (i = 1; i <= NF; i++) if ($i ~ /^failovers=/) { split($i, a, "="); n += a[2] } } END { exit !(n > 0) }' "$OUT/fio.log"
+
 # 3. No usable path for longer than the no-path timeout.
 must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
 t0=$(date +%s.%N)
