@@ -290,7 +290,7 @@ void EngineImpl::Publish() {
     const PathState& ps = table_->path(int(i));
     ShmPath& p = h->paths[i];
     CopyStr(p.ng_path, sizeof(p.ng_path), r.desc.ng_path);
-    CopyStr(p.ctrl, sizeof(p.ctrl), r.desc.ctrl_name);
+    CopyStr(p.ctrl, sizeof(p.ctrl), r.desc.is_head() ? r.desc.head_subsys : r.desc.ctrl_name);
     CopyStr(p.address, sizeof(p.address), r.desc.key.address);
     p.ana = static_cast<uint8_t>(ps.ana.load());
     p.health = static_cast<uint8_t>(ps.health.load());
@@ -384,7 +384,7 @@ std::vector<PathInfo> EngineImpl::Paths() const {
     PathInfo p;
     p.index = int(i);
     p.ng_path = s.desc.ng_path;
-    p.ctrl = s.desc.ctrl_name;
+    p.ctrl = s.desc.is_head() ? s.desc.head_subsys : s.desc.ctrl_name;  // a head has no controller of its own
     p.key = s.desc.key;
     p.numa_node = s.desc.numa_node;
     p.ctrl_state = CtrlStateName(s.ctl.ctrl);
