@@ -153,14 +153,14 @@ TEST_F(CtlListTest, ReadsSubsystemsAsNvmeListSubsysDoes) {
 TEST_F(CtlListTest, Text) {
   Host();
   auto subs = BuildList(ReadSysfsSubsystems(root_.string()), Discover(), Reader());
-  Golden("list-sysfs.txt", ListText(subs, false));
-  Golden("list-sysfs-v.txt", ListText(subs, true));
+  Golden("ctl/list-sysfs.txt", ListText(subs, false));
+  Golden("ctl/list-sysfs-v.txt", ListText(subs, true));
 }
 
 TEST_F(CtlListTest, Json) {
   Host();
   auto subs = BuildList(ReadSysfsSubsystems(root_.string()), Discover(), Reader());
-  Golden("list-sysfs.json", ListJson(subs, false));
+  Golden("ctl/list-sysfs.json", ListJson(subs, false));
 }
 
 TEST_F(CtlListTest, ReadsEachControllersAnaLogOnce) {

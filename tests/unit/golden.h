@@ -1,6 +1,6 @@
-// File: golden.h — compares printer output with a golden file under tests/unit/testdata/ctl/
+// File: golden.h — compares printer output with a golden file under tests/unit/testdata/
 // (UPDATE_GOLDEN=1 rewrites it; review the diff). As in ctl_print_test.cc, for the newer ctl
-// tests.
+// and fio engine tests.
 #ifndef NVME_MPATH_TESTS_UNIT_GOLDEN_H_
 #define NVME_MPATH_TESTS_UNIT_GOLDEN_H_
 
@@ -20,8 +20,9 @@ inline std::string ReadTestdata(const std::string& rel) {
   return s.str();
 }
 
-inline void Golden(const std::string& name, const std::string& got) {
-  const std::string path = std::string(NVME_MPATH_TESTDATA) + "/ctl/" + name;
+// `rel` is relative to tests/unit/testdata ("ctl/list-sysfs.txt").
+inline void Golden(const std::string& rel, const std::string& got) {
+  const std::string path = std::string(NVME_MPATH_TESTDATA) + "/" + rel;
   if (getenv("UPDATE_GOLDEN")) {
     // Under CI a rewrite would make the comparison pass whatever the printer does.
     const char* ci = getenv("CI");
