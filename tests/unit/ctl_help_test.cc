@@ -267,6 +267,7 @@ TEST(CtlBinaryTest, UsageErrorsAreOneLineThenTryAndExit2) {
       {{"list", "--bogus"}, "unknown option '--bogus'"},
       {{"list", "--count", "3"}, "list does not take --count (see list --help)"},
       {{"list", "extra"}, "list takes no argument (see list --help)"},
+      {{"watch", "extra"}, "watch takes no argument (see watch --help)"},
       {{"watch", "--interval", "nan", "--count", "1"}, "--interval must be a number of seconds in [0.1, 3600], not 'nan'"},
       {{"probe", "nqn.none", "0x0"}, "NSID must be a number in 1..4294967294 (decimal or 0x hex), not '0x0' (see probe --help)"},
       {{"ana-log"}, "ana-log takes one device (see ana-log --help)"},

@@ -240,7 +240,7 @@ int OpenEngines(const Args& a, const std::string& dir, std::vector<Engine>* out)
 volatile sig_atomic_t g_stop = 0;
 
 int CmdStats(const Args& a, bool watch) {
-  if (!a.pos.empty()) return Fail(kUsage, "stats/watch take no positional argument");
+  if (!a.pos.empty()) return Fail(kUsage, fmt::format("{} takes no argument (see {} --help)", a.cmd, a.cmd));
   const char* dir_env = getenv("NVME_MPATH_SHM_DIR");  // tests
   const std::string dir = dir_env ? dir_env : "/dev/shm";
   std::vector<Engine> engines;
