@@ -219,6 +219,44 @@ TEST_F(CtlListTest, HeadGoesToTheSubsystemOfItsNqn) {
   EXPECT_NE(text.find("\n\nNQN=nqn.elsewhere\n"), std::string::npos) << text;
 }
 
+// Head mode (nvme_core.multipath=Y): the head's namespace lists each controller behind it, on
+// the head's ng device, with the kernel's state and ANA state of that path.
+TEST_F(CtlListTest, HeadListsEachControllerBehindIt) {
+  Subsys("nvme-subsys0", kLab, "round-robin");
+  Ctrl("nvme-subsys0", "nvme0", kLab, "tcp", "traddr=127.0.0.1,trsvcid=4420", "live", kHost);
+  Ctrl("nvme-subsys0", "nvme1", kLab, "tcp", "traddr=127.0.0.1,trsvcid=4421", "connecting", kHost);
+  Put("class/nvme/nvme0/nvme0c0n1/nsid", "1");
+  Put("class/nvme/nvme0/nvme0c0n1/ana_state", "optimized");
+  Put("class/nvme/nvme0/nvme0c0n1/ana_grpid", "1");
+  Put("class/nvme/nvme1/nvme0c1n1/nsid", "1");
+  Put("class/nvme/nvme1/nvme0c1n1/ana_state", "garbage");
+  Put("class/nvme/nvme1/nvme0c1n1/ana_grpid", "1");
+  internal::PathDesc head;
+  head.ng_path = "/dev/ng0n1";
+  head.key.subsysnqn = kLab;
+  head.nsid = 1;
+  head.head_block = "nvme0n1";
+  head.head_subsys = "nvme-subsys0";
+  std::vector<internal::NamespaceTopology> topo = {{kLab, 1, "", {head}}};
+  auto subs = BuildList(ReadSysfsSubsystems(root_.string()), topo, Reader());
+  ASSERT_EQ(subs.size(), 1u);
+  ASSERT_EQ(subs[0].namespaces.size(), 1u);
+  const auto& rows = subs[0].namespaces[0].paths;
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].ctrl, "nvme0");
+  EXPECT_EQ(rows[0].ng, "/dev/ng0n1");
+  EXPECT_EQ(rows[0].state, "live");
+  EXPECT_EQ(rows[0].ana_state, "optimized");
+  EXPECT_EQ(rows[0].ana_grpid, 1u);
+  EXPECT_EQ(rows[0].address, "traddr=127.0.0.1,trsvcid=4420");
+  EXPECT_TRUE(rows[0].error.empty());
+  EXPECT_EQ(rows[1].ctrl, "nvme1");
+  EXPECT_EQ(rows[1].state, "connecting");
+  EXPECT_EQ(rows[1].ana_state, "unknown") << "always a state name";
+  EXPECT_NE(rows[1].error.find("nvme0c1n1"), std::string::npos) << rows[1].error;
+  EXPECT_EQ(subs[0].iopolicy, "round-robin");
+}
+
 // ana_state is always a state name; what went wrong is in `error`, never in ana_state.
 TEST(CtlPathRowTest, AnaStateIsAlwaysAStateName) {
   const std::set<std::string> names = {"optimized", "non-optimized", "inaccessible",

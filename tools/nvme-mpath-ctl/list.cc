@@ -120,6 +120,38 @@ PathRow PathRowOf(const internal::PathDesc& d, const absl::StatusOr<internal::An
   return r;
 }
 
+// A multipath head (nvme_core.multipath=Y, the engine's head mode): one row per controller
+// behind it, all on the head's ng device, with the kernel's own view of each path (sysfs state
+// and ana_state): the kernel picks among them per command.
+std::vector<PathRow> HeadRows(const internal::PathDesc& d) {
+  std::vector<PathRow> rows;
+  for (const internal::HeadMember& m : internal::ReadHeadMembers(d.head_block)) {
+    PathRow r;
+    r.ctrl = m.ctrl_name;
+    r.ng = d.ng_path;
+    r.transport = m.key.transport;
+    r.address = m.key.address;
+    r.state = m.state;
+    r.numa_node = d.numa_node;
+    r.cntlid = m.key.cntlid;
+    r.mdts_bytes = d.ctrl.max_transfer_bytes;
+    r.anatt_s = d.ctrl.anatt_s;
+    r.ana_supported = d.ctrl.ana_supported();
+    r.ana_grpid = m.ana_grpid;
+    const std::optional<AnaState> a = ParseAnaState(m.ana_state);
+    r.ana_state = AnaStateName(a.value_or(AnaState::kUnknown));
+    if (!a) r.error = fmt::format("{}: ana_state unreadable or unknown ('{}')", m.path_ns, m.ana_state);
+    rows.push_back(std::move(r));
+  }
+  if (rows.empty()) {
+    PathRow r = PathRowOf(d, nullptr);
+    r.ctrl = "(head)";
+    r.error = "no controller behind the multipath head";
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
 std::vector<SubsystemRow> BuildList(std::vector<SubsystemRow> subs,
                                     const std::vector<internal::NamespaceTopology>& topo,
                                     const PathAnaReader& read_ana) {
@@ -152,7 +184,13 @@ std::vector<SubsystemRow> BuildList(std::vector<SubsystemRow> subs,
     n.uuid = id.has_uuid() ? internal::HexString(id.uuid) : "";
     n.nsze = id.nsze;
     n.lba_size = id.lba_size;
-    for (const internal::PathDesc& d : t.paths) n.paths.push_back(PathRowOf(d, log_of(d)));
+    for (const internal::PathDesc& d : t.paths) {
+      if (d.is_head()) {
+        for (PathRow& r : HeadRows(d)) n.paths.push_back(std::move(r));
+        continue;
+      }
+      n.paths.push_back(PathRowOf(d, log_of(d)));
+    }
     s->namespaces.push_back(std::move(n));
   }
   for (SubsystemRow& s : subs)

@@ -40,6 +40,8 @@ std::vector<SubsystemRow> BuildList(std::vector<SubsystemRow> subs,
 // Returns the path row of d: identity from discovery, ANA state from `log` (the log of d's
 // controller, or why it could not be read).
 PathRow PathRowOf(const internal::PathDesc& d, const absl::StatusOr<internal::AnaLog>* log);
+// A multipath head: one row per controller behind it (sysfs: the kernel's state and ANA state).
+std::vector<PathRow> HeadRows(const internal::PathDesc& d);
 
 }  // namespace nvme_mpath::ctl
 
