@@ -45,7 +45,7 @@ std::string CtrlLabel(const PathDesc& d) {
 HeadReduction ReadHead(const PathDesc& d, uint32_t* grpid) {
   std::vector<HeadMemberState> v;
   for (const HeadMember& m : ReadHeadMembers(d.head_block)) {
-    v.push_back({ParseCtrlState(m.state), ParseAnaState(m.ana_state)});
+    v.push_back({m.state, ParseAnaState(m.ana_state)});
     if (grpid != nullptr && *grpid == 0) *grpid = m.ana_grpid;
   }
   return ReduceHead(v);
@@ -56,7 +56,7 @@ class SystemCtrlAccess final : public CtrlAccess {
   CtrlState State(const PathDesc& d) override {
     if (d.is_head()) return HeadExists(d.head_block) ? ReadHead(d, nullptr).ctrl : CtrlState::kGone;
     if (!CtrlIsSameEndpoint(d.ctrl_name, d.key)) return CtrlState::kGone;
-    return ParseCtrlState(ReadCtrlState(d.ctrl_name));
+    return ReadCtrlState(d.ctrl_name);
   }
   absl::StatusOr<AnaLog> ReadAna(int fd, const PathDesc& d) override {
     if (d.is_head()) {
