@@ -97,11 +97,6 @@ class SystemCtrlAccess final : public CtrlAccess {
   }
 };
 
-// Returns true when a failed ANA read says the controller went away (ENODEV/ENXIO).
-bool IsNoDevice(const absl::Status& st) {
-  return absl::IsNotFound(st) || st.message().find("No such device") != std::string_view::npos;
-}
-
 }  // namespace
 
 std::unique_ptr<CtrlAccess> MakeSystemCtrlAccess() { return std::make_unique<SystemCtrlAccess>(); }
@@ -333,8 +328,8 @@ void PathMonitor::RefreshPath(int i) {
       absl::StatusOr<AnaLog> log = access_->ReadAna(fd, desc);
       if (!log.ok()) {
         MPLOG_DEBUG("path {}: ANA log read failed: {}", i, log.status().ToString());
-        obs.ana_read = IsNoDevice(log.status()) ? PathObservation::Ana::kNoDevice
-                                                : PathObservation::Ana::kFailed;
+        obs.ana_read = IsControllerGone(log.status()) ? PathObservation::Ana::kNoDevice
+                                                      : PathObservation::Ana::kFailed;
       } else if (const AnaGroup* g = log->GroupOf(cfg_.nsid); g == nullptr) {
         MPLOG_WARN("path {}: nsid {} is in no ANA group of {}'s log; treating it as inaccessible",
                    i, cfg_.nsid, CtrlLabel(desc));

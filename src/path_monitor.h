@@ -48,7 +48,8 @@ class CtrlAccess {
   // Returns the state of `d`'s controller: kGone when its name is not in sysfs or now belongs
   // to another endpoint (the kernel reuses names).
   virtual CtrlState State(const PathDesc& d) = 0;
-  // Reads the ANA log through `fd` (admin commands, each with kAdminTimeoutMs).
+  // Reads the ANA log through `fd` (admin commands, each with kAdminTimeoutMs). Fails as
+  // ReadAnaLog() does (ana.h): kNotFound means the controller is gone, and nothing else.
   virtual absl::StatusOr<AnaLog> ReadAna(int fd, const PathDesc& d) = 0;
   // Looks for a live controller at `key`'s endpoint exposing `nsid`, identified (FindPath()).
   virtual absl::StatusOr<PathDesc> Find(const PathKey& key, uint32_t nsid) = 0;
