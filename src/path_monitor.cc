@@ -106,6 +106,7 @@ PathMonitor::PathMonitor(PathTable* table, std::vector<PathDesc> paths, CtrlAcce
     : table_(table), access_(access), clock_(clock), cfg_(cfg) {
   if (!paths.empty()) want_ns_ = paths[0].ns;
   std::lock_guard<std::mutex> lock(mu_);
+  if (cfg_.poll_interval_ns > 0) next_poll_ns_ = clock_->NowNs() + cfg_.poll_interval_ns;
   slots_.resize(paths.size());
   endpoint_present_.assign(paths.size(), false);
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -117,6 +118,10 @@ PathMonitor::PathMonitor(PathTable* table, std::vector<PathDesc> paths, CtrlAcce
 PathMonitor::~PathMonitor() { Stop(); }
 
 void PathMonitor::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+  }
   for (int i = 0; i < table_->count(); ++i) workers_.emplace_back([this, i] { Worker(i); });
 }
 
@@ -132,12 +137,46 @@ void PathMonitor::Stop() {
 
 uint64_t PathMonitor::RequestRefresh() {
   uint64_t r;
+  bool workers;
   {
     std::lock_guard<std::mutex> lock(mu_);
     r = ++round_;
+    workers = started_;
   }
-  round_cv_.notify_all();
+  if (workers) {
+    round_cv_.notify_all();
+    return r;
+  }
+  // Inline: what the workers would do, one path after the other, in this thread.
+  for (int i = 0; i < table_->count(); ++i) {
+    RefreshPath(i);
+    std::lock_guard<std::mutex> lock(mu_);
+    slots_[i].done_round = r;
+  }
+  done_cv_.notify_all();
   return r;
+}
+
+uint64_t PathMonitor::PollOnce(bool wake) {
+  // Both flags are taken on every call (no short-circuit): a request that came while the last
+  // round ran starts the next one, and is never left set to start a round much later.
+  const bool attention = table_->TakeAttention();
+  const bool ana = table_->TakeAnaRefresh();
+  bool due = attention || ana || wake;
+  const int64_t now = clock_->NowNs();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next_poll_ns_ != kNever && now >= next_poll_ns_) {
+      due = true;
+      next_poll_ns_ = now + cfg_.poll_interval_ns;
+    }
+  }
+  return due ? RequestRefresh() : 0;
+}
+
+int64_t PathMonitor::next_poll_ns() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_poll_ns_;
 }
 
 bool PathMonitor::WaitRound(uint64_t round, int i, int64_t timeout_ms) {
