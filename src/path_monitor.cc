@@ -278,8 +278,8 @@ void PathMonitor::TryReopen(int i) {
     return;
   }
   if (found->ns.GroupingId() != want_ns_.GroupingId() || !found->ns.SameFormat(want_ns_)) {
-    MPLOG_WARN("path {}: {} reappeared with another namespace ({}); not used", i, found->ng_path,
-               found->ns.GroupingId());
+    MPLOG_WARN("path {}: {} reappeared with another namespace or LBA format ({}, {} bytes); not "
+               "used", i, found->ng_path, found->ns.GroupingId(), found->ns.lba_size);
     std::lock_guard<std::mutex> lock(mu_);
     endpoint_present_[i] = true;
     return;
