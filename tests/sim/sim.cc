@@ -595,6 +595,12 @@ class Sim {
         if (!AnaUsable(p.ana[ns_grpid_])) SetAna(i, p.base);
       }
       if (p.unlisted && now >= p.unlisted_until) p.unlisted = false;
+      // Invariant 6 counts the rounds a port stays usable through one controller: any step
+      // where it is not (between two rounds, too) starts the count again.
+      if (!PortUsable(i) || p.ctrl != streak_ctrl_[i]) {
+        truth_rounds_[i] = 0;
+        streak_ctrl_[i] = p.ctrl;
+      }
     }
   }
 
@@ -1095,10 +1101,11 @@ class Sim {
   std::unique_ptr<PathMonitor> monitor_;
   FakeTransport* transport_ = nullptr;
   std::unique_ptr<QueueCore> queue_;
-  // Per path: consecutive refresh rounds it was usable in truth with good ANA reads; whether
-  // an ANA read of it failed since the last check.
+  // Per path: consecutive refresh rounds it was usable in truth (through one controller, with
+  // good ANA reads); whether an ANA read of it failed since the last check.
   std::set<uint32_t> retry_same_path_;  // slots whose next attempt stays on its path
   int truth_rounds_[internal::kMaxPaths] = {};
+  int streak_ctrl_[internal::kMaxPaths] = {};  // the controller truth_rounds_ counts for
   bool ana_failed_[internal::kMaxPaths] = {};
 
   // The application and the media.
