@@ -17,7 +17,9 @@
 // monitor's probe reads trust it again). Commands fail at random; cancelled writes may still
 // land later ("ghost writes"); the kernel now and then refuses a submission (-EAGAIN, -EBUSY,
 // -ENOMEM) or takes only part of it, drawn from a second generator so that the rest of a
-// seed's schedule stays what it was.
+// seed's schedule stays what it was. A fault never breaks the last fully good port, except in
+// one seed in five: a total outage (every controller deleted, every port inaccessible, or every
+// port in ANA change) somewhere in the middle, where the no-path rule decides.
 //
 //   nvme_mpath_sim [--seeds N] [--first-seed S] [--seed S] [--ios N] [--write-hold-ms MS]
 //                  [--inject-bug NAME] [-v]
@@ -27,13 +29,18 @@
 // completion, and the engine holds for its own rule (write_hold.h). --write-hold-ms forces the
 // engine's write_hold option instead: a hold shorter than the teardown (say 2000, the old
 // 1 x KATO) must make seeds fail with a stale read or final media. Each seed also draws the I/O
-// policy (active-passive with a preferred path among them) and the I/O deadline (io_timeout:
-// always on; the engine's 120 s, or for a quarter of the seeds 6..20 s, short enough to fire).
+// policy (active-passive with a preferred path among them), the I/O deadline (io_timeout:
+// always on; the engine's 120 s, or for a quarter of the seeds 6..20 s, short enough to fire),
+// the application's think time (the run spans 2..30 s of target time, or I/O back to back) and
+// the no-path timeout (30 s; 4..10 s with an outage).
 //
 // Invariants checked for every seed:
 //   1. every I/O completes exactly once, with no error except the documented ones: -ETIMEDOUT
-//      or -ENOLINK at or after its I/O deadline (a path always comes back in time, so the
-//      no-path timeout never fires); a write that failed so has an unknown outcome;
+//      or -ENOLINK at or after its I/O deadline; in an outage, -ENOLINK after the no-path
+//      timeout, or once every controller is lost (deleted 2 s with nothing back); a write
+//      that failed so has an unknown outcome. And the errors do come: no I/O outlives its
+//      deadline, parked I/O fails at once when every controller is lost and at the no-path
+//      timeout when every port is inaccessible;
 //   2. no command is sent down a path that the engine's shared state says is unusable;
 //   3. no completion is lost: at the end nothing is in flight, parked or delayed;
 //   4. nothing is still parked once a path has been usable for two control-plane periods;
@@ -42,13 +49,13 @@
 //   6. control-plane truth, after every refresh round: a path the engine calls usable has a
 //      live controller, the port's current one, exposing our namespace, whose ANA log puts the
 //      namespace in an optimized or non-optimized group, and the engine's ANA state is the
-//      log's; a path usable in truth for 3 rounds in a row (its ANA reads good) is usable in
-//      the engine;
+//      log's; a path usable in truth for 3 rounds in a row through one controller (its ANA
+//      reads good) is usable in the engine;
 //   7. no command reaches a controller that exposes another namespace, and no fd the control
 //      plane did not open; the control plane closes only open fds, and at the end the open fds
 //      are exactly the path table's;
 //   8. active-passive: a command goes down the preferred path whenever the path table shows it
-//      usable in the best tier.
+//      usable in the best tier (a retry on the same path after a CRD status excepted).
 // A failing seed is printed with its replay line; `--seed S -v` replays it with the engine's
 // log (info) and the simulator's events on stderr.
 //
@@ -122,6 +129,14 @@ constexpr const char* kNqn = "nqn.2014-08.org.nvmexpress:sim";
 constexpr int kRetrySamePathStatus = 0x0806;
 
 enum class Bug { kNone, kResettingIsLive };
+
+// A total outage, at most one per seed: every port at once, so the no-path rule decides.
+enum class Outage {
+  kNone,
+  kAllDeleted,       // every controller deleted, none back for a while: lost after 2 s
+  kAllInaccessible,  // every port's ANA inaccessible: the no-path timeout
+  kAllChange,        // every port in ANA change on a live controller: coming back
+};
 
 struct Options {
   uint64_t seed = 1;
@@ -231,6 +246,13 @@ class Sim {
     // for reconnects, ANATT, lost controllers, probes), or runs them back to back.
     if (Chance(0.75))
       think_ns_ = int64_t(Uniform(2, 30) * 1e9 * qd_ / std::max(o_.ios, 1));
+    // One seed in five has a total outage somewhere in the middle, with a no-path timeout
+    // short enough to pass within it.
+    if (Chance(0.2)) {
+      outage_ = Outage(std::uniform_int_distribution<int>(1, 3)(rng_));
+      outage_after_ = int(Uniform(0.2, 0.8) * o_.ios);
+      no_path_timeout_ms_ = int64_t(Uniform(4000, 10000));
+    }
     static constexpr IoPolicy kPolicies[] = {IoPolicy::kNuma, IoPolicy::kRoundRobin,
                                              IoPolicy::kQueueDepth, IoPolicy::kActivePassive};
     policy_ = kPolicies[std::uniform_int_distribution<int>(0, 3)(rng_)];
@@ -275,7 +297,7 @@ class Sim {
     cfg.lba_size = kLba;
     cfg.depth = 64;
     cfg.max_transfer_bytes = 2 * kLba;  // force splits (the paths report the same limit)
-    cfg.no_path_timeout_ns = 30'000 * kMs;
+    cfg.no_path_timeout_ns = no_path_timeout_ms_ * kMs;
     cfg.io_timeout_ns = io_timeout_ms_ * kMs;
     cfg.max_retries = 5;
     cfg.write_hold_release_on_reset = release_on_reset_;
@@ -300,7 +322,9 @@ class Sim {
       const int64_t dt = inflight_.empty() && transport_->prepared() == 0 ? kMs : kMs / 10;
       clock_.Advance(dt);
       const int64_t now = clock_.NowNs();
-      if (submitted < o_.ios) MaybeFault(now, double(dt) / (kMs / 10));
+      if (outage_ != Outage::kNone && outage_start_ == 0 && submitted >= outage_after_)
+        StartOutage(now);
+      if (submitted < o_.ios && !InOutage(now)) MaybeFault(now, double(dt) / (kMs / 10));
       AdvanceTarget(now);
       if (!error_.empty()) return error_;
       // The control plane: the engine's control-thread step (poll interval, or woken by a
@@ -324,6 +348,7 @@ class Sim {
       // Invariant 4: a path usable for a full poll period means nothing should be parked.
       if (queue_->parked() != 0 && AnyUsableSince(now - 2 * kPollPeriodMs * kMs))
         return "I/O still parked although a path is usable: " + State();
+      if (std::string e = CheckTimeBounds(now); !e.empty()) return e;
     }
     // Drain: no more faults; the target heals on its schedule, held writes go, nothing remains.
     for (int i = 0; i < 200000 && (queue_->inflight() != 0 || !inflight_.empty()); ++i) {
@@ -336,6 +361,7 @@ class Sim {
       }
       DataPlaneStep(now);
       if (!error_.empty()) return error_;
+      if (std::string e = CheckTimeBounds(now); !e.empty()) return e;
     }
     if (queue_->inflight() != 0 || queue_->parked() != 0 || queue_->delayed() != 0)
       return "lost I/O at the end: " + State();
@@ -363,14 +389,18 @@ class Sim {
   std::string Summary() const {
     static const char* const kPolicyNames[] = {"numa", "round-robin", "queue-depth",
                                                "active-passive"};
+    static const char* const kOutageNames[] = {"none", "all-deleted", "all-inaccessible",
+                                               "all-change"};
     return Fmt("t=%.1fs paths=%d qd=%d think=%.1fms policy=%s preferred=%d io_timeout=%" PRId64 "ms p_err=%.4f "
                "p_fault=%.4f p_ghost=%.2f p_ana_fail=%.3f release_on_reset=%d tbkas=%d cqt=%ums "
-               "teardown=%" PRId64 "ms faults=%d rounds=%d reopens=%d probes=%d ghosts=%d/%d "
-               "failovers=%d deadline_errors=%d submits_refused=%d",
+               "teardown=%" PRId64 "ms no_path_timeout=%" PRId64 "ms outage=%s faults=%d rounds=%d "
+               "reopens=%d probes=%d ghosts=%d/%d failovers=%d deadline_errors=%d "
+               "no_path_errors=%d submits_refused=%d",
                double(clock_.NowNs()) / 1e9, npaths_, qd_, double(think_ns_) / 1e6, kPolicyNames[int(policy_) % 4], preferred_, io_timeout_ms_, p_error_,
                p_fault_, p_ghost_, p_ana_fail_, int(release_on_reset_), int(hold_facts_.tbkas),
-               unsigned(hold_facts_.cqt_ms), teardown_ms_, faults_, rounds_, opens_ - npaths_,
-               probes_, ghosts_run_, ghosts_made_, failovers_, deadline_errors_,
+               unsigned(hold_facts_.cqt_ms), teardown_ms_, no_path_timeout_ms_,
+               kOutageNames[int(outage_)], faults_, rounds_, opens_ - npaths_, probes_,
+               ghosts_run_, ghosts_made_, failovers_, deadline_errors_, no_path_errors_,
                submits_refused_);
   }
 
@@ -501,6 +531,7 @@ class Sim {
       case CtrlState::kGone:
         ports_[c.port].ctrl = -1;
         ports_[c.port].reconnect_at = now + UniformMs(500, 4000);
+        if (outage_ == Outage::kAllDeleted && InOutage(now)) ports_[c.port].reconnect_at = outage_end_;
         break;
       case CtrlState::kLive:
         c.lose = false;
@@ -515,12 +546,86 @@ class Sim {
     ctrls_[ci].next_at = at;
   }
 
+  bool InOutage(int64_t now) const { return outage_start_ != 0 && now < outage_end_; }
+
+  // Every port at once (faults stop meanwhile; the target heals at the end).
+  void StartOutage(int64_t now) {
+    int64_t d = 0;
+    switch (outage_) {
+      case Outage::kAllDeleted: d = UniformMs(500, 6000); break;
+      case Outage::kAllInaccessible: d = UniformMs(1000, 2.5 * double(no_path_timeout_ms_)); break;
+      case Outage::kAllChange: d = UniformMs(1000, 15000); break;
+      case Outage::kNone: return;
+    }
+    outage_start_ = now;
+    outage_end_ = now + d;
+    static const char* const kNames[] = {"", "every controller deleted", "every port inaccessible",
+                                         "every port in ANA change"};
+    Event("outage for %.3fs: %s", double(d) / 1e9, kNames[int(outage_)]);
+    for (int i = 0; i < npaths_; ++i) {
+      SimPort& p = ports_[i];
+      if (outage_ == Outage::kAllDeleted) {
+        if (p.ctrl >= 0 && !CtrlDeleted(ctrls_[p.ctrl].state)) SetCtrl(p.ctrl, CtrlState::kDeleting, now);
+        if (p.ctrl < 0) p.reconnect_at = outage_end_;  // all back at the end, none before
+      } else {
+        SetAna(i, outage_ == Outage::kAllInaccessible ? AnaState::kInaccessible : AnaState::kChange);
+        p.ana_heal_at = outage_end_;
+        p.ana_long = true;
+      }
+    }
+  }
+
+  // Returns true when the outage explains a -ENOLINK before the I/O deadline: the I/O was
+  // outstanding during the outage or before a port was good again (plus 3 s: the engine sees
+  // it at a round, a reconnected controller after two; the I/O itself may complete later, when
+  // its last command has), and it failed after the no-path timeout or, with every controller
+  // deleted, once they could be lost (kLostAfterNs).
+  bool OutageExplains(int64_t now, int64_t submit_ns) const {
+    const int64_t age = now - submit_ns;
+    if (outage_start_ == 0 || now < outage_start_) return false;
+    if (outage_over_at_ != 0 && submit_ns > outage_over_at_ + 3 * kPollPeriodMs * kMs) return false;
+    return age >= no_path_timeout_ms_ * kMs - kMs ||
+           (outage_ == Outage::kAllDeleted && now >= outage_start_ + internal::kLostAfterNs);
+  }
+
+  // Invariant 1 (the errors do come): no I/O outlives its deadline; with every controller
+  // lost, parked I/O fails at once; with every port inaccessible, at the no-path timeout.
+  std::string CheckTimeBounds(int64_t now) {
+    for (const AppIo& a : ios_) {
+      if (!a.active) continue;
+      const int64_t age = now - a.submit_ns;
+      if (age > io_timeout_ms_ * kMs + 2 * kMs)
+        return Fmt("an I/O is outstanding %.3fs after its submission, past its deadline (%" PRId64
+                   " ms): %s", double(age) / 1e9, io_timeout_ms_, State().c_str());
+      // An I/O submitted once the engine has seen the outage (a round, 1 s) parks at once; one
+      // from before parks when it does (or when a write hold from before ends), and every
+      // parked one fails at the no-path timeout (slack: CRD retries, the 1 s round).
+      const int64_t fail_by = a.submit_ns >= outage_start_ + 1500 * kMs
+                                  ? a.submit_ns + (no_path_timeout_ms_ + 1500) * kMs
+                                  : outage_start_ + (teardown_ms_ + no_path_timeout_ms_ + 3000) * kMs;
+      if (outage_ == Outage::kAllInaccessible && InOutage(now) && now > fail_by)
+        return Fmt("an I/O is outstanding %.3fs after its submission, every port inaccessible "
+                   "for %.3fs, no-path timeout %" PRId64 " ms: %s", double(age) / 1e9,
+                   double(now - outage_start_) / 1e9, no_path_timeout_ms_, State().c_str());
+    }
+    // Every controller deleted and gone (at most 300 ms), seen by a round (1 s), lost 2 s
+    // later, seen by the next round: parked I/O must not stay parked across steps.
+    const bool lost = outage_ == Outage::kAllDeleted && InOutage(now) &&
+                      now >= outage_start_ + internal::kLostAfterNs + 2300 * kMs;
+    parked_while_lost_ = lost && queue_->parked() != 0 ? parked_while_lost_ + 1 : 0;
+    if (parked_while_lost_ >= 3)
+      return "I/O stays parked although every controller is lost: " + State();
+    return "";
+  }
+
   // A fault with probability p_fault_ per 0.1 ms (`steps` of them now).
   void MaybeFault(int64_t now, double steps) {
     if (!Chance(p_fault_ * steps)) return;
     const int i = std::uniform_int_distribution<int>(0, npaths_ - 1)(rng_);
-    // Keep at least one path healthy or healing: never break the last fully good one.
-    if (GoodPorts(now) <= 1 && PortGood(i, now)) return;
+    // Keep at least one path healthy or healing: never break the last fully good one, and
+    // after an outage none until one is good again.
+    const int good = GoodPorts(now);
+    if (good == 0 || (good <= 1 && PortGood(i, now))) return;
     ++faults_;
     SimPort& p = ports_[i];
     const int ci = p.ctrl;
@@ -595,6 +700,8 @@ class Sim {
         if (!AnaUsable(p.ana[ns_grpid_])) SetAna(i, p.base);
       }
       if (p.unlisted && now >= p.unlisted_until) p.unlisted = false;
+      if (outage_start_ != 0 && outage_over_at_ == 0 && now >= outage_end_ && PortGood(i, now))
+        outage_over_at_ = now;  // recovered: a port is good again
       // Invariant 6 counts the rounds a port stays usable through one controller: any step
       // where it is not (between two rounds, too) starts the count again.
       if (!PortUsable(i) || p.ctrl != streak_ctrl_[i]) {
@@ -875,19 +982,21 @@ class Sim {
     if (io->res != 0) {
       // Invariant 1: the documented errors of the I/O deadline (the queue reads its clock once
       // per batch, so it may count from up to one step before the application did).
-      const int64_t age = clock_.NowNs() - a->submit_ns;
+      const int64_t now = clock_.NowNs();
+      const int64_t age = now - a->submit_ns;
       const bool deadline = (io->res == -ETIMEDOUT || io->res == -ENOLINK) &&
                             age >= io_timeout_ms_ * kMs - kMs;
-      if (!deadline) {
+      const bool no_path = io->res == -ENOLINK && OutageExplains(now, a->submit_ns);
+      if (!deadline && !no_path) {
         error_ = Fmt("application error %d (%s) on %s lba %" PRIu64 " after %.3fs: %s", io->res,
                      StatusName(io->status.raw ? io->status.raw : io->res),
                      io->op == IoOp::kWrite ? "write" : "read", io->slba, double(age) / 1e9,
                      State().c_str());
         return;
       }
-      ++deadline_errors_;
-      Event("%s lba %" PRIu64 " failed with %d at its deadline", io->op == IoOp::kWrite ? "write" : "read",
-            io->slba, io->res);
+      ++(deadline ? deadline_errors_ : no_path_errors_);
+      Event("%s lba %" PRIu64 " failed with %d (%s)", io->op == IoOp::kWrite ? "write" : "read",
+            io->slba, io->res, deadline ? "its deadline" : "no path");
       // Unknown outcome: the write may have landed, or still land (a command still in the
       // kernel, a ghost). Its buffer too may still be used by the kernel: keep it alive.
       if (io->op == IoOp::kWrite)
@@ -1082,6 +1191,12 @@ class Sim {
   int64_t teardown_ms_ = 0;        // (TBKAS ? 3 : 2) x KATO + CQT
   int64_t io_timeout_ms_ = 120'000;
   int64_t think_ns_ = 0;           // mean think time of the application per slot
+  int64_t no_path_timeout_ms_ = 30'000;
+  Outage outage_ = Outage::kNone;
+  int outage_after_ = 0;           // starts once this many I/Os were submitted
+  int64_t outage_start_ = 0, outage_end_ = 0;
+  int64_t outage_over_at_ = 0;     // when a port was good again after the outage
+  int parked_while_lost_ = 0;      // steps in a row with I/O parked, every controller lost
   int ns_grpid_ = 1;               // our namespace's ANA group
   IoPolicy policy_ = IoPolicy::kNuma;
   int preferred_ = -1;
@@ -1119,7 +1234,7 @@ class Sim {
   std::vector<Ghost> ghosts_;
   uint64_t version_ = 0;
   int completed_ = 0, faults_ = 0, ghosts_made_ = 0, ghosts_run_ = 0, failovers_ = 0;
-  int rounds_ = 0, opens_ = 0, probes_ = 0, deadline_errors_ = 0;
+  int rounds_ = 0, opens_ = 0, probes_ = 0, deadline_errors_ = 0, no_path_errors_ = 0;
   std::string error_;
   bool closing_ = false;
 };
