@@ -740,8 +740,9 @@ class Sim {
       ana_failed_[c.port] = true;
       return absl::DeadlineExceededError(what + ": Connection timed out");
     }
-    // The controller is deleted while its admin command is outstanding (never the last good).
-    if (Chance(0.002) && !(GoodPorts(now) <= 1 && PortGood(c.port, now))) {
+    // The controller is deleted while its admin command is outstanding (never the last good,
+    // never in an outage: that stays what it was drawn to be).
+    if (Chance(0.002) && !(GoodPorts(now) <= 1 && PortGood(c.port, now)) && !InOutage(now)) {
       ana_failed_[c.port] = true;
       SetCtrl(ci, CtrlState::kDeleting, now);
       return absl::NotFoundError(what + ": controller gone: No such device");
