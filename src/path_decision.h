@@ -10,33 +10,13 @@
 #include <cstdint>
 #include <optional>
 #include <vector>
-#include <string_view>
 
 #include <nvme_mpath/types.h>
 
+#include "ctrl_state.h"
 #include "path.h"
 
 namespace nvme_mpath::internal {
-
-// A controller's state, from its sysfs "state" (drivers/nvme/host/core.c nvme_sysfs_show_state).
-enum class CtrlState : uint8_t {
-  kNew,
-  kLive,
-  kResetting,
-  kConnecting,
-  kDeleting,      // "deleting" and "deleting (no IO)"
-  kDead,
-  kGone,          // not in sysfs, or its name now belongs to another endpoint
-  kUnknown,       // a state this code does not know (treated as "not live, may return")
-};
-// Parses a sysfs state; "" and "gone" are kGone.
-CtrlState ParseCtrlState(std::string_view sysfs);
-// Returns the sysfs spelling ("live", "connecting", ..., "gone", "unknown").
-const char* CtrlStateName(CtrlState s);
-// Returns true when the kernel has given the controller up (deleting, dead, gone).
-constexpr bool CtrlDeleted(CtrlState s) {
-  return s == CtrlState::kDeleting || s == CtrlState::kDead || s == CtrlState::kGone;
-}
 
 // A multipath head (nvme_core.multipath=Y) is one path whose controller the kernel picks per
 // command (nvme_find_path: a live controller whose path is optimized, else non-optimized). Its

@@ -45,7 +45,7 @@ std::string CtrlLabel(const PathDesc& d) {
 HeadReduction ReadHead(const PathDesc& d, uint32_t* grpid) {
   std::vector<HeadMemberState> v;
   for (const HeadMember& m : ReadHeadMembers(d.head_block)) {
-    v.push_back({ParseCtrlState(m.state), ParseAnaState(m.ana_state)});
+    v.push_back({m.state, ParseAnaState(m.ana_state)});
     if (grpid != nullptr && *grpid == 0) *grpid = m.ana_grpid;
   }
   return ReduceHead(v);
@@ -56,7 +56,7 @@ class SystemCtrlAccess final : public CtrlAccess {
   CtrlState State(const PathDesc& d) override {
     if (d.is_head()) return HeadExists(d.head_block) ? ReadHead(d, nullptr).ctrl : CtrlState::kGone;
     if (!CtrlIsSameEndpoint(d.ctrl_name, d.key)) return CtrlState::kGone;
-    return ParseCtrlState(ReadCtrlState(d.ctrl_name));
+    return ReadCtrlState(d.ctrl_name);
   }
   absl::StatusOr<AnaLog> ReadAna(int fd, const PathDesc& d) override {
     if (d.is_head()) {
@@ -97,11 +97,6 @@ class SystemCtrlAccess final : public CtrlAccess {
   }
 };
 
-// Returns true when a failed ANA read says the controller went away (ENODEV/ENXIO).
-bool IsNoDevice(const absl::Status& st) {
-  return absl::IsNotFound(st) || st.message().find("No such device") != std::string_view::npos;
-}
-
 }  // namespace
 
 std::unique_ptr<CtrlAccess> MakeSystemCtrlAccess() { return std::make_unique<SystemCtrlAccess>(); }
@@ -111,6 +106,7 @@ PathMonitor::PathMonitor(PathTable* table, std::vector<PathDesc> paths, CtrlAcce
     : table_(table), access_(access), clock_(clock), cfg_(cfg) {
   if (!paths.empty()) want_ns_ = paths[0].ns;
   std::lock_guard<std::mutex> lock(mu_);
+  if (cfg_.poll_interval_ns > 0) next_poll_ns_ = clock_->NowNs() + cfg_.poll_interval_ns;
   slots_.resize(paths.size());
   endpoint_present_.assign(paths.size(), false);
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -122,6 +118,10 @@ PathMonitor::PathMonitor(PathTable* table, std::vector<PathDesc> paths, CtrlAcce
 PathMonitor::~PathMonitor() { Stop(); }
 
 void PathMonitor::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+  }
   for (int i = 0; i < table_->count(); ++i) workers_.emplace_back([this, i] { Worker(i); });
 }
 
@@ -137,12 +137,46 @@ void PathMonitor::Stop() {
 
 uint64_t PathMonitor::RequestRefresh() {
   uint64_t r;
+  bool workers;
   {
     std::lock_guard<std::mutex> lock(mu_);
     r = ++round_;
+    workers = started_;
   }
-  round_cv_.notify_all();
+  if (workers) {
+    round_cv_.notify_all();
+    return r;
+  }
+  // Inline: what the workers would do, one path after the other, in this thread.
+  for (int i = 0; i < table_->count(); ++i) {
+    RefreshPath(i);
+    std::lock_guard<std::mutex> lock(mu_);
+    slots_[i].done_round = r;
+  }
+  done_cv_.notify_all();
   return r;
+}
+
+uint64_t PathMonitor::PollOnce(bool wake) {
+  // Both flags are taken on every call (no short-circuit): a request that came while the last
+  // round ran starts the next one, and is never left set to start a round much later.
+  const bool attention = table_->TakeAttention();
+  const bool ana = table_->TakeAnaRefresh();
+  bool due = attention || ana || wake;
+  const int64_t now = clock_->NowNs();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next_poll_ns_ != kNever && now >= next_poll_ns_) {
+      due = true;
+      next_poll_ns_ = now + cfg_.poll_interval_ns;
+    }
+  }
+  return due ? RequestRefresh() : 0;
+}
+
+int64_t PathMonitor::next_poll_ns() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_poll_ns_;
 }
 
 bool PathMonitor::WaitRound(uint64_t round, int i, int64_t timeout_ms) {
@@ -244,8 +278,8 @@ void PathMonitor::TryReopen(int i) {
     return;
   }
   if (found->ns.GroupingId() != want_ns_.GroupingId() || !found->ns.SameFormat(want_ns_)) {
-    MPLOG_WARN("path {}: {} reappeared with another namespace ({}); not used", i, found->ng_path,
-               found->ns.GroupingId());
+    MPLOG_WARN("path {}: {} reappeared with another namespace or LBA format ({}, {} bytes); not "
+               "used", i, found->ng_path, found->ns.GroupingId(), found->ns.lba_size);
     std::lock_guard<std::mutex> lock(mu_);
     endpoint_present_[i] = true;
     return;
@@ -333,8 +367,8 @@ void PathMonitor::RefreshPath(int i) {
       absl::StatusOr<AnaLog> log = access_->ReadAna(fd, desc);
       if (!log.ok()) {
         MPLOG_DEBUG("path {}: ANA log read failed: {}", i, log.status().ToString());
-        obs.ana_read = IsNoDevice(log.status()) ? PathObservation::Ana::kNoDevice
-                                                : PathObservation::Ana::kFailed;
+        obs.ana_read = IsControllerGone(log.status()) ? PathObservation::Ana::kNoDevice
+                                                      : PathObservation::Ana::kFailed;
       } else if (const AnaGroup* g = log->GroupOf(cfg_.nsid); g == nullptr) {
         MPLOG_WARN("path {}: nsid {} is in no ANA group of {}'s log; treating it as inaccessible",
                    i, cfg_.nsid, CtrlLabel(desc));

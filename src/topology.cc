@@ -95,7 +95,7 @@ std::vector<PathDesc> ScanSysfsPaths() {
     base.key.subsysnqn = ReadSysfs(dir + "/subsysnqn");
     base.key.transport = ReadSysfs(dir + "/transport");
     base.key.address = ReadSysfs(dir + "/address");
-    base.ctrl_state = ReadSysfs(dir + "/state");
+    base.ctrl_state = ParseCtrlState(ReadSysfs(dir + "/state"));
     const std::string numa = ReadSysfs(dir + "/numa_node");
     base.numa_node = numa.empty() ? -1 : atoi(numa.c_str());
     if (base.key.subsysnqn.empty()) continue;  // being deleted
@@ -123,7 +123,7 @@ std::vector<PathDesc> ScanSysfsPaths() {
       PathDesc d;
       d.ng_path = "/dev/ng" + n.substr(4);
       d.key.subsysnqn = nqn;
-      d.ctrl_state = "live";
+      d.ctrl_state = CtrlState::kLive;
       d.nsid = ReadSysfsU32(dir + "/" + n + "/nsid");
       if (d.nsid == 0) continue;
       d.head_block = n;
@@ -149,7 +149,7 @@ std::vector<PathDesc> ScanPaths() { return ScanSysfsPaths(); }
 std::string IdentifyDevice(const PathDesc& d) {
   if (d.is_head())
     for (const HeadMember& m : ReadHeadMembers(d.head_block))
-      if (m.state == "live") return "/dev/" + m.ctrl_name;
+      if (m.state == CtrlState::kLive) return "/dev/" + m.ctrl_name;
   return d.ng_path;
 }
 
@@ -265,8 +265,7 @@ std::vector<HeadMember> ReadHeadMembers(std::string_view head_block) {
     m.key.transport = ReadSysfs(dir + "/transport");
     m.key.address = ReadSysfs(dir + "/address");
     m.key.cntlid = uint16_t(ReadSysfsU32(dir + "/cntlid"));
-    m.state = ReadSysfs(dir + "/state");
-    if (m.state.empty()) m.state = "gone";
+    m.state = ParseCtrlState(ReadSysfs(dir + "/state"));  // "" (vanished): kGone
     m.ana_state = ReadSysfs(dir + "/" + ns + "/ana_state");
     m.ana_grpid = ReadSysfsU32(dir + "/" + ns + "/ana_grpid");
     m.kato_ms = ReadSysfsU32(dir + "/kato") * 1000;
@@ -283,7 +282,7 @@ absl::StatusOr<PathDesc> FindHead(std::string_view subsysnqn, uint32_t nsid) {
   for (PathDesc& d : ScanSysfsPaths()) {
     if (!d.is_head() || d.nsid != nsid || d.key.subsysnqn != subsysnqn) continue;
     bool live = false;
-    for (const HeadMember& m : ReadHeadMembers(d.head_block)) live |= m.state == "live";
+    for (const HeadMember& m : ReadHeadMembers(d.head_block)) live |= m.state == CtrlState::kLive;
     if (!live)
       return absl::UnavailableError(fmt::format("{}: no live controller behind the head", d.ng_path));
     if (absl::Status st = Identify(&d); !st.ok()) return st;
@@ -292,10 +291,10 @@ absl::StatusOr<PathDesc> FindHead(std::string_view subsysnqn, uint32_t nsid) {
   return absl::NotFoundError(fmt::format("no multipath head for nsid {} of {}", nsid, subsysnqn));
 }
 
-std::string ReadCtrlState(std::string_view ctrl_name) {
-  if (ctrl_name.empty()) return "gone";
-  std::string s = ReadSysfs(SysfsRoot() + "/class/nvme/" + std::string(ctrl_name) + "/state");
-  return s.empty() ? "gone" : s;
+CtrlState ReadCtrlState(std::string_view ctrl_name) {
+  if (ctrl_name.empty()) return CtrlState::kGone;
+  // A missing attribute reads as "", which parses as kGone.
+  return ParseCtrlState(ReadSysfs(SysfsRoot() + "/class/nvme/" + std::string(ctrl_name) + "/state"));
 }
 
 absl::Status CheckGenericCharDevice(std::string_view path) {
@@ -353,7 +352,7 @@ absl::StatusOr<NamespaceTopology> DiscoverFromDevice(std::string_view ng_path) {
       std::string members;
       for (const HeadMember& m : ReadHeadMembers(d.head_block))
         members += fmt::format("{}{} ({}, {}, {})", members.empty() ? "" : ", ", m.ctrl_name,
-                               m.key.transport, m.state, m.ana_state.empty() ? "-" : m.ana_state);
+                               m.key.transport, CtrlStateName(m.state), m.ana_state.empty() ? "-" : m.ana_state);
       MPLOG_INFO("head mode: {} is the multipath head of {} ({}, nsid {}; nvme_core.multipath=Y), "
                  "kernel iopolicy {}; controllers: {}. The kernel picks the path of each command; "
                  "the engine recovers what it hands back",
@@ -452,8 +451,9 @@ absl::StatusOr<PathDesc> FindPath(const PathKey& key, uint32_t nsid) {
   std::vector<PathDesc> all = ScanPaths();
   for (PathDesc& d : all) {
     if (d.ctrl_name.empty() || d.nsid != nsid || !d.key.SameEndpoint(key)) continue;
-    if (d.ctrl_state != "live")
-      return absl::UnavailableError(fmt::format("{} ({}) is {}", d.ctrl_name, d.key.address, d.ctrl_state));
+    if (d.ctrl_state != CtrlState::kLive)
+      return absl::UnavailableError(fmt::format("{} ({}) is {}", d.ctrl_name, d.key.address,
+                                                CtrlStateName(d.ctrl_state)));
     if (absl::Status st = Identify(&d); !st.ok()) return st;
     return d;
   }

@@ -15,6 +15,7 @@
 
 #include <nvme_mpath/types.h>
 
+#include "ctrl_state.h"
 #include "identify.h"
 
 namespace nvme_mpath::internal {
@@ -25,7 +26,7 @@ struct PathDesc {
   std::string ctrl_name;   // nvmeX
   std::string ctrl_dev;    // /dev/nvmeX
   PathKey key;             // subsysnqn, transport, address, cntlid
-  std::string ctrl_state;  // sysfs "state"
+  CtrlState ctrl_state = CtrlState::kUnknown;  // sysfs "state", parsed
   int numa_node = -1;
   uint32_t kato_ms = 0;    // sysfs "kato" (seconds in sysfs) in ms; 0 if unknown
   uint32_t max_hw_bytes = 0;  // /sys/block/nvmeXnY/queue/max_hw_sectors_kb * 1024 (0 unknown)
@@ -75,7 +76,7 @@ struct HeadMember {
   std::string ctrl_name;   // nvme<C>
   std::string path_ns;     // nvme<S>c<C>n<N>
   PathKey key;             // the controller's endpoint
-  std::string state;       // the controller's sysfs "state" ("gone" once it vanished)
+  CtrlState state = CtrlState::kGone;  // the controller's sysfs "state", parsed (kGone once it vanished)
   std::string ana_state;   // the path's sysfs "ana_state" as the kernel knows it ("" unreadable)
   uint32_t ana_grpid = 0;
   uint32_t kato_ms = 0;
@@ -89,8 +90,9 @@ bool HeadExists(std::string_view head_block);
 // whose controller is live. kNotFound / kUnavailable otherwise.
 absl::StatusOr<PathDesc> FindHead(std::string_view subsysnqn, uint32_t nsid);
 
-// Reads a controller's sysfs "state" (live, connecting, resetting, deleting, ...), or "gone".
-std::string ReadCtrlState(std::string_view ctrl_name);
+// Reads a controller's sysfs "state" (live, connecting, resetting, deleting, ...); kGone when
+// the controller is not in sysfs.
+CtrlState ReadCtrlState(std::string_view ctrl_name);
 
 // Every namespace path in sysfs (identity fields not filled in: see Identify). With
 // multipath=N one per (controller, namespace); with multipath=Y one per head (ctrl_name "").

@@ -203,7 +203,7 @@ TEST_F(CtlListTest, HeadGoesToTheSubsystemOfItsNqn) {
   head.ng_path = "/dev/ng0n1";
   head.key.subsysnqn = kLab;
   head.nsid = 1;
-  head.ctrl_state = "live";
+  head.ctrl_state = internal::CtrlState::kLive;
   std::vector<internal::NamespaceTopology> topo = {{kLab, 1, "", {head}}};
   topo.push_back({"nqn.elsewhere", 1, "", {head}});
   topo.back().paths[0].key.subsysnqn = "nqn.elsewhere";

@@ -17,22 +17,6 @@ PathObservation LiveRead(AnaState s) {
   return o;
 }
 
-TEST(PathDecisionTest, ParsesSysfsControllerStates) {
-  EXPECT_EQ(ParseCtrlState("live"), CtrlState::kLive);
-  EXPECT_EQ(ParseCtrlState("new"), CtrlState::kNew);
-  EXPECT_EQ(ParseCtrlState("resetting"), CtrlState::kResetting);
-  EXPECT_EQ(ParseCtrlState("connecting"), CtrlState::kConnecting);
-  EXPECT_EQ(ParseCtrlState("deleting"), CtrlState::kDeleting);
-  EXPECT_EQ(ParseCtrlState("deleting (no IO)"), CtrlState::kDeleting);
-  EXPECT_EQ(ParseCtrlState("dead"), CtrlState::kDead);
-  EXPECT_EQ(ParseCtrlState(""), CtrlState::kGone);
-  EXPECT_EQ(ParseCtrlState("gone"), CtrlState::kGone);
-  EXPECT_EQ(ParseCtrlState("frozen"), CtrlState::kUnknown);
-  EXPECT_STREQ(CtrlStateName(CtrlState::kConnecting), "connecting");
-  EXPECT_TRUE(CtrlDeleted(CtrlState::kDeleting));
-  EXPECT_FALSE(CtrlDeleted(CtrlState::kConnecting));
-}
-
 TEST(PathDecisionTest, OptimizedOnLiveControllerIsUsable) {
   PathStep s = NextPathState(PathControl{}, LiveRead(AnaState::kOptimized), 5 * kSec, kAnattS);
   EXPECT_EQ(s.next.ana, AnaState::kOptimized);

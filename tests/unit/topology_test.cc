@@ -66,9 +66,10 @@ TEST_F(TopologyTest, WalksControllerNamespaces) {
   EXPECT_EQ(paths[0].MaxTransferBytes(), 128u * 1024);
   EXPECT_EQ(paths[1].ng_path, "/dev/ng0n2");
   EXPECT_EQ(paths[2].ng_path, "/dev/ng1n1");
-  EXPECT_EQ(paths[2].ctrl_state, "connecting");
-  EXPECT_EQ(ReadCtrlState("nvme1"), "connecting");
-  EXPECT_EQ(ReadCtrlState("nvme7"), "gone");
+  EXPECT_EQ(paths[0].ctrl_state, CtrlState::kLive);
+  EXPECT_EQ(paths[2].ctrl_state, CtrlState::kConnecting);
+  EXPECT_EQ(ReadCtrlState("nvme1"), CtrlState::kConnecting);
+  EXPECT_EQ(ReadCtrlState("nvme7"), CtrlState::kGone);
   EXPECT_TRUE(paths[0].key.SameEndpoint(PathKey{"nqn.test:sub", "tcp", "traddr=127.0.0.1,trsvcid=4420", 9}));
   EXPECT_FALSE(paths[0].key.SameEndpoint(paths[2].key));
 }
@@ -111,12 +112,12 @@ TEST_F(TopologyTest, ReadsTheMembersOfAHead) {
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0].ctrl_name, "nvme0");
   EXPECT_EQ(m[0].path_ns, "nvme0c0n1");
-  EXPECT_EQ(m[0].state, "live");
+  EXPECT_EQ(m[0].state, CtrlState::kLive);
   EXPECT_EQ(m[0].ana_state, "optimized");
   EXPECT_EQ(m[0].ana_grpid, 1u);
   EXPECT_EQ(m[0].key.transport, "tcp");
   EXPECT_EQ(m[1].ctrl_name, "nvme1");
-  EXPECT_EQ(m[1].state, "connecting");
+  EXPECT_EQ(m[1].state, CtrlState::kConnecting);
   EXPECT_EQ(m[1].ana_state, "non-optimized");
   EXPECT_TRUE(HeadExists("nvme0n1"));
   EXPECT_FALSE(HeadExists("nvme0n2"));

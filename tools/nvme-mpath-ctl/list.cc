@@ -86,7 +86,7 @@ PathRow PathRowOf(const internal::PathDesc& d, const absl::StatusOr<internal::An
   r.ng = d.ng_path;
   r.transport = d.key.transport;
   r.address = d.key.address;
-  r.state = d.ctrl_state;
+  r.state = internal::CtrlStateName(d.ctrl_state);
   r.numa_node = d.numa_node;
   r.cntlid = d.key.cntlid;
   r.mdts_bytes = d.ctrl.max_transfer_bytes;
