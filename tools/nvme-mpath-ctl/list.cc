@@ -131,7 +131,7 @@ std::vector<PathRow> HeadRows(const internal::PathDesc& d) {
     r.ng = d.ng_path;
     r.transport = m.key.transport;
     r.address = m.key.address;
-    r.state = m.state;
+    r.state = internal::CtrlStateName(m.state);
     r.numa_node = d.numa_node;
     r.cntlid = m.key.cntlid;
     r.mdts_bytes = d.ctrl.max_transfer_bytes;
