@@ -15,6 +15,7 @@
 
 #include "absl/base/attributes.h"
 
+#include "debug_assert.h"
 #include "disposition.h"
 #include "log.h"
 #include "tag.h"
@@ -49,40 +50,28 @@ inline void Dec(std::atomic<uint64_t>& c) {
   c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
+// The queue's depth as the pool can hold it: 1..Tag::kMaxSlots slots.
+QueueConfig WithPoolDepth(QueueConfig cfg) {
+  cfg.depth = std::clamp<uint32_t>(cfg.depth, 1, Tag::kMaxSlots);
+  return cfg;
+}
+
 }  // namespace
-
-void QueueCore::CmdList::PushBack(Cmd* c) {
-  c->next = nullptr;
-  c->prev = tail;
-  if (tail) tail->next = c; else head = c;
-  tail = c;
-}
-
-void QueueCore::CmdList::Remove(Cmd* c) {
-  if (c->prev) c->prev->next = c->next; else head = c->next;
-  if (c->next) c->next->prev = c->prev; else tail = c->prev;
-  c->next = c->prev = nullptr;
-}
 
 QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
                      std::unique_ptr<Transport> transport, const Clock* clock,
                      PathCounters* counters)
-    : cfg_(cfg), table_(table), transport_(std::move(transport)), clock_(clock) {
+    : cfg_(WithPoolDepth(cfg)),
+      table_(table),
+      transport_(std::move(transport)),
+      clock_(clock),
+      pool_(cfg_.depth) {
   if (counters == nullptr) {
     own_counters_ = std::make_unique<PathCounters[]>(kMaxPaths);
     counters = own_counters_.get();
   }
   counters_ = counters;
   for (int i = 0; i < kMaxPaths; ++i) path_counters_[i] = &counters_[i];
-  if (cfg_.depth == 0) cfg_.depth = 1;
-  if (cfg_.depth > Tag::kMaxSlots) cfg_.depth = Tag::kMaxSlots;
-  cmds_.resize(cfg_.depth);
-  for (uint32_t i = cfg_.depth; i-- > 0;) {
-    cmds_[i].slot = i;
-    cmds_[i].next = free_;
-    free_ = &cmds_[i];
-  }
-  free_count_ = cfg_.depth;
   npaths_ = table_->count();
   file_fd_.fill(-1);
   now_ = clock_->NowNs();
@@ -208,24 +197,6 @@ inline bool QueueCore::IsSimpleIo(const Io* io) const {
          (noiob == 0 || io->slba % noiob + io->nlb <= noiob);
 }
 
-inline QueueCore::Cmd* QueueCore::TakeCmd(Io* io, uint64_t slba, uint32_t nlb,
-                                          uint32_t offset_lbas) {
-  Cmd* c = free_;
-  free_ = c->next;
-  --free_count_;
-  c->io = io;
-  c->attempt = 0;
-  c->retries = 0;
-  c->path = 0;
-  c->sticky_path = -1;
-  c->last_res = 0;
-  c->first_fail_ns = 0;
-  c->offset_lbas = offset_lbas;
-  c->slba = slba;
-  c->nlb = nlb;
-  return c;
-}
-
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
@@ -233,7 +204,7 @@ int QueueCore::Submit(Io* io) {
   if (io == nullptr || !IsSimpleIo(io)) [[unlikely]] {
     if (int r = Validate(io, &children); r != 0) return r;
   }
-  if (children > free_count_) return -EAGAIN;
+  if (children > pool_.free()) return -EAGAIN;
 
   // One clock read per Submit only when the queue was idle; otherwise the time of the last
   // Poll()/Flush() (the hot path reads the clock once per batch, not per command).
@@ -247,7 +218,8 @@ int QueueCore::Submit(Io* io) {
   ++ios_outstanding_;
 
   if (children == 1) {  // unsplit (any op): the command carries the I/O's own range
-    Dispatch(TakeCmd(io, io->slba, io->nlb, 0));
+    Dispatch(pool_.Take(io, io->slba, io->nlb, 0));
+    CheckAccounting();
     return 0;
   }
   const uint32_t max = io->op == IoOp::kWriteZeroes ? kMaxNlbField : max_lbas_data_;
@@ -261,12 +233,13 @@ int QueueCore::Submit(Io* io) {
       uint64_t to_boundary = cfg_.noiob_lbas - lba % cfg_.noiob_lbas;
       if (len > to_boundary) len = static_cast<uint32_t>(to_boundary);
     }
-    Cmd* c = TakeCmd(io, lba, len, offset);
+    Cmd* c = pool_.Take(io, lba, len, offset);
     lba += len;
     left -= len;
     offset += len;
     Dispatch(c);
   }
+  CheckAccounting();
   return 0;
 }
 
@@ -377,6 +350,7 @@ inline int QueueCore::Pick(Cmd* c) {
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
+  NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   MaybeRefresh();
   const int p = Pick(c);
   if (p < 0) [[unlikely]] {
@@ -392,7 +366,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] {
     if (PrepFailed(c, p, cmd, r, buf_index) != 0) return;
   }
-  c->state = CmdState::kInflight;
+  pool_.Move(c, CmdState::kInflight);
   c->fd_gen = fd_gen_[p];
   c->sent_ns = now_;
   ++views_[p].inflight;
@@ -446,19 +420,18 @@ int QueueCore::SubmitPrepared() {
 // only once all are taken back, so that an I/O a callback submits is not taken back as well.
 void QueueCore::FailUnsent(int res) {
   CmdList doomed;
-  uint32_t n_doomed = 0;
   uint64_t tags[64];
   for (;;) {
     const int n = transport_->DropUnsent(tags, 64);
     for (int i = 0; i < n; ++i) {
       Cmd* c = MatchCompletion(tags[i]);  // null: already answered (deadline) or stale
       if (c == nullptr) continue;
-      c->state = CmdState::kFree;  // not in flight any more; FinishCmd frees it
+      pool_.Move(c, CmdState::kTaken);  // not in flight any more; FinishCmd frees it
       doomed.PushBack(c);
-      ++n_doomed;
     }
     if (n < 64) break;
   }
+  const uint32_t n_doomed = doomed.size;
   unsubmitted_ -= std::min(n_doomed, unsubmitted_);
   unsent_since_ns_ = unsubmitted_ != 0 ? now_ : 0;  // the transport could not take all back
   if (n_doomed != 0 && res != -ESHUTDOWN)
@@ -535,12 +508,8 @@ void QueueCore::RefreshSnapshot() {
 // Returns the command a completion belongs to, or null when its tag is not the one of an attempt
 // in flight (stale: an attempt the engine no longer waits for). The slot's stored tag holds the
 // path, attempt and sequence number of the attempt, so one compare checks them all.
-inline QueueCore::Cmd* QueueCore::MatchCompletion(uint64_t tag) {
-  const uint32_t slot = Tag::Unpack(tag).slot;
-  if (slot >= cfg_.depth) return nullptr;  // cmds_.size()
-  Cmd* c = &cmds_[slot];
-  if (c->state != CmdState::kInflight || c->tag != tag) return nullptr;
-  return c;
+inline Cmd* QueueCore::MatchCompletion(uint64_t tag) {
+  return pool_.Find(tag, CmdState::kInflight);
 }
 
 // Any completion of a command in flight: in-flight counts, busy time, latency. Returns the
@@ -592,6 +561,7 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
   }
   const int p = c->path;
   AccountCompletion(c);
+  pool_.Move(c, CmdState::kTaken);  // out of the kernel: resent, set aside or finished below
   c->last_res = res;
   CountError(p, d.error_class);
   const uint16_t status = res > 0 ? static_cast<uint16_t>(res) : 0;
@@ -623,7 +593,6 @@ void QueueCore::RetrySamePath(Cmd* c, int p, int res) {
     if (crd != 0) delay = int64_t{table_->path(p).crdt[crd - 1]} * 100'000'000;
   }
   c->sticky_path = static_cast<int8_t>(p);
-  c->state = CmdState::kFree;  // not in flight; Dispatch/Delay set the next state
   if (delay == 0) Dispatch(c); else Delay(c, DelayKind::kRetry, now_ + delay);
 }
 
@@ -656,7 +625,6 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
   }
   MaybeRefresh();
 
-  c->state = CmdState::kFree;
   if (!d.resend) return FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
                                   result);
   if (c->first_fail_ns == 0) c->first_fail_ns = now;
@@ -728,28 +696,24 @@ int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
 
 void QueueCore::Park(Cmd* c) {
   const int64_t now = now_;
-  c->state = CmdState::kParked;
+  pool_.Move(c, CmdState::kParked);
   c->wake_ns = now;  // the deadline follows the paths' outlook: ParkDeadlineNs()
   PathCounters::Add(counters_[c->path].requeues, 1);
   parked_.PushBack(c);
-  ++parked_count_;
 }
 
 void QueueCore::Delay(Cmd* c, DelayKind kind, int64_t wake_ns) {
-  c->state = CmdState::kDelayed;
+  pool_.Move(c, CmdState::kDelayed);
   c->delay_kind = kind;
   c->wake_ns = wake_ns;
   delayed_.PushBack(c);
-  ++delayed_count_;
 }
 
 void QueueCore::RedriveParked() {
-  CmdList batch = parked_;
-  parked_ = CmdList{};
-  parked_count_ = 0;
+  CmdList batch = parked_.TakeAll();
   for (Cmd* c = batch.head; c != nullptr;) {
     Cmd* next = c->next;
-    c->state = CmdState::kFree;
+    pool_.Move(c, CmdState::kTaken);
     Dispatch(c);
     c = next;
   }
@@ -765,7 +729,7 @@ int64_t QueueCore::NextTimerNs() const {
 
 void QueueCore::RunTimers(int64_t now) {
   if (failback_refresh_ns_ != 0 && now >= failback_refresh_ns_) RefreshSnapshot();
-  if (delayed_count_ != 0) {
+  if (!delayed_.empty()) {
     CmdList due;
     for (Cmd* c = delayed_.head; c != nullptr;) {
       Cmd* next = c->next;
@@ -776,14 +740,13 @@ void QueueCore::RunTimers(int64_t now) {
       }
       if (ready) {
         delayed_.Remove(c);
-        --delayed_count_;
+        pool_.Move(c, CmdState::kTaken);
         due.PushBack(c);
       }
       c = next;
     }
     for (Cmd* c = due.head; c != nullptr;) {
       Cmd* next = c->next;
-      c->state = CmdState::kFree;
       if (cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns) {
         FinishCmd(c, -ETIMEDOUT, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
       } else {
@@ -792,14 +755,13 @@ void QueueCore::RunTimers(int64_t now) {
       c = next;
     }
   }
-  if (parked_count_ != 0) {
+  if (!parked_.empty()) {
     for (Cmd* c = parked_.head; c != nullptr;) {
       Cmd* next = c->next;
       if (ParkDeadlineNs(c) <= now) {
         parked_.Remove(c);
-        --parked_count_;
+        pool_.Move(c, CmdState::kTaken);
         ++qc_.parked_expired;
-        c->state = CmdState::kFree;
         FinishCmd(c, -ENOLINK, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
       }
       c = next;
@@ -819,9 +781,13 @@ void QueueCore::RunTimers(int64_t now) {
 //     and counted (late_completions). Until then the kernel may still use the I/O's buffer.
 void QueueCore::ExpireIos(int64_t now) {
   int64_t next = now + cfg_.io_timeout_ns;  // an I/O submitted from now on expires after this
-  for (Cmd& cmd : cmds_) {
+  for (Cmd& cmd : pool_) {
     Cmd* c = &cmd;
-    if (c->state == CmdState::kFree || c->state == CmdState::kOrphaned) continue;
+    // Free, orphaned (answered already), or taken: held by a caller further up (a callback that
+    // polls from inside a timer pass), which checks the deadline itself.
+    if (c->state == CmdState::kFree || c->state == CmdState::kOrphaned ||
+        c->state == CmdState::kTaken)
+      continue;
     const int64_t due = c->io->priv.submit_ns + cfg_.io_timeout_ns;
     if (due > now) {
       next = std::min(next, due);
@@ -829,25 +795,18 @@ void QueueCore::ExpireIos(int64_t now) {
     }
     const uint16_t status = c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0;
     switch (c->state) {
-      case CmdState::kInflight: {
-        Io* io = c->io;
-        c->state = CmdState::kOrphaned;
-        c->io = nullptr;
+      case CmdState::kInflight:
         ++qc_.timed_out;
-        FinishChild(io, -ETIMEDOUT, status, 0);
+        FinishChild(pool_.Orphan(c), -ETIMEDOUT, status, 0);
         break;
-      }
       case CmdState::kParked:
-        parked_.Remove(c);
-        --parked_count_;
-        FinishCmd(c, -ETIMEDOUT, status, 0);
-        break;
       case CmdState::kDelayed:
-        delayed_.Remove(c);
-        --delayed_count_;
+        (c->state == CmdState::kParked ? parked_ : delayed_).Remove(c);
+        pool_.Move(c, CmdState::kTaken);
         FinishCmd(c, -ETIMEDOUT, status, 0);
         break;
       case CmdState::kFree:
+      case CmdState::kTaken:
       case CmdState::kOrphaned:
         break;
     }
@@ -858,26 +817,17 @@ void QueueCore::ExpireIos(int64_t now) {
 // A completion for a command answered at its deadline: frees its slot. Returns false when the
 // tag is not such a command's.
 bool QueueCore::ReleaseOrphan(uint64_t tag) {
-  const uint32_t slot = Tag::Unpack(tag).slot;
-  if (slot >= cfg_.depth) return false;
-  Cmd* c = &cmds_[slot];
-  if (c->state != CmdState::kOrphaned || c->tag != tag) return false;
+  Cmd* c = pool_.Find(tag, CmdState::kOrphaned);
+  if (c == nullptr) return false;
   AccountCompletion(c);
   ++qc_.late_completions;
-  c->state = CmdState::kFree;
-  c->next = free_;
-  free_ = c;
-  ++free_count_;
+  pool_.Release(c);
   return true;
 }
 
 inline void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result) {
   Io* io = c->io;
-  c->state = CmdState::kFree;
-  c->io = nullptr;
-  c->next = free_;
-  free_ = c;
-  ++free_count_;
+  pool_.Release(c);
   FinishChild(io, res, status, result);
 }
 
@@ -889,13 +839,17 @@ inline void QueueCore::FinishChild(Io* io, int res, uint16_t status, uint32_t re
     io->priv.first_status = status;
   }
   if (result != 0) io->priv.result = result;
+  NVME_MPATH_ASSERT(io->priv.children_left != 0);
   if (--io->priv.children_left == 0) {
     io->res = io->priv.first_err;
     io->status = NvmeStatus{io->priv.first_status};
     io->result = io->priv.result;
+    NVME_MPATH_ASSERT(ios_outstanding_ != 0);
     --ios_outstanding_;
     ++completed_;
-    io->done(io);
+    if constexpr (kAssertsEnabled) ++callbacks_running_;
+    io->done(io);  // may submit (or poll) again
+    if constexpr (kAssertsEnabled) --callbacks_running_;
   }
 }
 
@@ -916,8 +870,8 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   Completion* const batch = reaped.c;
   for (;;) {
     MaybeRefresh();
-    if (parked_count_ != 0 && any_usable_) RedriveParked();
-    if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0) RunTimers(now);
+    if (!parked_.empty() && any_usable_) RedriveParked();
+    if (!delayed_.empty() || !parked_.empty() || failback_refresh_ns_ != 0) RunTimers(now);
     if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
     if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
     if (unsubmitted_ != 0 && unsent_since_ns_ != 0 && now_ - unsent_since_ns_ >= kSubmitStallNs)
@@ -933,7 +887,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
         if (ns < 0) ns = 0;
         if (wait_ns < 0 || ns < wait_ns) wait_ns = ns;
       };
-      if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0)
+      if (!delayed_.empty() || !parked_.empty() || failback_refresh_ns_ != 0)
         bound(std::min(NextTimerNs() - now, kParkedPollSliceNs));
       if (next_deadline_ns_ != std::numeric_limits<int64_t>::max())
         bound(next_deadline_ns_ - now);  // the ring may stay silent: wake for the deadline
@@ -958,12 +912,13 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     if (completed_ >= min_complete) {
       // Drain what the completions above made due (resends, redrives) before returning.
       MaybeRefresh();
-      if (parked_count_ != 0 && any_usable_) RedriveParked();
+      if (!parked_.empty() && any_usable_) RedriveParked();
       Flush();
       break;
     }
     if (now >= deadline || timeout_us == 0) break;
   }
+  CheckAccounting();
   return static_cast<int>(completed_);
 }
 
@@ -972,20 +927,19 @@ void QueueCore::Close() {
   closed_ = true;
   // Parked and delayed commands never reached the kernel (or were already answered by it).
   for (CmdList* l : {&parked_, &delayed_}) {
-    for (Cmd* c = l->head; c != nullptr;) {
+    const CmdList all = l->TakeAll();
+    for (Cmd* c = all.head; c != nullptr;) {
       Cmd* next = c->next;
-      c->state = CmdState::kFree;
+      pool_.Move(c, CmdState::kTaken);
       FinishCmd(c, -ESHUTDOWN, 0, 0);
       c = next;
     }
-    *l = CmdList{};
   }
-  parked_count_ = delayed_count_ = 0;
   // In-flight commands still own their buffers in the kernel: wait for them (bounded), and for
   // the ones answered at their deadline (orphaned) too. Commands the kernel will not take are
   // taken back and fail at once: closing does not wait out a submit stall.
   const int64_t give_up = clock_->NowNs() + 60'000'000'000;
-  while (free_count_ + parked_count_ + delayed_count_ < cfg_.depth && clock_->NowNs() < give_up) {
+  while (pool_.free() < pool_.depth() && clock_->NowNs() < give_up) {
     Flush();
     if (unsubmitted_ != 0) FailUnsent(-ESHUTDOWN);
     Completion batch[64];
@@ -1001,6 +955,9 @@ void QueueCore::Close() {
     }
     if (n == 0 && dynamic_cast<const MonotonicClock*>(clock_) == nullptr) break;  // fake clock
   }
+  // What may be left is only in the kernel (the wait gave up); nothing waits in the queue.
+  NVME_MPATH_ASSERT(parked_.empty() && delayed_.empty() && unsubmitted_ == 0);
+  CheckAccounting();
 }
 
 }  // namespace nvme_mpath::internal

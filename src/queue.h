@@ -33,6 +33,7 @@
 #include <nvme_mpath/stats.h>
 
 #include "clock.h"
+#include "command_pool.h"
 #include "disposition.h"
 #include "path.h"
 #include "policy.h"
@@ -113,49 +114,12 @@ class QueueCore final : public Queue {
   const PathCounters& counters(int path) const { return counters_[path]; }
   Transport* transport() { return transport_.get(); }
   // Commands (not I/Os) parked waiting for a path / delayed (retry or write hold).
-  uint32_t parked() const { return parked_count_; }
-  uint32_t delayed() const { return delayed_count_; }
+  uint32_t parked() const { return parked_.size; }
+  uint32_t delayed() const { return delayed_.size; }
 
  private:
-  // kInflight: prepared in the transport (sent, or waiting to be taken by the kernel).
-  // kOrphaned: was in flight when its I/O's deadline passed; the I/O was answered -ETIMEDOUT,
-  // the slot stays taken (its tag reserved) until the kernel's completion comes and is dropped.
-  enum class CmdState : uint8_t { kFree, kInflight, kParked, kDelayed, kOrphaned };
-  enum class DelayKind : uint8_t { kRetry, kWriteHold, kResend };
-
-  struct Cmd {
-    Io* io = nullptr;
-    uint64_t tag = 0;          // Tag::Pack() of the attempt in flight (checked on completion)
-    uint64_t slba = 0;
-    uint32_t nlb = 0;
-    uint32_t offset_lbas = 0;  // into io->buf / io->md
-    uint32_t slot = 0;         // index in cmds_ (fixed)
-    uint8_t path = 0;
-    uint8_t attempt = 0;
-    uint8_t retries = 0;
-    int8_t sticky_path = -1;   // retry-same-path target
-    CmdState state = CmdState::kFree;
-    DelayKind delay_kind = DelayKind::kRetry;
-    uint32_t hold_reset_gen = 0;
-    uint32_t fd_gen = 0;       // the path's fd generation (association) the attempt went down
-    int32_t last_res = 0;
-    int64_t first_fail_ns = 0;  // first failing completion (failover latency)
-    int64_t sent_ns = 0;
-    int64_t wake_ns = 0;        // delayed: when to act; parked: when parked (ParkDeadlineNs)
-    Cmd* next = nullptr;
-    Cmd* prev = nullptr;
-  };
-  struct CmdList {
-    Cmd* head = nullptr;
-    Cmd* tail = nullptr;
-    void PushBack(Cmd* c);
-    void Remove(Cmd* c);
-    bool empty() const { return head == nullptr; }
-  };
-
   bool IsSimpleIo(const Io* io) const;
   int Validate(const Io* io, uint32_t* children) const;
-  Cmd* TakeCmd(Io* io, uint64_t slba, uint32_t nlb, uint32_t offset_lbas);
   uint32_t MaxLbasPerCmd(IoOp op) const;
   void RefreshSnapshot();
   void MaybeRefresh() {
@@ -192,6 +156,13 @@ class QueueCore final : public Queue {
   int64_t HoldNs(int path) const;
   bool IsWrite(const Io* io) const;
   int64_t NextTimerNs() const;
+  // Checks the pool's accounting (debug builds) when no callback is running: a callback that
+  // submits runs while its caller may hold commands in hand (kTaken).
+  void CheckAccounting() const {
+    if constexpr (kAssertsEnabled) {
+      if (callbacks_running_ == 0) pool_.CheckAccounting(parked_.size, delayed_.size);
+    }
+  }
 
   QueueConfig cfg_;
   PathTable* table_;
@@ -202,13 +173,9 @@ class QueueCore final : public Queue {
   std::array<PathCounters*, kMaxPaths> path_counters_;  // &counters_[i]: no multiply per I/O
   QueueCounters qc_;
 
-  std::vector<Cmd> cmds_;
-  Cmd* free_ = nullptr;
-  uint32_t free_count_ = 0;
+  CommandPool pool_;
   CmdList parked_;
   CmdList delayed_;
-  uint32_t parked_count_ = 0;
-  uint32_t delayed_count_ = 0;
   uint32_t ios_outstanding_ = 0;
   uint32_t unsubmitted_ = 0;     // commands prepared in the transport, not yet taken
   int64_t unsent_since_ns_ = 0;  // since when the kernel has taken none of them (0: no stall)
@@ -227,6 +194,7 @@ class QueueCore final : public Queue {
   uint64_t rw_head_[2] = {};
   uint64_t cmd_tail_ = 0;
   bool closed_ = false;
+  uint32_t callbacks_running_ = 0;  // application callbacks under way (debug builds only)
 
   // Snapshot of the path table (refreshed when its epoch moves).
   uint64_t seen_epoch_ = 0;
