@@ -28,6 +28,7 @@
 #include <nvme_mpath/io.h>
 
 #include "debug_assert.h"
+#include "split_planner.h"
 #include "tag.h"
 
 namespace nvme_mpath::internal {
@@ -73,9 +74,7 @@ enum class DelayKind : uint8_t {
 struct Cmd {
   Io* io = nullptr;          // null when free or orphaned
   uint64_t tag = 0;          // Tag::Pack() of the attempt in flight (checked on completion)
-  uint64_t slba = 0;
-  uint32_t nlb = 0;
-  uint32_t offset_lbas = 0;  // into io->buf / io->md
+  Fragment frag;             // the LBAs it carries (SplitPlanner)
   uint32_t slot = 0;         // index in the pool (fixed)
   uint8_t path = 0;
   uint8_t attempt = 0;
@@ -131,9 +130,9 @@ class CommandPool {
   uint32_t depth() const { return depth_; }
   uint32_t free() const { return free_count_; }
 
-  // Takes a free slot (the caller checked free() != 0) for `nlb` LBAs at `slba` of `io`,
-  // `offset_lbas` into its buffers, with a fresh attempt state: kFree -> kTaken.
-  Cmd* Take(Io* io, uint64_t slba, uint32_t nlb, uint32_t offset_lbas) {
+  // Takes a free slot (the caller checked free() != 0) for fragment `f` of `io`, with a fresh
+  // attempt state: kFree -> kTaken.
+  Cmd* Take(Io* io, const Fragment& f) {
     NVME_MPATH_ASSERT_MSG(free_ != nullptr && free_count_ != 0, "Take() from an empty pool");
     Cmd* c = free_;
     NVME_MPATH_ASSERT(c->state == CmdState::kFree && c->io == nullptr);
@@ -148,9 +147,7 @@ class CommandPool {
     c->sticky_path = -1;
     c->last_res = 0;
     c->first_fail_ns = 0;
-    c->offset_lbas = offset_lbas;
-    c->slba = slba;
-    c->nlb = nlb;
+    c->frag = f;
     return c;
   }
 

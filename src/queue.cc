@@ -30,7 +30,6 @@ constexpr uint8_t kOpCompare = 0x05;
 constexpr uint8_t kOpWriteZeroes = 0x08;
 constexpr uint8_t kOpDsm = 0x09;
 constexpr uint32_t kDsmAttrDeallocate = 1u << 2;
-constexpr uint32_t kMaxNlbField = 65536;  // NLB is a 16-bit 0's based field
 constexpr uint32_t kMaxDsmRanges = 256;
 constexpr int64_t kErrnoRetryDelayNs = 1'000'000;  // -EAGAIN & co: retry after 1 ms
 constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path changes
@@ -65,7 +64,9 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
       table_(table),
       transport_(std::move(transport)),
       clock_(clock),
-      pool_(cfg_.depth) {
+      pool_(cfg_.depth),
+      planner_(cfg_.lba_size + cfg_.extended_metadata_size, cfg_.noiob_lbas,
+               cfg_.max_transfer_bytes) {
   if (counters == nullptr) {
     own_counters_ = std::make_unique<PathCounters[]>(kMaxPaths);
     counters = own_counters_.get();
@@ -76,7 +77,6 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
   file_fd_.fill(-1);
   now_ = clock_->NowNs();
   buf_lba_bytes_ = cfg_.lba_size + cfg_.extended_metadata_size;
-  max_lbas_data_ = MaxLbasPerCmd(IoOp::kRead);
   // The per-queue constant words of every read and write command.
   for (IoOp op : {IoOp::kRead, IoOp::kWrite}) {
     nvme_uring_cmd t{};
@@ -97,20 +97,6 @@ QueueCore::~QueueCore() { Close(); }
 
 // ---------------------------------------------------------------------------------------------
 // Submission
-
-uint32_t QueueCore::MaxLbasPerCmd(IoOp op) const {
-  uint32_t max = kMaxNlbField;
-  if ((op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) &&
-      cfg_.max_transfer_bytes != 0) {
-    // MDTS counts interleaved metadata as data (NVMe Base Specification, Identify Controller
-    // MDTS: "includes the length of metadata, if metadata is interleaved with the logical block
-    // data").
-    uint32_t by_data = cfg_.max_transfer_bytes / buf_lba_bytes_;
-    if (by_data == 0) by_data = 1;
-    if (by_data < max) max = by_data;
-  }
-  return max;
-}
 
 bool QueueCore::IsWrite(const Io* io) const {
   switch (io->op) {
@@ -136,27 +122,11 @@ int QueueCore::Validate(const Io* io, uint32_t* children) const {
       if (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0) return -EINVAL;
       if (io->md != nullptr && (reinterpret_cast<uintptr_t>(io->md) & 3) != 0) return -EINVAL;
       [[fallthrough]];
-    case IoOp::kWriteZeroes: {
+    case IoOp::kWriteZeroes:
       if (io->nlb == 0) return -EINVAL;
       if (io->slba >= cfg_.nsze || io->nlb > cfg_.nsze - io->slba) return -ERANGE;
-      const uint32_t noiob = cfg_.noiob_lbas;
-      const uint32_t max = io->op == IoOp::kWriteZeroes ? kMaxNlbField : max_lbas_data_;
-      if (io->nlb <= max && (noiob == 0 || io->slba % noiob + io->nlb <= noiob)) break;  // common
-      uint64_t lba = io->slba, end = io->slba + io->nlb;
-      uint32_t n = 0;
-      while (lba < end) {
-        uint64_t len = end - lba;
-        if (len > max) len = max;
-        if (noiob != 0) {
-          uint64_t to_boundary = noiob - lba % noiob;
-          if (len > to_boundary) len = to_boundary;
-        }
-        lba += len;
-        ++n;
-      }
-      *children = n;
+      *children = planner_.CountCommands(io->op, io->slba, io->nlb);
       break;
-    }
     case IoOp::kFlush:
       break;
     case IoOp::kDeallocate: {
@@ -173,7 +143,7 @@ int QueueCore::Validate(const Io* io, uint32_t* children) const {
       if (io->raw.data_len != 0 &&
           (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0))
         return -EINVAL;
-      if (cfg_.max_transfer_bytes != 0 && io->raw.data_len > cfg_.max_transfer_bytes)
+      if (planner_.max_transfer_bytes() != 0 && io->raw.data_len > planner_.max_transfer_bytes())
         return -E2BIG;
       break;
     default:
@@ -188,13 +158,11 @@ int QueueCore::Validate(const Io* io, uint32_t* children) const {
 inline bool QueueCore::IsSimpleIo(const Io* io) const {
   static_assert(static_cast<int>(IoOp::kRead) == 0 && static_cast<int>(IoOp::kWrite) == 1);
   const uintptr_t buf = reinterpret_cast<uintptr_t>(io->buf);
-  const uint32_t noiob = cfg_.noiob_lbas;
   return static_cast<uint8_t>(io->op) <= static_cast<uint8_t>(IoOp::kWrite) &&
          io->done != nullptr && buf != 0 && (buf & 3) == 0 &&
          (reinterpret_cast<uintptr_t>(io->md) & 3) == 0 &&
-         io->nlb - 1 < max_lbas_data_ &&  // 1..max: nlb 0 wraps
          io->slba < cfg_.nsze && io->nlb <= cfg_.nsze - io->slba &&
-         (noiob == 0 || io->slba % noiob + io->nlb <= noiob);
+         planner_.FitsOneCommand(io->slba, io->nlb);  // also rejects nlb 0
 }
 
 int QueueCore::Submit(Io* io) {
@@ -218,27 +186,14 @@ int QueueCore::Submit(Io* io) {
   ++ios_outstanding_;
 
   if (children == 1) {  // unsplit (any op): the command carries the I/O's own range
-    Dispatch(pool_.Take(io, io->slba, io->nlb, 0));
+    Dispatch(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
     CheckAccounting();
     return 0;
   }
-  const uint32_t max = io->op == IoOp::kWriteZeroes ? kMaxNlbField : max_lbas_data_;
-  uint64_t lba = io->slba;
-  uint32_t left = io->nlb, offset = 0;
-  for (uint32_t i = 0; i < children; ++i) {
-    // Only read/write/compare/write-zeroes are ever split.
-    uint32_t len = left;
-    if (len > max) len = max;
-    if (cfg_.noiob_lbas != 0) {
-      uint64_t to_boundary = cfg_.noiob_lbas - lba % cfg_.noiob_lbas;
-      if (len > to_boundary) len = static_cast<uint32_t>(to_boundary);
-    }
-    Cmd* c = pool_.Take(io, lba, len, offset);
-    lba += len;
-    left -= len;
-    offset += len;
-    Dispatch(c);
-  }
+  // Split (only read/write/compare/write zeroes are): the fragments Validate() counted.
+  [[maybe_unused]] const uint32_t sent = planner_.ForEachFragment(
+      io->op, io->slba, io->nlb, [this, io](const Fragment& f) { Dispatch(pool_.Take(io, f)); });
+  NVME_MPATH_ASSERT(sent == children);
   CheckAccounting();
   return 0;
 }
@@ -268,17 +223,17 @@ inline void QueueCore::BuildCommand(const Cmd* c, nvme_uring_cmd* out) const {
   uint64_t md = 0;
   uint32_t md_len = 0;
   if (io->md != nullptr && cfg_.metadata_size != 0) {
-    md = reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->offset_lbas} * cfg_.metadata_size;
-    md_len = c->nlb * cfg_.metadata_size;
+    md = reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->frag.offset_lbas} * cfg_.metadata_size;
+    md_len = c->frag.nlb * cfg_.metadata_size;
   }
   uint64_t w[9];
   w[0] = rw_head_[op];  // opcode, flags, rsvd1, nsid
   w[1] = 0;             // cdw2, cdw3
   w[2] = md;
-  w[3] = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * buf_lba_bytes_;
-  w[4] = DwordPair(md_len, c->nlb * buf_lba_bytes_);
-  w[5] = DwordPair(static_cast<uint32_t>(c->slba), static_cast<uint32_t>(c->slba >> 32));
-  w[6] = DwordPair(c->nlb - 1, io->cdw13);
+  w[3] = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->frag.offset_lbas} * buf_lba_bytes_;
+  w[4] = DwordPair(md_len, c->frag.nlb * buf_lba_bytes_);
+  w[5] = DwordPair(static_cast<uint32_t>(c->frag.slba), static_cast<uint32_t>(c->frag.slba >> 32));
+  w[6] = DwordPair(c->frag.nlb - 1, io->cdw13);
   w[7] = 0;             // cdw14, cdw15
   w[8] = cmd_tail_;     // timeout_ms, rsvd2
   std::memcpy(out, w, sizeof(w));
@@ -294,23 +249,23 @@ void QueueCore::BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const {
     case IoOp::kWrite:
     case IoOp::kCompare:
       out->opcode = io->op == IoOp::kRead ? kOpRead : io->op == IoOp::kWrite ? kOpWrite : kOpCompare;
-      out->addr = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * buf_lba_bytes_;
-      out->data_len = c->nlb * buf_lba_bytes_;
+      out->addr = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->frag.offset_lbas} * buf_lba_bytes_;
+      out->data_len = c->frag.nlb * buf_lba_bytes_;
       if (io->md != nullptr && cfg_.metadata_size != 0) {
         out->metadata =
-            reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->offset_lbas} * cfg_.metadata_size;
-        out->metadata_len = c->nlb * cfg_.metadata_size;
+            reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->frag.offset_lbas} * cfg_.metadata_size;
+        out->metadata_len = c->frag.nlb * cfg_.metadata_size;
       }
-      out->cdw10 = static_cast<uint32_t>(c->slba);
-      out->cdw11 = static_cast<uint32_t>(c->slba >> 32);
-      out->cdw12 = c->nlb - 1;
+      out->cdw10 = static_cast<uint32_t>(c->frag.slba);
+      out->cdw11 = static_cast<uint32_t>(c->frag.slba >> 32);
+      out->cdw12 = c->frag.nlb - 1;
       out->cdw13 = io->cdw13;
       break;
     case IoOp::kWriteZeroes:
       out->opcode = kOpWriteZeroes;
-      out->cdw10 = static_cast<uint32_t>(c->slba);
-      out->cdw11 = static_cast<uint32_t>(c->slba >> 32);
-      out->cdw12 = c->nlb - 1;
+      out->cdw10 = static_cast<uint32_t>(c->frag.slba);
+      out->cdw11 = static_cast<uint32_t>(c->frag.slba >> 32);
+      out->cdw12 = c->frag.nlb - 1;
       break;
     case IoOp::kFlush:
       out->opcode = kOpFlush;
@@ -460,10 +415,7 @@ void QueueCore::RefreshSnapshot() {
   failback_refresh_ns_ = 0;
   const int64_t now = now_;
   // The transfer limit follows the paths' current associations (a reopen may change it).
-  if (const uint32_t t = table_->MaxTransferBytes(); t != 0 && t != cfg_.max_transfer_bytes) {
-    cfg_.max_transfer_bytes = t;
-    max_lbas_data_ = MaxLbasPerCmd(IoOp::kRead);
-  }
+  planner_.SetMaxTransferBytes(table_->MaxTransferBytes());
   for (int i = 0; i < npaths_; ++i) {
     PathState& ps = table_->path(i);
     const uint32_t gen = ps.fd_gen.load(std::memory_order_acquire);
@@ -532,7 +484,7 @@ inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
   PathCounters::Add(pc.ios, 1);
   const IoOp op = c->io->op;
   if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
-    PathCounters::Add(pc.bytes, uint64_t{c->nlb} * cfg_.lba_size);
+    PathCounters::Add(pc.bytes, uint64_t{c->frag.nlb} * cfg_.lba_size);
     PathCounters::Add(op == IoOp::kRead ? pc.reads : pc.writes, 1);
   }
   if (c->first_fail_ns != 0) [[unlikely]]

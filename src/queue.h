@@ -37,6 +37,7 @@
 #include "disposition.h"
 #include "path.h"
 #include "policy.h"
+#include "split_planner.h"
 #include "transport.h"
 
 namespace nvme_mpath::internal {
@@ -120,7 +121,6 @@ class QueueCore final : public Queue {
  private:
   bool IsSimpleIo(const Io* io) const;
   int Validate(const Io* io, uint32_t* children) const;
-  uint32_t MaxLbasPerCmd(IoOp op) const;
   void RefreshSnapshot();
   void MaybeRefresh() {
     if (table_->epoch() != seen_epoch_) RefreshSnapshot();
@@ -174,6 +174,7 @@ class QueueCore final : public Queue {
   QueueCounters qc_;
 
   CommandPool pool_;
+  SplitPlanner planner_;
   CmdList parked_;
   CmdList delayed_;
   uint32_t ios_outstanding_ = 0;
@@ -186,7 +187,6 @@ class QueueCore final : public Queue {
   uint32_t seq_ = 0;
   uint32_t completed_ = 0;  // I/Os completed since Poll() started
   int64_t now_ = 0;         // clock read once per batch (Poll, Flush, idle Submit)
-  uint32_t max_lbas_data_ = 0;  // LBAs per read/write/compare command (transfer limit)
   // Bytes per LBA in io->buf: lba_size, plus the interleaved metadata of an extended-LBA format.
   uint32_t buf_lba_bytes_ = 0;
   // Prebuilt words of the read/write command (see BuildCommand): the first 8 bytes per op

@@ -13,27 +13,27 @@ TEST(CommandPoolTest, TakesSlotZeroFirstAndReusesTheLastReleased) {
   Io io;
   EXPECT_EQ(pool.depth(), 4u);
   EXPECT_EQ(pool.free(), 4u);
-  Cmd* a = pool.Take(&io, 100, 8, 0);
-  Cmd* b = pool.Take(&io, 108, 8, 8);
+  Cmd* a = pool.Take(&io, {100, 8, 0});
+  Cmd* b = pool.Take(&io, {108, 8, 8});
   EXPECT_EQ(a->slot, 0u);
   EXPECT_EQ(b->slot, 1u);
   EXPECT_EQ(pool.free(), 2u);
   EXPECT_EQ(b->state, CmdState::kTaken);
   EXPECT_EQ(b->io, &io);
-  EXPECT_EQ(b->slba, 108u);
-  EXPECT_EQ(b->nlb, 8u);
-  EXPECT_EQ(b->offset_lbas, 8u);
+  EXPECT_EQ(b->frag.slba, 108u);
+  EXPECT_EQ(b->frag.nlb, 8u);
+  EXPECT_EQ(b->frag.offset_lbas, 8u);
   pool.Release(a);
   EXPECT_EQ(a->state, CmdState::kFree);
   EXPECT_EQ(a->io, nullptr);
   EXPECT_EQ(pool.free(), 3u);
-  EXPECT_EQ(pool.Take(&io, 0, 1, 0), a);  // LIFO: the slot still warm in cache
+  EXPECT_EQ(pool.Take(&io, {0, 1, 0}), a);  // LIFO: the slot still warm in cache
 }
 
 TEST(CommandPoolTest, TakeStartsAFreshAttemptState) {
   CommandPool pool(1);
   Io io;
-  Cmd* c = pool.Take(&io, 0, 1, 0);
+  Cmd* c = pool.Take(&io, {0, 1, 0});
   c->attempt = 3;
   c->retries = 2;
   c->path = 1;
@@ -41,7 +41,7 @@ TEST(CommandPoolTest, TakeStartsAFreshAttemptState) {
   c->last_res = -EIO;
   c->first_fail_ns = 5;
   pool.Release(c);
-  c = pool.Take(&io, 7, 2, 0);
+  c = pool.Take(&io, {7, 2, 0});
   EXPECT_EQ(c->attempt, 0);
   EXPECT_EQ(c->retries, 0);
   EXPECT_EQ(c->path, 0);
@@ -53,8 +53,8 @@ TEST(CommandPoolTest, TakeStartsAFreshAttemptState) {
 TEST(CommandPoolTest, FindMatchesOnlyTheCurrentAttemptInTheGivenState) {
   CommandPool pool(4);
   Io io;
-  Cmd* c = pool.Take(&io, 0, 1, 0);
-  pool.Take(&io, 1, 1, 0);
+  Cmd* c = pool.Take(&io, {0, 1, 0});
+  pool.Take(&io, {1, 1, 0});
   c->tag = Tag{c->slot, 1, 2, 77}.Pack();
   pool.Move(c, CmdState::kInflight);
   EXPECT_EQ(pool.Find(c->tag, CmdState::kInflight), c);
@@ -67,7 +67,7 @@ TEST(CommandPoolTest, FindMatchesOnlyTheCurrentAttemptInTheGivenState) {
 TEST(CommandPoolTest, OrphanKeepsTheSlotUntilItsLateCompletion) {
   CommandPool pool(2);
   Io io;
-  Cmd* c = pool.Take(&io, 0, 1, 0);
+  Cmd* c = pool.Take(&io, {0, 1, 0});
   pool.Move(c, CmdState::kInflight);
   EXPECT_EQ(pool.Orphan(c), &io);
   EXPECT_EQ(c->io, nullptr);
@@ -107,9 +107,9 @@ TEST(CommandPoolTest, AllowedMovesAreTheDiagramsAndNoOthers) {
 TEST(CommandPoolTest, ListsKeepFifoOrderAndTheirSize) {
   CommandPool pool(3);
   Io io;
-  Cmd* a = pool.Take(&io, 0, 1, 0);
-  Cmd* b = pool.Take(&io, 1, 1, 0);
-  Cmd* c = pool.Take(&io, 2, 1, 0);
+  Cmd* a = pool.Take(&io, {0, 1, 0});
+  Cmd* b = pool.Take(&io, {1, 1, 0});
+  Cmd* c = pool.Take(&io, {2, 1, 0});
   CmdList l;
   l.PushBack(a);
   l.PushBack(b);
@@ -131,9 +131,9 @@ TEST(CommandPoolTest, ListsKeepFifoOrderAndTheirSize) {
 TEST(CommandPoolTest, CountsEveryStateAndChecksTheAccounting) {
   CommandPool pool(4);
   Io io;
-  Cmd* a = pool.Take(&io, 0, 1, 0);
-  Cmd* b = pool.Take(&io, 1, 1, 0);
-  Cmd* c = pool.Take(&io, 2, 1, 0);
+  Cmd* a = pool.Take(&io, {0, 1, 0});
+  Cmd* b = pool.Take(&io, {1, 1, 0});
+  Cmd* c = pool.Take(&io, {2, 1, 0});
   pool.Move(a, CmdState::kInflight);
   pool.Move(b, CmdState::kParked);
   pool.Move(c, CmdState::kDelayed);
@@ -155,7 +155,7 @@ class CommandPoolDeathTest : public ::testing::Test {
 TEST_F(CommandPoolDeathTest, ReleasingAFreeCommandAborts) {
   CommandPool pool(2);
   Io io;
-  Cmd* c = pool.Take(&io, 0, 1, 0);
+  Cmd* c = pool.Take(&io, {0, 1, 0});
   pool.Release(c);
   EXPECT_DEATH(pool.Release(c), "assertion failed: IsAllowedMove.* \\(free\\)");
 }
@@ -163,7 +163,7 @@ TEST_F(CommandPoolDeathTest, ReleasingAFreeCommandAborts) {
 TEST_F(CommandPoolDeathTest, ParkingACommandStillInTheKernelAborts) {
   CommandPool pool(2);
   Io io;
-  Cmd* c = pool.Take(&io, 0, 1, 0);
+  Cmd* c = pool.Take(&io, {0, 1, 0});
   pool.Move(c, CmdState::kInflight);
   EXPECT_DEATH(pool.Move(c, CmdState::kParked), "assertion failed: .*\\(in flight\\)");
 }
@@ -171,16 +171,16 @@ TEST_F(CommandPoolDeathTest, ParkingACommandStillInTheKernelAborts) {
 TEST_F(CommandPoolDeathTest, TakingFromAnEmptyPoolAborts) {
   CommandPool pool(1);
   Io io;
-  pool.Take(&io, 0, 1, 0);
-  EXPECT_DEATH(pool.Take(&io, 1, 1, 0), "Take\\(\\) from an empty pool");
+  pool.Take(&io, {0, 1, 0});
+  EXPECT_DEATH(pool.Take(&io, {1, 1, 0}), "Take\\(\\) from an empty pool");
 }
 
 TEST_F(CommandPoolDeathTest, AccountingThatDoesNotAddUpAborts) {
   CommandPool pool(2);
   Io io;
-  pool.Move(pool.Take(&io, 0, 1, 0), CmdState::kParked);
+  pool.Move(pool.Take(&io, {0, 1, 0}), CmdState::kParked);
   EXPECT_DEATH(pool.CheckAccounting(0, 0), "assertion failed: count\\(CmdState::kParked\\) == parked");
-  Cmd* c = pool.Take(&io, 1, 1, 0);  // left in the queue's hands
+  Cmd* c = pool.Take(&io, {1, 1, 0});  // left in the queue's hands
   EXPECT_DEATH(pool.CheckAccounting(1, 0), "left in the queue's hands");
   pool.Release(c);
 }
