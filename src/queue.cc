@@ -15,6 +15,7 @@
 
 #include "absl/base/attributes.h"
 
+#include "command_builder.h"
 #include "debug_assert.h"
 #include "disposition.h"
 #include "log.h"
@@ -23,14 +24,6 @@
 namespace nvme_mpath::internal {
 namespace {
 
-constexpr uint8_t kOpFlush = 0x00;
-constexpr uint8_t kOpWrite = 0x01;
-constexpr uint8_t kOpRead = 0x02;
-constexpr uint8_t kOpCompare = 0x05;
-constexpr uint8_t kOpWriteZeroes = 0x08;
-constexpr uint8_t kOpDsm = 0x09;
-constexpr uint32_t kDsmAttrDeallocate = 1u << 2;
-constexpr uint32_t kMaxDsmRanges = 256;
 constexpr int64_t kErrnoRetryDelayNs = 1'000'000;  // -EAGAIN & co: retry after 1 ms
 constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path changes
 // Commands the kernel did not take (-EAGAIN/-EBUSY/-ENOMEM from io_uring_enter, or a short
@@ -66,7 +59,9 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
       clock_(clock),
       pool_(cfg_.depth),
       planner_(cfg_.lba_size + cfg_.extended_metadata_size, cfg_.noiob_lbas,
-               cfg_.max_transfer_bytes) {
+               cfg_.max_transfer_bytes),
+      builder_(cfg_.nsid, cfg_.lba_size + cfg_.extended_metadata_size, cfg_.metadata_size,
+               cfg_.cmd_timeout_ms) {
   if (counters == nullptr) {
     own_counters_ = std::make_unique<PathCounters[]>(kMaxPaths);
     counters = own_counters_.get();
@@ -76,17 +71,6 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
   npaths_ = table_->count();
   file_fd_.fill(-1);
   now_ = clock_->NowNs();
-  buf_lba_bytes_ = cfg_.lba_size + cfg_.extended_metadata_size;
-  // The per-queue constant words of every read and write command.
-  for (IoOp op : {IoOp::kRead, IoOp::kWrite}) {
-    nvme_uring_cmd t{};
-    t.opcode = op == IoOp::kRead ? kOpRead : kOpWrite;
-    t.nsid = cfg_.nsid;
-    t.timeout_ms = cfg_.cmd_timeout_ms;
-    std::memcpy(&rw_head_[static_cast<int>(op)], &t, sizeof(uint64_t));
-    std::memcpy(&cmd_tail_, reinterpret_cast<const char*>(&t) + offsetof(nvme_uring_cmd, timeout_ms),
-                sizeof(uint64_t));
-  }
   policy_cfg_.rr_min_io = cfg_.rr_min_io ? cfg_.rr_min_io : 1;
   // Every I/O is submitted from now on, so none has a deadline before now + io_timeout_ns.
   if (cfg_.io_timeout_ns > 0) next_deadline_ns_ = now_ + cfg_.io_timeout_ns;
@@ -97,20 +81,6 @@ QueueCore::~QueueCore() { Close(); }
 
 // ---------------------------------------------------------------------------------------------
 // Submission
-
-bool QueueCore::IsWrite(const Io* io) const {
-  switch (io->op) {
-    case IoOp::kWrite:
-    case IoOp::kWriteZeroes:
-    case IoOp::kDeallocate:
-      return true;
-    case IoOp::kRaw:
-      // Anything that is not a plain controller-to-host transfer may modify data.
-      return (io->raw.opcode & 0x3) != 0x2;
-    default:
-      return false;
-  }
-}
 
 int QueueCore::Validate(const Io* io, uint32_t* children) const {
   if (io == nullptr || io->done == nullptr) return -EINVAL;
@@ -198,103 +168,6 @@ int QueueCore::Submit(Io* io) {
   return 0;
 }
 
-// nvme_uring_cmd seen as nine 64-bit words: a read or write is built with one store per word.
-static_assert(sizeof(nvme_uring_cmd) == 9 * sizeof(uint64_t));
-static_assert(offsetof(nvme_uring_cmd, cdw2) == 8 && offsetof(nvme_uring_cmd, metadata) == 16 &&
-              offsetof(nvme_uring_cmd, addr) == 24 && offsetof(nvme_uring_cmd, metadata_len) == 32 &&
-              offsetof(nvme_uring_cmd, data_len) == 36 && offsetof(nvme_uring_cmd, cdw10) == 40 &&
-              offsetof(nvme_uring_cmd, cdw12) == 48 && offsetof(nvme_uring_cmd, cdw14) == 56 &&
-              offsetof(nvme_uring_cmd, timeout_ms) == 64);
-
-// The word holding two adjacent dwords, `first` at the lower address.
-constexpr uint64_t DwordPair(uint32_t first, uint32_t second) {
-  return std::endian::native == std::endian::little ? uint64_t{first} | uint64_t{second} << 32
-                                                    : uint64_t{first} << 32 | second;
-}
-
-// Read and write inline, from the queue's prebuilt words; the other ops in BuildOtherCommand().
-inline void QueueCore::BuildCommand(const Cmd* c, nvme_uring_cmd* out) const {
-  const Io* io = c->io;
-  const auto op = static_cast<uint8_t>(io->op);
-  if (op > static_cast<uint8_t>(IoOp::kWrite)) [[unlikely]] {
-    BuildOtherCommand(c, out);
-    return;
-  }
-  uint64_t md = 0;
-  uint32_t md_len = 0;
-  if (io->md != nullptr && cfg_.metadata_size != 0) {
-    md = reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->frag.offset_lbas} * cfg_.metadata_size;
-    md_len = c->frag.nlb * cfg_.metadata_size;
-  }
-  uint64_t w[9];
-  w[0] = rw_head_[op];  // opcode, flags, rsvd1, nsid
-  w[1] = 0;             // cdw2, cdw3
-  w[2] = md;
-  w[3] = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->frag.offset_lbas} * buf_lba_bytes_;
-  w[4] = DwordPair(md_len, c->frag.nlb * buf_lba_bytes_);
-  w[5] = DwordPair(static_cast<uint32_t>(c->frag.slba), static_cast<uint32_t>(c->frag.slba >> 32));
-  w[6] = DwordPair(c->frag.nlb - 1, io->cdw13);
-  w[7] = 0;             // cdw14, cdw15
-  w[8] = cmd_tail_;     // timeout_ms, rsvd2
-  std::memcpy(out, w, sizeof(w));
-}
-
-void QueueCore::BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const {
-  const Io* io = c->io;
-  std::memset(out, 0, sizeof(*out));
-  out->nsid = cfg_.nsid;
-  out->timeout_ms = cfg_.cmd_timeout_ms;
-  switch (io->op) {
-    case IoOp::kRead:
-    case IoOp::kWrite:
-    case IoOp::kCompare:
-      out->opcode = io->op == IoOp::kRead ? kOpRead : io->op == IoOp::kWrite ? kOpWrite : kOpCompare;
-      out->addr = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->frag.offset_lbas} * buf_lba_bytes_;
-      out->data_len = c->frag.nlb * buf_lba_bytes_;
-      if (io->md != nullptr && cfg_.metadata_size != 0) {
-        out->metadata =
-            reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->frag.offset_lbas} * cfg_.metadata_size;
-        out->metadata_len = c->frag.nlb * cfg_.metadata_size;
-      }
-      out->cdw10 = static_cast<uint32_t>(c->frag.slba);
-      out->cdw11 = static_cast<uint32_t>(c->frag.slba >> 32);
-      out->cdw12 = c->frag.nlb - 1;
-      out->cdw13 = io->cdw13;
-      break;
-    case IoOp::kWriteZeroes:
-      out->opcode = kOpWriteZeroes;
-      out->cdw10 = static_cast<uint32_t>(c->frag.slba);
-      out->cdw11 = static_cast<uint32_t>(c->frag.slba >> 32);
-      out->cdw12 = c->frag.nlb - 1;
-      break;
-    case IoOp::kFlush:
-      out->opcode = kOpFlush;
-      break;
-    case IoOp::kDeallocate:
-      out->opcode = kOpDsm;
-      out->addr = reinterpret_cast<uintptr_t>(io->buf);
-      out->data_len = io->nlb * sizeof(DsmRange);
-      out->cdw10 = io->nlb - 1;
-      out->cdw11 = kDsmAttrDeallocate;
-      break;
-    case IoOp::kRaw:
-      out->opcode = io->raw.opcode;
-      out->cdw2 = io->raw.cdw2;
-      out->cdw3 = io->raw.cdw3;
-      out->addr = reinterpret_cast<uintptr_t>(io->buf);
-      out->data_len = io->raw.data_len;
-      out->metadata = reinterpret_cast<uintptr_t>(io->md);
-      out->metadata_len = io->raw.metadata_len;
-      out->cdw10 = io->raw.cdw10;
-      out->cdw11 = io->raw.cdw11;
-      out->cdw12 = io->raw.cdw12;
-      out->cdw13 = io->raw.cdw13;
-      out->cdw14 = io->raw.cdw14;
-      out->cdw15 = io->raw.cdw15;
-      break;
-  }
-}
-
 inline int QueueCore::Pick(Cmd* c) {
   if (c->sticky_path >= 0) {
     int p = c->sticky_path;
@@ -313,7 +186,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
     return;
   }
   nvme_uring_cmd cmd;
-  BuildCommand(c, &cmd);
+  builder_.Build(*c->io, c->frag, &cmd);
   ++c->attempt;
   c->path = static_cast<uint8_t>(p);
   c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
@@ -581,7 +454,7 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
                                   result);
   if (c->first_fail_ns == 0) c->first_fail_ns = now;
   PathCounters::Add(counters_[p].failovers, 1);
-  if (IsWrite(c->io) && MayStillExecute(res)) {
+  if (ModifiesData(*c->io) && MayStillExecute(res)) {
     // The write may still land on the failing path: resend only once that path can no longer
     // execute it (the target must have torn the association down: HoldNs(), or, with
     // write_hold_release_on_reset, the controller was reset/deleted since).

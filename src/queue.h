@@ -33,6 +33,7 @@
 #include <nvme_mpath/stats.h>
 
 #include "clock.h"
+#include "command_builder.h"
 #include "command_pool.h"
 #include "disposition.h"
 #include "path.h"
@@ -127,8 +128,6 @@ class QueueCore final : public Queue {
   }
   int Pick(Cmd* c);
   void Dispatch(Cmd* c);
-  void BuildCommand(const Cmd* c, nvme_uring_cmd* out) const;
-  void BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const;
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
   int SubmitPrepared();
   Cmd* MatchCompletion(uint64_t tag);
@@ -154,7 +153,6 @@ class QueueCore final : public Queue {
   void FailUnsent(int res);
   void CountError(int path, ErrorClass cls);
   int64_t HoldNs(int path) const;
-  bool IsWrite(const Io* io) const;
   int64_t NextTimerNs() const;
   // Checks the pool's accounting (debug builds) when no callback is running: a callback that
   // submits runs while its caller may hold commands in hand (kTaken).
@@ -175,6 +173,7 @@ class QueueCore final : public Queue {
 
   CommandPool pool_;
   SplitPlanner planner_;
+  CommandBuilder builder_;
   CmdList parked_;
   CmdList delayed_;
   uint32_t ios_outstanding_ = 0;
@@ -187,12 +186,6 @@ class QueueCore final : public Queue {
   uint32_t seq_ = 0;
   uint32_t completed_ = 0;  // I/Os completed since Poll() started
   int64_t now_ = 0;         // clock read once per batch (Poll, Flush, idle Submit)
-  // Bytes per LBA in io->buf: lba_size, plus the interleaved metadata of an extended-LBA format.
-  uint32_t buf_lba_bytes_ = 0;
-  // Prebuilt words of the read/write command (see BuildCommand): the first 8 bytes per op
-  // (opcode, nsid) and the last 8 (timeout).
-  uint64_t rw_head_[2] = {};
-  uint64_t cmd_tail_ = 0;
   bool closed_ = false;
   uint32_t callbacks_running_ = 0;  // application callbacks under way (debug builds only)
 
