@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include <nvme_mpath/status.h>
 
@@ -61,17 +62,16 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
       planner_(cfg_.lba_size + cfg_.extended_metadata_size, cfg_.noiob_lbas,
                cfg_.max_transfer_bytes),
       builder_(cfg_.nsid, cfg_.lba_size + cfg_.extended_metadata_size, cfg_.metadata_size,
-               cfg_.cmd_timeout_ms) {
+               cfg_.cmd_timeout_ms),
+      paths_(table, SnapshotConfig{cfg_.numa_node, cfg_.failback_delay_ns, cfg_.rr_min_io,
+                                   cfg_.marginal_errors, cfg_.marginal_window_ns}) {
   if (counters == nullptr) {
     own_counters_ = std::make_unique<PathCounters[]>(kMaxPaths);
     counters = own_counters_.get();
   }
   counters_ = counters;
   for (int i = 0; i < kMaxPaths; ++i) path_counters_[i] = &counters_[i];
-  npaths_ = table_->count();
-  file_fd_.fill(-1);
   now_ = clock_->NowNs();
-  policy_cfg_.rr_min_io = cfg_.rr_min_io ? cfg_.rr_min_io : 1;
   // Every I/O is submitted from now on, so none has a deadline before now + io_timeout_ns.
   if (cfg_.io_timeout_ns > 0) next_deadline_ns_ = now_ + cfg_.io_timeout_ns;
   RefreshSnapshot();
@@ -168,19 +168,10 @@ int QueueCore::Submit(Io* io) {
   return 0;
 }
 
-inline int QueueCore::Pick(Cmd* c) {
-  if (c->sticky_path >= 0) {
-    int p = c->sticky_path;
-    c->sticky_path = -1;
-    if (views_[p].tier != kTierUnusable) return p;
-  }
-  return SelectPath(views_.data(), npaths_, policy_cfg_, policy_state_);
-}
-
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   MaybeRefresh();
-  const int p = Pick(c);
+  const int p = paths_.Pick(std::exchange(c->sticky_path, -1));
   if (p < 0) [[unlikely]] {
     Park(c);
     return;
@@ -195,9 +186,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
     if (PrepFailed(c, p, cmd, r, buf_index) != 0) return;
   }
   pool_.Move(c, CmdState::kInflight);
-  c->fd_gen = fd_gen_[p];
+  c->fd_gen = paths_.fd_gen(p);
   c->sent_ns = now_;
-  ++views_[p].inflight;
+  paths_.AddInflight(p);
   PathCounters::Add(path_counters_[p]->inflight, 1);
   ++unsubmitted_;
 }
@@ -268,7 +259,7 @@ void QueueCore::FailUnsent(int res) {
   qc_.unsent_failed += n_doomed;
   for (Cmd* c = doomed.head; c != nullptr;) {
     Cmd* next = c->next;
-    --views_[c->path].inflight;
+    paths_.RemoveInflight(c->path);
     Dec(path_counters_[c->path]->inflight);
     FinishCmd(c, res, 0, 0);
     c = next;
@@ -279,52 +270,9 @@ void QueueCore::FailUnsent(int res) {
 // Path snapshot
 
 void QueueCore::RefreshSnapshot() {
-  seen_epoch_ = table_->epoch();
-  policy_cfg_.policy = table_->policy();
-  policy_cfg_.preferred = table_->preferred();
-  policy_state_.Clear();
-  any_usable_ = false;
-  outlook_ = PathOutlook::kLost;
-  failback_refresh_ns_ = 0;
-  const int64_t now = now_;
+  paths_.Refresh(now_, transport_.get());
   // The transfer limit follows the paths' current associations (a reopen may change it).
   planner_.SetMaxTransferBytes(table_->MaxTransferBytes());
-  for (int i = 0; i < npaths_; ++i) {
-    PathState& ps = table_->path(i);
-    const uint32_t gen = ps.fd_gen.load(std::memory_order_acquire);
-    const int fd = ps.fd.load(std::memory_order_acquire);
-    if (gen != fd_gen_[i] || fd != file_fd_[i]) {
-      absl::Status st = transport_->SetFile(i, fd);
-      if (!st.ok()) MPLOG_WARN("path {}: cannot install fd {} in the ring: {}", i, fd, st.ToString());
-      fd_gen_[i] = gen;
-      file_fd_[i] = st.ok() ? fd : -1;
-    }
-    PathView& v = views_[i];
-    const AnaState ana = ps.ana.load(std::memory_order_relaxed);
-    if (!ps.Usable() || file_fd_[i] < 0) {
-      v.tier = kTierUnusable;
-    } else if (ps.marginal.load(std::memory_order_relaxed)) {
-      v.tier = kTierMarginal;
-    } else if (ana == AnaState::kOptimized) {
-      v.tier = kTierOptimized;
-      const int64_t since = ps.usable_since_ns.load(std::memory_order_relaxed);
-      if (cfg_.failback_delay_ns > 0 && now - since < cfg_.failback_delay_ns) {
-        v.tier = kTierNonOptimized;  // not trusted yet: as a non-optimized path
-        const int64_t at = since + cfg_.failback_delay_ns;
-        if (failback_refresh_ns_ == 0 || at < failback_refresh_ns_) failback_refresh_ns_ = at;
-      }
-    } else {
-      v.tier = kTierNonOptimized;
-    }
-    v.distance = (cfg_.numa_node < 0 || ps.numa_node < 0 || ps.numa_node == cfg_.numa_node) ? 0 : 1;
-    if (v.tier != kTierUnusable) any_usable_ = true;
-    PathOutlook o = v.tier != kTierUnusable ? PathOutlook::kUsable
-                                            : ps.outlook.load(std::memory_order_relaxed);
-    // A queue saw the controller go (-ENODEV) after the control plane last looked.
-    if (o == PathOutlook::kComingBack && ps.health.load(std::memory_order_relaxed) == PathHealth::kGone)
-      o = PathOutlook::kMayReturn;
-    if (o < outlook_) outlook_ = o;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,7 +290,7 @@ inline Cmd* QueueCore::MatchCompletion(uint64_t tag) {
 inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
   const int p = c->path;
   PathCounters& pc = *path_counters_[p];
-  --views_[p].inflight;
+  paths_.RemoveInflight(p);
   Dec(pc.inflight);
   const uint64_t lat = static_cast<uint64_t>(now_ - c->sent_ns);
   PathCounters::Add(pc.busy_ns, lat);
@@ -434,7 +382,7 @@ int64_t QueueCore::HoldNs(int p) const {
   return table_->path(p).write_hold_ns.load(std::memory_order_relaxed);
 }
 
-// A failover row: the path failed. Reports it (ReportAndCountPathError: set aside, ANA re-read
+// A failover row: the path failed. Reports it (PathSnapshot::OnPathError: set aside, ANA re-read
 // or reopen, marginal count) unless the error is of an old association, then fails the command
 // over (after the write hold when it may still execute), or completes it with `res` when
 // Decide() said it must not be sent again (Decision::resend).
@@ -446,7 +394,7 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
     // nor counted towards marginal. The command itself is handled as usual below.
     ++qc_.old_association_errors;
   } else {
-    ReportAndCountPathError(c, p, d.disposition);
+    paths_.OnPathError(p, d.disposition, Tag::Unpack(c->tag).seq, seq_, now);
   }
   MaybeRefresh();
 
@@ -463,43 +411,6 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
     return;
   }
   Dispatch(c);
-}
-
-// A path error on the path's current association: tell the control plane, and count it towards
-// marginal (CountIncident). An ANA status is the target's (often planned) refusal, not a fault of
-// the path: it never counts.
-void QueueCore::ReportAndCountPathError(const Cmd* c, int p, Disposition d) {
-  table_->ReportPathError(p, d == Disposition::kPathGone, d == Disposition::kAnaFailover);
-  if (d != Disposition::kAnaFailover && cfg_.marginal_errors != 0) CountIncident(c, p);
-}
-
-// Marginal detection: marginal_errors incidents on path `p` within marginal_window_ns mark it
-// marginal. An incident is one fault of the path, however many commands it fails: a command
-// dispatched before the path's last incident was counted was in flight when it happened and
-// fails with it (a controller reset cancels everything in flight, each command with its own
-// -EINTR or 0x371), so it does not count again. The queue sends nothing more down a path it saw
-// fail until the control plane finds it healthy, so the next failure of a command sent after
-// that is a new incident. Incidents are per queue, as the count was; an incident older than the
-// window is forgotten (this also bounds the wrap of the 32-bit sequence compare).
-void QueueCore::CountIncident(const Cmd* c, int p) {
-  const int64_t now = now_;
-  const uint32_t seq = Tag::Unpack(c->tag).seq;
-  if (incident_ns_[p] != 0 && now - incident_ns_[p] <= cfg_.marginal_window_ns &&
-      static_cast<int32_t>(seq - incident_seq_[p]) <= 0) {
-    return;  // in flight when the last incident was counted: part of it
-  }
-  incident_ns_[p] = now;
-  incident_seq_[p] = seq_;  // every attempt dispatched so far
-  if (now - incident_window_start_[p] > cfg_.marginal_window_ns) {
-    incident_window_start_[p] = now;
-    incident_count_[p] = 0;
-  }
-  if (++incident_count_[p] >= cfg_.marginal_errors &&
-      !table_->path(p).marginal.load(std::memory_order_relaxed)) {
-    table_->path(p).marginal.store(true, std::memory_order_relaxed);
-    table_->BumpEpoch();
-    MPLOG_INFO("path {}: marked marginal after {} path error incidents", p, incident_count_[p]);
-  }
 }
 
 int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
@@ -548,12 +459,12 @@ int64_t QueueCore::NextTimerNs() const {
   int64_t next = std::numeric_limits<int64_t>::max();
   for (const Cmd* c = delayed_.head; c; c = c->next) next = std::min(next, c->wake_ns);
   for (const Cmd* c = parked_.head; c; c = c->next) next = std::min(next, ParkDeadlineNs(c));
-  if (failback_refresh_ns_ != 0) next = std::min(next, failback_refresh_ns_);
+  if (paths_.failback_refresh_ns() != 0) next = std::min(next, paths_.failback_refresh_ns());
   return next;
 }
 
 void QueueCore::RunTimers(int64_t now) {
-  if (failback_refresh_ns_ != 0 && now >= failback_refresh_ns_) RefreshSnapshot();
+  if (paths_.failback_refresh_ns() != 0 && now >= paths_.failback_refresh_ns()) RefreshSnapshot();
   if (!delayed_.empty()) {
     CmdList due;
     for (Cmd* c = delayed_.head; c != nullptr;) {
@@ -695,8 +606,8 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   Completion* const batch = reaped.c;
   for (;;) {
     MaybeRefresh();
-    if (!parked_.empty() && any_usable_) RedriveParked();
-    if (!delayed_.empty() || !parked_.empty() || failback_refresh_ns_ != 0) RunTimers(now);
+    if (!parked_.empty() && paths_.any_usable()) RedriveParked();
+    if (!delayed_.empty() || !parked_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
     if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
     if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
     if (unsubmitted_ != 0 && unsent_since_ns_ != 0 && now_ - unsent_since_ns_ >= kSubmitStallNs)
@@ -712,7 +623,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
         if (ns < 0) ns = 0;
         if (wait_ns < 0 || ns < wait_ns) wait_ns = ns;
       };
-      if (!delayed_.empty() || !parked_.empty() || failback_refresh_ns_ != 0)
+      if (!delayed_.empty() || !parked_.empty() || paths_.failback_refresh_ns() != 0)
         bound(std::min(NextTimerNs() - now, kParkedPollSliceNs));
       if (next_deadline_ns_ != std::numeric_limits<int64_t>::max())
         bound(next_deadline_ns_ - now);  // the ring may stay silent: wake for the deadline
@@ -737,7 +648,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     if (completed_ >= min_complete) {
       // Drain what the completions above made due (resends, redrives) before returning.
       MaybeRefresh();
-      if (!parked_.empty() && any_usable_) RedriveParked();
+      if (!parked_.empty() && paths_.any_usable()) RedriveParked();
       Flush();
       break;
     }
@@ -773,7 +684,7 @@ void QueueCore::Close() {
     for (int i = 0; i < n; ++i) {
       if (ReleaseOrphan(batch[i].tag)) continue;
       if (Cmd* c = MatchCompletion(batch[i].tag)) {
-        --views_[c->path].inflight;
+        paths_.RemoveInflight(c->path);
         Dec(counters_[c->path].inflight);
         FinishCmd(c, batch[i].res == 0 ? 0 : -ESHUTDOWN, 0, 0);
       }

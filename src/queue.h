@@ -37,6 +37,7 @@
 #include "command_pool.h"
 #include "disposition.h"
 #include "path.h"
+#include "path_snapshot.h"
 #include "policy.h"
 #include "split_planner.h"
 #include "transport.h"
@@ -124,9 +125,8 @@ class QueueCore final : public Queue {
   int Validate(const Io* io, uint32_t* children) const;
   void RefreshSnapshot();
   void MaybeRefresh() {
-    if (table_->epoch() != seen_epoch_) RefreshSnapshot();
+    if (paths_.stale()) RefreshSnapshot();
   }
-  int Pick(Cmd* c);
   void Dispatch(Cmd* c);
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
   int SubmitPrepared();
@@ -136,14 +136,12 @@ class QueueCore final : public Queue {
   PathCounters& AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
   void OnPathError(Cmd* c, int path, int res, Decision d, uint32_t result);
-  void ReportAndCountPathError(const Cmd* c, int path, Disposition d);
-  void CountIncident(const Cmd* c, int path);
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t wake_ns);
   void RunTimers(int64_t now);
   void RedriveParked();
   int64_t ParkDeadlineNs(const Cmd* c) const {
-    return NoPathDeadlineNs(outlook_, c->wake_ns, c->io->priv.submit_ns, cfg_.no_path_timeout_ns,
+    return NoPathDeadlineNs(paths_.outlook(), c->wake_ns, c->io->priv.submit_ns, cfg_.no_path_timeout_ns,
                             cfg_.io_timeout_ns);
   }
   void FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result);
@@ -189,23 +187,8 @@ class QueueCore final : public Queue {
   bool closed_ = false;
   uint32_t callbacks_running_ = 0;  // application callbacks under way (debug builds only)
 
-  // Snapshot of the path table (refreshed when its epoch moves).
-  uint64_t seen_epoch_ = 0;
-  int npaths_ = 0;
-  std::array<PathView, kMaxPaths> views_{};
-  std::array<uint32_t, kMaxPaths> fd_gen_{};
-  std::array<int, kMaxPaths> file_fd_{};
-  PolicyConfig policy_cfg_;
-  PolicyState policy_state_;
-  bool any_usable_ = false;
-  PathOutlook outlook_ = PathOutlook::kMayReturn;  // best over the paths (no-path deadline)
-  int64_t failback_refresh_ns_ = 0;  // re-snapshot then (failback delay expiring), 0 = none
-
-  // Marginal-path detection (per path, queue-local; see CountIncident).
-  std::array<uint32_t, kMaxPaths> incident_count_{};         // in the current window
-  std::array<int64_t, kMaxPaths> incident_window_start_{};
-  std::array<int64_t, kMaxPaths> incident_ns_{};             // the last incident, 0 = none
-  std::array<uint32_t, kMaxPaths> incident_seq_{};           // seq_ when it was counted
+  // The queue's view of the path table (refreshed when its epoch moves), its marginal detection.
+  PathSnapshot paths_;
 };
 
 }  // namespace nvme_mpath::internal
