@@ -27,6 +27,7 @@
 
 #include <nvme_mpath/io.h>
 
+#include "deadline_list.h"
 #include "debug_assert.h"
 #include "split_planner.h"
 #include "tag.h"
@@ -71,7 +72,9 @@ enum class DelayKind : uint8_t {
   kResend,     // Prep() found no submission slot: sent again from the next Poll()
 };
 
-struct Cmd {
+// A command waits for a time in the queue's DeadlineList through its DeadlineEntry (parked: its
+// no-path deadline; delayed: when to act).
+struct Cmd : DeadlineEntry {
   Io* io = nullptr;          // null when free or orphaned
   uint64_t tag = 0;          // Tag::Pack() of the attempt in flight (checked on completion)
   Fragment frag;             // the LBAs it carries (SplitPlanner)
@@ -87,7 +90,7 @@ struct Cmd {
   int32_t last_res = 0;
   int64_t first_fail_ns = 0;  // first failing completion (failover latency)
   int64_t sent_ns = 0;
-  int64_t wake_ns = 0;        // delayed: when to act; parked: when parked (ParkDeadlineNs)
+  int64_t parked_ns = 0;      // parked: since when (its deadline: ParkDeadlineNs())
   Cmd* next = nullptr;        // free list, or the list the command waits in
   Cmd* prev = nullptr;
 };

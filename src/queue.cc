@@ -63,6 +63,7 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
                cfg_.max_transfer_bytes),
       builder_(cfg_.nsid, cfg_.lba_size + cfg_.extended_metadata_size, cfg_.metadata_size,
                cfg_.cmd_timeout_ms),
+      deadlines_(cfg_.depth),
       paths_(table, SnapshotConfig{cfg_.numa_node, cfg_.failback_delay_ns, cfg_.rr_min_io,
                                    cfg_.marginal_errors, cfg_.marginal_window_ns}) {
   if (counters == nullptr) {
@@ -270,7 +271,9 @@ void QueueCore::FailUnsent(int res) {
 // Path snapshot
 
 void QueueCore::RefreshSnapshot() {
+  const PathOutlook outlook = paths_.outlook();
   paths_.Refresh(now_, transport_.get());
+  if (paths_.outlook() != outlook && !parked_.empty()) RekeyParked();
   // The transfer limit follows the paths' current associations (a reopen may change it).
   planner_.SetMaxTransferBytes(table_->MaxTransferBytes());
 }
@@ -431,77 +434,98 @@ int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
 }
 
 void QueueCore::Park(Cmd* c) {
-  const int64_t now = now_;
   pool_.Move(c, CmdState::kParked);
-  c->wake_ns = now;  // the deadline follows the paths' outlook: ParkDeadlineNs()
+  c->parked_ns = now_;  // its deadline follows the paths' outlook: ParkDeadlineNs()
   PathCounters::Add(counters_[c->path].requeues, 1);
   parked_.PushBack(c);
+  deadlines_.Push(c, ParkDeadlineNs(c));
 }
 
-void QueueCore::Delay(Cmd* c, DelayKind kind, int64_t wake_ns) {
+void QueueCore::Delay(Cmd* c, DelayKind kind, int64_t due_ns) {
   pool_.Move(c, CmdState::kDelayed);
   c->delay_kind = kind;
-  c->wake_ns = wake_ns;
-  delayed_.PushBack(c);
+  if (kind == DelayKind::kWriteHold) ++holds_;
+  deadlines_.Push(c, due_ns);
+}
+
+// Takes a parked or delayed command out of the lists it waits in, into the queue's hands.
+void QueueCore::Unwait(Cmd* c) {
+  NVME_MPATH_ASSERT(c->state == CmdState::kParked || c->state == CmdState::kDelayed);
+  if (c->state == CmdState::kParked) {
+    parked_.Remove(c);
+  } else if (c->delay_kind == DelayKind::kWriteHold) {
+    NVME_MPATH_ASSERT(holds_ != 0);
+    --holds_;
+  }
+  if (c->queued()) deadlines_.Remove(c);  // not when PopDue() took it out already
+  pool_.Move(c, CmdState::kTaken);
 }
 
 void QueueCore::RedriveParked() {
+  // Oldest first, as they were parked. A command that finds no path again parks again, at the
+  // tail, with a fresh no-path deadline.
   CmdList batch = parked_.TakeAll();
   for (Cmd* c = batch.head; c != nullptr;) {
     Cmd* next = c->next;
+    deadlines_.Remove(c);
     pool_.Move(c, CmdState::kTaken);
     Dispatch(c);
     c = next;
   }
 }
 
-int64_t QueueCore::NextTimerNs() const {
-  int64_t next = std::numeric_limits<int64_t>::max();
-  for (const Cmd* c = delayed_.head; c; c = c->next) next = std::min(next, c->wake_ns);
-  for (const Cmd* c = parked_.head; c; c = c->next) next = std::min(next, ParkDeadlineNs(c));
-  if (paths_.failback_refresh_ns() != 0) next = std::min(next, paths_.failback_refresh_ns());
-  return next;
+// The paths' outlook changed: so did every parked command's no-path deadline.
+void QueueCore::RekeyParked() {
+  deadlines_.Rekey([this](const DeadlineEntry& e) {
+    const Cmd& c = static_cast<const Cmd&>(e);
+    return c.state == CmdState::kParked ? ParkDeadlineNs(&c) : c.due_ns;
+  });
 }
 
+int64_t QueueCore::NextTimerNs() const {
+  const int64_t failback = paths_.failback_refresh_ns();
+  return failback != 0 ? std::min(deadlines_.next_ns(), failback) : deadlines_.next_ns();
+}
+
+// Acts on every deadline passed by `now`. What is due is taken out first: a command armed again
+// while they are handled (a resend whose Prep() fails again, a command parked again with its
+// deadline already passed) waits for the next pass, which Poll() then runs without waiting.
 void QueueCore::RunTimers(int64_t now) {
   if (paths_.failback_refresh_ns() != 0 && now >= paths_.failback_refresh_ns()) RefreshSnapshot();
-  if (!delayed_.empty()) {
-    CmdList due;
-    for (Cmd* c = delayed_.head; c != nullptr;) {
-      Cmd* next = c->next;
-      bool ready = c->wake_ns <= now;
-      if (c->delay_kind == DelayKind::kWriteHold && cfg_.write_hold_release_on_reset &&
-          table_->path(c->path).reset_gen.load(std::memory_order_relaxed) != c->hold_reset_gen) {
-        ready = true;
-      }
-      if (ready) {
-        delayed_.Remove(c);
-        pool_.Move(c, CmdState::kTaken);
-        due.PushBack(c);
-      }
-      c = next;
+  // write_hold_release_on_reset: a hold ends once its path's controller was reset since the
+  // failing completion (reset_gen moved; not always with an epoch bump, so looked at here).
+  if (cfg_.write_hold_release_on_reset && holds_ != 0) {
+    CmdList released;
+    for (DeadlineEntry* e : deadlines_) {
+      Cmd* c = static_cast<Cmd*>(e);
+      if (c->state == CmdState::kDelayed && c->delay_kind == DelayKind::kWriteHold &&
+          c->due_ns > now &&
+          table_->path(c->path).reset_gen.load(std::memory_order_relaxed) != c->hold_reset_gen)
+        released.PushBack(c);  // a delayed command is in no other list
     }
-    for (Cmd* c = due.head; c != nullptr;) {
-      Cmd* next = c->next;
-      if (cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns) {
-        FinishCmd(c, -ETIMEDOUT, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
-      } else {
-        Dispatch(c);
-      }
-      c = next;
-    }
+    for (Cmd* c = released.head; c != nullptr; c = c->next) deadlines_.Update(c, now);
   }
-  if (!parked_.empty()) {
-    for (Cmd* c = parked_.head; c != nullptr;) {
-      Cmd* next = c->next;
-      if (ParkDeadlineNs(c) <= now) {
-        parked_.Remove(c);
-        pool_.Move(c, CmdState::kTaken);
-        ++qc_.parked_expired;
-        FinishCmd(c, -ENOLINK, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
-      }
-      c = next;
+  CmdList ready, expired;  // delayed ones to send again, parked ones out of time
+  while (DeadlineEntry* e = deadlines_.PopDue(now)) {
+    Cmd* c = static_cast<Cmd*>(e);
+    CmdList& to = c->state == CmdState::kParked ? expired : ready;
+    Unwait(c);
+    to.PushBack(c);
+  }
+  for (Cmd* c = ready.head; c != nullptr;) {
+    Cmd* next = c->next;
+    if (cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns) {
+      FinishCmd(c, -ETIMEDOUT, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
+    } else {
+      Dispatch(c);
     }
+    c = next;
+  }
+  for (Cmd* c = expired.head; c != nullptr;) {
+    Cmd* next = c->next;
+    ++qc_.parked_expired;
+    FinishCmd(c, -ENOLINK, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
+    c = next;
   }
 }
 
@@ -537,8 +561,7 @@ void QueueCore::ExpireIos(int64_t now) {
         break;
       case CmdState::kParked:
       case CmdState::kDelayed:
-        (c->state == CmdState::kParked ? parked_ : delayed_).Remove(c);
-        pool_.Move(c, CmdState::kTaken);
+        Unwait(c);
         FinishCmd(c, -ETIMEDOUT, status, 0);
         break;
       case CmdState::kFree:
@@ -607,7 +630,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   for (;;) {
     MaybeRefresh();
     if (!parked_.empty() && paths_.any_usable()) RedriveParked();
-    if (!delayed_.empty() || !parked_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
+    if (!deadlines_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
     if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
     if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
     if (unsubmitted_ != 0 && unsent_since_ns_ != 0 && now_ - unsent_since_ns_ >= kSubmitStallNs)
@@ -623,7 +646,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
         if (ns < 0) ns = 0;
         if (wait_ns < 0 || ns < wait_ns) wait_ns = ns;
       };
-      if (!delayed_.empty() || !parked_.empty() || paths_.failback_refresh_ns() != 0)
+      if (!deadlines_.empty() || paths_.failback_refresh_ns() != 0)
         bound(std::min(NextTimerNs() - now, kParkedPollSliceNs));
       if (next_deadline_ns_ != std::numeric_limits<int64_t>::max())
         bound(next_deadline_ns_ - now);  // the ring may stay silent: wake for the deadline
@@ -661,15 +684,17 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
 void QueueCore::Close() {
   if (closed_) return;
   closed_ = true;
-  // Parked and delayed commands never reached the kernel (or were already answered by it).
-  for (CmdList* l : {&parked_, &delayed_}) {
-    const CmdList all = l->TakeAll();
-    for (Cmd* c = all.head; c != nullptr;) {
-      Cmd* next = c->next;
-      pool_.Move(c, CmdState::kTaken);
-      FinishCmd(c, -ESHUTDOWN, 0, 0);
-      c = next;
-    }
+  // Parked and delayed commands never reached the kernel (or were already answered by it):
+  // the parked ones in the order they were parked, then the delayed ones by deadline.
+  while (!parked_.empty()) {
+    Cmd* c = parked_.head;
+    Unwait(c);
+    FinishCmd(c, -ESHUTDOWN, 0, 0);
+  }
+  while (DeadlineEntry* e = deadlines_.PopDue(std::numeric_limits<int64_t>::max())) {
+    Cmd* c = static_cast<Cmd*>(e);
+    Unwait(c);
+    FinishCmd(c, -ESHUTDOWN, 0, 0);
   }
   // In-flight commands still own their buffers in the kernel: wait for them (bounded), and for
   // the ones answered at their deadline (orphaned) too. Commands the kernel will not take are
@@ -692,7 +717,7 @@ void QueueCore::Close() {
     if (n == 0 && dynamic_cast<const MonotonicClock*>(clock_) == nullptr) break;  // fake clock
   }
   // What may be left is only in the kernel (the wait gave up); nothing waits in the queue.
-  NVME_MPATH_ASSERT(parked_.empty() && delayed_.empty() && unsubmitted_ == 0);
+  NVME_MPATH_ASSERT(parked_.empty() && deadlines_.empty() && holds_ == 0 && unsubmitted_ == 0);
   CheckAccounting();
 }
 

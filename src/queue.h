@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "command_builder.h"
 #include "command_pool.h"
+#include "deadline_list.h"
 #include "disposition.h"
 #include "path.h"
 #include "path_snapshot.h"
@@ -118,7 +119,7 @@ class QueueCore final : public Queue {
   Transport* transport() { return transport_.get(); }
   // Commands (not I/Os) parked waiting for a path / delayed (retry or write hold).
   uint32_t parked() const { return parked_.size; }
-  uint32_t delayed() const { return delayed_.size; }
+  uint32_t delayed() const { return deadlines_.size() - parked_.size; }
 
  private:
   bool IsSimpleIo(const Io* io) const;
@@ -137,11 +138,13 @@ class QueueCore final : public Queue {
   void CompleteOk(Cmd* c, uint64_t result);
   void OnPathError(Cmd* c, int path, int res, Decision d, uint32_t result);
   void Park(Cmd* c);
-  void Delay(Cmd* c, DelayKind kind, int64_t wake_ns);
+  void Delay(Cmd* c, DelayKind kind, int64_t due_ns);
+  void Unwait(Cmd* c);
+  void RekeyParked();
   void RunTimers(int64_t now);
   void RedriveParked();
   int64_t ParkDeadlineNs(const Cmd* c) const {
-    return NoPathDeadlineNs(paths_.outlook(), c->wake_ns, c->io->priv.submit_ns, cfg_.no_path_timeout_ns,
+    return NoPathDeadlineNs(paths_.outlook(), c->parked_ns, c->io->priv.submit_ns, cfg_.no_path_timeout_ns,
                             cfg_.io_timeout_ns);
   }
   void FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result);
@@ -156,7 +159,7 @@ class QueueCore final : public Queue {
   // submits runs while its caller may hold commands in hand (kTaken).
   void CheckAccounting() const {
     if constexpr (kAssertsEnabled) {
-      if (callbacks_running_ == 0) pool_.CheckAccounting(parked_.size, delayed_.size);
+      if (callbacks_running_ == 0) pool_.CheckAccounting(parked_.size, delayed());
     }
   }
 
@@ -172,8 +175,11 @@ class QueueCore final : public Queue {
   CommandPool pool_;
   SplitPlanner planner_;
   CommandBuilder builder_;
+  // Commands waiting for a usable path, oldest first (re-driven in this order), and every
+  // command waiting for a time, parked ones included (their no-path deadline).
   CmdList parked_;
-  CmdList delayed_;
+  DeadlineList deadlines_;
+  uint32_t holds_ = 0;  // delayed commands in a write hold
   uint32_t ios_outstanding_ = 0;
   uint32_t unsubmitted_ = 0;     // commands prepared in the transport, not yet taken
   int64_t unsent_since_ns_ = 0;  // since when the kernel has taken none of them (0: no stall)
