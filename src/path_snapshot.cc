@@ -3,6 +3,9 @@
 // A queue's view of the path table, and its marginal-path detection (see path_snapshot.h).
 #include "path_snapshot.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "log.h"
 
 namespace nvme_mpath::internal {
@@ -28,6 +31,23 @@ PathOutlook OutlookOf(const PathState& ps, uint8_t tier) {
       ps.health.load(std::memory_order_relaxed) == PathHealth::kGone)
     return PathOutlook::kMayReturn;
   return o;
+}
+
+int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
+                         int64_t no_path_timeout_ns, int64_t io_timeout_ns) {
+  if (no_path_timeout_ns == 0) return parked_ns;
+  const int64_t no_path = parked_ns + no_path_timeout_ns;
+  switch (best) {
+    case PathOutlook::kComingBack:
+      if (io_timeout_ns == 0) return std::numeric_limits<int64_t>::max();
+      return std::max(no_path, submit_ns + io_timeout_ns);
+    case PathOutlook::kLost:
+      return parked_ns;
+    case PathOutlook::kUsable:
+    case PathOutlook::kMayReturn:
+      break;
+  }
+  return no_path;
 }
 
 PathSnapshot::PathSnapshot(PathTable* table, const SnapshotConfig& cfg)

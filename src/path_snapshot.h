@@ -42,6 +42,17 @@ uint8_t TierOf(const PathState& ps, bool file_installed, int64_t now, int64_t fa
 // since the control plane last looked is not coming back.
 PathOutlook OutlookOf(const PathState& ps, uint8_t tier);
 
+// The no-path rule: when a command parked at `parked_ns` (its I/O submitted at `submit_ns`)
+// fails with -ENOLINK unless a path becomes usable first, given the best outlook over all paths
+// (PathOutlook, path.h):
+//   * kComingBack (a path in ANA change on a live controller): at the I/O deadline,
+//     submit + io_timeout (never earlier than the no-path timeout; never, when io_timeout is 0);
+//   * kMayReturn (inaccessible, persistent loss, no live controller): parked + no_path_timeout;
+//   * kLost (every controller deleted, nothing at their endpoints): at once.
+// A no_path_timeout of 0 fails at once whatever the outlook (the option: "do not park").
+int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
+                         int64_t no_path_timeout_ns, int64_t io_timeout_ns);
+
 struct SnapshotConfig {
   int numa_node = -1;            // the queue's node (-1: unknown, every path at distance 0)
   int64_t failback_delay_ns = 0;

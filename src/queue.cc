@@ -19,6 +19,7 @@
 #include "command_builder.h"
 #include "debug_assert.h"
 #include "disposition.h"
+#include "io_check.h"
 #include "log.h"
 #include "tag.h"
 
@@ -38,10 +39,12 @@ constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path ch
 // of a path failure with the recommended cmd_timeout_ms of about 1 s, instead of hanging.
 constexpr int64_t kSubmitRetryNs = 1'000'000;
 constexpr int64_t kSubmitStallNs = 1'000'000'000;
-
-inline void Dec(std::atomic<uint64_t>& c) {
-  c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-}
+// How long Close() waits for commands still in the kernel (in flight or orphaned). The kernel
+// answers each within its command timeout (cmd_timeout_ms, else nvme_core.io_timeout, 30 s by
+// default), a timed-out one after the abort or controller reset that follows: 60 s is twice the
+// default. Past it Close() gives up: those I/Os get no callback, and the kernel may still write
+// into their buffers until it completes them (the ring is torn down with the queue).
+constexpr int64_t kCloseWaitNs = 60'000'000'000;
 
 // The queue's depth as the pool can hold it: 1..Tag::kMaxSlots slots.
 QueueConfig WithPoolDepth(QueueConfig cfg) {
@@ -58,6 +61,7 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
       table_(table),
       transport_(std::move(transport)),
       clock_(clock),
+      counters_(counters),
       pool_(cfg_.depth),
       planner_(cfg_.lba_size + cfg_.extended_metadata_size, cfg_.noiob_lbas,
                cfg_.max_transfer_bytes),
@@ -66,12 +70,6 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
       deadlines_(cfg_.depth),
       paths_(table, SnapshotConfig{cfg_.numa_node, cfg_.failback_delay_ns, cfg_.rr_min_io,
                                    cfg_.marginal_errors, cfg_.marginal_window_ns}) {
-  if (counters == nullptr) {
-    own_counters_ = std::make_unique<PathCounters[]>(kMaxPaths);
-    counters = own_counters_.get();
-  }
-  counters_ = counters;
-  for (int i = 0; i < kMaxPaths; ++i) path_counters_[i] = &counters_[i];
   now_ = clock_->NowNs();
   // Every I/O is submitted from now on, so none has a deadline before now + io_timeout_ns.
   if (cfg_.io_timeout_ns > 0) next_deadline_ns_ = now_ + cfg_.io_timeout_ns;
@@ -83,65 +81,12 @@ QueueCore::~QueueCore() { Close(); }
 // ---------------------------------------------------------------------------------------------
 // Submission
 
-int QueueCore::Validate(const Io* io, uint32_t* children) const {
-  if (io == nullptr || io->done == nullptr) return -EINVAL;
-  *children = 1;
-  switch (io->op) {
-    case IoOp::kRead:
-    case IoOp::kWrite:
-    case IoOp::kCompare:
-      if (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0) return -EINVAL;
-      if (io->md != nullptr && (reinterpret_cast<uintptr_t>(io->md) & 3) != 0) return -EINVAL;
-      [[fallthrough]];
-    case IoOp::kWriteZeroes:
-      if (io->nlb == 0) return -EINVAL;
-      if (io->slba >= cfg_.nsze || io->nlb > cfg_.nsze - io->slba) return -ERANGE;
-      *children = planner_.CountCommands(io->op, io->slba, io->nlb);
-      break;
-    case IoOp::kFlush:
-      break;
-    case IoOp::kDeallocate: {
-      if (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0) return -EINVAL;
-      if (io->nlb == 0 || io->nlb > kMaxDsmRanges) return -EINVAL;
-      const auto* r = static_cast<const DsmRange*>(io->buf);
-      for (uint32_t i = 0; i < io->nlb; ++i) {
-        if (r[i].slba >= cfg_.nsze || r[i].nlb > cfg_.nsze - r[i].slba) return -ERANGE;
-      }
-      break;
-    }
-    case IoOp::kRaw:
-      if ((io->raw.data_len & 3) != 0 || (io->raw.metadata_len & 3) != 0) return -EINVAL;
-      if (io->raw.data_len != 0 &&
-          (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0))
-        return -EINVAL;
-      if (planner_.max_transfer_bytes() != 0 && io->raw.data_len > planner_.max_transfer_bytes())
-        return -E2BIG;
-      break;
-    default:
-      return -EOPNOTSUPP;
-  }
-  if (*children > cfg_.depth) return -E2BIG;
-  return 0;
-}
-
-// The common I/O, checked inline: an unsplit read or write. Anything else, and every I/O that
-// would fail a check, goes through Validate(), which knows the error to return.
-inline bool QueueCore::IsSimpleIo(const Io* io) const {
-  static_assert(static_cast<int>(IoOp::kRead) == 0 && static_cast<int>(IoOp::kWrite) == 1);
-  const uintptr_t buf = reinterpret_cast<uintptr_t>(io->buf);
-  return static_cast<uint8_t>(io->op) <= static_cast<uint8_t>(IoOp::kWrite) &&
-         io->done != nullptr && buf != 0 && (buf & 3) == 0 &&
-         (reinterpret_cast<uintptr_t>(io->md) & 3) == 0 &&
-         io->slba < cfg_.nsze && io->nlb <= cfg_.nsze - io->slba &&
-         planner_.FitsOneCommand(io->slba, io->nlb);  // also rejects nlb 0
-}
-
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
   uint32_t children = 1;
-  if (io == nullptr || !IsSimpleIo(io)) [[unlikely]] {
-    if (int r = Validate(io, &children); r != 0) return r;
+  if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]] {
+    if (int r = CheckIo(io, cfg_.nsze, cfg_.depth, planner_, &children); r != 0) return r;
   }
   if (children > pool_.free()) return -EAGAIN;
 
@@ -156,23 +101,30 @@ int QueueCore::Submit(Io* io) {
   io->result = 0;
   ++ios_outstanding_;
 
-  if (children == 1) {  // unsplit (any op): the command carries the I/O's own range
+  if (children == 1) [[likely]] {  // unsplit (any op): the command carries the I/O's own range
     Dispatch(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
-    CheckAccounting();
-    return 0;
+  } else {
+    SubmitSplit(io, children);
   }
-  // Split (only read/write/compare/write zeroes are): the fragments Validate() counted.
+  CheckAccounting();
+  return 0;
+}
+
+// Out of line, so that the unsplit I/O's path keeps its registers (a split loop with the
+// dispatch inlined in it cost the common case 3 instructions of spills).
+ABSL_ATTRIBUTE_NOINLINE void QueueCore::SubmitSplit(Io* io, uint32_t children) {
+  // Only read/write/compare/write zeroes are split: the fragments CheckIo() counted.
   [[maybe_unused]] const uint32_t sent = planner_.ForEachFragment(
       io->op, io->slba, io->nlb, [this, io](const Fragment& f) { Dispatch(pool_.Take(io, f)); });
   NVME_MPATH_ASSERT(sent == children);
-  CheckAccounting();
-  return 0;
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   MaybeRefresh();
-  const int p = paths_.Pick(std::exchange(c->sticky_path, -1));
+  const int sticky = c->sticky_path;
+  if (sticky >= 0) [[unlikely]] c->sticky_path = -1;  // once: a later resend may go anywhere
+  const int p = paths_.Pick(sticky);
   if (p < 0) [[unlikely]] {
     Park(c);
     return;
@@ -190,7 +142,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   c->fd_gen = paths_.fd_gen(p);
   c->sent_ns = now_;
   paths_.AddInflight(p);
-  PathCounters::Add(path_counters_[p]->inflight, 1);
+  counters_.Sent(p);
   ++unsubmitted_;
 }
 
@@ -261,7 +213,7 @@ void QueueCore::FailUnsent(int res) {
   for (Cmd* c = doomed.head; c != nullptr;) {
     Cmd* next = c->next;
     paths_.RemoveInflight(c->path);
-    Dec(path_counters_[c->path]->inflight);
+    counters_.Dropped(c->path);
     FinishCmd(c, res, 0, 0);
     c = next;
   }
@@ -291,28 +243,14 @@ inline Cmd* QueueCore::MatchCompletion(uint64_t tag) {
 // Any completion of a command in flight: in-flight counts, busy time, latency. Returns the
 // counters of its path.
 inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
-  const int p = c->path;
-  PathCounters& pc = *path_counters_[p];
-  paths_.RemoveInflight(p);
-  Dec(pc.inflight);
-  const uint64_t lat = static_cast<uint64_t>(now_ - c->sent_ns);
-  PathCounters::Add(pc.busy_ns, lat);
-  PathCounters::Add(pc.latency_hist[LatencyBucket(lat)], 1);
-  return pc;
+  paths_.RemoveInflight(c->path);
+  return counters_.Completed(c->path, static_cast<uint64_t>(now_ - c->sent_ns));
 }
 
 // A successful completion of a command in flight: account and finish it.
 inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
   PathCounters& pc = AccountCompletion(c);
-  const int64_t now = now_;
-  PathCounters::Add(pc.ios, 1);
-  const IoOp op = c->io->op;
-  if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
-    PathCounters::Add(pc.bytes, uint64_t{c->frag.nlb} * cfg_.lba_size);
-    PathCounters::Add(op == IoOp::kRead ? pc.reads : pc.writes, 1);
-  }
-  if (c->first_fail_ns != 0) [[unlikely]]
-    PathCounters::Add(pc.failover_hist[LatencyBucket(uint64_t(now - c->first_fail_ns))], 1);
+  PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
   FinishCmd(c, 0, 0, static_cast<uint32_t>(result));
 }
 
@@ -339,7 +277,7 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
   AccountCompletion(c);
   pool_.Move(c, CmdState::kTaken);  // out of the kernel: resent, set aside or finished below
   c->last_res = res;
-  CountError(p, d.error_class);
+  counters_.Failed(p, d.error_class);
   const uint16_t status = res > 0 ? static_cast<uint16_t>(res) : 0;
   const bool expired =
       cfg_.io_timeout_ns != 0 && now_ - c->io->priv.submit_ns >= cfg_.io_timeout_ns;
@@ -362,7 +300,7 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
 // (the kernel's nvme_retry_req indexing), or after 1 ms for our own resource shortage (-errno).
 void QueueCore::RetrySamePath(Cmd* c, int p, int res) {
   ++c->retries;
-  PathCounters::Add(path_counters_[p]->retries, 1);
+  counters_.Retried(p);
   int64_t delay = res < 0 ? kErrnoRetryDelayNs : 0;
   if (res > 0) {
     const uint8_t crd = NvmeStatus{static_cast<uint16_t>(res)}.crd();
@@ -370,12 +308,6 @@ void QueueCore::RetrySamePath(Cmd* c, int p, int res) {
   }
   c->sticky_path = static_cast<int8_t>(p);
   if (delay == 0) Dispatch(c); else Delay(c, DelayKind::kRetry, now_ + delay);
-}
-
-void QueueCore::CountError(int p, ErrorClass cls) {
-  PathCounters& pc = counters_[p];
-  PathCounters::Add(pc.errors, 1);
-  PathCounters::Add(pc.errors_by_class[static_cast<int>(cls)], 1);
 }
 
 // Returns the write hold for a failing completion on path `p`: the write_hold option when set,
@@ -404,7 +336,7 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
   if (!d.resend) return FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
                                   result);
   if (c->first_fail_ns == 0) c->first_fail_ns = now;
-  PathCounters::Add(counters_[p].failovers, 1);
+  counters_.FailedOver(p);
   if (ModifiesData(*c->io) && MayStillExecute(res)) {
     // The write may still land on the failing path: resend only once that path can no longer
     // execute it (the target must have torn the association down: HoldNs(), or, with
@@ -416,27 +348,10 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
   Dispatch(c);
 }
 
-int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
-                         int64_t no_path_timeout_ns, int64_t io_timeout_ns) {
-  if (no_path_timeout_ns == 0) return parked_ns;
-  const int64_t no_path = parked_ns + no_path_timeout_ns;
-  switch (best) {
-    case PathOutlook::kComingBack:
-      if (io_timeout_ns == 0) return std::numeric_limits<int64_t>::max();
-      return std::max(no_path, submit_ns + io_timeout_ns);
-    case PathOutlook::kLost:
-      return parked_ns;
-    case PathOutlook::kUsable:
-    case PathOutlook::kMayReturn:
-      break;
-  }
-  return no_path;
-}
-
 void QueueCore::Park(Cmd* c) {
   pool_.Move(c, CmdState::kParked);
   c->parked_ns = now_;  // its deadline follows the paths' outlook: ParkDeadlineNs()
-  PathCounters::Add(counters_[c->path].requeues, 1);
+  counters_.Parked(c->path);
   parked_.PushBack(c);
   deadlines_.Push(c, ParkDeadlineNs(c));
 }
@@ -461,7 +376,7 @@ void QueueCore::Unwait(Cmd* c) {
   pool_.Move(c, CmdState::kTaken);
 }
 
-void QueueCore::RedriveParked() {
+void QueueCore::DispatchParked() {
   // Oldest first, as they were parked. A command that finds no path again parks again, at the
   // tail, with a fresh no-path deadline.
   CmdList batch = parked_.TakeAll();
@@ -629,7 +544,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   Completion* const batch = reaped.c;
   for (;;) {
     MaybeRefresh();
-    if (!parked_.empty() && paths_.any_usable()) RedriveParked();
+    if (!parked_.empty() && paths_.any_usable()) DispatchParked();
     if (!deadlines_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
     if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
     if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
@@ -669,9 +584,9 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     }
     if (n == 64) continue;  // maybe more to reap
     if (completed_ >= min_complete) {
-      // Drain what the completions above made due (resends, redrives) before returning.
+      // Drain what the completions above made due (resends, parked commands) before returning.
       MaybeRefresh();
-      if (!parked_.empty() && paths_.any_usable()) RedriveParked();
+      if (!parked_.empty() && paths_.any_usable()) DispatchParked();
       Flush();
       break;
     }
@@ -699,7 +614,7 @@ void QueueCore::Close() {
   // In-flight commands still own their buffers in the kernel: wait for them (bounded), and for
   // the ones answered at their deadline (orphaned) too. Commands the kernel will not take are
   // taken back and fail at once: closing does not wait out a submit stall.
-  const int64_t give_up = clock_->NowNs() + 60'000'000'000;
+  const int64_t give_up = clock_->NowNs() + kCloseWaitNs;
   while (pool_.free() < pool_.depth() && clock_->NowNs() < give_up) {
     Flush();
     if (unsubmitted_ != 0) FailUnsent(-ESHUTDOWN);
@@ -710,11 +625,11 @@ void QueueCore::Close() {
       if (ReleaseOrphan(batch[i].tag)) continue;
       if (Cmd* c = MatchCompletion(batch[i].tag)) {
         paths_.RemoveInflight(c->path);
-        Dec(counters_[c->path].inflight);
+        counters_.Dropped(c->path);
         FinishCmd(c, batch[i].res == 0 ? 0 : -ESHUTDOWN, 0, 0);
       }
     }
-    if (n == 0 && dynamic_cast<const MonotonicClock*>(clock_) == nullptr) break;  // fake clock
+    if (n == 0 && !clock_->AdvancesWhileWaiting()) break;  // the bound would never come
   }
   // What may be left is only in the kernel (the wait gave up); nothing waits in the queue.
   NVME_MPATH_ASSERT(parked_.empty() && deadlines_.empty() && holds_ == 0 && unsubmitted_ == 0);
@@ -722,136 +637,3 @@ void QueueCore::Close() {
 }
 
 }  // namespace nvme_mpath::internal
-
-// ---------------------------------------------------------------------------------------------
-// Synchronous helpers of the public Queue.
-
-namespace nvme_mpath {
-namespace {
-struct SyncWait {
-  bool done = false;
-};
-void SyncDone(Io* io) { static_cast<SyncWait*>(io->ctx)->done = true; }
-}  // namespace
-
-int Queue::Execute(Io* io) {
-  // Enter the ring once before the I/O is accepted: a queue that this thread cannot use says so
-  // (-EEXIST) while nothing of `io` is in it yet. After that it stays usable from this thread.
-  if (int r = Poll(0, 0); r < 0) return r;
-  IoDoneFn user_done = io->done;
-  void* user_ctx = io->ctx;
-  SyncWait wait;
-  io->done = SyncDone;
-  io->ctx = &wait;
-  int r = Submit(io);
-  while (r == -EAGAIN) {  // queue full of other I/O: make room
-    Poll(1, 1000);
-    r = Submit(io);
-  }
-  if (r == 0) {
-    while (!wait.done) {
-      // Poll fails only for a thread the ring refuses, which the Poll above ruled out unless
-      // another thread used the queue meanwhile (not allowed): `io` is still in the queue, so
-      // returning would leave it a dangling pointer.
-      if (Poll(1, -1) < 0) {
-        MPLOG_ERROR("Queue::Execute: the queue was used from another thread during a synchronous "
-                    "I/O");
-        abort();
-      }
-    }
-    r = io->res;
-  }
-  io->done = user_done;
-  io->ctx = user_ctx;
-  return r;
-}
-
-int Queue::Read(uint64_t slba, uint32_t nlb, void* buf, NvmeStatus* status) {
-  Io io;
-  io.op = IoOp::kRead;
-  io.slba = slba;
-  io.nlb = nlb;
-  io.buf = buf;
-  int r = Execute(&io);
-  if (status) *status = io.status;
-  return r;
-}
-
-int Queue::Write(uint64_t slba, uint32_t nlb, const void* buf, NvmeStatus* status) {
-  Io io;
-  io.op = IoOp::kWrite;
-  io.slba = slba;
-  io.nlb = nlb;
-  io.buf = const_cast<void*>(buf);
-  int r = Execute(&io);
-  if (status) *status = io.status;
-  return r;
-}
-
-int Queue::FlushCache(NvmeStatus* status) {
-  Io io;
-  io.op = IoOp::kFlush;
-  int r = Execute(&io);
-  if (status) *status = io.status;
-  return r;
-}
-
-const char* IoOpName(IoOp op) {
-  switch (op) {
-    case IoOp::kRead: return "read";
-    case IoOp::kWrite: return "write";
-    case IoOp::kFlush: return "flush";
-    case IoOp::kWriteZeroes: return "write-zeroes";
-    case IoOp::kDeallocate: return "deallocate";
-    case IoOp::kCompare: return "compare";
-    case IoOp::kRaw: return "raw";
-  }
-  return "?";
-}
-
-const char* ErrorClassName(ErrorClass c) {
-  switch (c) {
-    case ErrorClass::kAna: return "ana";
-    case ErrorClass::kHostPath: return "host_path";
-    case ErrorClass::kHostAborted: return "host_aborted";
-    case ErrorClass::kCancelled: return "cancelled";
-    case ErrorClass::kGone: return "gone";
-    case ErrorClass::kOtherPath: return "other_path";
-    case ErrorClass::kMedia: return "media";
-    case ErrorClass::kOther: return "other";
-    case ErrorClass::kCount: break;
-  }
-  return "?";
-}
-
-void PathStatsSnapshot::Accumulate(const PathCounters& c) {
-  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  ios += ld(c.ios);
-  bytes += ld(c.bytes);
-  reads += ld(c.reads);
-  writes += ld(c.writes);
-  inflight += ld(c.inflight);
-  errors += ld(c.errors);
-  retries += ld(c.retries);
-  failovers += ld(c.failovers);
-  requeues += ld(c.requeues);
-  busy_ns += ld(c.busy_ns);
-  for (int i = 0; i < kErrorClassCount; ++i) errors_by_class[i] += ld(c.errors_by_class[i]);
-  for (int i = 0; i < kLatencyBuckets; ++i) latency_hist[i] += ld(c.latency_hist[i]);
-  for (int i = 0; i < kLatencyBuckets; ++i) failover_hist[i] += ld(c.failover_hist[i]);
-}
-
-uint64_t HistogramQuantileUs(const uint64_t* hist, double q) {
-  uint64_t total = 0;
-  for (int i = 0; i < kLatencyBuckets; ++i) total += hist[i];
-  if (total == 0) return 0;
-  const double want = q * double(total);
-  uint64_t seen = 0;
-  for (int i = 0; i < kLatencyBuckets; ++i) {
-    seen += hist[i];
-    if (double(seen) >= want && hist[i] != 0) return uint64_t{2} << i;
-  }
-  return uint64_t{2} << (kLatencyBuckets - 1);
-}
-
-}  // namespace nvme_mpath

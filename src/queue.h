@@ -1,15 +1,22 @@
 // File: queue.h
 //
-// QueueCore: the per-thread I/O engine. It owns a Transport (one io_uring), a fixed pool of
-// command slots, and the retry, hold and requeue lists, and reads the shared PathTable through a
-// private snapshot. The hot path reads top to bottom like the kernel's mpath_bdev_submit_bio():
+// QueueCore: the per-thread I/O engine. It orchestrates; each job is its own unit:
+//   CommandPool (command_pool.h)     the command slots, their free list and checked states
+//   SplitPlanner (split_planner.h)   where an I/O is cut into commands (transfer limit, NOIOB)
+//   CommandBuilder (command_builder.h) the nvme_uring_cmd of each command
+//   PathSnapshot (path_snapshot.h)   its view of the shared PathTable: tiers, outlook, marginal
+//   DeadlineList (deadline_list.h)   every timed wait: retries, holds, resends, parked commands
+//   Decide() (disposition.h)         what a completion means
+// and it owns its Transport (one io_uring). The hot path reads top to bottom like the kernel's
+// mpath_bdev_submit_bio():
 //
 //   Submit(io) -> validate -> split to the strictest path limit -> per command: policy picks a
 //     usable path -> tag -> uring_cmd SQE
-//     \- no usable path but one may come back -> requeue list (bounded by the slots, deadline)
+//     \- no usable path but one may come back -> park it (the kernel's requeue list; bounded by
+//         the slots, with a no-path deadline)
 //   Poll() -> reap -> decode status -> disposition: complete | retry same path after CRD |
 //     fail over | set path aside + re-read ANA | reopen -> application callback exactly once
-//   snapshot changed (ANA poll, reconnect) or a deadline passed -> re-drive the requeue list
+//   snapshot changed (ANA poll, reconnect) or a deadline passed -> dispatch the parked commands
 //   the I/O deadline passed (io_timeout, even with the kernel silent) -> -ETIMEDOUT; a command
 //     still in the kernel keeps its slot until its completion comes, and is never resent
 //   the kernel took none of the prepared commands (-EAGAIN/-EBUSY/short) -> resubmitted by
@@ -39,6 +46,7 @@
 #include "disposition.h"
 #include "path.h"
 #include "path_snapshot.h"
+#include "queue_counters.h"
 #include "policy.h"
 #include "split_planner.h"
 #include "transport.h"
@@ -71,31 +79,6 @@ struct QueueConfig {
   bool fixed_buffers = false;
 };
 
-// The no-path rule: when a command parked at `parked_ns` (its I/O submitted at `submit_ns`)
-// fails with -ENOLINK unless a path becomes usable first, given the best outlook over all paths
-// (PathOutlook, path.h):
-//   * kComingBack (a path in ANA change on a live controller): at the I/O deadline,
-//     submit + io_timeout (never earlier than the no-path timeout; never, when io_timeout is 0);
-//   * kMayReturn (inaccessible, persistent loss, no live controller): parked + no_path_timeout;
-//   * kLost (every controller deleted, nothing at their endpoints): at once.
-// A no_path_timeout of 0 fails at once whatever the outlook (the option: "do not park").
-int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
-                         int64_t no_path_timeout_ns, int64_t io_timeout_ns);
-
-// Counters of one queue that are not per path.
-struct QueueCounters {
-  uint64_t stale_completions = 0;  // completions whose tag matched no waiting attempt
-  // Path errors of commands that went down an association the path no longer has (its fd was
-  // reopened since): handled, but not reported against the new association.
-  uint64_t old_association_errors = 0;
-  uint64_t parked_expired = 0;     // I/Os failed after the no-path timeout
-  uint64_t sq_full = 0;
-  uint64_t submit_failures = 0;    // transport Submit() calls that left commands unsent
-  uint64_t unsent_failed = 0;      // commands failed because the kernel would not take them
-  uint64_t timed_out = 0;          // commands failed at the I/O deadline while in the kernel
-  uint64_t late_completions = 0;   // completions of those, dropped when they came
-};
-
 class QueueCore final : public Queue {
  public:
   // `counters` has one block per path (engine-owned, may live in shared memory), or null to use
@@ -111,23 +94,23 @@ class QueueCore final : public Queue {
   int event_fd() const override { return transport_->event_fd(); }
 
   // Fails every parked, delayed or unsent command with -ESHUTDOWN, waits for in-flight and
-  // orphaned ones (bounded), and rejects further submits. Called by the destructor.
+  // orphaned ones (at most kCloseWaitNs, 60 s, see queue.cc), and rejects further submits.
+  // Called by the destructor.
   void Close();
 
   const QueueCounters& queue_counters() const { return qc_; }
-  const PathCounters& counters(int path) const { return counters_[path]; }
+  const PathCounters& counters(int path) const { return counters_.path(path); }
   Transport* transport() { return transport_.get(); }
-  // Commands (not I/Os) parked waiting for a path / delayed (retry or write hold).
+  // Commands (not I/Os) parked waiting for a path / delayed (retry, write hold or resend).
   uint32_t parked() const { return parked_.size; }
   uint32_t delayed() const { return deadlines_.size() - parked_.size; }
 
  private:
-  bool IsSimpleIo(const Io* io) const;
-  int Validate(const Io* io, uint32_t* children) const;
   void RefreshSnapshot();
   void MaybeRefresh() {
     if (paths_.stale()) RefreshSnapshot();
   }
+  void SubmitSplit(Io* io, uint32_t children);
   void Dispatch(Cmd* c);
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
   int SubmitPrepared();
@@ -142,7 +125,7 @@ class QueueCore final : public Queue {
   void Unwait(Cmd* c);
   void RekeyParked();
   void RunTimers(int64_t now);
-  void RedriveParked();
+  void DispatchParked();
   int64_t ParkDeadlineNs(const Cmd* c) const {
     return NoPathDeadlineNs(paths_.outlook(), c->parked_ns, c->io->priv.submit_ns, cfg_.no_path_timeout_ns,
                             cfg_.io_timeout_ns);
@@ -152,7 +135,6 @@ class QueueCore final : public Queue {
   void ExpireIos(int64_t now);
   bool ReleaseOrphan(uint64_t tag);
   void FailUnsent(int res);
-  void CountError(int path, ErrorClass cls);
   int64_t HoldNs(int path) const;
   int64_t NextTimerNs() const;
   // Checks the pool's accounting (debug builds) when no callback is running: a callback that
@@ -167,9 +149,7 @@ class QueueCore final : public Queue {
   PathTable* table_;
   std::unique_ptr<Transport> transport_;
   const Clock* clock_;
-  std::unique_ptr<PathCounters[]> own_counters_;
-  PathCounters* counters_;
-  std::array<PathCounters*, kMaxPaths> path_counters_;  // &counters_[i]: no multiply per I/O
+  PathAccounting counters_;
   QueueCounters qc_;
 
   CommandPool pool_;
