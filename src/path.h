@@ -40,7 +40,7 @@ namespace nvme_mpath::internal {
 
 // What a path that is not usable now may still do, as the control plane judged it
 // (NextPathState(), path_decision.h). Queues take the best over all paths to decide how long
-// parked I/O waits (NoPathDeadlineNs(), queue.h). Ordered best first.
+// parked I/O waits (NoPathDeadlineNs(), path_snapshot.h). Ordered best first.
 enum class PathOutlook : uint8_t {
   kUsable = 0,      // usable now
   kComingBack = 1,  // ANA change on a live controller: parked I/O waits up to the I/O deadline
