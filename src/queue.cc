@@ -67,7 +67,7 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
                cfg_.max_transfer_bytes),
       builder_(cfg_.nsid, cfg_.lba_size + cfg_.extended_metadata_size, cfg_.metadata_size,
                cfg_.cmd_timeout_ms),
-      deadlines_(cfg_.depth),
+      waits_(cfg_.depth),
       paths_(table, SnapshotConfig{cfg_.numa_node, cfg_.failback_delay_ns, cfg_.rr_min_io,
                                    cfg_.marginal_errors, cfg_.marginal_window_ns}) {
   now_ = clock_->NowNs();
@@ -225,7 +225,8 @@ void QueueCore::FailUnsent(int res) {
 void QueueCore::RefreshSnapshot() {
   const PathOutlook outlook = paths_.outlook();
   paths_.Refresh(now_, transport_.get());
-  if (paths_.outlook() != outlook && !parked_.empty()) RekeyParked();
+  if (paths_.outlook() != outlook)  // so did every parked command's no-path deadline
+    waits_.RekeyParked([this](const Cmd& c) { return ParkDeadlineNs(&c); });
   // The transfer limit follows the paths' current associations (a reopen may change it).
   planner_.SetMaxTransferBytes(table_->MaxTransferBytes());
 }
@@ -352,54 +353,36 @@ void QueueCore::Park(Cmd* c) {
   pool_.Move(c, CmdState::kParked);
   c->parked_ns = now_;  // its deadline follows the paths' outlook: ParkDeadlineNs()
   counters_.Parked(c->path);
-  parked_.PushBack(c);
-  deadlines_.Push(c, ParkDeadlineNs(c));
+  waits_.Park(c, ParkDeadlineNs(c));
 }
 
 void QueueCore::Delay(Cmd* c, DelayKind kind, int64_t due_ns) {
   pool_.Move(c, CmdState::kDelayed);
   c->delay_kind = kind;
-  if (kind == DelayKind::kWriteHold) ++holds_;
-  deadlines_.Push(c, due_ns);
+  waits_.Delay(c, due_ns);
 }
 
 // Takes a parked or delayed command out of the lists it waits in, into the queue's hands.
 void QueueCore::Unwait(Cmd* c) {
-  NVME_MPATH_ASSERT(c->state == CmdState::kParked || c->state == CmdState::kDelayed);
-  if (c->state == CmdState::kParked) {
-    parked_.Remove(c);
-  } else if (c->delay_kind == DelayKind::kWriteHold) {
-    NVME_MPATH_ASSERT(holds_ != 0);
-    --holds_;
-  }
-  if (c->queued()) deadlines_.Remove(c);  // not when PopDue() took it out already
+  waits_.Remove(c);
   pool_.Move(c, CmdState::kTaken);
 }
 
 void QueueCore::DispatchParked() {
   // Oldest first, as they were parked. A command that finds no path again parks again, at the
   // tail, with a fresh no-path deadline.
-  CmdList batch = parked_.TakeAll();
+  const CmdList batch = waits_.TakeParked();
   for (Cmd* c = batch.head; c != nullptr;) {
     Cmd* next = c->next;
-    deadlines_.Remove(c);
     pool_.Move(c, CmdState::kTaken);
     Dispatch(c);
     c = next;
   }
 }
 
-// The paths' outlook changed: so did every parked command's no-path deadline.
-void QueueCore::RekeyParked() {
-  deadlines_.Rekey([this](const DeadlineEntry& e) {
-    const Cmd& c = static_cast<const Cmd&>(e);
-    return c.state == CmdState::kParked ? ParkDeadlineNs(&c) : c.due_ns;
-  });
-}
-
 int64_t QueueCore::NextTimerNs() const {
   const int64_t failback = paths_.failback_refresh_ns();
-  return failback != 0 ? std::min(deadlines_.next_ns(), failback) : deadlines_.next_ns();
+  return failback != 0 ? std::min(waits_.next_ns(), failback) : waits_.next_ns();
 }
 
 // Acts on every deadline passed by `now`. What is due is taken out first: a command armed again
@@ -409,26 +392,16 @@ void QueueCore::RunTimers(int64_t now) {
   if (paths_.failback_refresh_ns() != 0 && now >= paths_.failback_refresh_ns()) RefreshSnapshot();
   // write_hold_release_on_reset: a hold ends once its path's controller was reset since the
   // failing completion (reset_gen moved; not always with an epoch bump, so looked at here).
-  if (cfg_.write_hold_release_on_reset && holds_ != 0) {
-    CmdList released;
-    for (DeadlineEntry* e : deadlines_) {
-      Cmd* c = static_cast<Cmd*>(e);
-      if (c->state == CmdState::kDelayed && c->delay_kind == DelayKind::kWriteHold &&
-          c->due_ns > now &&
-          table_->path(c->path).reset_gen.load(std::memory_order_relaxed) != c->hold_reset_gen)
-        released.PushBack(c);  // a delayed command is in no other list
-    }
-    for (Cmd* c = released.head; c != nullptr; c = c->next) deadlines_.Update(c, now);
+  if (cfg_.write_hold_release_on_reset) {
+    waits_.EndHolds(now, [this](const Cmd& c) {
+      return table_->path(c.path).reset_gen.load(std::memory_order_relaxed) != c.hold_reset_gen;
+    });
   }
   CmdList ready, expired;  // delayed ones to send again, parked ones out of time
-  while (DeadlineEntry* e = deadlines_.PopDue(now)) {
-    Cmd* c = static_cast<Cmd*>(e);
-    CmdList& to = c->state == CmdState::kParked ? expired : ready;
-    Unwait(c);
-    to.PushBack(c);
-  }
+  waits_.TakeDue(now, &ready, &expired);
   for (Cmd* c = ready.head; c != nullptr;) {
     Cmd* next = c->next;
+    pool_.Move(c, CmdState::kTaken);
     if (cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns) {
       FinishCmd(c, -ETIMEDOUT, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
     } else {
@@ -438,6 +411,7 @@ void QueueCore::RunTimers(int64_t now) {
   }
   for (Cmd* c = expired.head; c != nullptr;) {
     Cmd* next = c->next;
+    pool_.Move(c, CmdState::kTaken);
     ++qc_.parked_expired;
     FinishCmd(c, -ENOLINK, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
     c = next;
@@ -544,8 +518,8 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   Completion* const batch = reaped.c;
   for (;;) {
     MaybeRefresh();
-    if (!parked_.empty() && paths_.any_usable()) DispatchParked();
-    if (!deadlines_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
+    if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
+    if (!waits_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
     if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
     if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
     if (unsubmitted_ != 0 && unsent_since_ns_ != 0 && now_ - unsent_since_ns_ >= kSubmitStallNs)
@@ -561,7 +535,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
         if (ns < 0) ns = 0;
         if (wait_ns < 0 || ns < wait_ns) wait_ns = ns;
       };
-      if (!deadlines_.empty() || paths_.failback_refresh_ns() != 0)
+      if (!waits_.empty() || paths_.failback_refresh_ns() != 0)
         bound(std::min(NextTimerNs() - now, kParkedPollSliceNs));
       if (next_deadline_ns_ != std::numeric_limits<int64_t>::max())
         bound(next_deadline_ns_ - now);  // the ring may stay silent: wake for the deadline
@@ -586,7 +560,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     if (completed_ >= min_complete) {
       // Drain what the completions above made due (resends, parked commands) before returning.
       MaybeRefresh();
-      if (!parked_.empty() && paths_.any_usable()) DispatchParked();
+      if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
       Flush();
       break;
     }
@@ -601,15 +575,16 @@ void QueueCore::Close() {
   closed_ = true;
   // Parked and delayed commands never reached the kernel (or were already answered by it):
   // the parked ones in the order they were parked, then the delayed ones by deadline.
-  while (!parked_.empty()) {
-    Cmd* c = parked_.head;
-    Unwait(c);
-    FinishCmd(c, -ESHUTDOWN, 0, 0);
-  }
-  while (DeadlineEntry* e = deadlines_.PopDue(std::numeric_limits<int64_t>::max())) {
-    Cmd* c = static_cast<Cmd*>(e);
-    Unwait(c);
-    FinishCmd(c, -ESHUTDOWN, 0, 0);
+  const CmdList parked = waits_.TakeParked();  // oldest first
+  CmdList delayed, none;
+  waits_.TakeDue(std::numeric_limits<int64_t>::max(), &delayed, &none);
+  for (const CmdList& l : {parked, delayed}) {
+    for (Cmd* c = l.head; c != nullptr;) {
+      Cmd* next = c->next;
+      pool_.Move(c, CmdState::kTaken);
+      FinishCmd(c, -ESHUTDOWN, 0, 0);
+      c = next;
+    }
   }
   // In-flight commands still own their buffers in the kernel: wait for them (bounded), and for
   // the ones answered at their deadline (orphaned) too. Commands the kernel will not take are
@@ -632,7 +607,7 @@ void QueueCore::Close() {
     if (n == 0 && !clock_->AdvancesWhileWaiting()) break;  // the bound would never come
   }
   // What may be left is only in the kernel (the wait gave up); nothing waits in the queue.
-  NVME_MPATH_ASSERT(parked_.empty() && deadlines_.empty() && holds_ == 0 && unsubmitted_ == 0);
+  NVME_MPATH_ASSERT(waits_.empty() && waits_.holds() == 0 && unsubmitted_ == 0);
   CheckAccounting();
 }
 

@@ -42,7 +42,6 @@
 #include "clock.h"
 #include "command_builder.h"
 #include "command_pool.h"
-#include "deadline_list.h"
 #include "disposition.h"
 #include "path.h"
 #include "path_snapshot.h"
@@ -50,6 +49,7 @@
 #include "policy.h"
 #include "split_planner.h"
 #include "transport.h"
+#include "wait_lists.h"
 
 namespace nvme_mpath::internal {
 
@@ -102,8 +102,8 @@ class QueueCore final : public Queue {
   const PathCounters& counters(int path) const { return counters_.path(path); }
   Transport* transport() { return transport_.get(); }
   // Commands (not I/Os) parked waiting for a path / delayed (retry, write hold or resend).
-  uint32_t parked() const { return parked_.size; }
-  uint32_t delayed() const { return deadlines_.size() - parked_.size; }
+  uint32_t parked() const { return waits_.parked(); }
+  uint32_t delayed() const { return waits_.delayed(); }
 
  private:
   void RefreshSnapshot();
@@ -123,7 +123,6 @@ class QueueCore final : public Queue {
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t due_ns);
   void Unwait(Cmd* c);
-  void RekeyParked();
   void RunTimers(int64_t now);
   void DispatchParked();
   int64_t ParkDeadlineNs(const Cmd* c) const {
@@ -141,7 +140,7 @@ class QueueCore final : public Queue {
   // submits runs while its caller may hold commands in hand (kTaken).
   void CheckAccounting() const {
     if constexpr (kAssertsEnabled) {
-      if (callbacks_running_ == 0) pool_.CheckAccounting(parked_.size, delayed());
+      if (callbacks_running_ == 0) pool_.CheckAccounting(waits_.parked(), waits_.delayed());
     }
   }
 
@@ -155,11 +154,7 @@ class QueueCore final : public Queue {
   CommandPool pool_;
   SplitPlanner planner_;
   CommandBuilder builder_;
-  // Commands waiting for a usable path, oldest first (re-driven in this order), and every
-  // command waiting for a time, parked ones included (their no-path deadline).
-  CmdList parked_;
-  DeadlineList deadlines_;
-  uint32_t holds_ = 0;  // delayed commands in a write hold
+  WaitLists waits_;  // parked and delayed commands
   uint32_t ios_outstanding_ = 0;
   uint32_t unsubmitted_ = 0;     // commands prepared in the transport, not yet taken
   int64_t unsent_since_ns_ = 0;  // since when the kernel has taken none of them (0: no stall)
