@@ -28,17 +28,6 @@ namespace {
 
 constexpr int64_t kErrnoRetryDelayNs = 1'000'000;  // -EAGAIN & co: retry after 1 ms
 constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path changes
-// Commands the kernel did not take (-EAGAIN/-EBUSY/-ENOMEM from io_uring_enter, or a short
-// submit) are retried by every Flush() and Poll(); while any wait, Poll() waits at most
-// kSubmitRetryNs for completions (reaping is what frees a CQ backlog) and then submits again.
-// When the kernel has taken none of them for kSubmitStallNs, they fail with the errno it gave.
-// Why 1 s: -EAGAIN means io_uring could not allocate a request and -EBUSY that its CQ overflow
-// backlog could not be flushed; both clear within milliseconds once memory is reclaimed or
-// completions reaped (done between tries). A full second with no command taken, about 1000
-// tries, means the host is out of memory: the application hears of it then, as it would hear
-// of a path failure with the recommended cmd_timeout_ms of about 1 s, instead of hanging.
-constexpr int64_t kSubmitRetryNs = 1'000'000;
-constexpr int64_t kSubmitStallNs = 1'000'000'000;
 // How long Close() waits for commands still in the kernel (in flight or orphaned). The kernel
 // answers each within its command timeout (cmd_timeout_ms, else nvme_core.io_timeout, 30 s by
 // default), a timed-out one after the abort or controller reset that follows: 60 s is twice the
@@ -143,7 +132,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   c->sent_ns = now_;
   paths_.AddInflight(p);
   counters_.Sent(p);
-  ++unsubmitted_;
+  unsent_.Prepared();
 }
 
 // Prep() refused: on a full SQ submit and try once more; otherwise (or again refused) the command
@@ -162,7 +151,7 @@ int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int b
 }
 
 int QueueCore::Flush() {
-  if (unsubmitted_ == 0) return 0;
+  if (unsent_.count() == 0) return 0;
   now_ = clock_->NowNs();
   const int r = SubmitPrepared();
   // A kernel short of resources is not the caller's error: the commands stay queued, the next
@@ -171,22 +160,14 @@ int QueueCore::Flush() {
 }
 
 // Sends what Prep() queued. The transport may take fewer than were prepared, or none (-errno):
-// the rest stay prepared in order and are counted here, for the next try (see kSubmitStallNs).
-// -EEXIST (this thread may not use the ring) is not a stall: the commands wait for their thread.
+// the rest stay prepared in order, for the next try (see unsent.h).
 int QueueCore::SubmitPrepared() {
   const int r = transport_->Submit();
-  if (r > 0) {
-    unsubmitted_ -= std::min(static_cast<uint32_t>(r), unsubmitted_);
-    unsent_since_ns_ = unsubmitted_ != 0 ? now_ : 0;  // progress: any stall starts afresh
-  } else if (unsubmitted_ != 0 && r != -EEXIST) [[unlikely]] {
-    if (unsent_since_ns_ == 0) unsent_since_ns_ = now_;
-    last_submit_err_ = r < 0 ? r : -EAGAIN;
-    ++qc_.submit_failures;
-  }
+  if (unsent_.Submitted(r, now_)) [[unlikely]] ++qc_.submit_failures;
   return r;
 }
 
-// The kernel has taken none of the prepared commands for kSubmitStallNs (or the queue closes,
+// The kernel has taken none of the prepared commands for kStallNs (unsent.h; or the queue closes,
 // `res` -ESHUTDOWN): take them back from the transport (they can then never reach a device)
 // and fail them with `res`. Callbacks run
 // only once all are taken back, so that an I/O a callback submits is not taken back as well.
@@ -204,11 +185,10 @@ void QueueCore::FailUnsent(int res) {
     if (n < 64) break;
   }
   const uint32_t n_doomed = doomed.size;
-  unsubmitted_ -= std::min(n_doomed, unsubmitted_);
-  unsent_since_ns_ = unsubmitted_ != 0 ? now_ : 0;  // the transport could not take all back
+  unsent_.TakenBack(n_doomed, now_);
   if (n_doomed != 0 && res != -ESHUTDOWN)
     MPLOG_WARN("queue: the kernel took none of {} prepared commands for {} ms ({}): failing them",
-               n_doomed, kSubmitStallNs / 1'000'000, strerror(-res));
+               n_doomed, UnsentCommands::kStallNs / 1'000'000, strerror(-res));
   qc_.unsent_failed += n_doomed;
   for (Cmd* c = doomed.head; c != nullptr;) {
     Cmd* next = c->next;
@@ -522,9 +502,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     if (!waits_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
     if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
     if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
-    if (unsubmitted_ != 0 && unsent_since_ns_ != 0 && now_ - unsent_since_ns_ >= kSubmitStallNs)
-        [[unlikely]]
-      FailUnsent(last_submit_err_ != 0 ? last_submit_err_ : -EAGAIN);
+    if (unsent_.Stalled(now_)) [[unlikely]] FailUnsent(unsent_.error());
 
     const bool want = completed_ < min_complete && now < deadline;
     int64_t wait_ns = 0;
@@ -539,7 +517,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
         bound(std::min(NextTimerNs() - now, kParkedPollSliceNs));
       if (next_deadline_ns_ != std::numeric_limits<int64_t>::max())
         bound(next_deadline_ns_ - now);  // the ring may stay silent: wake for the deadline
-      if (unsubmitted_ != 0) bound(kSubmitRetryNs);  // completions may never come: resubmit
+      if (unsent_.count() != 0) bound(UnsentCommands::kRetryNs);  // none may come: resubmit
     }
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
     if (n < 0) [[unlikely]] {
@@ -592,7 +570,7 @@ void QueueCore::Close() {
   const int64_t give_up = clock_->NowNs() + kCloseWaitNs;
   while (pool_.free() < pool_.depth() && clock_->NowNs() < give_up) {
     Flush();
-    if (unsubmitted_ != 0) FailUnsent(-ESHUTDOWN);
+    if (unsent_.count() != 0) FailUnsent(-ESHUTDOWN);
     Completion batch[64];
     int n = transport_->Reap(batch, 64, 1, 100'000'000);
     if (n < 0) break;
@@ -607,7 +585,7 @@ void QueueCore::Close() {
     if (n == 0 && !clock_->AdvancesWhileWaiting()) break;  // the bound would never come
   }
   // What may be left is only in the kernel (the wait gave up); nothing waits in the queue.
-  NVME_MPATH_ASSERT(waits_.empty() && waits_.holds() == 0 && unsubmitted_ == 0);
+  NVME_MPATH_ASSERT(waits_.empty() && waits_.holds() == 0 && unsent_.count() == 0);
   CheckAccounting();
 }
 

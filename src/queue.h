@@ -49,6 +49,7 @@
 #include "policy.h"
 #include "split_planner.h"
 #include "transport.h"
+#include "unsent.h"
 #include "wait_lists.h"
 
 namespace nvme_mpath::internal {
@@ -156,9 +157,7 @@ class QueueCore final : public Queue {
   CommandBuilder builder_;
   WaitLists waits_;  // parked and delayed commands
   uint32_t ios_outstanding_ = 0;
-  uint32_t unsubmitted_ = 0;     // commands prepared in the transport, not yet taken
-  int64_t unsent_since_ns_ = 0;  // since when the kernel has taken none of them (0: no stall)
-  int32_t last_submit_err_ = 0;  // what the last refused Submit() returned
+  UnsentCommands unsent_;  // prepared in the transport, not yet taken by the kernel
   // No I/O's deadline (submit_ns + io_timeout_ns) comes before this: when it passes, Poll()
   // scans the slots (ExpireIos). Max when io_timeout_ns is 0.
   int64_t next_deadline_ns_ = std::numeric_limits<int64_t>::max();
