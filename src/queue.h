@@ -1,12 +1,15 @@
 // File: queue.h
 //
 // QueueCore: the per-thread I/O engine. It orchestrates; each job is its own unit:
-//   CommandPool (command_pool.h)     the command slots, their free list and checked states
-//   SplitPlanner (split_planner.h)   where an I/O is cut into commands (transfer limit, NOIOB)
+//   CheckIo (io_check.h)               whether an Io can be taken, and how many commands
+//   SplitPlanner (split_planner.h)     where an I/O is cut into commands (transfer limit, NOIOB)
+//   CommandPool (command_pool.h)       the command slots, their free list and checked states
 //   CommandBuilder (command_builder.h) the nvme_uring_cmd of each command
-//   PathSnapshot (path_snapshot.h)   its view of the shared PathTable: tiers, outlook, marginal
-//   DeadlineList (deadline_list.h)   every timed wait: retries, holds, resends, parked commands
-//   Decide() (disposition.h)         what a completion means
+//   PathSnapshot (path_snapshot.h)     its view of the PathTable: tiers, outlook, marginal paths
+//   WaitLists (wait_lists.h)           parked and delayed commands, by deadline (deadline_list.h)
+//   UnsentCommands (unsent.h)          prepared commands the kernel has not taken yet
+//   PathAccounting (queue_counters.h)  the per-path counters
+//   Decide() (disposition.h)           what a completion means
 // and it owns its Transport (one io_uring). The hot path reads top to bottom like the kernel's
 // mpath_bdev_submit_bio():
 //
