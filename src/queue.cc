@@ -568,12 +568,20 @@ void QueueCore::Close() {
   // the ones answered at their deadline (orphaned) too. Commands the kernel will not take are
   // taken back and fail at once: closing does not wait out a submit stall.
   const int64_t give_up = clock_->NowNs() + kCloseWaitNs;
-  while (pool_.free() < pool_.depth() && clock_->NowNs() < give_up) {
+  bool gave_up = false;  // with commands still in the kernel
+  while (pool_.free() < pool_.depth()) {
+    if (clock_->NowNs() >= give_up) {
+      gave_up = true;
+      break;
+    }
     Flush();
     if (unsent_.count() != 0) FailUnsent(-ESHUTDOWN);
     Completion batch[64];
     int n = transport_->Reap(batch, 64, 1, 100'000'000);
-    if (n < 0) break;
+    if (n < 0) {
+      gave_up = true;
+      break;
+    }
     for (int i = 0; i < n; ++i) {
       if (ReleaseOrphan(batch[i].tag)) continue;
       if (Cmd* c = MatchCompletion(batch[i].tag)) {
@@ -582,10 +590,16 @@ void QueueCore::Close() {
         FinishCmd(c, batch[i].res == 0 ? 0 : -ESHUTDOWN, 0, 0);
       }
     }
-    if (n == 0 && !clock_->AdvancesWhileWaiting()) break;  // the bound would never come
+    if (n == 0 && !clock_->AdvancesWhileWaiting()) {  // the bound would never come
+      gave_up = true;
+      break;
+    }
   }
-  // What may be left is only in the kernel (the wait gave up); nothing waits in the queue.
+  // Nothing waits in the queue any more; what may be left is only in the kernel, and only when
+  // the wait gave up. Otherwise every slot is free and every I/O was answered.
   NVME_MPATH_ASSERT(waits_.empty() && waits_.holds() == 0 && unsent_.count() == 0);
+  NVME_MPATH_ASSERT_MSG(gave_up || (pool_.free() == pool_.depth() && ios_outstanding_ == 0),
+                        "closed with a command left");
   CheckAccounting();
 }
 
