@@ -23,7 +23,8 @@
 
 #include <nvme_mpath/nvme_mpath.h>
 
-#include "options.h" /* struct mpath_options, and what is done with it */
+#include "options.h"    /* struct mpath_options, and what is done with it */
+#include "stats_json.h" /* the per-job JSON document (json-c, apart from fio's json.h) */
 
 #ifndef MPATH_FIO_VERSION
 #error "MPATH_FIO_VERSION (the fio release this engine is built for) must be defined"
@@ -37,13 +38,6 @@ struct mpath_io {
   int inflight; /* submitted, callback not run yet: a second callback is a library bug */
 };
 
-/* Distinct errors the job saw: each kind is printed once, all are counted. */
-#define MPATH_ERR_KINDS 16
-struct mpath_err_kind {
-  int res;
-  uint16_t code; /* SCT<<8 | SC, without CRD/More/DNR */
-  unsigned long long count;
-};
 
 struct mpath_data {
   nvme_mpath_engine* engine;
@@ -436,15 +430,6 @@ static struct io_u* mpath_event(struct thread_data* td, int event) {
   return md->ring[(md->head + (unsigned)event) % md->ring_size];
 }
 
-static void json_string(FILE* f, const char* s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\') fputc('\\', f);
-    if ((unsigned char)*s >= 0x20) fputc(*s, f);
-  }
-  fputc('"', f);
-}
-
 /* The JSON file of a job: stats_json=FILE, else mpath_nvme-stats.<job>.<pid>.json in the current
  * directory; with numjobs > 1 the subjob number goes before ".json" so jobs do not overwrite
  * each other (with --thread they share the pid). */
@@ -467,56 +452,40 @@ static void json_file_name(struct thread_data* td, struct mpath_data* md, char* 
 static void write_json(struct thread_data* td, struct mpath_data* md,
                        const struct nvme_mpath_path_stats* ps, int n) {
   struct mpath_options* o = td->eo;
+  const struct mpath_stats_doc doc = {
+      .library_version = nvme_mpath_version(),
+      .fio_version = MPATH_FIO_VERSION,
+      .job = td->o.name,
+      .subjob = td->subjob_number,
+      .pid = (int)getpid(),
+      .policy = o->iopolicy,
+      .subsysnqn = md->ns.subsysnqn,
+      .nsid = md->ns.nsid,
+      .lba_size = md->ns.lba_size,
+      .nsze = (unsigned long long)md->ns.nsze,
+      .io_errors = md->errors_total,
+      .errs = md->errs,
+      .nerrs = md->nerrs,
+      .paths = ps,
+      .npaths = n,
+  };
   char name[PATH_MAX];
-  unsigned int i;
-  int p;
+  char* text;
   FILE* f;
   json_file_name(td, md, name, sizeof(name));
+  text = mpath_stats_json(&doc);
+  if (text == NULL) {
+    log_err("mpath_nvme: %s: cannot write %s: out of memory\n", md->label, name);
+    return;
+  }
   f = fopen(name, "w");
   if (f == NULL) {
     log_err("mpath_nvme: %s: cannot write %s: %s\n", md->label, name, strerror(errno));
+    free(text);
     return;
   }
-  fprintf(f, "{\"schema_version\": 1, \"engine\": \"mpath_nvme\", \"library_version\": ");
-  json_string(f, nvme_mpath_version());
-  fprintf(f, ", \"fio_version\": ");
-  json_string(f, MPATH_FIO_VERSION);
-  fprintf(f, ", \"job\": ");
-  json_string(f, td->o.name);
-  fprintf(f, ", \"subjob\": %u, \"pid\": %d, \"policy\": ", td->subjob_number, (int)getpid());
-  json_string(f, o->iopolicy ? o->iopolicy : "numa");
-  fprintf(f, ", \"subsysnqn\": ");
-  json_string(f, md->ns.subsysnqn);
-  fprintf(f, ", \"nsid\": %u, \"lba_size\": %u, \"nsze\": %llu, \"io_errors\": %llu, \"io_error_kinds\": [",
-          md->ns.nsid, md->ns.lba_size, (unsigned long long)md->ns.nsze, md->errors_total);
-  for (i = 0; i < md->nerrs; i++) {
-    fprintf(f, "%s{\"res\": %d, \"status\": %u, \"name\": ", i ? ", " : "", md->errs[i].res,
-            md->errs[i].code);
-    json_string(f, nvme_mpath_status_name(md->errs[i].code ? md->errs[i].code : md->errs[i].res));
-    fprintf(f, ", \"count\": %llu}", md->errs[i].count);
-  }
-  fprintf(f, "], \"paths\": [");
-  for (p = 0; p < n; p++) {
-    fprintf(f, "%s{\"ng\": ", p ? ", " : "");
-    json_string(f, ps[p].ng_path);
-    fprintf(f, ", \"ctrl\": ");
-    json_string(f, ps[p].ctrl);
-    fprintf(f, ", \"address\": ");
-    json_string(f, ps[p].address);
-    fprintf(f, ", \"ana_state\": ");
-    json_string(f, ps[p].ana_state);
-    fprintf(f, ", \"health\": ");
-    json_string(f, ps[p].health);
-    fprintf(f, ", \"usable\": %s, \"ios\": %llu, \"bytes\": %llu, \"reads\": %llu, "
-               "\"writes\": %llu, \"errors\": %llu, \"retries\": %llu, \"failovers\": %llu, "
-               "\"requeues\": %llu, \"busy_ns\": %llu}",
-            ps[p].usable ? "true" : "false", (unsigned long long)ps[p].ios,
-            (unsigned long long)ps[p].bytes, (unsigned long long)ps[p].reads,
-            (unsigned long long)ps[p].writes, (unsigned long long)ps[p].errors,
-            (unsigned long long)ps[p].retries, (unsigned long long)ps[p].failovers,
-            (unsigned long long)ps[p].requeues, (unsigned long long)ps[p].busy_ns);
-  }
-  fprintf(f, "]}\n");
+  fputs(text, f);
+  free(text);
   if (fclose(f) != 0) {
     log_err("mpath_nvme: %s: cannot write %s: %s\n", md->label, name, strerror(errno));
     return;
@@ -537,8 +506,11 @@ static void print_summary(struct thread_data* td, struct mpath_data* md) {
   if (n < 0) return;
   if (n > 16) n = 16;
   if (output_format & FIO_OUTPUT_NORMAL) {
-    log_info("mpath_nvme: job=%s nsid=%u paths=%d policy=%s subsys=%s\n", md->label,
-             md->ns.nsid, n, o->iopolicy ? o->iopolicy : "numa", md->ns.subsysnqn);
+    /* Head mode: one path, the kernel's head; the kernel's iopolicy picks the controller. */
+    const int head = nvme_mpath_head_mode(md->engine) == 1;
+    log_info("mpath_nvme: job=%s mode=%s nsid=%u paths=%d policy=%s subsys=%s\n", md->label,
+             head ? "head" : "per-path", md->ns.nsid, n,
+             head ? "kernel" : o->iopolicy ? o->iopolicy : "numa", md->ns.subsysnqn);
     for (i = 0; i < n; i++) {
       log_info("  path %-12s %-6s ana=%-14s ios=%-9llu MiB=%-7llu errors=%-5llu retries=%-4llu "
                "failovers=%-5llu requeues=%-5llu time=%.2fs\n",

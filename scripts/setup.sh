@@ -2,7 +2,7 @@
 # setup.sh — install every Debian 12 package that nvme-mpath's build, VM lab and tests need,
 # and fetch the fio source matching the installed fio (the fio engine compiles against it).
 #
-#   sudo scripts/setup.sh            # idempotent; a second run takes a few seconds
+#   scripts/setup.sh                 # as root; idempotent; a second run takes a few seconds
 #
 # Environment:
 #   NVME_MPATH_KERNEL=6.1|6.12   6.12 also adds the bookworm-backports suite (same mirror).
@@ -14,7 +14,7 @@ TOP=$(cd "$HERE/.." && pwd)
 die() { echo "setup: error: $*" >&2; exit 2; }
 log() { echo "setup: $*" >&2; }
 
-[ "$(id -u)" = 0 ] || die "must run as root (it installs Debian packages with apt-get and the lab boots QEMU); try: sudo $0"
+[ "$(id -u)" = 0 ] || die "must run as root (it installs Debian packages with apt-get and the lab boots QEMU); as a user with sudo: sudo $0"
 command -v apt-get >/dev/null && command -v dpkg-query >/dev/null \
     || die "this host has no apt-get/dpkg: nvme-mpath's setup supports Debian 12 (bookworm) only"
 . /etc/os-release 2>/dev/null || true

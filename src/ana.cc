@@ -114,8 +114,15 @@ absl::StatusOr<AnaLog> ReadAnaLogWith(const AnaLogReader& read, uint32_t max_chu
   chunk &= ~3u;
   if (chunk < 512) chunk = 512;
   auto fail = [&](int r, uint64_t off) -> absl::Status {
-    if (r < 0)
-      return absl::ErrnoToStatus(-r, fmt::format("{}: Get Log Page ANA at offset {}", what, off));
+    const std::string msg = fmt::format("{}: Get Log Page ANA at offset {}", what, off);
+    if (r == -ENODEV || r == -ENXIO)  // the only kNotFound (IsControllerGone())
+      return absl::NotFoundError(fmt::format("{}: controller gone: {}", msg, strerror(-r)));
+    if (r < 0) {
+      // ErrnoToStatus() also gives kNotFound to ENOENT and ESRCH, which do not mean that the
+      // controller is gone: they are read failures like any other.
+      absl::Status st = absl::ErrnoToStatus(-r, msg);
+      return absl::IsNotFound(st) ? absl::UnavailableError(st.message()) : st;
+    }
     return absl::UnavailableError(
         fmt::format("{}: Get Log Page ANA at offset {} failed with NVMe status {:#x}", what, off, r));
   };

@@ -50,8 +50,18 @@ size_t AnaLogSize(size_t ngroups, size_t nnsids);
 // Reads the header first to size the buffer, reads the rest at offsets, and retries (up to 5
 // times) when chgcnt changed between the first and the last chunk. RAE=0. Each Get Log Page
 // has a timeout of kAdminTimeoutMs (identify.h).
+// Errors, by code (callers decide on the code, never on the message):
+//   * kNotFound: the controller is gone, the Get Log Page failed with -ENODEV or -ENXIO (the
+//     char device lost its controller). No other failure has this code (IsControllerGone());
+//   * kDataLoss: a malformed or oversized log;
+//   * anything else (kUnavailable for an NVMe status or a log that kept changing, the errno's
+//     own code for any other -errno): the read failed, the controller may still be there.
 absl::StatusOr<AnaLog> ReadAnaLog(int fd, uint32_t max_chunk_bytes, uint32_t anagrpmax,
                                   uint32_t nanagrpid);
+
+// Returns true when a failed ReadAnaLog() / ReadAnaLogWith() says that the controller is gone
+// (kNotFound: -ENODEV/-ENXIO).
+inline bool IsControllerGone(const absl::Status& st) { return absl::IsNotFound(st); }
 
 // Reads `len` bytes of the log at byte `offset` into `buf`; returns 0 or -errno (or a positive
 // NVMe status). The seam that lets tests drive ReadAnaLogWith() without a device.

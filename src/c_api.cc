@@ -242,6 +242,11 @@ NVME_MPATH_API int nvme_mpath_ns_info(const nvme_mpath_engine* e, struct nvme_mp
   });
 }
 
+NVME_MPATH_API int nvme_mpath_head_mode(const nvme_mpath_engine* e) {
+  if (e == nullptr) return -EINVAL;
+  return e->engine->info().head_mode ? 1 : 0;
+}
+
 NVME_MPATH_API int nvme_mpath_path_stats(const nvme_mpath_engine* e,
                                          struct nvme_mpath_path_stats* out, uint32_t max) {
   if (e == nullptr || (out == nullptr && max != 0)) return -EINVAL;

@@ -104,7 +104,11 @@ Decision DecideResendable(int res, uint32_t retries, uint32_t max_retries) {
 
 }  // namespace
 
-Decision Decide(int res, uint32_t retries, uint32_t max_retries, Resend resend) {
+Decision Decide(int res, uint32_t retries, uint32_t max_retries, Resend resend,
+                bool einval_is_no_path) {
+  // Head mode: the kernel refused the command at submission, before any path saw it.
+  if (res == -EINVAL && einval_is_no_path)
+    return Decision{Disposition::kFailover, false, ErrorClass::kHostPath};
   Decision d = DecideResendable(res, retries, max_retries);
   if (resend == Resend::kAllowed || d.ok || !MayHaveExecuted(res)) return d;
   // A command that must not run twice and may have run: the application gets its status. A

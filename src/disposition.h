@@ -76,8 +76,10 @@ enum class Resend : uint8_t {
 // Failovers do not use the budget (they are bounded by the I/O deadline and the no-path timeout).
 // With `resend` kIfNotExecuted and MayHaveExecuted(res): kRetrySamePath becomes kComplete, and a
 // failover row keeps its disposition with Decision::resend false.
+// With `einval_is_no_path` (head mode, a command the engine built and validated), -EINVAL is the
+// kernel's "no usable path" at submission (nvme_ns_head_chr_uring_cmd): kFailover, not executed.
 Decision Decide(int res, uint32_t retries, uint32_t max_retries,
-                Resend resend = Resend::kAllowed);
+                Resend resend = Resend::kAllowed, bool einval_is_no_path = false);
 
 // Returns true when a command that completed with `res` may still execute on the target later
 // (it was sent, then lost or cancelled by the host): a write that failed so must not be

@@ -175,6 +175,7 @@ absl::Status EngineImpl::Init() {
                  h.substr(16, 4) + "-" + h.substr(20);
   }
   info_.noiob_lbas = ns.noiob;
+  info_.head_mode = topo.paths[0].is_head();
   uint32_t max_xfer = 0;
   for (const PathDesc& p : topo.paths) {
     uint32_t m = p.MaxTransferBytes();
@@ -204,6 +205,7 @@ absl::Status EngineImpl::Init() {
   mc.lba_size = info_.lba_size + info_.extended_metadata_size;
   mc.metadata_size = info_.metadata_size;
   mc.write_hold_ms = opts_.write_hold_ms;
+  mc.poll_interval_ns = int64_t{opts_.ana_poll_interval_ms} * 1'000'000;
   // Publishes every path's facts (NUMA node, CRDT, transfer limit, write hold).
   monitor_ = std::make_unique<PathMonitor>(table_.get(), topo.paths, access_.get(), clock_, mc);
   stats_ = StatsRegion::Create(opts_.publish_stats);
@@ -289,7 +291,7 @@ void EngineImpl::Publish() {
     const PathState& ps = table_->path(int(i));
     ShmPath& p = h->paths[i];
     CopyStr(p.ng_path, sizeof(p.ng_path), r.desc.ng_path);
-    CopyStr(p.ctrl, sizeof(p.ctrl), r.desc.ctrl_name);
+    CopyStr(p.ctrl, sizeof(p.ctrl), r.desc.is_head() ? r.desc.head_subsys : r.desc.ctrl_name);
     CopyStr(p.address, sizeof(p.address), r.desc.key.address);
     p.ana = static_cast<uint8_t>(ps.ana.load());
     p.health = static_cast<uint8_t>(ps.health.load());
@@ -309,22 +311,25 @@ void EngineImpl::Wake() {
   (void)r;
 }
 
+// The control thread: waits for the next periodic round, a queue's wake-up (eventfd) or a
+// uevent, then lets PollOnce() decide (the same step the simulator runs).
 void EngineImpl::Run() {
-  const int64_t interval_ns = int64_t{opts_.ana_poll_interval_ms} * 1'000'000;
-  int64_t next_poll = clock_->NowNs() + interval_ns;
   char buf[4096];
   while (!stop_.load()) {
     pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {uevent_fd_, POLLIN, 0}};
-    int64_t now = clock_->NowNs();
-    int timeout_ms = interval_ns == 0 ? 1000 : int(std::max<int64_t>(0, (next_poll - now) / 1'000'000));
+    const int64_t next_poll = monitor_->next_poll_ns();
+    const int timeout_ms =
+        next_poll == PathMonitor::kNever
+            ? 1000
+            : int(std::max<int64_t>(0, (next_poll - clock_->NowNs()) / 1'000'000));
     int n = poll(fds, uevent_fd_ >= 0 ? 2 : 1, timeout_ms);
     if (stop_.load()) break;
-    bool refresh = false;
+    bool uevent = false;
     if (n > 0 && (fds[0].revents & POLLIN)) {
       uint64_t v;
       while (read(wake_fd_, &v, sizeof(v)) > 0) {
       }
-      refresh = table_->TakeAttention() | table_->TakeAnaRefresh();
+      // PollOnce() takes the queues' attention and ANA-refresh flags.
     }
     if (n > 0 && uevent_fd_ >= 0 && (fds[1].revents & POLLIN)) {
       ssize_t len;
@@ -333,15 +338,10 @@ void EngineImpl::Run() {
         // "action@devpath\0KEY=VAL\0..." : anything about nvme controllers is worth a look.
         std::string_view msg(buf, size_t(len));
         if (msg.find("/nvme") != std::string_view::npos || msg.find("NVME_EVENT") != std::string_view::npos)
-          refresh = true;
+          uevent = true;
       }
     }
-    now = clock_->NowNs();
-    if (interval_ns != 0 && now >= next_poll) {
-      refresh = true;
-      next_poll = now + interval_ns;
-    }
-    if (refresh) monitor_->RequestRefresh();  // no waiting: the workers refresh in parallel
+    monitor_->PollOnce(uevent);  // no waiting: the workers refresh in parallel
   }
 }
 
@@ -383,7 +383,7 @@ std::vector<PathInfo> EngineImpl::Paths() const {
     PathInfo p;
     p.index = int(i);
     p.ng_path = s.desc.ng_path;
-    p.ctrl = s.desc.ctrl_name;
+    p.ctrl = s.desc.is_head() ? s.desc.head_subsys : s.desc.ctrl_name;  // a head has no controller of its own
     p.key = s.desc.key;
     p.numa_node = s.desc.numa_node;
     p.ctrl_state = CtrlStateName(s.ctl.ctrl);
@@ -446,6 +446,7 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   cfg.marginal_window_ns = int64_t{opts_.marginal_window_ms} * 1'000'000;
   cfg.numa_node = CurrentNumaNode();
   cfg.fixed_buffers = qo.fixed_buffers;
+  cfg.head = info_.head_mode;
 
   int slot = -1;
   PathCounters* counters = stats_->AcquireQueue(&slot);

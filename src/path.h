@@ -7,7 +7,8 @@
 //   * The thread in Engine::Open, before any refresh worker or queue exists: every path's fd and
 //     fd_gen (the first open) and the facts of its first association (PathMonitor's constructor).
 //   * The path's refresh worker (PathMonitor, path_monitor.h: one thread per path, so one
-//     control-plane writer per PathState): ana, health (any value), outlook, usable_since_ns,
+//     control-plane writer per PathState; without workers, in the simulator and unit tests, the
+//     thread that runs the round inline): ana, health (any value), outlook, usable_since_ns,
 //     fd and fd_gen (close, reopen), reset_gen, the facts of each new association, and
 //     `marginal` back to false once its probes trust the path again.
 //   * Queues, each from its own I/O thread, any number at once, when a command on the path

@@ -15,31 +15,6 @@ const char* PathOutlookName(PathOutlook o) {
   return "?";
 }
 
-CtrlState ParseCtrlState(std::string_view s) {
-  if (s == "live") return CtrlState::kLive;
-  if (s == "new") return CtrlState::kNew;
-  if (s == "resetting") return CtrlState::kResetting;
-  if (s == "connecting") return CtrlState::kConnecting;
-  if (s.rfind("deleting", 0) == 0) return CtrlState::kDeleting;  // also "deleting (no IO)"
-  if (s == "dead") return CtrlState::kDead;
-  if (s.empty() || s == "gone") return CtrlState::kGone;
-  return CtrlState::kUnknown;
-}
-
-const char* CtrlStateName(CtrlState s) {
-  switch (s) {
-    case CtrlState::kNew: return "new";
-    case CtrlState::kLive: return "live";
-    case CtrlState::kResetting: return "resetting";
-    case CtrlState::kConnecting: return "connecting";
-    case CtrlState::kDeleting: return "deleting";
-    case CtrlState::kDead: return "dead";
-    case CtrlState::kGone: return "gone";
-    case CtrlState::kUnknown: return "unknown";
-  }
-  return "?";
-}
-
 PathStep NextPathState(const PathControl& prev, const PathObservation& obs, int64_t now_ns,
                        uint32_t anatt_s) {
   PathStep out;
@@ -109,6 +84,30 @@ PathStep NextPathState(const PathControl& prev, const PathObservation& obs, int6
   }
   out.lost_now = n.outlook == PathOutlook::kLost && prev.outlook != PathOutlook::kLost;
   return out;
+}
+
+HeadReduction ReduceHead(const std::vector<HeadMemberState>& members) {
+  bool optimized = false, non_optimized = false, change = false, live = false;
+  bool all_lost = true;  // every live member in persistent loss
+  const HeadMemberState* pending = nullptr;  // a member that may come back
+  for (const HeadMemberState& m : members) {
+    if (m.ctrl == CtrlState::kLive) {
+      live = true;
+      const AnaState a = m.ana.value_or(AnaState::kUnknown);
+      optimized |= a == AnaState::kOptimized;
+      non_optimized |= a == AnaState::kNonOptimized;
+      change |= a == AnaState::kChange;
+      all_lost &= a == AnaState::kPersistentLoss;
+    } else if (!CtrlDeleted(m.ctrl) && pending == nullptr) {
+      pending = &m;
+    }
+  }
+  if (optimized) return {CtrlState::kLive, AnaState::kOptimized};
+  if (non_optimized) return {CtrlState::kLive, AnaState::kNonOptimized};
+  if (change) return {CtrlState::kLive, AnaState::kChange};
+  if (live) return {CtrlState::kLive, all_lost ? AnaState::kPersistentLoss : AnaState::kInaccessible};
+  if (pending != nullptr) return {pending->ctrl, AnaState::kUnknown};
+  return {CtrlState::kGone, AnaState::kUnknown};
 }
 
 }  // namespace nvme_mpath::internal

@@ -8,33 +8,35 @@
 #define NVME_MPATH_SRC_PATH_DECISION_H_
 
 #include <cstdint>
-#include <string_view>
+#include <optional>
+#include <vector>
 
 #include <nvme_mpath/types.h>
 
+#include "ctrl_state.h"
 #include "path.h"
 
 namespace nvme_mpath::internal {
 
-// A controller's state, from its sysfs "state" (drivers/nvme/host/core.c nvme_sysfs_show_state).
-enum class CtrlState : uint8_t {
-  kNew,
-  kLive,
-  kResetting,
-  kConnecting,
-  kDeleting,      // "deleting" and "deleting (no IO)"
-  kDead,
-  kGone,          // not in sysfs, or its name now belongs to another endpoint
-  kUnknown,       // a state this code does not know (treated as "not live, may return")
+// A multipath head (nvme_core.multipath=Y) is one path whose controller the kernel picks per
+// command (nvme_find_path: a live controller whose path is optimized, else non-optimized). Its
+// members are the head's controllers with the kernel's ANA state of each (sysfs ana_state).
+struct HeadMemberState {
+  CtrlState ctrl = CtrlState::kGone;
+  std::optional<AnaState> ana;  // nullopt: unreadable
 };
-// Parses a sysfs state; "" and "gone" are kGone.
-CtrlState ParseCtrlState(std::string_view sysfs);
-// Returns the sysfs spelling ("live", "connecting", ..., "gone", "unknown").
-const char* CtrlStateName(CtrlState s);
-// Returns true when the kernel has given the controller up (deleting, dead, gone).
-constexpr bool CtrlDeleted(CtrlState s) {
-  return s == CtrlState::kDeleting || s == CtrlState::kDead || s == CtrlState::kGone;
-}
+// The head as one path's controller state and ANA state:
+//   * some live member is optimized / non-optimized: live, optimized / non-optimized (usable);
+//   * else a live member is in ANA change: live, change (coming back);
+//   * else a live member (inaccessible, persistent loss, unreadable): live, inaccessible or
+//     persistent loss (not usable; persistent loss only when every live member says so);
+//   * else a member is new / resetting / connecting (or unknown): that state (may return);
+//   * else (no member, or all deleting / dead / gone): gone.
+struct HeadReduction {
+  CtrlState ctrl = CtrlState::kGone;
+  AnaState ana = AnaState::kUnknown;
+};
+HeadReduction ReduceHead(const std::vector<HeadMemberState>& members);
 
 // How long a controller must have been deleted (or absent), with no other controller at its
 // endpoint coming up, before its path is kLost. Long enough for a reconnect that creates the

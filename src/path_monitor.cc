@@ -37,16 +37,47 @@ bool CtrlIsSameEndpoint(const std::string& name, const PathKey& key) {
   return other.SameEndpoint(key);
 }
 
+// The controller a log line names: a head has none of its own.
+std::string CtrlLabel(const PathDesc& d) {
+  return d.is_head() ? "of head " + d.head_subsys : d.ctrl_name;
+}
+
+// A multipath head as one path (path_decision.h ReduceHead), from its members in sysfs.
+HeadReduction ReadHead(const PathDesc& d, uint32_t* grpid) {
+  std::vector<HeadMemberState> v;
+  for (const HeadMember& m : ReadHeadMembers(d.head_block)) {
+    v.push_back({m.state, ParseAnaState(m.ana_state)});
+    if (grpid != nullptr && *grpid == 0) *grpid = m.ana_grpid;
+  }
+  return ReduceHead(v);
+}
+
 class SystemCtrlAccess final : public CtrlAccess {
  public:
   CtrlState State(const PathDesc& d) override {
+    if (d.is_head()) return HeadExists(d.head_block) ? ReadHead(d, nullptr).ctrl : CtrlState::kGone;
     if (!CtrlIsSameEndpoint(d.ctrl_name, d.key)) return CtrlState::kGone;
-    return ParseCtrlState(ReadCtrlState(d.ctrl_name));
+    return ReadCtrlState(d.ctrl_name);
   }
   absl::StatusOr<AnaLog> ReadAna(int fd, const PathDesc& d) override {
+    if (d.is_head()) {
+      // The kernel's view, not a log read through the head (that would ask whichever controller
+      // the kernel picks): one group holding the namespace, in the state the kernel can use.
+      uint32_t grpid = 0;
+      const HeadReduction h = ReadHead(d, &grpid);
+      AnaLog log;
+      AnaGroup g;
+      g.grpid = grpid != 0 ? grpid : 1;
+      g.state = h.ana;
+      g.nsids = {d.nsid};
+      log.groups.push_back(std::move(g));
+      return log;
+    }
     return ReadAnaLog(fd, d.ctrl.max_transfer_bytes, d.ctrl.anagrpmax, d.ctrl.nanagrpid);
   }
   absl::StatusOr<PathDesc> Find(const PathKey& key, uint32_t nsid) override {
+    // A head's key has no transport endpoint: the kernel's controllers come and go under it.
+    if (key.transport.empty() && key.address.empty()) return FindHead(key.subsysnqn, nsid);
     return FindPath(key, nsid);
   }
   int Open(const std::string& ng_path) override {
@@ -61,11 +92,6 @@ class SystemCtrlAccess final : public CtrlAccess {
   }
 };
 
-// Returns true when a failed ANA read says the controller went away (ENODEV/ENXIO).
-bool IsNoDevice(const absl::Status& st) {
-  return absl::IsNotFound(st) || st.message().find("No such device") != std::string_view::npos;
-}
-
 }  // namespace
 
 std::unique_ptr<CtrlAccess> MakeSystemCtrlAccess() { return std::make_unique<SystemCtrlAccess>(); }
@@ -75,6 +101,7 @@ PathMonitor::PathMonitor(PathTable* table, std::vector<PathDesc> paths, CtrlAcce
     : table_(table), access_(access), clock_(clock), cfg_(cfg) {
   if (!paths.empty()) want_ns_ = paths[0].ns;
   std::lock_guard<std::mutex> lock(mu_);
+  if (cfg_.poll_interval_ns > 0) next_poll_ns_ = clock_->NowNs() + cfg_.poll_interval_ns;
   slots_.resize(paths.size());
   endpoint_present_.assign(paths.size(), false);
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -86,6 +113,10 @@ PathMonitor::PathMonitor(PathTable* table, std::vector<PathDesc> paths, CtrlAcce
 PathMonitor::~PathMonitor() { Stop(); }
 
 void PathMonitor::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+  }
   for (int i = 0; i < table_->count(); ++i) workers_.emplace_back([this, i] { Worker(i); });
 }
 
@@ -101,12 +132,46 @@ void PathMonitor::Stop() {
 
 uint64_t PathMonitor::RequestRefresh() {
   uint64_t r;
+  bool workers;
   {
     std::lock_guard<std::mutex> lock(mu_);
     r = ++round_;
+    workers = started_;
   }
-  round_cv_.notify_all();
+  if (workers) {
+    round_cv_.notify_all();
+    return r;
+  }
+  // Inline: what the workers would do, one path after the other, in this thread.
+  for (int i = 0; i < table_->count(); ++i) {
+    RefreshPath(i);
+    std::lock_guard<std::mutex> lock(mu_);
+    slots_[i].done_round = r;
+  }
+  done_cv_.notify_all();
   return r;
+}
+
+uint64_t PathMonitor::PollOnce(bool wake) {
+  // Both flags are taken on every call (no short-circuit): a request that came while the last
+  // round ran starts the next one, and is never left set to start a round much later.
+  const bool attention = table_->TakeAttention();
+  const bool ana = table_->TakeAnaRefresh();
+  bool due = attention || ana || wake;
+  const int64_t now = clock_->NowNs();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next_poll_ns_ != kNever && now >= next_poll_ns_) {
+      due = true;
+      next_poll_ns_ = now + cfg_.poll_interval_ns;
+    }
+  }
+  return due ? RequestRefresh() : 0;
+}
+
+int64_t PathMonitor::next_poll_ns() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_poll_ns_;
 }
 
 bool PathMonitor::WaitRound(uint64_t round, int i, int64_t timeout_ms) {
@@ -181,7 +246,7 @@ void PathMonitor::PublishFacts(int i, const PathDesc& d) {
     MPLOG_WARN("path {} ({}): fabrics controller {} reports KATO 0 (keep-alive off or not shown in "
                "sysfs): holding writes that may still execute for {} ms (3 x the kernel's default "
                "KATO {} s + CQT {} ms); set write_hold_ms, or connect with --keep-alive-tmo",
-               i, d.ng_path, d.ctrl_name, hold_ns / 1'000'000, kFabricsKatoFloorMs / 1000, f.cqt_ms);
+               i, d.ng_path, CtrlLabel(d), hold_ns / 1'000'000, kFabricsKatoFloorMs / 1000, f.cqt_ms);
   }
   const int64_t old = ps.write_hold_ns.exchange(hold_ns, std::memory_order_relaxed);
   if (old != hold_ns)
@@ -208,8 +273,8 @@ void PathMonitor::TryReopen(int i) {
     return;
   }
   if (found->ns.GroupingId() != want_ns_.GroupingId() || !found->ns.SameFormat(want_ns_)) {
-    MPLOG_WARN("path {}: {} reappeared with another namespace ({}); not used", i, found->ng_path,
-               found->ns.GroupingId());
+    MPLOG_WARN("path {}: {} reappeared with another namespace or LBA format ({}, {} bytes); not "
+               "used", i, found->ng_path, found->ns.GroupingId(), found->ns.lba_size);
     std::lock_guard<std::mutex> lock(mu_);
     endpoint_present_[i] = true;
     return;
@@ -226,7 +291,7 @@ void PathMonitor::TryReopen(int i) {
   if (old >= 0) access_->Close(old);
   ps.fd_gen.fetch_add(1, std::memory_order_release);
   ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
-  MPLOG_INFO("path {}: reopened as {} ({}, cntlid {})", i, found->ng_path, found->ctrl_name,
+  MPLOG_INFO("path {}: reopened as {} ({}, cntlid {})", i, found->ng_path, CtrlLabel(*found),
              found->key.cntlid);
   Slot& s = slots_[i];
   s.desc = *found;
@@ -269,7 +334,7 @@ void PathMonitor::RefreshPath(int i) {
       std::lock_guard<std::mutex> lock(mu_);
       if (ps.fd.load() >= 0) {
         MPLOG_WARN("path {} ({}): controller {} gone; closing it, will reopen when it returns", i,
-                   slots_[i].desc.ng_path, slots_[i].desc.ctrl_name);
+                   slots_[i].desc.ng_path, CtrlLabel(slots_[i].desc));
         ClosePathFd(i);
         ps.reset_gen.fetch_add(1, std::memory_order_relaxed);
         table_->BumpEpoch();
@@ -297,11 +362,11 @@ void PathMonitor::RefreshPath(int i) {
       absl::StatusOr<AnaLog> log = access_->ReadAna(fd, desc);
       if (!log.ok()) {
         MPLOG_DEBUG("path {}: ANA log read failed: {}", i, log.status().ToString());
-        obs.ana_read = IsNoDevice(log.status()) ? PathObservation::Ana::kNoDevice
-                                                : PathObservation::Ana::kFailed;
+        obs.ana_read = IsControllerGone(log.status()) ? PathObservation::Ana::kNoDevice
+                                                      : PathObservation::Ana::kFailed;
       } else if (const AnaGroup* g = log->GroupOf(cfg_.nsid); g == nullptr) {
         MPLOG_WARN("path {}: nsid {} is in no ANA group of {}'s log; treating it as inaccessible",
-                   i, cfg_.nsid, desc.ctrl_name);
+                   i, cfg_.nsid, CtrlLabel(desc));
         obs.ana_read = PathObservation::Ana::kRead;
         obs.ana = AnaState::kInaccessible;
       } else {
@@ -333,7 +398,7 @@ void PathMonitor::ApplyStep(int i, const PathStep& step, int64_t now) {
   const PathControl& n = step.next;
   bool changed = false;
   if (n.ctrl != s.ctl.ctrl)
-    MPLOG_INFO("path {} ({}): controller {} {} -> {}", i, s.desc.ng_path, s.desc.ctrl_name,
+    MPLOG_INFO("path {} ({}): controller {} {} -> {}", i, s.desc.ng_path, CtrlLabel(s.desc),
                CtrlStateName(s.ctl.ctrl), CtrlStateName(n.ctrl));
   if (step.close_fd) {
     ClosePathFd(i);
@@ -366,7 +431,7 @@ void PathMonitor::ApplyStep(int i, const PathStep& step, int64_t now) {
                s.desc.ctrl.anatt_s);
   if (step.lost_now)
     MPLOG_WARN("path {} ({}): controller {} deleted and nothing at {} for {} s: it is not "
-               "coming back", i, s.desc.ng_path, s.desc.ctrl_name, s.desc.key.address,
+               "coming back", i, s.desc.ng_path, CtrlLabel(s.desc), s.desc.key.address,
                kLostAfterNs / 1'000'000'000);
   s.ctl = n;
   if (changed) table_->BumpEpoch();

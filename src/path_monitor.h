@@ -1,10 +1,20 @@
 // File: path_monitor.h
 //
-// PathMonitor: the control plane's refresh of every path of one namespace. One worker thread
-// per path (per controller: a namespace has one path per controller) reads the controller's
-// state and ANA log, reopens a deleted controller and probes a marginal path, then applies
-// NextPathState() (path_decision.h) to the shared PathState. CtrlAccess is every effect on the
-// outside world (sysfs, admin commands, open/close), the seam that tests fake.
+// PathMonitor: the control plane's refresh of every path of one namespace. A refresh of a path
+// reads its controller's state and ANA log, reopens a deleted controller and probes a marginal
+// path, then applies NextPathState() (path_decision.h) to the shared PathState. CtrlAccess is
+// every effect on the outside world (sysfs, admin commands, open/close), the seam that tests
+// and the simulator fake. PollOnce() is one step of the control loop (is a round due: poll
+// interval, a queue's path error, a uevent), the same for the engine's control thread and for
+// the simulator.
+//
+// Two modes, the same refresh code:
+//   * with workers (Start(), the engine): one worker thread per path (per controller: a
+//     namespace has one path per controller) runs each round; RequestRefresh()/PollOnce()
+//     return at once;
+//   * inline (Start() not called: the simulator, unit tests): RequestRefresh()/PollOnce() run
+//     the round in the calling thread, path 0 first, before they return. Nothing else runs, so
+//     a simulation over a fake clock and a fake CtrlAccess replays exactly from its seed.
 //
 // Threading model
 //   * Workers: path i's worker is the only control-plane writer of path i's PathState (queues
@@ -13,10 +23,12 @@
 //     holds `mu_` while it does: a controller whose admin queue hangs delays its own path and
 //     nothing else. Rounds coalesce: a worker that was busy runs one refresh for every request
 //     that came meanwhile.
-//   * `mu_` guards the per-path control state (slots_) and the round counters; it is held only
-//     for in-memory work (copies, NextPathState(), atomic stores, close(2) of a char device).
-//   * RequestRefresh(), WaitRound(), Reports() may be called from any thread. `on_change` runs
-//     on a worker thread, without `mu_`, after a worker applied a refresh (the engine
+//   * `mu_` guards the per-path control state (slots_), the round counters and the poll
+//     schedule; it is held only for in-memory work (copies, NextPathState(), atomic stores,
+//     close(2) of a char device).
+//   * RequestRefresh(), WaitRound(), Reports() may be called from any thread; PollOnce() from
+//     one thread (the control loop's). `on_change` runs on the thread that refreshed (a worker,
+//     or the caller inline), without `mu_`, after a refresh was applied (the engine
 //     republishes its stats descriptors there, under its own lock).
 #ifndef NVME_MPATH_SRC_PATH_MONITOR_H_
 #define NVME_MPATH_SRC_PATH_MONITOR_H_
@@ -24,6 +36,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -48,7 +61,8 @@ class CtrlAccess {
   // Returns the state of `d`'s controller: kGone when its name is not in sysfs or now belongs
   // to another endpoint (the kernel reuses names).
   virtual CtrlState State(const PathDesc& d) = 0;
-  // Reads the ANA log through `fd` (admin commands, each with kAdminTimeoutMs).
+  // Reads the ANA log through `fd` (admin commands, each with kAdminTimeoutMs). Fails as
+  // ReadAnaLog() does (ana.h): kNotFound means the controller is gone, and nothing else.
   virtual absl::StatusOr<AnaLog> ReadAna(int fd, const PathDesc& d) = 0;
   // Looks for a live controller at `key`'s endpoint exposing `nsid`, identified (FindPath()).
   virtual absl::StatusOr<PathDesc> Find(const PathKey& key, uint32_t nsid) = 0;
@@ -67,6 +81,9 @@ struct MonitorConfig {
   uint32_t lba_size = 512;      // data bytes per LBA (with its metadata if extended-LBA format)
   uint32_t metadata_size = 0;   // separate metadata bytes per LBA
   int32_t write_hold_ms = -1;  // the engine option (only to know whether the rule is in use)
+  // A refresh round at least this often (EngineOptions::ana_poll_interval_ms); 0: only when
+  // woken (PollOnce()).
+  int64_t poll_interval_ns = 1'000'000'000;
 };
 
 // One path as the control plane sees it (for Paths() and the stats descriptors).
@@ -87,11 +104,21 @@ class PathMonitor {
   PathMonitor& operator=(const PathMonitor&) = delete;
 
   // Starts one worker per path. Stop() (also run by the destructor) joins them; a worker in an
-  // admin command finishes it first (at most kAdminTimeoutMs).
+  // admin command finishes it first (at most kAdminTimeoutMs). Without Start() the monitor
+  // runs inline (see the file comment).
   void Start();
   void Stop();
-  // Asks every worker for a refresh; returns at once with the round's number.
+  // Starts a refresh round of every path and returns its number: with workers at once, inline
+  // once every path is refreshed.
   uint64_t RequestRefresh();
+  // One step of the control loop: starts a round (RequestRefresh()) when the poll interval has
+  // passed since the last periodic one, when a queue asked for one (PathTable::TakeAttention()
+  // or TakeAnaRefresh(): a path error, an ANA status; both are taken every call), or when
+  // `wake` (a kernel uevent about a controller). Returns the round started, or 0.
+  uint64_t PollOnce(bool wake);
+  // Returns when the next periodic round is due (monitor clock), or kNever (no periodic poll).
+  int64_t next_poll_ns() const;
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
   // Waits until path `i` (or, with i = -1, every path) has finished round `round`, at most
   // `timeout_ms` (real time). Returns true when it has.
   bool WaitRound(uint64_t round, int i, int64_t timeout_ms);
@@ -134,6 +161,8 @@ class PathMonitor {
   // not usable); false when nothing is there.
   std::vector<bool> endpoint_present_ ABSL_GUARDED_BY(mu_);
   uint64_t round_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_poll_ns_ ABSL_GUARDED_BY(mu_) = kNever;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;  // workers run the rounds (else: inline)
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
   std::function<void()> on_change_;

@@ -248,7 +248,8 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
   const Resend resend = c->io->op == IoOp::kRaw && !c->io->raw.idempotent
                             ? Resend::kIfNotExecuted
                             : Resend::kAllowed;
-  const Decision d = Decide(res, c->retries, cfg_.max_retries, resend);
+  const Decision d = Decide(res, c->retries, cfg_.max_retries, resend,
+                            cfg_.head && c->io->op != IoOp::kRaw);
   if (d.ok) {
     // res 0, or a status whose code is 0 with only More/CRD/DNR set: the application gets 0.
     CompleteOk(c, cqe.result);
@@ -326,6 +327,8 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
     Delay(c, DelayKind::kWriteHold, now + HoldNs(p));
     return;
   }
+  // Head mode: the only path is the head; give the kernel's view a moment to change.
+  if (cfg_.head) return Delay(c, DelayKind::kRetry, now + HeadResendDelayNs(c->attempt));
   Dispatch(c);
 }
 

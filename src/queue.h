@@ -81,7 +81,20 @@ struct QueueConfig {
   int64_t marginal_window_ns = 10'000'000'000;
   int numa_node = -1;           // the queue's node
   bool fixed_buffers = false;
+  // Path 0 is a multipath head (nvme_core.multipath=Y): the kernel picks the controller of each
+  // command. A failover resends to the head itself after a short backoff (HeadResendDelayNs),
+  // and -EINVAL from a command the engine built means the kernel had no usable path
+  // (nvme_ns_head_chr_uring_cmd), not a bad command.
+  bool head = false;
 };
+
+// Head mode: the delay before a command that failed over is sent to the head again, by the
+// number of attempts so far: 1 ms, doubling, at most 256 ms. The kernel's view (ANA state from
+// its AEN handling, controller state) usually changes within that; when it does not, the
+// backoff keeps the resends of one command to a few per second until its I/O deadline.
+constexpr int64_t HeadResendDelayNs(uint32_t attempt) {
+  return int64_t{1'000'000} << (attempt < 8 ? attempt : 8);
+}
 
 class QueueCore final : public Queue {
  public:

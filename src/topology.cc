@@ -95,7 +95,7 @@ std::vector<PathDesc> ScanSysfsPaths() {
     base.key.subsysnqn = ReadSysfs(dir + "/subsysnqn");
     base.key.transport = ReadSysfs(dir + "/transport");
     base.key.address = ReadSysfs(dir + "/address");
-    base.ctrl_state = ReadSysfs(dir + "/state");
+    base.ctrl_state = ParseCtrlState(ReadSysfs(dir + "/state"));
     const std::string numa = ReadSysfs(dir + "/numa_node");
     base.numa_node = numa.empty() ? -1 : atoi(numa.c_str());
     if (base.key.subsysnqn.empty()) continue;  // being deleted
@@ -123,10 +123,15 @@ std::vector<PathDesc> ScanSysfsPaths() {
       PathDesc d;
       d.ng_path = "/dev/ng" + n.substr(4);
       d.key.subsysnqn = nqn;
-      d.ctrl_state = "live";
+      d.ctrl_state = CtrlState::kLive;
       d.nsid = ReadSysfsU32(dir + "/" + n + "/nsid");
       if (d.nsid == 0) continue;
+      d.head_block = n;
+      d.head_subsys = s;
+      d.head_iopolicy = ReadSysfs(dir + "/iopolicy");
       FillSysfs(&d, n);
+      // The write hold needs the longest keep-alive of the controllers the kernel may use.
+      for (const HeadMember& m : ReadHeadMembers(n)) d.kato_ms = std::max(d.kato_ms, m.kato_ms);
       out.push_back(std::move(d));
     }
   }
@@ -137,11 +142,23 @@ namespace {
 
 std::vector<PathDesc> ScanPaths() { return ScanSysfsPaths(); }
 
+// The device Identify asks: the path's own char device, or for a head the char device of one
+// of its live controllers (admin commands through a head go to the controller the kernel would
+// pick for I/O, and fail with EAGAIN when no path is usable: with every path inaccessible the
+// head could not be opened at all).
+std::string IdentifyDevice(const PathDesc& d) {
+  if (d.is_head())
+    for (const HeadMember& m : ReadHeadMembers(d.head_block))
+      if (m.state == CtrlState::kLive) return "/dev/" + m.ctrl_name;
+  return d.ng_path;
+}
+
 absl::Status Identify(PathDesc* d) {
-  int fd = open(d->ng_path.c_str(), O_RDONLY | O_CLOEXEC);
+  const std::string dev = IdentifyDevice(*d);
+  int fd = open(dev.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    return absl::ErrnoToStatus(e, fmt::format("open {}", d->ng_path));
+    return absl::ErrnoToStatus(e, fmt::format("open {}", dev));
   }
   absl::StatusOr<ControllerIdentity> c = IdentifyController(fd);
   absl::StatusOr<NamespaceIdentity> ns =
@@ -227,10 +244,57 @@ uint32_t PathDesc::MaxTransferBytes() const {
   return m;
 }
 
-std::string ReadCtrlState(std::string_view ctrl_name) {
-  if (ctrl_name.empty()) return "gone";
-  std::string s = ReadSysfs(SysfsRoot() + "/class/nvme/" + std::string(ctrl_name) + "/state");
-  return s.empty() ? "gone" : s;
+std::vector<HeadMember> ReadHeadMembers(std::string_view head_block) {
+  // nvme<S>n<N> -> the prefix "nvme<S>c" and the suffix "n<N>" of its per-path namespaces.
+  std::vector<HeadMember> out;
+  const std::string head(head_block);
+  const size_t npos = head.find('n', 4);
+  if (head.rfind("nvme", 0) != 0 || npos == std::string::npos) return out;
+  const std::string prefix = head.substr(0, npos) + "c", suffix = head.substr(npos);
+  const std::string cls = SysfsRoot() + "/class/nvme";
+  for (const std::string& c : ListDir(cls)) {
+    if (c.rfind("nvme", 0) != 0 || !IsNvmeName(c, 4)) continue;
+    // The per-path namespace is nvme<S>c<C>n<N> with <C> this controller's instance.
+    const std::string ns = prefix + c.substr(4) + suffix;
+    const std::string dir = cls + "/" + c;
+    if (ReadSysfs(dir + "/" + ns + "/nsid").empty()) continue;
+    HeadMember m;
+    m.ctrl_name = c;
+    m.path_ns = ns;
+    m.key.subsysnqn = ReadSysfs(dir + "/subsysnqn");
+    m.key.transport = ReadSysfs(dir + "/transport");
+    m.key.address = ReadSysfs(dir + "/address");
+    m.key.cntlid = uint16_t(ReadSysfsU32(dir + "/cntlid"));
+    m.state = ParseCtrlState(ReadSysfs(dir + "/state"));  // "" (vanished): kGone
+    m.ana_state = ReadSysfs(dir + "/" + ns + "/ana_state");
+    m.ana_grpid = ReadSysfsU32(dir + "/" + ns + "/ana_grpid");
+    m.kato_ms = ReadSysfsU32(dir + "/kato") * 1000;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+bool HeadExists(std::string_view head_block) {
+  return !ReadSysfs(SysfsRoot() + "/block/" + std::string(head_block) + "/nsid").empty();
+}
+
+absl::StatusOr<PathDesc> FindHead(std::string_view subsysnqn, uint32_t nsid) {
+  for (PathDesc& d : ScanSysfsPaths()) {
+    if (!d.is_head() || d.nsid != nsid || d.key.subsysnqn != subsysnqn) continue;
+    bool live = false;
+    for (const HeadMember& m : ReadHeadMembers(d.head_block)) live |= m.state == CtrlState::kLive;
+    if (!live)
+      return absl::UnavailableError(fmt::format("{}: no live controller behind the head", d.ng_path));
+    if (absl::Status st = Identify(&d); !st.ok()) return st;
+    return d;
+  }
+  return absl::NotFoundError(fmt::format("no multipath head for nsid {} of {}", nsid, subsysnqn));
+}
+
+CtrlState ReadCtrlState(std::string_view ctrl_name) {
+  if (ctrl_name.empty()) return CtrlState::kGone;
+  // A missing attribute reads as "", which parses as kGone.
+  return ParseCtrlState(ReadSysfs(SysfsRoot() + "/class/nvme/" + std::string(ctrl_name) + "/state"));
 }
 
 absl::Status CheckGenericCharDevice(std::string_view path) {
@@ -284,10 +348,16 @@ absl::StatusOr<NamespaceTopology> DiscoverFromDevice(std::string_view ng_path) {
   for (PathDesc& d : all) {
     if (d.ng_path != want) continue;
     if (absl::Status st = Identify(&d); !st.ok()) return st;
-    if (d.ctrl_name.empty()) {
-      MPLOG_WARN("{} is the kernel's native multipath head (nvme_core.multipath=Y): using it as "
-                 "a single path; the kernel does the failover, passthrough errors may still leak",
-                 d.ng_path);
+    if (d.is_head()) {
+      std::string members;
+      for (const HeadMember& m : ReadHeadMembers(d.head_block))
+        members += fmt::format("{}{} ({}, {}, {})", members.empty() ? "" : ", ", m.ctrl_name,
+                               m.key.transport, CtrlStateName(m.state), m.ana_state.empty() ? "-" : m.ana_state);
+      MPLOG_INFO("head mode: {} is the multipath head of {} ({}, nsid {}; nvme_core.multipath=Y), "
+                 "kernel iopolicy {}; controllers: {}. The kernel picks the path of each command; "
+                 "the engine recovers what it hands back",
+                 d.ng_path, d.head_subsys, d.key.subsysnqn, d.nsid,
+                 d.head_iopolicy.empty() ? "-" : d.head_iopolicy, members.empty() ? "none" : members);
       NamespaceTopology t{d.key.subsysnqn, d.nsid, d.ns.GroupingId(), {d}};
       return t;
     }
@@ -312,6 +382,10 @@ absl::StatusOr<NamespaceTopology> DiscoverByNqn(std::string_view subsysnqn, uint
     }
     return Collect(d, all);
   }
+  // nvme_core.multipath=Y: no per-controller path, but a head: head mode.
+  for (const PathDesc& d : all)
+    if (d.is_head() && d.key.subsysnqn == subsysnqn && d.nsid == nsid)
+      return DiscoverFromDevice(d.ng_path);
   return last;
 }
 
@@ -332,6 +406,11 @@ absl::StatusOr<NamespaceTopology> ValidatePaths(const std::vector<std::string>& 
     for (const PathDesc& d : t.paths)
       if (d.ng_path == found->ng_path)
         return absl::InvalidArgumentError(fmt::format("{} is given twice", p));
+    if (found->is_head() && ng_paths.size() > 1)
+      return absl::InvalidArgumentError(fmt::format(
+          "{} is a multipath head (nvme_core.multipath=Y): give it alone (head mode), not with "
+          "other paths", p));
+    if (found->is_head()) return DiscoverFromDevice(p);
     if (absl::Status st = Identify(found); !st.ok()) return st;
     if (!t.paths.empty()) {
       if (std::string why = Mismatch(t.paths[0], *found); !why.empty())
@@ -372,8 +451,9 @@ absl::StatusOr<PathDesc> FindPath(const PathKey& key, uint32_t nsid) {
   std::vector<PathDesc> all = ScanPaths();
   for (PathDesc& d : all) {
     if (d.ctrl_name.empty() || d.nsid != nsid || !d.key.SameEndpoint(key)) continue;
-    if (d.ctrl_state != "live")
-      return absl::UnavailableError(fmt::format("{} ({}) is {}", d.ctrl_name, d.key.address, d.ctrl_state));
+    if (d.ctrl_state != CtrlState::kLive)
+      return absl::UnavailableError(fmt::format("{} ({}) is {}", d.ctrl_name, d.key.address,
+                                                CtrlStateName(d.ctrl_state)));
     if (absl::Status st = Identify(&d); !st.ok()) return st;
     return d;
   }

@@ -15,6 +15,7 @@
 
 #include <nvme_mpath/types.h>
 
+#include "ctrl_state.h"
 #include "identify.h"
 
 namespace nvme_mpath::internal {
@@ -25,7 +26,7 @@ struct PathDesc {
   std::string ctrl_name;   // nvmeX
   std::string ctrl_dev;    // /dev/nvmeX
   PathKey key;             // subsysnqn, transport, address, cntlid
-  std::string ctrl_state;  // sysfs "state"
+  CtrlState ctrl_state = CtrlState::kUnknown;  // sysfs "state", parsed
   int numa_node = -1;
   uint32_t kato_ms = 0;    // sysfs "kato" (seconds in sysfs) in ms; 0 if unknown
   uint32_t max_hw_bytes = 0;  // /sys/block/nvmeXnY/queue/max_hw_sectors_kb * 1024 (0 unknown)
@@ -33,6 +34,13 @@ struct PathDesc {
   uint32_t nsid = 0;
   ControllerIdentity ctrl;
   NamespaceIdentity ns;
+  // A multipath head (nvme_core.multipath=Y): its block name nvme<S>n<N>, its subsystem
+  // (nvme-subsys<S>) and the kernel's iopolicy for it. Empty for a per-controller path. A head
+  // has no controller of its own (ctrl_name is empty): the kernel picks one per command.
+  std::string head_block;
+  std::string head_subsys;
+  std::string head_iopolicy;
+  bool is_head() const { return !head_block.empty(); }
   // Returns the strictest transfer limit of this path: MDTS, max_hw_sectors, and
   // max_segments x 4 KiB for page-aligned buffers. 0 = no known limit.
   uint32_t MaxTransferBytes() const;
@@ -62,8 +70,29 @@ absl::StatusOr<std::vector<NamespaceTopology>> DiscoverAll();
 // there is none (yet).
 absl::StatusOr<PathDesc> FindPath(const PathKey& key, uint32_t nsid);
 
-// Reads a controller's sysfs "state" (live, connecting, resetting, deleting, ...), or "gone".
-std::string ReadCtrlState(std::string_view ctrl_name);
+// One controller behind a multipath head, as sysfs shows it: the head nvme<S>n<N> has a hidden
+// per-path namespace nvme<S>c<C>n<N> under each of its controllers nvme<C>.
+struct HeadMember {
+  std::string ctrl_name;   // nvme<C>
+  std::string path_ns;     // nvme<S>c<C>n<N>
+  PathKey key;             // the controller's endpoint
+  CtrlState state = CtrlState::kGone;  // the controller's sysfs "state", parsed (kGone once it vanished)
+  std::string ana_state;   // the path's sysfs "ana_state" as the kernel knows it ("" unreadable)
+  uint32_t ana_grpid = 0;
+  uint32_t kato_ms = 0;
+};
+// Reads the members of the head `head_block` (nvme<S>n<N>) from sysfs, in controller order.
+// Empty when the head has none left (or is gone).
+std::vector<HeadMember> ReadHeadMembers(std::string_view head_block);
+// Returns true when the head `head_block` is still in sysfs.
+bool HeadExists(std::string_view head_block);
+// Looks for the head of namespace `nsid` of `subsysnqn`, identified, with at least one member
+// whose controller is live. kNotFound / kUnavailable otherwise.
+absl::StatusOr<PathDesc> FindHead(std::string_view subsysnqn, uint32_t nsid);
+
+// Reads a controller's sysfs "state" (live, connecting, resetting, deleting, ...); kGone when
+// the controller is not in sysfs.
+CtrlState ReadCtrlState(std::string_view ctrl_name);
 
 // Every namespace path in sysfs (identity fields not filled in: see Identify). With
 // multipath=N one per (controller, namespace); with multipath=Y one per head (ctrl_name "").

@@ -120,6 +120,17 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
     return SetupError(err, kBaseFlags | extra);
   }
   t->ring_ok_ = true;
+  if (!(t->ring_.features & IORING_FEAT_EXT_ARG)) {
+    // Without EXT_ARG liburing's timed wait queues a timeout SQE of its own, in ring order,
+    // which could land on an SQE a command still owns. Every kernel with SQE128 (5.19) has it.
+    return absl::FailedPreconditionError(
+        "io_uring: the kernel lacks IORING_FEAT_EXT_ARG (needed since SQE128 rings exist: 5.19)");
+  }
+  const uint32_t nsqe = t->ring_.sq.ring_entries;
+  t->free_sqes_.resize(nsqe);
+  for (uint32_t i = 0; i < nsqe; ++i) t->free_sqes_[i] = nsqe - 1 - i;  // index 0 first
+  t->nfree_ = nsqe;
+  t->sqe_tag_.assign(nsqe, 0);
   t->sqpoll_ = o.sqpoll;
   t->entries_ = o.entries;
   t->buffers_ = o.buffers;
@@ -153,9 +164,14 @@ UringTransport::~UringTransport() {
 int UringTransport::Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) {
   // Only writes the SQ ring's memory, never enters the kernel: no thread check needed here.
   if (path < 0 || path >= kMaxPaths || !has_file_[path]) return -EBADF;
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  if (sqe == nullptr) return -EBUSY;
-  PrepUringCmd(sqe, path, cmd, tag);
+  if (nfree_ == 0) return -EBUSY;  // every SQE belongs to a command not reaped yet
+  // Reserve the next SQ ring entry (the SQE liburing returns is not used: see SQE ownership).
+  if (io_uring_get_sqe(&ring_) == nullptr) return -EBUSY;
+  const uint32_t idx = free_sqes_[--nfree_];
+  ring_.sq.array[(ring_.sq.sqe_tail - 1) & ring_.sq.ring_mask] = idx;
+  io_uring_sqe* sqe = &ring_.sq.sqes[idx << 1];  // SQE128
+  PrepUringCmd(sqe, path, cmd, idx);
+  sqe_tag_[idx] = tag;
   if (fixed_buf_index >= 0 && uint32_t(fixed_buf_index) < buffers_.size()) {
     sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
     sqe->buf_index = uint16_t(fixed_buf_index);
@@ -235,11 +251,13 @@ int UringTransport::MoveToThisThread() {
   }
   // Carry over the commands prepared and not taken by the kernel, in order. Without SQPOLL the
   // kernel reads SQEs only inside our own io_uring_enter calls, so they cannot change under us.
+  // Each keeps its SQE index (and so its tag): the fresh ring's SQ array points at the same one.
   const unsigned head = io_uring_smp_load_acquire(ring_.sq.khead);
   for (unsigned i = head; i != ring_.sq.sqe_tail; ++i) {
-    const io_uring_sqe* src = &ring_.sq.sqes[(i & ring_.sq.ring_mask) << 1];  // SQE128
-    io_uring_sqe* dst = io_uring_get_sqe(&fresh);  // same size: always one free
-    std::memcpy(dst, src, 2 * sizeof(io_uring_sqe));
+    const uint32_t idx = ring_.sq.array[i & ring_.sq.ring_mask];
+    io_uring_get_sqe(&fresh);  // same size: always one free
+    fresh.sq.array[(fresh.sq.sqe_tail - 1) & fresh.sq.ring_mask] = idx;
+    std::memcpy(&fresh.sq.sqes[idx << 1], &ring_.sq.sqes[idx << 1], 2 * sizeof(io_uring_sqe));
   }
   io_uring_queue_exit(&ring_);
   ring_ = fresh;
@@ -272,11 +290,19 @@ int UringTransport::Reap(Completion* out, int max, int min, int64_t wait_ns) {
     unsigned head, seen = 0;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       if (n == max) break;
-      out[n].tag = cqe->user_data;
+      ++seen;
+      const uint64_t idx = cqe->user_data;
+      if (idx >= sqe_tag_.size()) [[unlikely]] {
+        if (bad_user_data_++ == 0)
+          MPLOG_ERROR("io_uring: completion with user_data {:#x} names no SQE of this queue "
+                      "(ignored)", idx);
+        continue;
+      }
+      out[n].tag = sqe_tag_[idx];
       out[n].res = cqe->res;
       out[n].result = cqe->big_cqe[0];
+      free_sqes_[nfree_++] = uint32_t(idx);
       ++n;
-      ++seen;
     }
     if (seen) {
       io_uring_cq_advance(&ring_, seen);
@@ -312,14 +338,14 @@ int UringTransport::DropUnsent(uint64_t* tags, int max) {
   const unsigned head = io_uring_smp_load_acquire(ring_.sq.khead);
   int n = 0;
   for (unsigned i = head; i != ring_.sq.sqe_tail && n < max; ++i) {
-    io_uring_sqe* sqe = &ring_.sq.sqes[(i & ring_.sq.ring_mask) << 1];  // SQE128
+    const uint32_t idx = ring_.sq.array[i & ring_.sq.ring_mask];
+    io_uring_sqe* sqe = &ring_.sq.sqes[idx << 1];  // SQE128
     if (sqe->opcode == IORING_OP_NOP) continue;  // dropped by an earlier call
-    const uint64_t tag = sqe->user_data;
     std::memset(sqe, 0, 2 * sizeof(io_uring_sqe));
     sqe->opcode = IORING_OP_NOP;
     sqe->fd = -1;
-    sqe->user_data = tag;
-    tags[n++] = tag;
+    sqe->user_data = idx;  // keeps its SQE, and so its tag, until reaped
+    tags[n++] = sqe_tag_[idx];
   }
   return n;
 }

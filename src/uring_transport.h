@@ -24,6 +24,20 @@
 // can only be completed by the bound thread (with DEFER_TASKRUN their completions run as that
 // task's work): the new thread gets -EEXIST from Submit() and Reap() (and an error from
 // SetFile()), with one warning, until the bound thread reaps them.
+//
+// SQE ownership: a command keeps its own SQE from Prep() until its completion is reaped, and no
+// other command is written there in between. liburing hands out SQEs in ring order, so an SQE
+// would be rewritten once `entries` later commands were prepared, whether or not the kernel was
+// done with it; and some kernels read a uring_cmd's SQE again after the submit call returned.
+// On 6.12 (io_uring/uring_cmd.c, "defer memcpy until we need it"), a command whose first issue
+// returns -EAGAIN (no request free, or the queue frozen by a controller reset) is copied to
+// async data but still points at the ring's SQE, and io-wq issues it from there later: with the
+// SQE already reused, it runs another command's LBA and buffer. The lab saw exactly that (reads
+// that succeeded with another block's data; see docs/kernels.md). So the transport keeps its own
+// pool of SQE indices: Prep() takes a free one and points the next SQ ring entry at it through
+// the SQ array (liburing 2.3 fills that array with the identity once, at setup, and never writes
+// it again), the kernel's user_data is that index, and Reap() maps it back to the caller's tag
+// and frees the index. A Prep() with no free index returns -EBUSY like a full ring.
 #ifndef NVME_MPATH_SRC_URING_TRANSPORT_H_
 #define NVME_MPATH_SRC_URING_TRANSPORT_H_
 
@@ -67,6 +81,8 @@ class UringTransport final : public Transport {
   const std::string& mode() const { return mode_; }
   // Commands the kernel took and whose completion has not been reaped yet.
   uint32_t in_kernel() const { return in_kernel_; }
+  // SQEs not owned by a command (prepared, or in the kernel, and not reaped yet).
+  uint32_t free_sqes() const { return nfree_; }
 
  private:
   struct FileId {  // what was installed in a slot, to check an fd before installing it again
@@ -100,6 +116,12 @@ class UringTransport final : public Transport {
   uint64_t owner_ = 0;  // ThisThreadId() of the bound thread
   uint32_t entries_ = 0;
   uint32_t in_kernel_ = 0;
+  // SQE ownership (see above): free SQE indices (a stack, nfree_ of them) and the caller's tag
+  // of the command in each SQE. Sized to the ring's SQ entries at Create().
+  std::vector<uint32_t> free_sqes_;
+  uint32_t nfree_ = 0;
+  std::vector<uint64_t> sqe_tag_;
+  uint64_t bad_user_data_ = 0;  // completions naming no SQE of ours (never expected)
   std::array<bool, kMaxPaths> has_file_{};
   std::array<FileId, kMaxPaths> files_{};
   std::vector<iovec> buffers_;

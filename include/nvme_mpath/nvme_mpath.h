@@ -94,6 +94,10 @@ struct nvme_mpath_ns_info {
   char uuid[37];
 };
 NVME_MPATH_API int nvme_mpath_ns_info(const nvme_mpath_engine* e, struct nvme_mpath_ns_info* out);
+/* Returns 1 when the engine runs in head mode (opened through the kernel's multipath head,
+ * nvme_core.multipath=Y: the kernel picks the controller of each command), 0 in per-path mode,
+ * -EINVAL for a NULL engine. */
+NVME_MPATH_API int nvme_mpath_head_mode(const nvme_mpath_engine* e);
 
 struct nvme_mpath_path_stats {
   char ng_path[32];

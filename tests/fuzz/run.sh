@@ -16,7 +16,7 @@ CC=${CC_FUZZ:-clang}
 command -v "$CXX" >/dev/null || { echo "fuzz: $CXX not found (scripts/setup.sh installs clang)"; exit 1; }
 san=(-O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 flags=(-std=c++20 "${san[@]}" -I"$TOP/include" -I"$TOP/src" -DNVME_MPATH_VERSION_STRING=\"fuzz\")
-libs=($(pkg-config --libs libnvme fmt absl_status absl_statusor absl_strings))
+libs=($(pkg-config --libs libnvme fmt absl_status absl_statusor absl_strings json-c))
 # Library sources every target links (pure code: no device is ever opened).
 common=("$TOP/src/ana.cc" "$TOP/src/identify.cc" "$TOP/src/status.cc" "$TOP/src/disposition.cc" "$TOP/src/types.cc"
         "$TOP/src/address.cc" "$TOP/src/log.cc")
@@ -26,9 +26,10 @@ declare -A extra=(
   [capi_opts]="$TOP/src/options.cc $TOP/src/c_options.cc"
   [fio_opts]="$TOP/fio-engine/options.c"
   [ctl_args]="$TOP/tools/nvme-mpath-ctl/args.cc"
+  [json]="$TOP/tools/json/mpath_json.c"
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ana status identify parse capi_opts fio_opts ctl_args)
+[ ${#targets[@]} -gt 0 ] || targets=(ana status identify parse capi_opts fio_opts ctl_args json)
 rc=0
 for t in "${targets[@]}"; do
   [ -v "extra[$t]" ] || { echo "fuzz: unknown target $t"; exit 1; }

@@ -4,8 +4,8 @@
 #     `nvme ana-log`;
 #  2. `probe` decodes an inaccessible path by name;
 #  3. during a failover under fio (mpath_nvme), `stats` shows the I/O moving to the other path;
-#  4. errors: a non-NVMe device, no engine running, bad arguments (NaN interval, NSID 0): one
-#     line and a distinct exit status.
+#  4. errors: a non-NVMe device (1), no engine running (5), bad arguments (NaN interval, NSID 0):
+#     one line, "Try 'nvme-mpath-ctl --help'." and exit 2.
 set -uo pipefail
 source "${LAB_LIB:?}"
 B=${NVME_MPATH_BUILD_DIR:?}
@@ -41,16 +41,33 @@ assert path, ("path missing from list", ng)
 assert path[0]["ana_state"] == our_states[path[0]["ana_group"]], (ng, path[0], our_states)
 PY
   done; done
-  # The controllers we list are the ones nvme-cli lists.
+  # The controllers we list are the ones nvme-cli lists; our subsystem keys match its
+  # (docs/nvme-mpath-ctl.md maps them): Name, NQN, HostNQN, and per controller Transport and
+  # Address.
   nvme list-subsys -o json > cli-subsys.json 2>/dev/null
   python3 - <<'PY'
 import json
-cli = json.dumps(json.load(open("cli-subsys.json")))
+raw = json.load(open("cli-subsys.json"))
+cli = json.dumps(raw)
 lst = json.load(open("list.json"))
 for s in lst["subsystems"]:
     for n in s["namespaces"]:
         for p in n["paths"]:
             assert '"%s"' % p["ctrl"] in cli, ("controller not in nvme list-subsys", p["ctrl"])
+            assert p["ana_state"] in ("optimized", "non-optimized", "inaccessible", "persistent-loss", "change", "unknown"), p
+hosts = raw if isinstance(raw, list) else [raw]
+by_name = {c["Name"]: (h, c) for h in hosts for c in h.get("Subsystems", [])}
+for s in lst["subsystems"]:
+    assert s["name"] in by_name, ("subsystem not in nvme list-subsys", s["name"], sorted(by_name))
+    h, c = by_name[s["name"]]
+    assert c["NQN"] == s["nqn"], (s["name"], c["NQN"], s["nqn"])
+    if s["hostnqn"]:
+        assert h.get("HostNQN") == s["hostnqn"], (s["name"], h.get("HostNQN"), s["hostnqn"])
+    paths = {p["Name"]: p for p in c.get("Paths", [])}
+    for ctrl in s["controllers"]:
+        assert ctrl["name"] in paths, ("controller not under its subsystem in nvme list-subsys", ctrl["name"])
+        p = paths[ctrl["name"]]
+        assert (p["Transport"], p["Address"]) == (ctrl["transport"], ctrl["address"]), (p, ctrl)
 PY
 }
 for step in "1 optimized 2 non-optimized" "1 inaccessible 2 optimized" "1 change 2 persistent-loss" "1 optimized 2 non-optimized"; do
@@ -97,21 +114,22 @@ DESC="fio saw no error during the failover"
 check grep -q "err= 0" fio-ctl.log
 
 "$CTL" ana-log /dev/null; rc=$?
-DESC="non-NVMe device: exit 2 ($rc)"; check test $rc -eq 2
+DESC="non-NVMe device: exit 1 ($rc)"; check test $rc -eq 1
 "$CTL" stats --pid 1; rc=$?
 DESC="no engine running: exit 5 ($rc)"; check test $rc -eq 5
 "$CTL" probe nqn.none 7; rc=$?
 DESC="no such namespace: exit 4 ($rc)"; check test $rc -eq 4
-"$CTL" list --bogus; rc=$?
-DESC="usage error: exit 1 ($rc)"; check test $rc -eq 1
+"$CTL" list --bogus 2> bogus.err; rc=$?
+DESC="usage error: exit 2 ($rc), one line and Try 'nvme-mpath-ctl --help'."; check test $rc -eq 2
+check test "$(sed -n 2p bogus.err)" = "Try 'nvme-mpath-ctl --help'."
 "$CTL" watch --interval nan --count 1 2> nan.err; rc=$?
-DESC="watch --interval nan: usage error, exit 1 ($rc), the value named"; check grep -q "not 'nan'" nan.err
-check test $rc -eq 1
+DESC="watch --interval nan: usage error, exit 2 ($rc), the value named"; check grep -q "not 'nan'" nan.err
+check test $rc -eq 2
 "$CTL" list --count 3 2> count.err; rc=$?
-DESC="list --count 3: an option the command does not take, exit 1 ($rc)"; check grep -q "list does not take --count" count.err
-check test $rc -eq 1
+DESC="list --count 3: an option the command does not take, exit 2 ($rc)"; check grep -q "list does not take --count" count.err
+check test $rc -eq 2
 "$CTL" probe nqn.none 0x0 2> nsid.err; rc=$?
-DESC="probe NQN 0x0: NSID refused, exit 1 ($rc)"; check grep -q "NSID must be a number in 1..4294967294" nsid.err
-check test $rc -eq 1
+DESC="probe NQN 0x0: NSID refused, exit 2 ($rc)"; check grep -q "NSID must be a number in 1..4294967294" nsid.err
+check test $rc -eq 2
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

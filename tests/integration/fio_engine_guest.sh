@@ -62,7 +62,7 @@ check bash -c "fio --name=lat $(common) --rw=randread --bs=4k --iodepth=4 --size
 
 # ---- 2. no faults --------------------------------------------------------------------------
 DESC="write + verify crc32c, no faults"
-check bash -c "fio --name=wv $(common) --rw=write --bs=8k --iodepth=16 --size=16m --verify=crc32c --do_verify=1 > wv.log 2>&1 && grep -q 'mpath_nvme: job=wv nsid=1 paths=2' wv.log"
+check bash -c "fio --name=wv $(common) --rw=write --bs=8k --iodepth=16 --size=16m --verify=crc32c --do_verify=1 > wv.log 2>&1 && grep -q 'mpath_nvme: job=wv mode=per-path nsid=1 paths=2' wv.log"
 figures wv.log
 DESC="randrw + verify crc32c with iodepth batching (iodepth_batch_submit=8, iodepth_batch_complete_min=4)"
 check fio --name=batch $(common) --rw=randrw --bs=4k --iodepth=32 --iodepth_batch_submit=8 \

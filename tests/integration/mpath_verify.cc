@@ -10,10 +10,13 @@
 // --expect-errors, when errors did occur only as allowed), 1 otherwise, 2 on bad usage.
 #include <nvme_mpath/engine.h>
 
+#include <json-c/json.h>
+
 #include <time.h>
 #include <unistd.h>
 
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +24,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "mpath_json.h"
 
 namespace {
 
@@ -339,19 +344,45 @@ int main(int argc, char** argv) {
   printf("verify: failover latency (failing completion -> good completion elsewhere): %" PRIu64
          " samples, p50 <= %" PRIu64 " us, p99 <= %" PRIu64 " us\n", nfo, p50, p99);
   if (!a.json.empty()) {
-    std::ofstream j(a.json);
-    j << "{\"schema_version\":1,\"seconds\":" << elapsed << ",\"ios\":" << st.ios
-      << ",\"writes\":" << st.writes << ",\"reads\":" << st.reads << ",\"errors\":" << st.errors
-      << ",\"enolink\":" << st.enolink << ",\"mismatches\":" << st.mismatches
-      << ",\"max_latency_s\":" << st.max_latency << ",\"failover_samples\":" << nfo
-      << ",\"failover_p50_us\":" << p50 << ",\"failover_p99_us\":" << p99 << ",\"paths\":[";
+    // Through json-c and the shared UTF-8 repair (tools/json), like every nvme-mpath document:
+    // a path name is written as valid JSON whatever bytes it holds.
+    json_object* root = json_object_new_object();
+    auto add = [](json_object* o, const char* k, json_object* v) { json_object_object_add(o, k, v); };
+    // As the ostream used to print them (%g), and null for what JSON cannot hold (inf, nan).
+    auto number = [](double v) {
+      char b[32];
+      snprintf(b, sizeof(b), "%g", v);
+      return std::isfinite(v) ? json_object_new_double_s(v, b) : nullptr;
+    };
+    add(root, "schema_version", json_object_new_int(1));
+    add(root, "seconds", number(elapsed));
+    add(root, "ios", json_object_new_uint64(st.ios));
+    add(root, "writes", json_object_new_uint64(st.writes));
+    add(root, "reads", json_object_new_uint64(st.reads));
+    add(root, "errors", json_object_new_uint64(st.errors));
+    add(root, "enolink", json_object_new_uint64(st.enolink));
+    add(root, "mismatches", json_object_new_uint64(st.mismatches));
+    add(root, "max_latency_s", number(st.max_latency));
+    add(root, "failover_samples", json_object_new_uint64(nfo));
+    add(root, "failover_p50_us", json_object_new_uint64(p50));
+    add(root, "failover_p99_us", json_object_new_uint64(p99));
+    json_object* jpaths = json_object_new_array();
     for (size_t i = 0; i < stats.size(); ++i) {
       const auto& s = stats[i];
-      j << (i ? "," : "") << "{\"ng\":\"" << paths[i].ng_path << "\",\"ios\":" << s.ios
-        << ",\"errors\":" << s.errors << ",\"failovers\":" << s.failovers
-        << ",\"requeues\":" << s.requeues << ",\"retries\":" << s.retries << "}";
+      json_object* p = json_object_new_object();
+      add(p, "ng", mpath_json_string_len(paths[i].ng_path.data(), paths[i].ng_path.size()));
+      add(p, "ios", json_object_new_uint64(s.ios));
+      add(p, "errors", json_object_new_uint64(s.errors));
+      add(p, "failovers", json_object_new_uint64(s.failovers));
+      add(p, "requeues", json_object_new_uint64(s.requeues));
+      add(p, "retries", json_object_new_uint64(s.retries));
+      json_object_array_add(jpaths, p);
     }
-    j << "]}\n";
+    add(root, "paths", jpaths);
+    std::ofstream j(a.json);
+    j << json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) << "\n";
+    json_object_put(root);
+    if (!j) fprintf(stderr, "verify: cannot write %s\n", a.json.c_str());
   }
   fflush(stdout);
   if (st.mismatches != 0) return 1;

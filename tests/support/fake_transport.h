@@ -35,7 +35,7 @@ class FakeTransport final : public internal::Transport {
 
   int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int buf_index) override {
     if (files_[path] < 0) return -EBADF;
-    if (on_prep) on_prep(path);
+    if (on_prep) on_prep(path, tag);
     if (static_cast<int>(prepared_.size()) >= sq_entries_) return -EBUSY;
     prepared_.push_back(Sent{path, cmd, tag, buf_index, files_[path]});
     return 0;
@@ -92,7 +92,7 @@ class FakeTransport final : public internal::Transport {
   int event_fd() const override { return -1; }
 
   // ---- test controls ----
-  std::function<void(int path)> on_prep;  // called for every prepared command
+  std::function<void(int path, uint64_t tag)> on_prep;  // called for every prepared command
   // Called when Reap() would wait (min > 0, wait_ns != 0, nothing to reap) with its wait_ns
   // (< 0: forever); every such wait is also recorded in waits().
   std::function<void(int64_t wait_ns)> on_wait;
@@ -100,6 +100,8 @@ class FakeTransport final : public internal::Transport {
   // Commands sent to the kernel and not yet completed, oldest first.
   std::deque<Sent>& inflight() { return inflight_; }
   size_t prepared() const { return prepared_.size(); }
+  // Commands prepared and not yet taken by Submit() (a dropped one completes as a NOP).
+  const std::vector<Sent>& prepared_cmds() const { return prepared_; }
   // The next Submit() calls return these, one each: -errno (nothing taken) or how many commands
   // at most the kernel takes (a short submit). Then submit_error (0: all taken).
   void QueueSubmitResults(std::initializer_list<int> results) {

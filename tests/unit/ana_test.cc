@@ -4,6 +4,7 @@
 // testdata/ and parsed too.
 #include "ana.h"
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -142,6 +143,28 @@ TEST(AnaTest, ReadErrorsNameTheDevice) {
   EXPECT_NE(std::string(log.status().message()).find("/dev/ng9n1"), std::string::npos);
   AnaLogReader nvme = [](uint64_t, uint32_t, void*) { return 0x370; };
   EXPECT_FALSE(ReadAnaLogWith(nvme, 4096, 1 << 20, "x").ok());
+}
+
+// The monitor decides "controller gone" on the status code: -ENODEV and -ENXIO only.
+TEST(AnaTest, OnlyEnodevAndEnxioSayTheControllerIsGone) {
+  for (int err : {ENODEV, ENXIO}) {
+    AnaLogReader gone = [err](uint64_t, uint32_t, void*) { return -err; };
+    auto log = ReadAnaLogWith(gone, 4096, 1 << 20, "x");
+    ASSERT_FALSE(log.ok());
+    EXPECT_TRUE(IsControllerGone(log.status())) << log.status();
+  }
+  // ErrnoToStatus() calls these kNotFound too; for an ANA read they are ordinary failures.
+  for (int r : {-ENOENT, -ESRCH, -EIO, -ETIMEDOUT, -EINTR, 0x370, 0x4002}) {
+    AnaLogReader fails = [r](uint64_t, uint32_t, void*) { return r; };
+    auto log = ReadAnaLogWith(fails, 4096, 1 << 20, "x");
+    ASSERT_FALSE(log.ok());
+    EXPECT_FALSE(IsControllerGone(log.status())) << r << ": " << log.status();
+  }
+  std::vector<uint32_t> many(2000, 1);
+  const auto img = Build(1, {{1, 1, 1, many}});
+  auto oversized = ReadAnaLogWith(Serve(img), 4096, 4096, "x");
+  EXPECT_FALSE(oversized.ok());
+  EXPECT_FALSE(IsControllerGone(oversized.status()));
 }
 
 TEST(AnaTest, LogLargerThanTheLimitIsRefused) {

@@ -1,6 +1,7 @@
 // The disposition table (src/disposition.h), row by row, with and without retry budget left.
 // docs/architecture.md ("Failure handling") names the test of each row.
 #include "disposition.h"
+#include "queue.h"
 
 #include <cerrno>
 #include <climits>
@@ -183,6 +184,30 @@ TEST(DispositionTest, Names) {
   EXPECT_STREQ(DispositionName(Disposition::kFailover), "failover");
   EXPECT_STREQ(DispositionName(Disposition::kAnaFailover), "ana-failover");
   EXPECT_STREQ(DispositionName(Disposition::kPathGone), "reopen");
+}
+
+// Head mode: -EINVAL from a command the engine built is the kernel's "no usable path" at
+// submission, a failover that never executed; from anything else it stays a caller error.
+TEST(DispositionTest, HeadModeEinvalIsNoUsablePath) {
+  const Decision head = Decide(-EINVAL, 0, 5, Resend::kAllowed, /*einval_is_no_path=*/true);
+  EXPECT_EQ(head.disposition, Disposition::kFailover);
+  EXPECT_FALSE(head.ok);
+  EXPECT_TRUE(head.resend);
+  EXPECT_EQ(head.error_class, ErrorClass::kHostPath);
+  EXPECT_FALSE(MayStillExecute(-EINVAL)) << "refused at submission: no write hold";
+  EXPECT_EQ(Decide(-EINVAL, 0, 5).disposition, Disposition::kComplete);
+  EXPECT_EQ(Decide(-EINVAL, 0, 5, Resend::kIfNotExecuted, false).disposition, Disposition::kComplete);
+  // Every other row is the same in head mode.
+  for (int res : {0, -EINTR, -ENODEV, -EAGAIN, 0x302, 0x370, 0x4281, 0x281})
+    EXPECT_EQ(Decide(res, 0, 5, Resend::kAllowed, true).disposition,
+              Decide(res, 0, 5, Resend::kAllowed, false).disposition) << res;
+}
+
+TEST(HeadResendDelayTest, DoublesFromOneMillisecondToAQuarterSecond) {
+  EXPECT_EQ(HeadResendDelayNs(0), 1'000'000);
+  EXPECT_EQ(HeadResendDelayNs(1), 2'000'000);
+  EXPECT_EQ(HeadResendDelayNs(8), 256'000'000);
+  EXPECT_EQ(HeadResendDelayNs(200), 256'000'000);
 }
 
 }  // namespace

@@ -17,22 +17,6 @@ PathObservation LiveRead(AnaState s) {
   return o;
 }
 
-TEST(PathDecisionTest, ParsesSysfsControllerStates) {
-  EXPECT_EQ(ParseCtrlState("live"), CtrlState::kLive);
-  EXPECT_EQ(ParseCtrlState("new"), CtrlState::kNew);
-  EXPECT_EQ(ParseCtrlState("resetting"), CtrlState::kResetting);
-  EXPECT_EQ(ParseCtrlState("connecting"), CtrlState::kConnecting);
-  EXPECT_EQ(ParseCtrlState("deleting"), CtrlState::kDeleting);
-  EXPECT_EQ(ParseCtrlState("deleting (no IO)"), CtrlState::kDeleting);
-  EXPECT_EQ(ParseCtrlState("dead"), CtrlState::kDead);
-  EXPECT_EQ(ParseCtrlState(""), CtrlState::kGone);
-  EXPECT_EQ(ParseCtrlState("gone"), CtrlState::kGone);
-  EXPECT_EQ(ParseCtrlState("frozen"), CtrlState::kUnknown);
-  EXPECT_STREQ(CtrlStateName(CtrlState::kConnecting), "connecting");
-  EXPECT_TRUE(CtrlDeleted(CtrlState::kDeleting));
-  EXPECT_FALSE(CtrlDeleted(CtrlState::kConnecting));
-}
-
 TEST(PathDecisionTest, OptimizedOnLiveControllerIsUsable) {
   PathStep s = NextPathState(PathControl{}, LiveRead(AnaState::kOptimized), 5 * kSec, kAnattS);
   EXPECT_EQ(s.next.ana, AnaState::kOptimized);
@@ -164,6 +148,24 @@ TEST(PathDecisionTest, LiveAgainAfterResetBumpsResetAndClearsGone) {
   EXPECT_TRUE(s.next.was_live);
   EXPECT_EQ(s.next.health, PathHealth::kLive);
   EXPECT_EQ(s.next.outlook, PathOutlook::kUsable);
+}
+
+// A multipath head as one path: what the kernel's path selection can use.
+TEST(ReduceHeadTest, TheBestMemberTheKernelCanUseDecides) {
+  using C = CtrlState;
+  using A = AnaState;
+  auto R = [](std::vector<HeadMemberState> v) { return ReduceHead(v); };
+  auto Is = [](HeadReduction r, C c, A a) { return r.ctrl == c && r.ana == a; };
+  EXPECT_TRUE(Is(R({{C::kLive, A::kNonOptimized}, {C::kLive, A::kOptimized}}), C::kLive, A::kOptimized));
+  EXPECT_TRUE(Is(R({{C::kLive, A::kInaccessible}, {C::kLive, A::kNonOptimized}}), C::kLive, A::kNonOptimized));
+  // An optimized path on a controller that is not live is not used by the kernel.
+  EXPECT_TRUE(Is(R({{C::kResetting, A::kOptimized}, {C::kLive, A::kInaccessible}}), C::kLive, A::kInaccessible));
+  EXPECT_TRUE(Is(R({{C::kLive, A::kInaccessible}, {C::kLive, A::kChange}}), C::kLive, A::kChange));
+  EXPECT_TRUE(Is(R({{C::kLive, A::kPersistentLoss}, {C::kLive, A::kPersistentLoss}}), C::kLive, A::kPersistentLoss));
+  EXPECT_TRUE(Is(R({{C::kLive, A::kPersistentLoss}, {C::kLive, std::nullopt}}), C::kLive, A::kInaccessible));
+  EXPECT_TRUE(Is(R({{C::kConnecting, A::kOptimized}, {C::kDeleting, A::kOptimized}}), C::kConnecting, A::kUnknown));
+  EXPECT_TRUE(Is(R({{C::kDeleting, A::kOptimized}, {C::kGone, std::nullopt}}), C::kGone, A::kUnknown));
+  EXPECT_TRUE(Is(R({}), C::kGone, A::kUnknown));
 }
 
 }  // namespace

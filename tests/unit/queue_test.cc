@@ -1570,5 +1570,79 @@ TEST_F(QueueTest, CrdtOfAReopenedAssociationIsUsed) {
   EXPECT_EQ(d.res, 0);
 }
 
+// Head mode (one path, the multipath head): the kernel had no usable path at submission
+// (-EINVAL for a command the engine built). The command is set aside, not failed: it waits out
+// the backoff, parks while the control plane says the head is unusable, and is sent to the head
+// again once it is usable.
+TEST_F(QueueTest, HeadModeNoUsablePathParksAndResendsToTheHead) {
+  QueueConfig cfg;
+  cfg.head = true;
+  Build(cfg, 1);
+  Done d;
+  Io io = MakeRead(8, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINVAL);
+  Poll();
+  EXPECT_EQ(d.calls, 0) << "no usable path at submission is not the application's error";
+  EXPECT_EQ(queue_->delayed(), 1u);
+  EXPECT_TRUE(transport_->inflight().empty());
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kFailed) << "reported to the control plane";
+  clock_.AdvanceMs(1);  // HeadResendDelayNs(1) = 2 ms
+  Poll();
+  EXPECT_EQ(queue_->delayed(), 1u);
+  clock_.AdvanceMs(1);
+  Poll();
+  EXPECT_EQ(queue_->parked(), 1u) << "the head is still set aside";
+  EXPECT_TRUE(transport_->inflight().empty());
+  table_->path(0).health.store(PathHealth::kLive);  // the control plane: a controller is usable
+  table_->BumpEpoch();
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0);
+  EXPECT_EQ(transport_->inflight()[0].cmd.cdw10, 8u);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+}
+
+// Head mode: an ANA error goes back to the head after the backoff, which grows with the
+// attempts; a raw command's -EINVAL is still the caller's error.
+TEST_F(QueueTest, HeadModeFailoverBacksOffAndRawEinvalCompletes) {
+  QueueConfig cfg;
+  cfg.head = true;
+  Build(cfg, 1);
+  Done d;
+  Io io = MakeRead(8, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    transport_->Complete(0, 0x2302);  // ANA inaccessible, More set (nvmet)
+    Poll();
+    ASSERT_TRUE(transport_->inflight().empty()) << attempt;
+    table_->path(0).health.store(PathHealth::kLive);  // the kernel's view says usable at once
+    table_->BumpEpoch();
+    clock_.Advance(HeadResendDelayNs(attempt) - 1);
+    Poll();
+    ASSERT_TRUE(transport_->inflight().empty()) << "resent before its backoff, attempt " << attempt;
+    clock_.Advance(1);
+    Poll();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << attempt;
+  }
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+  Done r;
+  Io raw = MakeRaw(0x99, &r);
+  ASSERT_EQ(queue_->Submit(&raw), 0);
+  queue_->Flush();
+  transport_->Complete(0, -EINVAL);
+  Poll();
+  EXPECT_EQ(r.calls, 1);
+  EXPECT_EQ(r.res, -EINVAL);
+}
+
 }  // namespace
 }  // namespace nvme_mpath::internal

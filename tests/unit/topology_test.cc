@@ -66,9 +66,10 @@ TEST_F(TopologyTest, WalksControllerNamespaces) {
   EXPECT_EQ(paths[0].MaxTransferBytes(), 128u * 1024);
   EXPECT_EQ(paths[1].ng_path, "/dev/ng0n2");
   EXPECT_EQ(paths[2].ng_path, "/dev/ng1n1");
-  EXPECT_EQ(paths[2].ctrl_state, "connecting");
-  EXPECT_EQ(ReadCtrlState("nvme1"), "connecting");
-  EXPECT_EQ(ReadCtrlState("nvme7"), "gone");
+  EXPECT_EQ(paths[0].ctrl_state, CtrlState::kLive);
+  EXPECT_EQ(paths[2].ctrl_state, CtrlState::kConnecting);
+  EXPECT_EQ(ReadCtrlState("nvme1"), CtrlState::kConnecting);
+  EXPECT_EQ(ReadCtrlState("nvme7"), CtrlState::kGone);
   EXPECT_TRUE(paths[0].key.SameEndpoint(PathKey{"nqn.test:sub", "tcp", "traddr=127.0.0.1,trsvcid=4420", 9}));
   EXPECT_FALSE(paths[0].key.SameEndpoint(paths[2].key));
 }
@@ -81,6 +82,47 @@ TEST_F(TopologyTest, FindsMultipathHeads) {
   ASSERT_EQ(paths.size(), 1u);
   EXPECT_EQ(paths[0].ng_path, "/dev/ng0n1");
   EXPECT_TRUE(paths[0].ctrl_name.empty());
+}
+
+// A head (nvme-subsys0/nvme0n1) with two controllers: nvme0 carries nvme0c0n1, nvme1 carries
+// nvme0c1n1. The head path gets the longest keep-alive of its controllers (for the write hold).
+TEST_F(TopologyTest, ReadsTheMembersOfAHead) {
+  Put("class/nvme-subsystem/nvme-subsys0/subsysnqn", "nqn.test:sub");
+  Put("class/nvme-subsystem/nvme-subsys0/iopolicy", "numa");
+  Put("class/nvme-subsystem/nvme-subsys0/nvme0n1/nsid", "1");
+  Put("block/nvme0n1/nsid", "1");
+  Ctrl("nvme0", "4420", "live");
+  Ctrl("nvme1", "4421", "connecting");
+  Put("class/nvme/nvme1/kato", "5");
+  Put("class/nvme/nvme0/nvme0c0n1/nsid", "1");
+  Put("class/nvme/nvme0/nvme0c0n1/ana_state", "optimized");
+  Put("class/nvme/nvme0/nvme0c0n1/ana_grpid", "1");
+  Put("class/nvme/nvme1/nvme0c1n1/nsid", "1");
+  Put("class/nvme/nvme1/nvme0c1n1/ana_state", "non-optimized");
+  Put("class/nvme/nvme1/nvme0c1n1/ana_grpid", "1");
+  Put("class/nvme/nvme1/nvme0c1n2/nsid", "2");  // another namespace of the same head subsystem
+  auto paths = ScanSysfsPaths();
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_TRUE(paths[0].is_head());
+  EXPECT_EQ(paths[0].head_block, "nvme0n1");
+  EXPECT_EQ(paths[0].head_subsys, "nvme-subsys0");
+  EXPECT_EQ(paths[0].head_iopolicy, "numa");
+  EXPECT_EQ(paths[0].kato_ms, 5000u);
+  auto m = ReadHeadMembers("nvme0n1");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].ctrl_name, "nvme0");
+  EXPECT_EQ(m[0].path_ns, "nvme0c0n1");
+  EXPECT_EQ(m[0].state, CtrlState::kLive);
+  EXPECT_EQ(m[0].ana_state, "optimized");
+  EXPECT_EQ(m[0].ana_grpid, 1u);
+  EXPECT_EQ(m[0].key.transport, "tcp");
+  EXPECT_EQ(m[1].ctrl_name, "nvme1");
+  EXPECT_EQ(m[1].state, CtrlState::kConnecting);
+  EXPECT_EQ(m[1].ana_state, "non-optimized");
+  EXPECT_TRUE(HeadExists("nvme0n1"));
+  EXPECT_FALSE(HeadExists("nvme0n2"));
+  EXPECT_TRUE(ReadHeadMembers("nvme0n3").empty());
+  EXPECT_TRUE(ReadHeadMembers("bogus").empty());
 }
 
 TEST_F(TopologyTest, ToleratesHalfDeletedControllers) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -82,6 +83,70 @@ TEST(UringTransportTest, FullSubmissionQueueIsBusy) {
   int got = 0;
   for (int i = 0; i < 10 && got < 4; ++i) got += (*t)->Reap(c + got, 8 - got, 1, 1'000'000'000);
   EXPECT_EQ(got, 4);
+  close(fd);
+}
+
+// SQE ownership (uring_transport.h): a command's SQE is never given to another command before
+// its completion is reaped, even when the SQ ring itself has room again. Some kernels (6.12)
+// read a uring_cmd's SQE again from io-wq after the submit call returned.
+TEST(UringTransportTest, KeepsEachCommandsSqeUntilItsCompletionIsReaped) {
+  UringOptions o;
+  o.entries = 4;
+  auto t = UringTransport::Create(o);
+  ASSERT_OK(t);
+  int fd = open("/dev/null", O_RDWR);
+  ASSERT_OK((*t)->SetFile(0, fd));
+  nvme_uring_cmd cmd{};
+  for (uint64_t tag = 100; tag < 104; ++tag) ASSERT_EQ((*t)->Prep(0, cmd, tag, -1), 0);
+  ASSERT_EQ((*t)->Submit(), 4);  // the SQ ring is empty again: the kernel took all four
+  EXPECT_EQ((*t)->free_sqes(), 0u);
+  EXPECT_EQ((*t)->Prep(0, cmd, 99, -1), -EBUSY)
+      << "a fifth command would reuse the SQE of one whose completion is not reaped";
+  Completion c[8];
+  int got = 0;
+  for (int i = 0; i < 10 && got < 1; ++i) got += (*t)->Reap(c, 1, 1, 1'000'000'000);
+  ASSERT_EQ(got, 1);
+  EXPECT_EQ(c[0].tag, 100u);
+  EXPECT_EQ((*t)->free_sqes(), 1u);
+  EXPECT_EQ((*t)->Prep(0, cmd, 104, -1), 0) << "the reaped command's SQE is free again";
+  EXPECT_EQ((*t)->Prep(0, cmd, 105, -1), -EBUSY);
+  ASSERT_EQ((*t)->Submit(), 1);
+  for (int i = 0; i < 10 && got < 5; ++i) got += (*t)->Reap(c + got, 8 - got, 1, 1'000'000'000);
+  ASSERT_EQ(got, 5);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(c[i].tag, 100u + uint64_t(i)) << i;
+  EXPECT_EQ((*t)->free_sqes(), 4u);
+  close(fd);
+}
+
+// Many more commands than SQEs, reaped in uneven batches: every tag comes back exactly once.
+TEST(UringTransportTest, TagsRoundTripThroughReusedSqes) {
+  UringOptions o;
+  o.entries = 8;
+  auto t = UringTransport::Create(o);
+  ASSERT_OK(t);
+  int fd = open("/dev/null", O_RDWR);
+  ASSERT_OK((*t)->SetFile(0, fd));
+  nvme_uring_cmd cmd{};
+  std::vector<int> seen(1000, 0);
+  uint64_t next = 0;
+  int reaped = 0;
+  Completion c[8];
+  for (int round = 0; reaped < 1000 && round < 10000; ++round) {
+    for (int k = 0; k < 1 + round % 5 && next < 1000; ++k) {
+      if ((*t)->Prep(0, cmd, next, -1) != 0) break;
+      ++next;
+    }
+    ASSERT_GE((*t)->Submit(), 0);
+    const int n = (*t)->Reap(c, 1 + round % 3, 0, 0);
+    ASSERT_GE(n, 0);
+    for (int i = 0; i < n; ++i) {
+      ASSERT_LT(c[i].tag, 1000u);
+      ++seen[c[i].tag];
+    }
+    reaped += n;
+  }
+  ASSERT_EQ(reaped, 1000);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(seen[i], 1) << "tag " << i;
   close(fd);
 }
 

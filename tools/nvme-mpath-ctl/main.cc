@@ -1,7 +1,7 @@
 // File: main.cc — nvme-mpath-ctl: topology, ANA, probe and live per-path stats of nvme-mpath.
 //
-// Exit status: 0 ok, 1 usage, 2 no such device / not an NVMe generic char device, 3 permission
-// denied, 4 no such namespace, 5 no engine running, 6 I/O or other error.
+// Exit statuses: help.h (0 ok, 1 no such device / not an NVMe generic char device, 2 usage,
+// 3 permission denied, 4 no such namespace, 5 no engine running, 6 I/O or other error).
 #include <fcntl.h>
 #include <linux/nvme_ioctl.h>
 #include <signal.h>
@@ -9,12 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -26,7 +29,9 @@
 #include "ana.h"
 #include "args.h"
 #include "command_builder.h"
+#include "help.h"
 #include "identify.h"
+#include "list.h"
 #include "log.h"
 #include "model.h"
 #include "stats_shm.h"
@@ -35,69 +40,11 @@
 namespace nvme_mpath::ctl {
 namespace {
 
-enum Exit { kOk = 0, kUsage = 1, kNoDevice = 2, kPermission = 3, kNoNamespace = 4, kNoEngine = 5, kError = 6 };
-
-const char kMainHelp[] = R"(Usage: nvme-mpath-ctl COMMAND [OPTIONS]
-
-Shows what nvme-mpath sees: NVMe multipath namespaces and their paths, ANA logs, the health of
-each path, and the live per-path counters of running engines (fio with mpath_nvme, or any
-program that embeds libnvme_mpath).
-
-Commands:
-  list                 every namespace as a tree: subsystem -> namespace -> paths
-  ana-log DEV          decode the ANA log of the controller behind DEV (/dev/ngXnY)
-  probe DEV|NQN NSID   a 1-LBA read on each path of a namespace, decoded by the engine's rules
-  stats                per-path counters of running engines
-  watch                stats, refreshed in place
-  help [COMMAND]       this text, or a command's
-
-Common options:
-  -o, --output-format normal|json   output format (JSON carries "schema_version": 1)
-  -h, --help                        help of the command
-
-Exit status: 0 ok, 1 usage error, 2 no such device or not an NVMe generic char device,
-3 permission denied, 4 no such namespace, 5 no engine running, 6 I/O or other error.
-See nvme-mpath-ctl(1).
-)";
-
-const char kListHelp[] = R"(Usage: nvme-mpath-ctl list [-v] [-o normal|json]
-
-Lists every NVMe namespace reachable through generic char devices, grouped by subsystem NQN,
-NSID and namespace identifier (NGUID, else UUID, else EUI64), with one line per path: controller,
-ng device, transport and address, controller state, ANA group and state (read from the
-controller's ANA log), NUMA node.
-  -v, --verbose   also NGUID/UUID, cntlid, MDTS (bytes) and ANATT
-Needs read access to /dev/ng* and CAP_SYS_ADMIN for Identify and the ANA log.
-)";
-
-const char kAnaHelp[] = R"(Usage: nvme-mpath-ctl ana-log DEV [-o normal|json]
-
-Reads the ANA log page (LID 0x0C, RAE=0) of the controller behind DEV, a /dev/ngXnY, and
-prints its change count and every ANA group: state, change count and NSIDs.
-)";
-
-const char kProbeHelp[] = R"(Usage: nvme-mpath-ctl probe DEV [-o normal|json] [--timeout-ms MS]
-       nvme-mpath-ctl probe NQN NSID [-o normal|json] [--timeout-ms MS]
-
-Sends one harmless read (1 LBA at LBA 0) down every path of the namespace and prints each
-path's result and latency. Errors are decoded by name (ANA_INACCESSIBLE, HOST_PATH_ERROR,
--ENODEV...) with what the engine would do with them (complete, retry, failover, ana-failover,
-reopen). --timeout-ms bounds each read (default 5000).
-)";
-
-const char kStatsHelp[] = R"(Usage: nvme-mpath-ctl stats [--pid PID] [--name NAME] [-o normal|json] [--gc]
-       nvme-mpath-ctl watch [--pid PID] [--name NAME] [--interval SEC] [--count N]
-
-Shows the per-path counters that running engines publish in shared memory
-(/dev/shm/nvme-mpath.<pid>.<n>, mode 0600: run as the engine's user or root): I/Os, MiB, in
-flight, errors (by class), same-path retries, failovers, requeues, latency p50/p99 (from a
-log2 histogram; the JSON has the whole histogram). Engines are selected by --pid or by --name
-(the job or program name); by default all running ones. watch redraws every --interval
-seconds (default 1) and shows I/O rates; --count stops after N refreshes.
-  --gc   remove segments left by processes that no longer run
-)";
-
 int Fail(int code, const std::string& msg) {
+  if (code == kUsage) {
+    fputs(UsageError(msg).c_str(), stderr);
+    return code;
+  }
   fprintf(stderr, "nvme-mpath-ctl: %s\n", msg.c_str());
   return code;
 }
@@ -111,70 +58,31 @@ int ExitFor(const absl::Status& s) {
   }
 }
 
-int Usage(const char* text) {
-  fputs(text, stdout);
+int Help(std::string_view cmd) {
+  fputs(HelpText(cmd), stdout);
   return kOk;
 }
 
 // ---- list -------------------------------------------------------------------------------
 
-PathRow RowOf(const internal::PathDesc& d, uint32_t nsid) {
-  PathRow r;
-  r.ctrl = d.ctrl_name.empty() ? "(head)" : d.ctrl_name;
-  r.ng = d.ng_path;
-  r.transport = d.key.transport;
-  r.address = d.key.address;
-  r.state = d.ctrl_state;
-  r.numa_node = d.numa_node;
-  r.cntlid = d.key.cntlid;
-  r.mdts_bytes = d.ctrl.max_transfer_bytes;
-  r.anatt_s = d.ctrl.anatt_s;
-  r.ana_state = "unknown";
-  if (!d.ctrl.ana_supported()) {
-    r.ana_state = "n/a";
-    return r;
-  }
+// The real ANA reader: the log of the controller behind d's ng device.
+absl::StatusOr<internal::AnaLog> ReadPathAnaLog(const internal::PathDesc& d) {
   int fd = open(d.ng_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    r.ana_state = fmt::format("({})", strerror(errno));
-    return r;
+    const int e = errno;
+    return absl::ErrnoToStatus(e, fmt::format("open {}", d.ng_path));
   }
   auto log = internal::ReadAnaLog(fd, d.ctrl.max_transfer_bytes, d.ctrl.anagrpmax, d.ctrl.nanagrpid);
   close(fd);
-  if (!log.ok()) {
-    r.ana_state = "(ANA log unreadable)";
-    return r;
-  }
-  if (const internal::AnaGroup* g = log->GroupOf(nsid)) {
-    r.ana_grpid = g->grpid;
-    r.ana_state = AnaStateText(*g);
-  }
-  return r;
+  if (!log.ok()) return absl::Status(log.status().code(), fmt::format("ANA log: {}", log.status().message()));
+  return log;
 }
 
 int CmdList(const Args& a) {
   if (!a.pos.empty()) return Fail(kUsage, "list takes no argument (see list --help)");
   auto all = internal::DiscoverAll();
   if (!all.ok()) return Fail(ExitFor(all.status()), std::string(all.status().message()));
-  std::vector<SubsystemRow> subs;
-  for (const internal::NamespaceTopology& t : *all) {
-    SubsystemRow* s = nullptr;
-    for (auto& x : subs)
-      if (x.nqn == t.subsysnqn) s = &x;
-    if (s == nullptr) {
-      subs.push_back(SubsystemRow{t.subsysnqn, {}});
-      s = &subs.back();
-    }
-    NamespaceRow n;
-    n.nsid = t.nsid;
-    const internal::NamespaceIdentity& id = t.paths.front().ns;
-    n.nguid = id.has_nguid() ? internal::HexString(id.nguid) : "";
-    n.uuid = id.has_uuid() ? internal::HexString(id.uuid) : "";
-    n.nsze = id.nsze;
-    n.lba_size = id.lba_size;
-    for (const internal::PathDesc& d : t.paths) n.paths.push_back(RowOf(d, t.nsid));
-    s->namespaces.push_back(std::move(n));
-  }
+  std::vector<SubsystemRow> subs = BuildList(ReadSysfsSubsystems("/sys"), *all, ReadPathAnaLog);
   fputs((a.json ? ListJson(subs, a.verbose) : ListText(subs, a.verbose)).c_str(), stdout);
   return kOk;
 }
@@ -330,7 +238,7 @@ int OpenEngines(const Args& a, const std::string& dir, std::vector<Engine>* out)
 volatile sig_atomic_t g_stop = 0;
 
 int CmdStats(const Args& a, bool watch) {
-  if (!a.pos.empty()) return Fail(kUsage, "stats/watch take no positional argument");
+  if (!a.pos.empty()) return Fail(kUsage, fmt::format("{} takes no argument (see {} --help)", a.cmd, a.cmd));
   const char* dir_env = getenv("NVME_MPATH_SHM_DIR");  // tests
   const std::string dir = dir_env ? dir_env : "/dev/shm";
   std::vector<Engine> engines;
@@ -383,37 +291,29 @@ int CmdStats(const Args& a, bool watch) {
 int Main(int argc, char** argv) {
   Args a;
   std::string err;
-  if (!ParseArgs(argc, argv, &a, &err)) {
-    fprintf(stderr, "nvme-mpath-ctl: %s\n", err.c_str());
-    fputs(kMainHelp, stderr);
-    return kUsage;
-  }
+  if (!ParseArgs(argc, argv, &a, &err)) return Fail(kUsage, err);
   if (a.cmd.empty()) {
-    if (a.help) return Usage(kMainHelp);
-    fputs(kMainHelp, stderr);
-    return kUsage;
+    if (a.help) return Help("");
+    return Fail(kUsage, "no command given");
   }
+  const bool known = std::find(std::begin(kCommands), std::end(kCommands), a.cmd) != std::end(kCommands);
+  if (!known) return Fail(kUsage, fmt::format("unknown command '{}'", absl::CHexEscape(a.cmd)));
   if (a.cmd == "help") {
-    const std::string c = a.pos.empty() ? "" : a.pos[0];
-    if (c == "list") return Usage(kListHelp);
-    if (c == "ana-log") return Usage(kAnaHelp);
-    if (c == "probe") return Usage(kProbeHelp);
-    if (c == "stats" || c == "watch") return Usage(kStatsHelp);
-    return Usage(kMainHelp);
+    if (a.pos.size() > 1) return Fail(kUsage, "help takes at most one command");
+    if (a.pos.empty() || a.pos[0] == "help") return Help("");
+    if (std::find(std::begin(kCommands), std::end(kCommands), a.pos[0]) == std::end(kCommands))
+      return Fail(kUsage, fmt::format("unknown command '{}'", absl::CHexEscape(a.pos[0])));
+    return Help(a.pos[0]);
   }
+  if (a.help) return Help(a.cmd);
   // The library logs path decisions at "warn"; a listing tool only wants real errors.
   if (getenv("NVME_MPATH_LOG") == nullptr) internal::SetLogLevel(internal::LogLevel::kError);
-  if (!a.help) {
-    if (std::string e = CheckOptionsFor(a); !e.empty()) return Fail(kUsage, e);
-  }
-  if (a.cmd == "list") return a.help ? Usage(kListHelp) : CmdList(a);
-  if (a.cmd == "ana-log") return a.help ? Usage(kAnaHelp) : CmdAnaLog(a);
-  if (a.cmd == "probe") return a.help ? Usage(kProbeHelp) : CmdProbe(a);
-  if (a.cmd == "stats") return a.help ? Usage(kStatsHelp) : CmdStats(a, false);
-  if (a.cmd == "watch") return a.help ? Usage(kStatsHelp) : CmdStats(a, true);
-  fprintf(stderr, "nvme-mpath-ctl: unknown command '%s'\n", absl::CHexEscape(a.cmd).c_str());
-  fputs(kMainHelp, stderr);
-  return kUsage;
+  if (std::string e = CheckOptionsFor(a); !e.empty()) return Fail(kUsage, e);
+  if (a.cmd == "list") return CmdList(a);
+  if (a.cmd == "ana-log") return CmdAnaLog(a);
+  if (a.cmd == "probe") return CmdProbe(a);
+  if (a.cmd == "stats") return CmdStats(a, false);
+  return CmdStats(a, true);  // watch
 }
 
 }  // namespace nvme_mpath::ctl

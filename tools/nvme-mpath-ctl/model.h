@@ -18,14 +18,23 @@ namespace nvme_mpath::ctl {
 
 inline constexpr int kSchemaVersion = 1;
 
+// New fields go at the end of these structs, with a default member initializer: tests build
+// them with positional aggregates (and -Wmissing-field-initializers spares defaulted members).
+
+// One path: a namespace as seen through one controller.
 struct PathRow {
   std::string ctrl, ng, transport, address, state;
   uint32_t ana_grpid = 0;
-  std::string ana_state;  // "optimized", ..., or "unknown" / the read error
+  // Always one of AnaStateName()'s: optimized, non-optimized, inaccessible, persistent-loss,
+  // change or unknown. Why it is "unknown" (the log could not be read, a reserved state, the
+  // NSID in no group) is in `error`, never here.
+  std::string ana_state;
   int numa_node = -1;
   uint16_t cntlid = 0;
   uint32_t mdts_bytes = 0;
   uint32_t anatt_s = 0;
+  std::string error{};        // "" or one line: what failed while reading this path's state
+  bool ana_supported = true;  // false: no ANA (CMIC bit 3), used as optimized (as the kernel does)
 };
 
 struct NamespaceRow {
@@ -34,12 +43,30 @@ struct NamespaceRow {
   uint64_t nsze = 0;
   uint32_t lba_size = 0;
   std::vector<PathRow> paths;
+  uint64_t size_bytes() const { return nsze * lba_size; }
+};
+
+// One controller of a subsystem, as `nvme list-subsys` shows it (sysfs /sys/class/nvme/nvmeX).
+struct CtrlRow {
+  std::string name, transport, address, state, hostnqn;
 };
 
 struct SubsystemRow {
   std::string nqn;
   std::vector<NamespaceRow> namespaces;
+  std::string name{};      // nvme-subsysN; "" when sysfs has no subsystem for these paths
+  std::string hostnqn{};   // the host NQN all its controllers share, "" if none or they differ
+  std::string iopolicy{};  // the kernel's iopolicy attribute ("" when absent); not the engine's
+  std::vector<CtrlRow> ctrls{};  // from sysfs; may be empty (rows built by hand)
 };
+
+// Returns the controllers to show for s: s.ctrls, then those of its paths that s.ctrls lacks
+// (from the paths' own transport, address and state; multipath=Y heads have none).
+std::vector<CtrlRow> ControllersOf(const SubsystemRow& s);
+
+// Returns a byte count in binary units for people: "0 B", "512 B", "128 KiB", "1.5 GiB"
+// (at most two decimals, trailing zeros dropped).
+std::string HumanBytes(uint64_t bytes);
 
 struct ProbeRow {
   std::string ng, ctrl;

@@ -1,4 +1,7 @@
 // File: print_text.cc — nvme-mpath-ctl's text printers (in the style of nvme list-subsys).
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include <nvme_mpath/engine.h>
@@ -14,16 +17,61 @@ std::string AnaStateText(const internal::AnaGroup& g) {
   return AnaStateName(g.state);
 }
 
+std::string HumanBytes(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (u + 1 < int(std::size(kUnits)) && bytes >= (uint64_t(1) << (10 * (u + 1)))) ++u;
+  if (u == 0) return fmt::format("{} B", bytes);
+  std::string n = fmt::format("{:.2f}", double(bytes) / double(uint64_t(1) << (10 * u)));
+  while (n.back() == '0') n.pop_back();
+  if (n.back() == '.') n.pop_back();
+  return fmt::format("{} {}", n, kUnits[u]);
+}
+
+std::vector<CtrlRow> ControllersOf(const SubsystemRow& s) {
+  std::vector<CtrlRow> out = s.ctrls;
+  for (const NamespaceRow& n : s.namespaces)
+    for (const PathRow& p : n.paths) {
+      if (p.ctrl.empty() || p.ctrl[0] == '(') continue;  // "(head)": no controller of its own
+      bool known = false;
+      for (const CtrlRow& c : out) known |= c.name == p.ctrl;
+      if (!known) out.push_back(CtrlRow{p.ctrl, p.transport, p.address, p.state, ""});
+    }
+  return out;
+}
+
+// The subsystem header and its controllers as `nvme list-subsys` prints them, then the
+// engine's view: namespace -> paths, each with its ng device, ANA group and state, NUMA node.
 std::string ListText(const std::vector<SubsystemRow>& subs, bool verbose) {
   std::string out;
   if (subs.empty()) return "no NVMe namespaces with generic char devices found\n";
-  for (const SubsystemRow& s : subs) {
-    out += fmt::format("{}\n", s.nqn);
-    for (size_t n = 0; n < s.namespaces.size(); ++n) {
-      const NamespaceRow& ns = s.namespaces[n];
-      const bool last_ns = n + 1 == s.namespaces.size();
-      out += fmt::format("{} nsid {}  {} x {} B", last_ns ? "`-" : "+-", ns.nsid, ns.nsze,
-                         ns.lba_size);
+  for (size_t i = 0; i < subs.size(); ++i) {
+    const SubsystemRow& s = subs[i];
+    if (i > 0) out += "\n";
+    const std::string head = s.name.empty() ? "" : s.name + " - ";
+    const std::string indent(head.size(), ' ');
+    out += fmt::format("{}NQN={}\n", head, s.nqn);
+    if (!s.hostnqn.empty()) out += fmt::format("{}hostnqn={}\n", indent, s.hostnqn);
+    if (!s.iopolicy.empty()) out += fmt::format("{}iopolicy={}\n", indent, s.iopolicy);
+    out += "\\\n";
+    const std::vector<CtrlRow> ctrls = ControllersOf(s);
+    const size_t nitems = ctrls.size() + std::max<size_t>(s.namespaces.size(), 1);
+    size_t item = 0;
+    auto branch = [&] { return ++item == nitems ? " `-" : " +-"; };
+    for (const CtrlRow& c : ctrls) {
+      out += fmt::format("{} {} {} {} {}", branch(), c.name, c.transport, c.address, c.state);
+      // A controller connected with its own --hostnqn says so (else it is the line above).
+      if (!c.hostnqn.empty() && c.hostnqn != s.hostnqn) out += fmt::format(" hostnqn={}", c.hostnqn);
+      out += "\n";
+    }
+    if (s.namespaces.empty())
+      out += fmt::format("{} no namespace listed (none with a generic char device, or Identify "
+                         "failed: NVME_MPATH_LOG=warn says why)\n", branch());
+    for (const NamespaceRow& ns : s.namespaces) {
+      const char* b = branch();
+      const bool last_ns = item == nitems;
+      out += fmt::format("{} nsid {}  {} ({} x {} B)", b, ns.nsid, HumanBytes(ns.size_bytes()),
+                         ns.nsze, ns.lba_size);
       if (verbose) {
         if (!ns.nguid.empty()) out += fmt::format("  nguid {}", ns.nguid);
         if (!ns.uuid.empty()) out += fmt::format("  uuid {}", ns.uuid);
@@ -32,12 +80,16 @@ std::string ListText(const std::vector<SubsystemRow>& subs, bool verbose) {
       for (size_t p = 0; p < ns.paths.size(); ++p) {
         const PathRow& r = ns.paths[p];
         const bool last = p + 1 == ns.paths.size();
-        out += fmt::format("{}  {} {:<7} {:<12} {} {:<40} {:<11} ana-group {} {:<15} numa {}",
-                           last_ns ? " " : "|", last ? "`-" : "+-", r.ctrl, r.ng, r.transport,
-                           r.address, r.state, r.ana_grpid, r.ana_state, r.numa_node);
+        // A controller without ANA has no group; its paths are used as optimized.
+        const std::string group = r.ana_supported ? fmt::format("{}", r.ana_grpid) : "-";
+        const std::string ana = r.ana_supported ? r.ana_state : r.ana_state + " (no ANA)";
+        out += fmt::format(" {}  {} {:<7} {:<12} {:<11} ana-group {} {:<15} numa {}",
+                           last_ns ? " " : "|", last ? "`-" : "+-", r.ctrl, r.ng, r.state,
+                           group, ana, r.numa_node);
         if (verbose)
           out += fmt::format(" cntlid {} mdts {} anatt {}s", r.cntlid,
-                             r.mdts_bytes ? fmt::format("{}", r.mdts_bytes) : "none", r.anatt_s);
+                             r.mdts_bytes ? HumanBytes(r.mdts_bytes) : "none", r.anatt_s);
+        if (!r.error.empty()) out += fmt::format("  error: {}", r.error);
         out += "\n";
       }
     }

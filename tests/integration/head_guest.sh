@@ -1,0 +1,117 @@
+#!/bin/bash
+# Runs in the VM lab with nvme_core.multipath=Y (2 ports): head mode. Only the kernel's head
+# /dev/ngXnY exists; the kernel picks the controller of each command and fails no passthrough
+# command over itself.
+#  1. the peer: fio io_uring_cmd on the head fails when no path is usable for 2 s (the fault
+#     reaches the application: what head mode is for);
+#  2. a data-verifying workload through the engine on the head for 40 s while ANA flips, a port
+#     goes down and up, the carrying controller is reset, and both paths are inaccessible for
+#     3 s. Expected: 0 application errors, 0 mismatches, and the engine recovered (failovers).
+#  3. all paths inaccessible for longer than the no-path timeout: -ENOLINK after it, no hang.
+set -uo pipefail
+B=${NVME_MPATH_BUILD_DIR:?}
+source "$LAB_LIB"
+OUT=${LAB_OUT:-/tmp}
+V=$B/tests/integration/nvme-mpath-verify
+pass=0 fail=0
+check() { if "$@"; then echo "PASS - $DESC"; pass=$((pass+1)); else echo "FAIL - $DESC"; fail=$((fail+1)); fi; }
+now() { echo "[storm $(date +%T)] $*"; "$@" || { echo "[storm] FAULT ACTION FAILED: $*"; echo "$*" >> "$OUT/faults.failed"; }; }
+at() { sleep "$1"; shift; now "$@"; }
+must() { "$@" || { echo "FAIL - fault action failed: $*"; fail=$((fail+1)); }; }
+H=$(lab_head_ng 1) || { echo "FAIL - no multipath head for nsid 1"; echo "0 passed, 1 failed"; exit 1; }
+echo "kernel $(uname -r), head $H"
+lab_paths
+
+# nvme-mpath-ctl list on the head: each controller behind it, with the kernel's ANA state.
+CTL=$B/tools/nvme-mpath-ctl/nvme-mpath-ctl
+"$CTL" list
+"$CTL" list -o json > "$OUT/list.json"
+DESC="ctl list on the head: one row per controller (nvme0 optimized, nvme1 non-optimized), on $H"
+check python3 -c "
+import json, sys
+d = json.load(open('$OUT/list.json'))
+rows = [p for s in d['subsystems'] for n in s['namespaces'] if n['nsid'] == 1 for p in n['paths']]
+got = sorted((p['ana_state'], p['ng'], p['state']) for p in rows)
+print(got)
+sys.exit(0 if got == [('non-optimized', '$H', 'live'), ('optimized', '$H', 'live')] else 1)"
+
+# 1. The peer on the head.
+fio --name=peer --ioengine=io_uring_cmd --cmd_type=nvme --filename="$H" --rw=randread --bs=4k \
+  --iodepth=8 --size=16m --runtime=8 --time_based > "$OUT/peer.log" 2>&1 &
+fp=$!
+# The same fault the engine meets below: 2 s with no usable path (a single ANA move is sometimes
+# absorbed by the kernel, when its AEN handling switches paths before a command meets it).
+sleep 3; must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
+sleep 2; must lab_ana 2 optimized
+wait $fp; prc=$?
+must lab_ana 1 optimized; must lab_ana 2 non-optimized
+grep -E "err=|error" "$OUT/peer.log" | head -3
+DESC="peer: fio io_uring_cmd on the head fails with 2 s without a usable path (exit $prc)"; check test $prc -ne 0
+
+# 2. The storm through the engine.
+storm() {
+  at 4 lab_ana 1 inaccessible; now lab_ana 2 optimized
+  at 4 lab_ana 1 optimized; now lab_ana 2 non-optimized
+  at 3 lab_ana 1 change
+  at 3 lab_ana 1 optimized
+  at 2 lab_port_down 1
+  at 4 lab_port_up 1
+  now lab_wait_state 1 live 20
+  at 3 lab_reset 1
+  now lab_wait_state 1 live 20
+  at 3 lab_ana 1 inaccessible; now lab_ana 2 inaccessible
+  at 3 lab_ana 2 optimized
+  at 3 lab_ana 1 optimized; now lab_ana 2 non-optimized
+  echo "[storm $(date +%T)] done"
+}
+rm -f "$OUT/faults.failed"
+NVME_MPATH_LOG=info "$V" --dev "$H" --qd 16 --seconds 45 --region-mb 16 --cmd-timeout-ms 1000 \
+  --json "$OUT/storm.json" > "$OUT/storm.log" 2>&1 &
+vp=$!
+storm
+wait $vp; rc=$?
+grep -vE "^verify: t=" "$OUT/storm.log" | tail -12
+DESC="head storm: every fault action took effect"; check test ! -s "$OUT/faults.failed"
+DESC="head storm: the engine said it runs in head mode"; check grep -q "head mode: $H is the multipath head" "$OUT/storm.log"
+DESC="head storm: 0 application errors, 0 mismatches (exit $rc)"; check test $rc -eq 0
+DESC="head storm: I/O ran (more than 10000 I/Os)"
+check python3 -c "import json,sys; d=json.load(open('$OUT/storm.json')); sys.exit(0 if d['ios']>10000 else 1)"
+DESC="head storm: the engine saw the faults and recovered them (failovers > 0)"
+check python3 -c "import json,sys; d=json.load(open('$OUT/storm.json')); sys.exit(0 if sum(p['failovers'] for p in d['paths'])>0 else 1)"
+python3 -c "import json; d=json.load(open('$OUT/storm.json')); print('FIGURE head storm: %d I/Os, %d errors, %d mismatches, failovers %d, max latency %.2f s' % (d['ios'], d['errors'], d['mismatches'], sum(p['failovers'] for p in d['paths']), d['max_latency_s']))"
+
+# fio through the engine on the head: verify across 2 s with no usable path, and the summary
+# names the mode.
+export LD_LIBRARY_PATH=$B/fio-engine
+fio --name=headfio --ioengine=mpath_nvme --filename="$H" --rw=randrw --bs=4k --iodepth=8 \
+  --size=8m --runtime=10 --time_based --verify=crc32c --verify_backlog=64 > "$OUT/fio.log" 2>&1 &
+fp=$!
+# Both paths inaccessible for 2 s: the kernel can route nothing (a single ANA move may be taken
+# by the kernel before any command meets it), so the engine must see it: -EINVAL or ANA errors.
+sleep 4; must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
+sleep 2; must lab_ana 2 optimized
+wait $fp; frc=$?
+must lab_ana 1 optimized; must lab_ana 2 non-optimized
+grep -E "mpath_nvme: job|path /dev|err=|verify" "$OUT/fio.log" | head -6
+DESC="fio mpath_nvme on the head: no error across 2 s with no usable path (exit $frc)"; check test $frc -eq 0
+DESC="fio mpath_nvme on the head: the summary says head mode"; check grep -q "mode=head" "$OUT/fio.log"
+# The engine saw it: commands failed over (an error came back), or were parked before they were
+# sent (the control plane saw the head unusable first): failovers + requeues > 0.
+DESC="fio mpath_nvme on the head: the engine saw the outage (failovers + requeues > 0)"
+check awk '/path \/dev/ { for (i = 1; i <= NF; i++) if ($i ~ /^(failovers|requeues)=/) { split($i, a, "="); n += a[2] } } END { exit !(n > 0) }' "$OUT/fio.log"
+
+# 3. No usable path for longer than the no-path timeout.
+must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
+t0=$(date +%s.%N)
+timeout 120 "$V" --dev "$H" --qd 8 --seconds 2 --region-mb 1 --bs 65536 --no-path-timeout-ms 3000 \
+  --expect-errors > "$OUT/nopath.log" 2>&1
+rc=$?
+t1=$(date +%s.%N)
+tail -3 "$OUT/nopath.log"
+el=$(awk -v a="$t1" -v b="$t0" 'BEGIN{printf "%.1f", a-b}')
+DESC="head, no usable path: every error is -ENOLINK, nothing hangs (exit $rc after ${el}s)"; check test $rc -eq 0
+DESC="head, no usable path: errors only after the 3 s no-path timeout"; check awk -v e="$el" 'BEGIN{exit !(e >= 3.0)}'
+must lab_ana 1 optimized; must lab_ana 2 non-optimized
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
