@@ -88,7 +88,8 @@ void PathSnapshot::Refresh(int64_t now, Transport* transport) {
     if (v.tier != kTierUnusable) any_usable_ = true;
     if (const PathOutlook o = OutlookOf(ps, v.tier); o < outlook_) outlook_ = o;
   }
-  NVME_MPATH_ASSERT(any_usable_ == (outlook_ == PathOutlook::kUsable));
+  // Not the converse: a path the control plane still calls usable may be unusable to this queue.
+  NVME_MPATH_ASSERT(!any_usable_ || outlook_ == PathOutlook::kUsable);
 }
 
 void PathSnapshot::OnPathError(int p, Disposition d, uint32_t cmd_seq, uint32_t seq_now,

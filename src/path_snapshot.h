@@ -39,7 +39,9 @@ uint8_t TierOf(const PathState& ps, bool file_installed, int64_t now, int64_t fa
 
 // Returns what a queue may expect of path `ps` in `tier`: kUsable when it is usable, else the
 // control plane's outlook for it, except that a path this queue saw go (-ENODEV, health kGone)
-// since the control plane last looked is not coming back.
+// since the control plane last looked is not coming back. The control plane's outlook may still
+// be kUsable for a path this queue cannot use (it saw a path error the control plane has not
+// looked at yet, or its file is not installed): NoPathDeadlineNs() treats that as kMayReturn.
 PathOutlook OutlookOf(const PathState& ps, uint8_t tier);
 
 // The no-path rule: when a command parked at `parked_ns` (its I/O submitted at `submit_ns`)

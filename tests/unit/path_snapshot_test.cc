@@ -123,6 +123,19 @@ TEST_F(SnapshotTest, NoUsablePathGivesTheBestOutlook) {
   EXPECT_EQ(snap_.outlook(), PathOutlook::kLost);
 }
 
+TEST_F(SnapshotTest, PathTheControlPlaneStillCallsUsableIsNotUsedAfterAQueueSawItFail) {
+  table_.path(0).outlook = PathOutlook::kUsable;  // as the control plane last published
+  table_.path(1).outlook = PathOutlook::kUsable;
+  table_.ReportPathError(0, false, false);
+  table_.ReportPathError(1, false, false);
+  snap_.Refresh(0, &transport_);
+  EXPECT_FALSE(snap_.any_usable());
+  EXPECT_EQ(snap_.Pick(-1), -1);
+  EXPECT_EQ(snap_.outlook(), PathOutlook::kUsable);  // stale, and harmless:
+  EXPECT_EQ(NoPathDeadlineNs(snap_.outlook(), 5, 0, 30, 120),
+            NoPathDeadlineNs(PathOutlook::kMayReturn, 5, 0, 30, 120));
+}
+
 TEST_F(SnapshotTest, FailbackDelayAsksForARefreshWhenItEnds) {
   SnapshotConfig cfg = Config();
   cfg.failback_delay_ns = 5 * kSec;
