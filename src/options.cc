@@ -23,10 +23,8 @@
 
 #include <nvme_mpath/engine.h>
 
-#include "transport.h"
 
 namespace nvme_mpath {
-static_assert(kMaxEnginePaths == uint32_t(internal::kMaxPaths));
 namespace {
 
 constexpr uint32_t kMaxMs = 24u * 3600 * 1000;

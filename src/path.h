@@ -3,13 +3,20 @@
 // Shared state of every path of one multipath namespace (IoPath in SPDK terms: namespace x
 // controller), and the table that publishes it to all queues.
 //
-// Threading model (PathState / PathTable)
-//   * Each path's state is written by that path's refresh worker of the control plane
-//     (PathMonitor, path_monitor.h: ANA poll, controller state, reopen, marginal probe; one
-//     worker per path, so one writer per PathState) and, for `health` only, by queues when a
-//     command on the path fails (they may only move it away from kLive) and for `marginal` when
-//     they see repeated errors. Writers then BumpEpoch() (an atomic add: several workers may
-//     bump concurrently).
+// Threading model (PathState / PathTable): who writes what, from which thread
+//   * The thread in Engine::Open, before any refresh worker or queue exists: every path's fd and
+//     fd_gen (the first open) and the facts of its first association (PathMonitor's constructor).
+//   * The path's refresh worker (PathMonitor, path_monitor.h: one thread per path, so one
+//     control-plane writer per PathState; without workers, in the simulator and unit tests, the
+//     thread that runs the round inline): ana, health (any value), outlook, usable_since_ns,
+//     fd and fd_gen (close, reopen), reset_gen, the facts of each new association, and
+//     `marginal` back to false once its probes trust the path again.
+//   * Queues, each from its own I/O thread, any number at once, when a command on the path
+//     fails: `health`, only away from kLive (ReportPathError(), a compare-and-swap, so a queue
+//     never undoes what a worker decided later), and `marginal` to true (MarkMarginal(), called
+//     by the queue's marginal detection in PathSnapshot; a compare-and-swap, once per path).
+//   * Any thread: the policy and preferred path (SetPolicy(), Engine::SetPolicy).
+//   Every writer then calls BumpEpoch() (an atomic add: several may bump at once).
 //   * Read lock-free by every queue. A queue re-reads the whole table into its private snapshot
 //     only when `epoch` changed, one relaxed load per submit. A stale read is harmless: the worst
 //     case is one command sent down a path that just became unusable; it completes with a path
@@ -34,7 +41,7 @@ namespace nvme_mpath::internal {
 
 // What a path that is not usable now may still do, as the control plane judged it
 // (NextPathState(), path_decision.h). Queues take the best over all paths to decide how long
-// parked I/O waits (NoPathDeadlineNs(), queue.h). Ordered best first.
+// parked I/O waits (NoPathDeadlineNs(), path_snapshot.h). Ordered best first.
 enum class PathOutlook : uint8_t {
   kUsable = 0,      // usable now
   kComingBack = 1,  // ANA change on a live controller: parked I/O waits up to the I/O deadline
@@ -80,6 +87,8 @@ struct PathState {
   // ---- shared, atomics ----
   std::atomic<AnaState> ana{AnaState::kUnknown};
   std::atomic<PathHealth> health{PathHealth::kLive};
+  // Used only when no better path is (kTierMarginal): set by a queue (MarkMarginal), cleared
+  // by the path's refresh worker after kProbeOkNeeded good probe reads (path_monitor.cc).
   std::atomic<bool> marginal{false};
   std::atomic<int> fd{-1};               // open ng char device, -1 when closed
   std::atomic<uint32_t> fd_gen{0};       // bumped on every reopen
@@ -148,6 +157,18 @@ class PathTable {
       attention_.store(true, std::memory_order_release);
       if (wake_) wake_();
     }
+  }
+
+  // Called by a queue whose marginal detection (PathSnapshot) counted marginal_errors incidents
+  // on path `i` within the window: the path is used only when nothing better is, until the
+  // control plane's probes trust it again. Returns true when this call marked it (once however
+  // many queues count).
+  bool MarkMarginal(int i) {
+    bool was = false;
+    if (!paths_[i].marginal.compare_exchange_strong(was, true, std::memory_order_relaxed))
+      return false;
+    BumpEpoch();
+    return true;
   }
 
   // For the control thread: returns and clears the "something needs a look" flags.

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 
+#include "command_builder.h"
 #include "log.h"
 #include "write_hold.h"
 
@@ -84,15 +85,9 @@ class SystemCtrlAccess final : public CtrlAccess {
     return fd >= 0 ? fd : -errno;
   }
   void Close(int fd) override { close(fd); }
-  int Probe(int fd, uint32_t nsid, uint32_t lba_size, uint32_t metadata_size) override {
-    std::vector<uint8_t> buf(lba_size + metadata_size);
-    nvme_passthru_cmd64 cmd{};
-    cmd.opcode = 0x02;
-    cmd.nsid = nsid;
-    cmd.addr = reinterpret_cast<uintptr_t>(buf.data());
-    cmd.data_len = lba_size;
-    cmd.timeout_ms = kProbeTimeoutMs;
-    int r = ioctl(fd, NVME_IOCTL_IO64_CMD, &cmd);
+  int Probe(int fd, uint32_t nsid, uint32_t lba_size, uint32_t /*metadata_size: not read*/) override {
+    ProbeRead probe(nsid, lba_size, kProbeTimeoutMs);
+    int r = ioctl(fd, NVME_IOCTL_IO64_CMD, probe.cmd());
     return r < 0 ? -errno : r;
   }
 };

@@ -14,8 +14,11 @@ namespace nvme_mpath::internal {
 
 // Preference tiers: lower is better. Under every policy only the best non-empty tier is used.
 inline constexpr uint8_t kTierOptimized = 0;
+// ANA non-optimized, or optimized but usable again for less than failback_delay (TierOf()).
 inline constexpr uint8_t kTierNonOptimized = 1;
-inline constexpr uint8_t kTierMarginal = 2;  // marginal, or optimized within failback delay
+// Marked marginal (PathState::marginal), whatever its ANA state: used only when no path of a
+// better tier is usable.
+inline constexpr uint8_t kTierMarginal = 2;
 inline constexpr uint8_t kTierUnusable = 255;
 
 struct PathView {

@@ -10,95 +10,56 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include <nvme_mpath/status.h>
 
 #include "absl/base/attributes.h"
 
+#include "command_builder.h"
+#include "debug_assert.h"
 #include "disposition.h"
+#include "io_check.h"
 #include "log.h"
 #include "tag.h"
 
 namespace nvme_mpath::internal {
 namespace {
 
-constexpr uint8_t kOpFlush = 0x00;
-constexpr uint8_t kOpWrite = 0x01;
-constexpr uint8_t kOpRead = 0x02;
-constexpr uint8_t kOpCompare = 0x05;
-constexpr uint8_t kOpWriteZeroes = 0x08;
-constexpr uint8_t kOpDsm = 0x09;
-constexpr uint32_t kDsmAttrDeallocate = 1u << 2;
-constexpr uint32_t kMaxNlbField = 65536;  // NLB is a 16-bit 0's based field
-constexpr uint32_t kMaxDsmRanges = 256;
 constexpr int64_t kErrnoRetryDelayNs = 1'000'000;  // -EAGAIN & co: retry after 1 ms
 constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path changes
-// Commands the kernel did not take (-EAGAIN/-EBUSY/-ENOMEM from io_uring_enter, or a short
-// submit) are retried by every Flush() and Poll(); while any wait, Poll() waits at most
-// kSubmitRetryNs for completions (reaping is what frees a CQ backlog) and then submits again.
-// When the kernel has taken none of them for kSubmitStallNs, they fail with the errno it gave.
-// Why 1 s: -EAGAIN means io_uring could not allocate a request and -EBUSY that its CQ overflow
-// backlog could not be flushed; both clear within milliseconds once memory is reclaimed or
-// completions reaped (done between tries). A full second with no command taken, about 1000
-// tries, means the host is out of memory: the application hears of it then, as it would hear
-// of a path failure with the recommended cmd_timeout_ms of about 1 s, instead of hanging.
-constexpr int64_t kSubmitRetryNs = 1'000'000;
-constexpr int64_t kSubmitStallNs = 1'000'000'000;
+// How long Close() waits for commands still in the kernel (in flight or orphaned). The kernel
+// answers each within its command timeout (cmd_timeout_ms, else nvme_core.io_timeout, 30 s by
+// default), a timed-out one after the abort or controller reset that follows: 60 s is twice the
+// default. Past it Close() gives up: those I/Os get no callback, and the kernel may still write
+// into their buffers until it completes them (the ring is torn down with the queue).
+constexpr int64_t kCloseWaitNs = 60'000'000'000;
 
-inline void Dec(std::atomic<uint64_t>& c) {
-  c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+// The queue's depth as the pool can hold it: 1..Tag::kMaxSlots slots.
+QueueConfig WithPoolDepth(QueueConfig cfg) {
+  cfg.depth = std::clamp<uint32_t>(cfg.depth, 1, Tag::kMaxSlots);
+  return cfg;
 }
 
 }  // namespace
 
-void QueueCore::CmdList::PushBack(Cmd* c) {
-  c->next = nullptr;
-  c->prev = tail;
-  if (tail) tail->next = c; else head = c;
-  tail = c;
-}
-
-void QueueCore::CmdList::Remove(Cmd* c) {
-  if (c->prev) c->prev->next = c->next; else head = c->next;
-  if (c->next) c->next->prev = c->prev; else tail = c->prev;
-  c->next = c->prev = nullptr;
-}
-
 QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
                      std::unique_ptr<Transport> transport, const Clock* clock,
                      PathCounters* counters)
-    : cfg_(cfg), table_(table), transport_(std::move(transport)), clock_(clock) {
-  if (counters == nullptr) {
-    own_counters_ = std::make_unique<PathCounters[]>(kMaxPaths);
-    counters = own_counters_.get();
-  }
-  counters_ = counters;
-  for (int i = 0; i < kMaxPaths; ++i) path_counters_[i] = &counters_[i];
-  if (cfg_.depth == 0) cfg_.depth = 1;
-  if (cfg_.depth > Tag::kMaxSlots) cfg_.depth = Tag::kMaxSlots;
-  cmds_.resize(cfg_.depth);
-  for (uint32_t i = cfg_.depth; i-- > 0;) {
-    cmds_[i].slot = i;
-    cmds_[i].next = free_;
-    free_ = &cmds_[i];
-  }
-  free_count_ = cfg_.depth;
-  npaths_ = table_->count();
-  file_fd_.fill(-1);
+    : cfg_(WithPoolDepth(cfg)),
+      table_(table),
+      transport_(std::move(transport)),
+      clock_(clock),
+      counters_(counters),
+      pool_(cfg_.depth),
+      planner_(cfg_.lba_size + cfg_.extended_metadata_size, cfg_.noiob_lbas,
+               cfg_.max_transfer_bytes),
+      builder_(cfg_.nsid, cfg_.lba_size + cfg_.extended_metadata_size, cfg_.metadata_size,
+               cfg_.cmd_timeout_ms),
+      waits_(cfg_.depth),
+      paths_(table, SnapshotConfig{cfg_.numa_node, cfg_.failback_delay_ns, cfg_.rr_min_io,
+                                   cfg_.marginal_errors, cfg_.marginal_window_ns}) {
   now_ = clock_->NowNs();
-  buf_lba_bytes_ = cfg_.lba_size + cfg_.extended_metadata_size;
-  max_lbas_data_ = MaxLbasPerCmd(IoOp::kRead);
-  // The per-queue constant words of every read and write command.
-  for (IoOp op : {IoOp::kRead, IoOp::kWrite}) {
-    nvme_uring_cmd t{};
-    t.opcode = op == IoOp::kRead ? kOpRead : kOpWrite;
-    t.nsid = cfg_.nsid;
-    t.timeout_ms = cfg_.cmd_timeout_ms;
-    std::memcpy(&rw_head_[static_cast<int>(op)], &t, sizeof(uint64_t));
-    std::memcpy(&cmd_tail_, reinterpret_cast<const char*>(&t) + offsetof(nvme_uring_cmd, timeout_ms),
-                sizeof(uint64_t));
-  }
-  policy_cfg_.rr_min_io = cfg_.rr_min_io ? cfg_.rr_min_io : 1;
   // Every I/O is submitted from now on, so none has a deadline before now + io_timeout_ns.
   if (cfg_.io_timeout_ns > 0) next_deadline_ns_ = now_ + cfg_.io_timeout_ns;
   RefreshSnapshot();
@@ -109,131 +70,14 @@ QueueCore::~QueueCore() { Close(); }
 // ---------------------------------------------------------------------------------------------
 // Submission
 
-uint32_t QueueCore::MaxLbasPerCmd(IoOp op) const {
-  uint32_t max = kMaxNlbField;
-  if ((op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) &&
-      cfg_.max_transfer_bytes != 0) {
-    // MDTS counts interleaved metadata as data (NVMe Base Specification, Identify Controller
-    // MDTS: "includes the length of metadata, if metadata is interleaved with the logical block
-    // data").
-    uint32_t by_data = cfg_.max_transfer_bytes / buf_lba_bytes_;
-    if (by_data == 0) by_data = 1;
-    if (by_data < max) max = by_data;
-  }
-  return max;
-}
-
-bool QueueCore::IsWrite(const Io* io) const {
-  switch (io->op) {
-    case IoOp::kWrite:
-    case IoOp::kWriteZeroes:
-    case IoOp::kDeallocate:
-      return true;
-    case IoOp::kRaw:
-      // Anything that is not a plain controller-to-host transfer may modify data.
-      return (io->raw.opcode & 0x3) != 0x2;
-    default:
-      return false;
-  }
-}
-
-int QueueCore::Validate(const Io* io, uint32_t* children) const {
-  if (io == nullptr || io->done == nullptr) return -EINVAL;
-  *children = 1;
-  switch (io->op) {
-    case IoOp::kRead:
-    case IoOp::kWrite:
-    case IoOp::kCompare:
-      if (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0) return -EINVAL;
-      if (io->md != nullptr && (reinterpret_cast<uintptr_t>(io->md) & 3) != 0) return -EINVAL;
-      [[fallthrough]];
-    case IoOp::kWriteZeroes: {
-      if (io->nlb == 0) return -EINVAL;
-      if (io->slba >= cfg_.nsze || io->nlb > cfg_.nsze - io->slba) return -ERANGE;
-      const uint32_t noiob = cfg_.noiob_lbas;
-      const uint32_t max = io->op == IoOp::kWriteZeroes ? kMaxNlbField : max_lbas_data_;
-      if (io->nlb <= max && (noiob == 0 || io->slba % noiob + io->nlb <= noiob)) break;  // common
-      uint64_t lba = io->slba, end = io->slba + io->nlb;
-      uint32_t n = 0;
-      while (lba < end) {
-        uint64_t len = end - lba;
-        if (len > max) len = max;
-        if (noiob != 0) {
-          uint64_t to_boundary = noiob - lba % noiob;
-          if (len > to_boundary) len = to_boundary;
-        }
-        lba += len;
-        ++n;
-      }
-      *children = n;
-      break;
-    }
-    case IoOp::kFlush:
-      break;
-    case IoOp::kDeallocate: {
-      if (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0) return -EINVAL;
-      if (io->nlb == 0 || io->nlb > kMaxDsmRanges) return -EINVAL;
-      const auto* r = static_cast<const DsmRange*>(io->buf);
-      for (uint32_t i = 0; i < io->nlb; ++i) {
-        if (r[i].slba >= cfg_.nsze || r[i].nlb > cfg_.nsze - r[i].slba) return -ERANGE;
-      }
-      break;
-    }
-    case IoOp::kRaw:
-      if ((io->raw.data_len & 3) != 0 || (io->raw.metadata_len & 3) != 0) return -EINVAL;
-      if (io->raw.data_len != 0 &&
-          (io->buf == nullptr || (reinterpret_cast<uintptr_t>(io->buf) & 3) != 0))
-        return -EINVAL;
-      if (cfg_.max_transfer_bytes != 0 && io->raw.data_len > cfg_.max_transfer_bytes)
-        return -E2BIG;
-      break;
-    default:
-      return -EOPNOTSUPP;
-  }
-  if (*children > cfg_.depth) return -E2BIG;
-  return 0;
-}
-
-// The common I/O, checked inline: an unsplit read or write. Anything else, and every I/O that
-// would fail a check, goes through Validate(), which knows the error to return.
-inline bool QueueCore::IsSimpleIo(const Io* io) const {
-  static_assert(static_cast<int>(IoOp::kRead) == 0 && static_cast<int>(IoOp::kWrite) == 1);
-  const uintptr_t buf = reinterpret_cast<uintptr_t>(io->buf);
-  const uint32_t noiob = cfg_.noiob_lbas;
-  return static_cast<uint8_t>(io->op) <= static_cast<uint8_t>(IoOp::kWrite) &&
-         io->done != nullptr && buf != 0 && (buf & 3) == 0 &&
-         (reinterpret_cast<uintptr_t>(io->md) & 3) == 0 &&
-         io->nlb - 1 < max_lbas_data_ &&  // 1..max: nlb 0 wraps
-         io->slba < cfg_.nsze && io->nlb <= cfg_.nsze - io->slba &&
-         (noiob == 0 || io->slba % noiob + io->nlb <= noiob);
-}
-
-inline QueueCore::Cmd* QueueCore::TakeCmd(Io* io, uint64_t slba, uint32_t nlb,
-                                          uint32_t offset_lbas) {
-  Cmd* c = free_;
-  free_ = c->next;
-  --free_count_;
-  c->io = io;
-  c->attempt = 0;
-  c->retries = 0;
-  c->path = 0;
-  c->sticky_path = -1;
-  c->last_res = 0;
-  c->first_fail_ns = 0;
-  c->offset_lbas = offset_lbas;
-  c->slba = slba;
-  c->nlb = nlb;
-  return c;
-}
-
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
   uint32_t children = 1;
-  if (io == nullptr || !IsSimpleIo(io)) [[unlikely]] {
-    if (int r = Validate(io, &children); r != 0) return r;
+  if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]] {
+    if (int r = CheckIo(io, cfg_.nsze, cfg_.depth, planner_, &children); r != 0) return r;
   }
-  if (children > free_count_) return -EAGAIN;
+  if (children > pool_.free()) return -EAGAIN;
 
   // One clock read per Submit only when the queue was idle; otherwise the time of the last
   // Poll()/Flush() (the hot path reads the clock once per batch, not per command).
@@ -246,145 +90,36 @@ int QueueCore::Submit(Io* io) {
   io->result = 0;
   ++ios_outstanding_;
 
-  if (children == 1) {  // unsplit (any op): the command carries the I/O's own range
-    Dispatch(TakeCmd(io, io->slba, io->nlb, 0));
-    return 0;
+  if (children == 1) [[likely]] {  // unsplit (any op): the command carries the I/O's own range
+    Dispatch(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+  } else {
+    SubmitSplit(io, children);
   }
-  const uint32_t max = io->op == IoOp::kWriteZeroes ? kMaxNlbField : max_lbas_data_;
-  uint64_t lba = io->slba;
-  uint32_t left = io->nlb, offset = 0;
-  for (uint32_t i = 0; i < children; ++i) {
-    // Only read/write/compare/write-zeroes are ever split.
-    uint32_t len = left;
-    if (len > max) len = max;
-    if (cfg_.noiob_lbas != 0) {
-      uint64_t to_boundary = cfg_.noiob_lbas - lba % cfg_.noiob_lbas;
-      if (len > to_boundary) len = static_cast<uint32_t>(to_boundary);
-    }
-    Cmd* c = TakeCmd(io, lba, len, offset);
-    lba += len;
-    left -= len;
-    offset += len;
-    Dispatch(c);
-  }
+  CheckAccounting();
   return 0;
 }
 
-// nvme_uring_cmd seen as nine 64-bit words: a read or write is built with one store per word.
-static_assert(sizeof(nvme_uring_cmd) == 9 * sizeof(uint64_t));
-static_assert(offsetof(nvme_uring_cmd, cdw2) == 8 && offsetof(nvme_uring_cmd, metadata) == 16 &&
-              offsetof(nvme_uring_cmd, addr) == 24 && offsetof(nvme_uring_cmd, metadata_len) == 32 &&
-              offsetof(nvme_uring_cmd, data_len) == 36 && offsetof(nvme_uring_cmd, cdw10) == 40 &&
-              offsetof(nvme_uring_cmd, cdw12) == 48 && offsetof(nvme_uring_cmd, cdw14) == 56 &&
-              offsetof(nvme_uring_cmd, timeout_ms) == 64);
-
-// The word holding two adjacent dwords, `first` at the lower address.
-constexpr uint64_t DwordPair(uint32_t first, uint32_t second) {
-  return std::endian::native == std::endian::little ? uint64_t{first} | uint64_t{second} << 32
-                                                    : uint64_t{first} << 32 | second;
-}
-
-// Read and write inline, from the queue's prebuilt words; the other ops in BuildOtherCommand().
-inline void QueueCore::BuildCommand(const Cmd* c, nvme_uring_cmd* out) const {
-  const Io* io = c->io;
-  const auto op = static_cast<uint8_t>(io->op);
-  if (op > static_cast<uint8_t>(IoOp::kWrite)) [[unlikely]] {
-    BuildOtherCommand(c, out);
-    return;
-  }
-  uint64_t md = 0;
-  uint32_t md_len = 0;
-  if (io->md != nullptr && cfg_.metadata_size != 0) {
-    md = reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->offset_lbas} * cfg_.metadata_size;
-    md_len = c->nlb * cfg_.metadata_size;
-  }
-  uint64_t w[9];
-  w[0] = rw_head_[op];  // opcode, flags, rsvd1, nsid
-  w[1] = 0;             // cdw2, cdw3
-  w[2] = md;
-  w[3] = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * buf_lba_bytes_;
-  w[4] = DwordPair(md_len, c->nlb * buf_lba_bytes_);
-  w[5] = DwordPair(static_cast<uint32_t>(c->slba), static_cast<uint32_t>(c->slba >> 32));
-  w[6] = DwordPair(c->nlb - 1, io->cdw13);
-  w[7] = 0;             // cdw14, cdw15
-  w[8] = cmd_tail_;     // timeout_ms, rsvd2
-  std::memcpy(out, w, sizeof(w));
-}
-
-void QueueCore::BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const {
-  const Io* io = c->io;
-  std::memset(out, 0, sizeof(*out));
-  out->nsid = cfg_.nsid;
-  out->timeout_ms = cfg_.cmd_timeout_ms;
-  switch (io->op) {
-    case IoOp::kRead:
-    case IoOp::kWrite:
-    case IoOp::kCompare:
-      out->opcode = io->op == IoOp::kRead ? kOpRead : io->op == IoOp::kWrite ? kOpWrite : kOpCompare;
-      out->addr = reinterpret_cast<uintptr_t>(io->buf) + uint64_t{c->offset_lbas} * buf_lba_bytes_;
-      out->data_len = c->nlb * buf_lba_bytes_;
-      if (io->md != nullptr && cfg_.metadata_size != 0) {
-        out->metadata =
-            reinterpret_cast<uintptr_t>(io->md) + uint64_t{c->offset_lbas} * cfg_.metadata_size;
-        out->metadata_len = c->nlb * cfg_.metadata_size;
-      }
-      out->cdw10 = static_cast<uint32_t>(c->slba);
-      out->cdw11 = static_cast<uint32_t>(c->slba >> 32);
-      out->cdw12 = c->nlb - 1;
-      out->cdw13 = io->cdw13;
-      break;
-    case IoOp::kWriteZeroes:
-      out->opcode = kOpWriteZeroes;
-      out->cdw10 = static_cast<uint32_t>(c->slba);
-      out->cdw11 = static_cast<uint32_t>(c->slba >> 32);
-      out->cdw12 = c->nlb - 1;
-      break;
-    case IoOp::kFlush:
-      out->opcode = kOpFlush;
-      break;
-    case IoOp::kDeallocate:
-      out->opcode = kOpDsm;
-      out->addr = reinterpret_cast<uintptr_t>(io->buf);
-      out->data_len = io->nlb * sizeof(DsmRange);
-      out->cdw10 = io->nlb - 1;
-      out->cdw11 = kDsmAttrDeallocate;
-      break;
-    case IoOp::kRaw:
-      out->opcode = io->raw.opcode;
-      out->cdw2 = io->raw.cdw2;
-      out->cdw3 = io->raw.cdw3;
-      out->addr = reinterpret_cast<uintptr_t>(io->buf);
-      out->data_len = io->raw.data_len;
-      out->metadata = reinterpret_cast<uintptr_t>(io->md);
-      out->metadata_len = io->raw.metadata_len;
-      out->cdw10 = io->raw.cdw10;
-      out->cdw11 = io->raw.cdw11;
-      out->cdw12 = io->raw.cdw12;
-      out->cdw13 = io->raw.cdw13;
-      out->cdw14 = io->raw.cdw14;
-      out->cdw15 = io->raw.cdw15;
-      break;
-  }
-}
-
-inline int QueueCore::Pick(Cmd* c) {
-  if (c->sticky_path >= 0) {
-    int p = c->sticky_path;
-    c->sticky_path = -1;
-    if (views_[p].tier != kTierUnusable) return p;
-  }
-  return SelectPath(views_.data(), npaths_, policy_cfg_, policy_state_);
+// Out of line, so that the unsplit I/O's path keeps its registers (a split loop with the
+// dispatch inlined in it cost the common case 3 instructions of spills).
+ABSL_ATTRIBUTE_NOINLINE void QueueCore::SubmitSplit(Io* io, uint32_t children) {
+  // Only read/write/compare/write zeroes are split: the fragments CheckIo() counted.
+  [[maybe_unused]] const uint32_t sent = planner_.ForEachFragment(
+      io->op, io->slba, io->nlb, [this, io](const Fragment& f) { Dispatch(pool_.Take(io, f)); });
+  NVME_MPATH_ASSERT(sent == children);
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
+  NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   MaybeRefresh();
-  const int p = Pick(c);
+  const int sticky = c->sticky_path;
+  if (sticky >= 0) [[unlikely]] c->sticky_path = -1;  // once: a later resend may go anywhere
+  const int p = paths_.Pick(sticky);
   if (p < 0) [[unlikely]] {
     Park(c);
     return;
   }
   nvme_uring_cmd cmd;
-  BuildCommand(c, &cmd);
+  builder_.Build(*c->io, c->frag, &cmd);
   ++c->attempt;
   c->path = static_cast<uint8_t>(p);
   c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
@@ -392,12 +127,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] {
     if (PrepFailed(c, p, cmd, r, buf_index) != 0) return;
   }
-  c->state = CmdState::kInflight;
-  c->fd_gen = fd_gen_[p];
+  pool_.Move(c, CmdState::kInflight);
+  c->fd_gen = paths_.fd_gen(p);
   c->sent_ns = now_;
-  ++views_[p].inflight;
-  PathCounters::Add(path_counters_[p]->inflight, 1);
-  ++unsubmitted_;
+  paths_.AddInflight(p);
+  counters_.Sent(p);
+  unsent_.Prepared();
 }
 
 // Prep() refused: on a full SQ submit and try once more; otherwise (or again refused) the command
@@ -416,7 +151,7 @@ int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int b
 }
 
 int QueueCore::Flush() {
-  if (unsubmitted_ == 0) return 0;
+  if (unsent_.count() == 0) return 0;
   now_ = clock_->NowNs();
   const int r = SubmitPrepared();
   // A kernel short of resources is not the caller's error: the commands stay queued, the next
@@ -425,50 +160,40 @@ int QueueCore::Flush() {
 }
 
 // Sends what Prep() queued. The transport may take fewer than were prepared, or none (-errno):
-// the rest stay prepared in order and are counted here, for the next try (see kSubmitStallNs).
-// -EEXIST (this thread may not use the ring) is not a stall: the commands wait for their thread.
+// the rest stay prepared in order, for the next try (see unsent.h).
 int QueueCore::SubmitPrepared() {
   const int r = transport_->Submit();
-  if (r > 0) {
-    unsubmitted_ -= std::min(static_cast<uint32_t>(r), unsubmitted_);
-    unsent_since_ns_ = unsubmitted_ != 0 ? now_ : 0;  // progress: any stall starts afresh
-  } else if (unsubmitted_ != 0 && r != -EEXIST) [[unlikely]] {
-    if (unsent_since_ns_ == 0) unsent_since_ns_ = now_;
-    last_submit_err_ = r < 0 ? r : -EAGAIN;
-    ++qc_.submit_failures;
-  }
+  if (unsent_.Submitted(r, now_)) [[unlikely]] ++qc_.submit_failures;
   return r;
 }
 
-// The kernel has taken none of the prepared commands for kSubmitStallNs (or the queue closes,
+// The kernel has taken none of the prepared commands for kStallNs (unsent.h; or the queue closes,
 // `res` -ESHUTDOWN): take them back from the transport (they can then never reach a device)
 // and fail them with `res`. Callbacks run
 // only once all are taken back, so that an I/O a callback submits is not taken back as well.
 void QueueCore::FailUnsent(int res) {
   CmdList doomed;
-  uint32_t n_doomed = 0;
   uint64_t tags[64];
   for (;;) {
     const int n = transport_->DropUnsent(tags, 64);
     for (int i = 0; i < n; ++i) {
       Cmd* c = MatchCompletion(tags[i]);  // null: already answered (deadline) or stale
       if (c == nullptr) continue;
-      c->state = CmdState::kFree;  // not in flight any more; FinishCmd frees it
+      pool_.Move(c, CmdState::kTaken);  // not in flight any more; FinishCmd frees it
       doomed.PushBack(c);
-      ++n_doomed;
     }
     if (n < 64) break;
   }
-  unsubmitted_ -= std::min(n_doomed, unsubmitted_);
-  unsent_since_ns_ = unsubmitted_ != 0 ? now_ : 0;  // the transport could not take all back
+  const uint32_t n_doomed = doomed.size;
+  unsent_.TakenBack(n_doomed, now_);
   if (n_doomed != 0 && res != -ESHUTDOWN)
     MPLOG_WARN("queue: the kernel took none of {} prepared commands for {} ms ({}): failing them",
-               n_doomed, kSubmitStallNs / 1'000'000, strerror(-res));
+               n_doomed, UnsentCommands::kStallNs / 1'000'000, strerror(-res));
   qc_.unsent_failed += n_doomed;
   for (Cmd* c = doomed.head; c != nullptr;) {
     Cmd* next = c->next;
-    --views_[c->path].inflight;
-    Dec(path_counters_[c->path]->inflight);
+    paths_.RemoveInflight(c->path);
+    counters_.Dropped(c->path);
     FinishCmd(c, res, 0, 0);
     c = next;
   }
@@ -478,55 +203,12 @@ void QueueCore::FailUnsent(int res) {
 // Path snapshot
 
 void QueueCore::RefreshSnapshot() {
-  seen_epoch_ = table_->epoch();
-  policy_cfg_.policy = table_->policy();
-  policy_cfg_.preferred = table_->preferred();
-  policy_state_.Clear();
-  any_usable_ = false;
-  outlook_ = PathOutlook::kLost;
-  failback_refresh_ns_ = 0;
-  const int64_t now = now_;
+  const PathOutlook outlook = paths_.outlook();
+  paths_.Refresh(now_, transport_.get());
+  if (paths_.outlook() != outlook)  // so did every parked command's no-path deadline
+    waits_.RekeyParked([this](const Cmd& c) { return ParkDeadlineNs(&c); });
   // The transfer limit follows the paths' current associations (a reopen may change it).
-  if (const uint32_t t = table_->MaxTransferBytes(); t != 0 && t != cfg_.max_transfer_bytes) {
-    cfg_.max_transfer_bytes = t;
-    max_lbas_data_ = MaxLbasPerCmd(IoOp::kRead);
-  }
-  for (int i = 0; i < npaths_; ++i) {
-    PathState& ps = table_->path(i);
-    const uint32_t gen = ps.fd_gen.load(std::memory_order_acquire);
-    const int fd = ps.fd.load(std::memory_order_acquire);
-    if (gen != fd_gen_[i] || fd != file_fd_[i]) {
-      absl::Status st = transport_->SetFile(i, fd);
-      if (!st.ok()) MPLOG_WARN("path {}: cannot install fd {} in the ring: {}", i, fd, st.ToString());
-      fd_gen_[i] = gen;
-      file_fd_[i] = st.ok() ? fd : -1;
-    }
-    PathView& v = views_[i];
-    const AnaState ana = ps.ana.load(std::memory_order_relaxed);
-    if (!ps.Usable() || file_fd_[i] < 0) {
-      v.tier = kTierUnusable;
-    } else if (ps.marginal.load(std::memory_order_relaxed)) {
-      v.tier = kTierMarginal;
-    } else if (ana == AnaState::kOptimized) {
-      v.tier = kTierOptimized;
-      const int64_t since = ps.usable_since_ns.load(std::memory_order_relaxed);
-      if (cfg_.failback_delay_ns > 0 && now - since < cfg_.failback_delay_ns) {
-        v.tier = kTierNonOptimized;  // not trusted yet: as a non-optimized path
-        const int64_t at = since + cfg_.failback_delay_ns;
-        if (failback_refresh_ns_ == 0 || at < failback_refresh_ns_) failback_refresh_ns_ = at;
-      }
-    } else {
-      v.tier = kTierNonOptimized;
-    }
-    v.distance = (cfg_.numa_node < 0 || ps.numa_node < 0 || ps.numa_node == cfg_.numa_node) ? 0 : 1;
-    if (v.tier != kTierUnusable) any_usable_ = true;
-    PathOutlook o = v.tier != kTierUnusable ? PathOutlook::kUsable
-                                            : ps.outlook.load(std::memory_order_relaxed);
-    // A queue saw the controller go (-ENODEV) after the control plane last looked.
-    if (o == PathOutlook::kComingBack && ps.health.load(std::memory_order_relaxed) == PathHealth::kGone)
-      o = PathOutlook::kMayReturn;
-    if (o < outlook_) outlook_ = o;
-  }
+  planner_.SetMaxTransferBytes(table_->MaxTransferBytes());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,39 +217,21 @@ void QueueCore::RefreshSnapshot() {
 // Returns the command a completion belongs to, or null when its tag is not the one of an attempt
 // in flight (stale: an attempt the engine no longer waits for). The slot's stored tag holds the
 // path, attempt and sequence number of the attempt, so one compare checks them all.
-inline QueueCore::Cmd* QueueCore::MatchCompletion(uint64_t tag) {
-  const uint32_t slot = Tag::Unpack(tag).slot;
-  if (slot >= cfg_.depth) return nullptr;  // cmds_.size()
-  Cmd* c = &cmds_[slot];
-  if (c->state != CmdState::kInflight || c->tag != tag) return nullptr;
-  return c;
+inline Cmd* QueueCore::MatchCompletion(uint64_t tag) {
+  return pool_.Find(tag, CmdState::kInflight);
 }
 
 // Any completion of a command in flight: in-flight counts, busy time, latency. Returns the
 // counters of its path.
 inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
-  const int p = c->path;
-  PathCounters& pc = *path_counters_[p];
-  --views_[p].inflight;
-  Dec(pc.inflight);
-  const uint64_t lat = static_cast<uint64_t>(now_ - c->sent_ns);
-  PathCounters::Add(pc.busy_ns, lat);
-  PathCounters::Add(pc.latency_hist[LatencyBucket(lat)], 1);
-  return pc;
+  paths_.RemoveInflight(c->path);
+  return counters_.Completed(c->path, static_cast<uint64_t>(now_ - c->sent_ns));
 }
 
 // A successful completion of a command in flight: account and finish it.
 inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
   PathCounters& pc = AccountCompletion(c);
-  const int64_t now = now_;
-  PathCounters::Add(pc.ios, 1);
-  const IoOp op = c->io->op;
-  if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
-    PathCounters::Add(pc.bytes, uint64_t{c->nlb} * cfg_.lba_size);
-    PathCounters::Add(op == IoOp::kRead ? pc.reads : pc.writes, 1);
-  }
-  if (c->first_fail_ns != 0) [[unlikely]]
-    PathCounters::Add(pc.failover_hist[LatencyBucket(uint64_t(now - c->first_fail_ns))], 1);
+  PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
   FinishCmd(c, 0, 0, static_cast<uint32_t>(result));
 }
 
@@ -593,8 +257,9 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
   }
   const int p = c->path;
   AccountCompletion(c);
+  pool_.Move(c, CmdState::kTaken);  // out of the kernel: resent, set aside or finished below
   c->last_res = res;
-  CountError(p, d.error_class);
+  counters_.Failed(p, d.error_class);
   const uint16_t status = res > 0 ? static_cast<uint16_t>(res) : 0;
   const bool expired =
       cfg_.io_timeout_ns != 0 && now_ - c->io->priv.submit_ns >= cfg_.io_timeout_ns;
@@ -617,21 +282,14 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
 // (the kernel's nvme_retry_req indexing), or after 1 ms for our own resource shortage (-errno).
 void QueueCore::RetrySamePath(Cmd* c, int p, int res) {
   ++c->retries;
-  PathCounters::Add(path_counters_[p]->retries, 1);
+  counters_.Retried(p);
   int64_t delay = res < 0 ? kErrnoRetryDelayNs : 0;
   if (res > 0) {
     const uint8_t crd = NvmeStatus{static_cast<uint16_t>(res)}.crd();
     if (crd != 0) delay = int64_t{table_->path(p).crdt[crd - 1]} * 100'000'000;
   }
   c->sticky_path = static_cast<int8_t>(p);
-  c->state = CmdState::kFree;  // not in flight; Dispatch/Delay set the next state
   if (delay == 0) Dispatch(c); else Delay(c, DelayKind::kRetry, now_ + delay);
-}
-
-void QueueCore::CountError(int p, ErrorClass cls) {
-  PathCounters& pc = counters_[p];
-  PathCounters::Add(pc.errors, 1);
-  PathCounters::Add(pc.errors_by_class[static_cast<int>(cls)], 1);
 }
 
 // Returns the write hold for a failing completion on path `p`: the write_hold option when set,
@@ -641,7 +299,7 @@ int64_t QueueCore::HoldNs(int p) const {
   return table_->path(p).write_hold_ns.load(std::memory_order_relaxed);
 }
 
-// A failover row: the path failed. Reports it (ReportAndCountPathError: set aside, ANA re-read
+// A failover row: the path failed. Reports it (PathSnapshot::OnPathError: set aside, ANA re-read
 // or reopen, marginal count) unless the error is of an old association, then fails the command
 // over (after the write hold when it may still execute), or completes it with `res` when
 // Decide() said it must not be sent again (Decision::resend).
@@ -653,16 +311,15 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
     // nor counted towards marginal. The command itself is handled as usual below.
     ++qc_.old_association_errors;
   } else {
-    ReportAndCountPathError(c, p, d.disposition);
+    paths_.OnPathError(p, d.disposition, Tag::Unpack(c->tag).seq, seq_, now);
   }
   MaybeRefresh();
 
-  c->state = CmdState::kFree;
   if (!d.resend) return FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
                                   result);
   if (c->first_fail_ns == 0) c->first_fail_ns = now;
-  PathCounters::Add(counters_[p].failovers, 1);
-  if (IsWrite(c->io) && MayStillExecute(res)) {
+  counters_.FailedOver(p);
+  if (ModifiesData(*c->io) && MayStillExecute(res)) {
     // The write may still land on the failing path: resend only once that path can no longer
     // execute it (the target must have torn the association down: HoldNs(), or, with
     // write_hold_release_on_reset, the controller was reset/deleted since).
@@ -675,138 +332,72 @@ void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result)
   Dispatch(c);
 }
 
-// A path error on the path's current association: tell the control plane, and count it towards
-// marginal (CountIncident). An ANA status is the target's (often planned) refusal, not a fault of
-// the path: it never counts.
-void QueueCore::ReportAndCountPathError(const Cmd* c, int p, Disposition d) {
-  table_->ReportPathError(p, d == Disposition::kPathGone, d == Disposition::kAnaFailover);
-  if (d != Disposition::kAnaFailover && cfg_.marginal_errors != 0) CountIncident(c, p);
-}
-
-// Marginal detection: marginal_errors incidents on path `p` within marginal_window_ns mark it
-// marginal. An incident is one fault of the path, however many commands it fails: a command
-// dispatched before the path's last incident was counted was in flight when it happened and
-// fails with it (a controller reset cancels everything in flight, each command with its own
-// -EINTR or 0x371), so it does not count again. The queue sends nothing more down a path it saw
-// fail until the control plane finds it healthy, so the next failure of a command sent after
-// that is a new incident. Incidents are per queue, as the count was; an incident older than the
-// window is forgotten (this also bounds the wrap of the 32-bit sequence compare).
-void QueueCore::CountIncident(const Cmd* c, int p) {
-  const int64_t now = now_;
-  const uint32_t seq = Tag::Unpack(c->tag).seq;
-  if (incident_ns_[p] != 0 && now - incident_ns_[p] <= cfg_.marginal_window_ns &&
-      static_cast<int32_t>(seq - incident_seq_[p]) <= 0) {
-    return;  // in flight when the last incident was counted: part of it
-  }
-  incident_ns_[p] = now;
-  incident_seq_[p] = seq_;  // every attempt dispatched so far
-  if (now - incident_window_start_[p] > cfg_.marginal_window_ns) {
-    incident_window_start_[p] = now;
-    incident_count_[p] = 0;
-  }
-  if (++incident_count_[p] >= cfg_.marginal_errors &&
-      !table_->path(p).marginal.load(std::memory_order_relaxed)) {
-    table_->path(p).marginal.store(true, std::memory_order_relaxed);
-    table_->BumpEpoch();
-    MPLOG_INFO("path {}: marked marginal after {} path error incidents", p, incident_count_[p]);
-  }
-}
-
-int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
-                         int64_t no_path_timeout_ns, int64_t io_timeout_ns) {
-  if (no_path_timeout_ns == 0) return parked_ns;
-  const int64_t no_path = parked_ns + no_path_timeout_ns;
-  switch (best) {
-    case PathOutlook::kComingBack:
-      if (io_timeout_ns == 0) return std::numeric_limits<int64_t>::max();
-      return std::max(no_path, submit_ns + io_timeout_ns);
-    case PathOutlook::kLost:
-      return parked_ns;
-    case PathOutlook::kUsable:
-    case PathOutlook::kMayReturn:
-      break;
-  }
-  return no_path;
-}
-
 void QueueCore::Park(Cmd* c) {
-  const int64_t now = now_;
-  c->state = CmdState::kParked;
-  c->wake_ns = now;  // the deadline follows the paths' outlook: ParkDeadlineNs()
-  PathCounters::Add(counters_[c->path].requeues, 1);
-  parked_.PushBack(c);
-  ++parked_count_;
+  pool_.Move(c, CmdState::kParked);
+  c->parked_ns = now_;  // its deadline follows the paths' outlook: ParkDeadlineNs()
+  counters_.Parked(c->path);
+  waits_.Park(c, ParkDeadlineNs(c));
 }
 
-void QueueCore::Delay(Cmd* c, DelayKind kind, int64_t wake_ns) {
-  c->state = CmdState::kDelayed;
+void QueueCore::Delay(Cmd* c, DelayKind kind, int64_t due_ns) {
+  pool_.Move(c, CmdState::kDelayed);
   c->delay_kind = kind;
-  c->wake_ns = wake_ns;
-  delayed_.PushBack(c);
-  ++delayed_count_;
+  waits_.Delay(c, due_ns);
 }
 
-void QueueCore::RedriveParked() {
-  CmdList batch = parked_;
-  parked_ = CmdList{};
-  parked_count_ = 0;
+// Takes a parked or delayed command out of the lists it waits in, into the queue's hands.
+void QueueCore::Unwait(Cmd* c) {
+  waits_.Remove(c);
+  pool_.Move(c, CmdState::kTaken);
+}
+
+void QueueCore::DispatchParked() {
+  // Oldest first, as they were parked. A command that finds no path again parks again, at the
+  // tail, with a fresh no-path deadline.
+  const CmdList batch = waits_.TakeParked();
   for (Cmd* c = batch.head; c != nullptr;) {
     Cmd* next = c->next;
-    c->state = CmdState::kFree;
+    pool_.Move(c, CmdState::kTaken);
     Dispatch(c);
     c = next;
   }
 }
 
 int64_t QueueCore::NextTimerNs() const {
-  int64_t next = std::numeric_limits<int64_t>::max();
-  for (const Cmd* c = delayed_.head; c; c = c->next) next = std::min(next, c->wake_ns);
-  for (const Cmd* c = parked_.head; c; c = c->next) next = std::min(next, ParkDeadlineNs(c));
-  if (failback_refresh_ns_ != 0) next = std::min(next, failback_refresh_ns_);
-  return next;
+  const int64_t failback = paths_.failback_refresh_ns();
+  return failback != 0 ? std::min(waits_.next_ns(), failback) : waits_.next_ns();
 }
 
+// Acts on every deadline passed by `now`. What is due is taken out first: a command armed again
+// while they are handled (a resend whose Prep() fails again, a command parked again with its
+// deadline already passed) waits for the next pass, which Poll() then runs without waiting.
 void QueueCore::RunTimers(int64_t now) {
-  if (failback_refresh_ns_ != 0 && now >= failback_refresh_ns_) RefreshSnapshot();
-  if (delayed_count_ != 0) {
-    CmdList due;
-    for (Cmd* c = delayed_.head; c != nullptr;) {
-      Cmd* next = c->next;
-      bool ready = c->wake_ns <= now;
-      if (c->delay_kind == DelayKind::kWriteHold && cfg_.write_hold_release_on_reset &&
-          table_->path(c->path).reset_gen.load(std::memory_order_relaxed) != c->hold_reset_gen) {
-        ready = true;
-      }
-      if (ready) {
-        delayed_.Remove(c);
-        --delayed_count_;
-        due.PushBack(c);
-      }
-      c = next;
-    }
-    for (Cmd* c = due.head; c != nullptr;) {
-      Cmd* next = c->next;
-      c->state = CmdState::kFree;
-      if (cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns) {
-        FinishCmd(c, -ETIMEDOUT, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
-      } else {
-        Dispatch(c);
-      }
-      c = next;
-    }
+  if (paths_.failback_refresh_ns() != 0 && now >= paths_.failback_refresh_ns()) RefreshSnapshot();
+  // write_hold_release_on_reset: a hold ends once its path's controller was reset since the
+  // failing completion (reset_gen moved; not always with an epoch bump, so looked at here).
+  if (cfg_.write_hold_release_on_reset) {
+    waits_.EndHolds(now, [this](const Cmd& c) {
+      return table_->path(c.path).reset_gen.load(std::memory_order_relaxed) != c.hold_reset_gen;
+    });
   }
-  if (parked_count_ != 0) {
-    for (Cmd* c = parked_.head; c != nullptr;) {
-      Cmd* next = c->next;
-      if (ParkDeadlineNs(c) <= now) {
-        parked_.Remove(c);
-        --parked_count_;
-        ++qc_.parked_expired;
-        c->state = CmdState::kFree;
-        FinishCmd(c, -ENOLINK, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
-      }
-      c = next;
+  CmdList ready, expired;  // delayed ones to send again, parked ones out of time
+  waits_.TakeDue(now, &ready, &expired);
+  for (Cmd* c = ready.head; c != nullptr;) {
+    Cmd* next = c->next;
+    pool_.Move(c, CmdState::kTaken);
+    if (cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns) {
+      FinishCmd(c, -ETIMEDOUT, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
+    } else {
+      Dispatch(c);
     }
+    c = next;
+  }
+  for (Cmd* c = expired.head; c != nullptr;) {
+    Cmd* next = c->next;
+    pool_.Move(c, CmdState::kTaken);
+    ++qc_.parked_expired;
+    FinishCmd(c, -ENOLINK, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
+    c = next;
   }
 }
 
@@ -822,9 +413,13 @@ void QueueCore::RunTimers(int64_t now) {
 //     and counted (late_completions). Until then the kernel may still use the I/O's buffer.
 void QueueCore::ExpireIos(int64_t now) {
   int64_t next = now + cfg_.io_timeout_ns;  // an I/O submitted from now on expires after this
-  for (Cmd& cmd : cmds_) {
+  for (Cmd& cmd : pool_) {
     Cmd* c = &cmd;
-    if (c->state == CmdState::kFree || c->state == CmdState::kOrphaned) continue;
+    // Free, orphaned (answered already), or taken: held by a caller further up (a callback that
+    // polls from inside a timer pass), which checks the deadline itself.
+    if (c->state == CmdState::kFree || c->state == CmdState::kOrphaned ||
+        c->state == CmdState::kTaken)
+      continue;
     const int64_t due = c->io->priv.submit_ns + cfg_.io_timeout_ns;
     if (due > now) {
       next = std::min(next, due);
@@ -832,25 +427,17 @@ void QueueCore::ExpireIos(int64_t now) {
     }
     const uint16_t status = c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0;
     switch (c->state) {
-      case CmdState::kInflight: {
-        Io* io = c->io;
-        c->state = CmdState::kOrphaned;
-        c->io = nullptr;
+      case CmdState::kInflight:
         ++qc_.timed_out;
-        FinishChild(io, -ETIMEDOUT, status, 0);
+        FinishChild(pool_.Orphan(c), -ETIMEDOUT, status, 0);
         break;
-      }
       case CmdState::kParked:
-        parked_.Remove(c);
-        --parked_count_;
-        FinishCmd(c, -ETIMEDOUT, status, 0);
-        break;
       case CmdState::kDelayed:
-        delayed_.Remove(c);
-        --delayed_count_;
+        Unwait(c);
         FinishCmd(c, -ETIMEDOUT, status, 0);
         break;
       case CmdState::kFree:
+      case CmdState::kTaken:
       case CmdState::kOrphaned:
         break;
     }
@@ -861,26 +448,17 @@ void QueueCore::ExpireIos(int64_t now) {
 // A completion for a command answered at its deadline: frees its slot. Returns false when the
 // tag is not such a command's.
 bool QueueCore::ReleaseOrphan(uint64_t tag) {
-  const uint32_t slot = Tag::Unpack(tag).slot;
-  if (slot >= cfg_.depth) return false;
-  Cmd* c = &cmds_[slot];
-  if (c->state != CmdState::kOrphaned || c->tag != tag) return false;
+  Cmd* c = pool_.Find(tag, CmdState::kOrphaned);
+  if (c == nullptr) return false;
   AccountCompletion(c);
   ++qc_.late_completions;
-  c->state = CmdState::kFree;
-  c->next = free_;
-  free_ = c;
-  ++free_count_;
+  pool_.Release(c);
   return true;
 }
 
 inline void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result) {
   Io* io = c->io;
-  c->state = CmdState::kFree;
-  c->io = nullptr;
-  c->next = free_;
-  free_ = c;
-  ++free_count_;
+  pool_.Release(c);
   FinishChild(io, res, status, result);
 }
 
@@ -892,13 +470,17 @@ inline void QueueCore::FinishChild(Io* io, int res, uint16_t status, uint32_t re
     io->priv.first_status = status;
   }
   if (result != 0) io->priv.result = result;
+  NVME_MPATH_ASSERT(io->priv.children_left != 0);
   if (--io->priv.children_left == 0) {
     io->res = io->priv.first_err;
     io->status = NvmeStatus{io->priv.first_status};
     io->result = io->priv.result;
+    NVME_MPATH_ASSERT(ios_outstanding_ != 0);
     --ios_outstanding_;
     ++completed_;
-    io->done(io);
+    if constexpr (kAssertsEnabled) ++callbacks_running_;
+    io->done(io);  // may submit (or poll) again
+    if constexpr (kAssertsEnabled) --callbacks_running_;
   }
 }
 
@@ -919,13 +501,11 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   Completion* const batch = reaped.c;
   for (;;) {
     MaybeRefresh();
-    if (parked_count_ != 0 && any_usable_) RedriveParked();
-    if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0) RunTimers(now);
+    if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
+    if (!waits_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
     if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
     if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
-    if (unsubmitted_ != 0 && unsent_since_ns_ != 0 && now_ - unsent_since_ns_ >= kSubmitStallNs)
-        [[unlikely]]
-      FailUnsent(last_submit_err_ != 0 ? last_submit_err_ : -EAGAIN);
+    if (unsent_.Stalled(now_)) [[unlikely]] FailUnsent(unsent_.error());
 
     const bool want = completed_ < min_complete && now < deadline;
     int64_t wait_ns = 0;
@@ -936,11 +516,11 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
         if (ns < 0) ns = 0;
         if (wait_ns < 0 || ns < wait_ns) wait_ns = ns;
       };
-      if (delayed_count_ != 0 || parked_count_ != 0 || failback_refresh_ns_ != 0)
+      if (!waits_.empty() || paths_.failback_refresh_ns() != 0)
         bound(std::min(NextTimerNs() - now, kParkedPollSliceNs));
       if (next_deadline_ns_ != std::numeric_limits<int64_t>::max())
         bound(next_deadline_ns_ - now);  // the ring may stay silent: wake for the deadline
-      if (unsubmitted_ != 0) bound(kSubmitRetryNs);  // completions may never come: resubmit
+      if (unsent_.count() != 0) bound(UnsentCommands::kRetryNs);  // none may come: resubmit
     }
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
     if (n < 0) [[unlikely]] {
@@ -959,184 +539,71 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     }
     if (n == 64) continue;  // maybe more to reap
     if (completed_ >= min_complete) {
-      // Drain what the completions above made due (resends, redrives) before returning.
+      // Drain what the completions above made due (resends, parked commands) before returning.
       MaybeRefresh();
-      if (parked_count_ != 0 && any_usable_) RedriveParked();
+      if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
       Flush();
       break;
     }
     if (now >= deadline || timeout_us == 0) break;
   }
+  CheckAccounting();
   return static_cast<int>(completed_);
 }
 
 void QueueCore::Close() {
   if (closed_) return;
   closed_ = true;
-  // Parked and delayed commands never reached the kernel (or were already answered by it).
-  for (CmdList* l : {&parked_, &delayed_}) {
-    for (Cmd* c = l->head; c != nullptr;) {
+  // Parked and delayed commands never reached the kernel (or were already answered by it):
+  // the parked ones in the order they were parked, then the delayed ones by deadline.
+  const CmdList parked = waits_.TakeParked();  // oldest first
+  CmdList delayed, none;
+  waits_.TakeDue(std::numeric_limits<int64_t>::max(), &delayed, &none);
+  for (const CmdList& l : {parked, delayed}) {
+    for (Cmd* c = l.head; c != nullptr;) {
       Cmd* next = c->next;
-      c->state = CmdState::kFree;
+      pool_.Move(c, CmdState::kTaken);
       FinishCmd(c, -ESHUTDOWN, 0, 0);
       c = next;
     }
-    *l = CmdList{};
   }
-  parked_count_ = delayed_count_ = 0;
   // In-flight commands still own their buffers in the kernel: wait for them (bounded), and for
   // the ones answered at their deadline (orphaned) too. Commands the kernel will not take are
   // taken back and fail at once: closing does not wait out a submit stall.
-  const int64_t give_up = clock_->NowNs() + 60'000'000'000;
-  while (free_count_ + parked_count_ + delayed_count_ < cfg_.depth && clock_->NowNs() < give_up) {
+  const int64_t give_up = clock_->NowNs() + kCloseWaitNs;
+  bool gave_up = false;  // with commands still in the kernel
+  while (pool_.free() < pool_.depth()) {
+    if (clock_->NowNs() >= give_up) {
+      gave_up = true;
+      break;
+    }
     Flush();
-    if (unsubmitted_ != 0) FailUnsent(-ESHUTDOWN);
+    if (unsent_.count() != 0) FailUnsent(-ESHUTDOWN);
     Completion batch[64];
     int n = transport_->Reap(batch, 64, 1, 100'000'000);
-    if (n < 0) break;
+    if (n < 0) {
+      gave_up = true;
+      break;
+    }
     for (int i = 0; i < n; ++i) {
       if (ReleaseOrphan(batch[i].tag)) continue;
       if (Cmd* c = MatchCompletion(batch[i].tag)) {
-        --views_[c->path].inflight;
-        Dec(counters_[c->path].inflight);
+        paths_.RemoveInflight(c->path);
+        counters_.Dropped(c->path);
         FinishCmd(c, batch[i].res == 0 ? 0 : -ESHUTDOWN, 0, 0);
       }
     }
-    if (n == 0 && dynamic_cast<const MonotonicClock*>(clock_) == nullptr) break;  // fake clock
+    if (n == 0 && !clock_->AdvancesWhileWaiting()) {  // the bound would never come
+      gave_up = true;
+      break;
+    }
   }
+  // Nothing waits in the queue any more; what may be left is only in the kernel, and only when
+  // the wait gave up. Otherwise every slot is free and every I/O was answered.
+  NVME_MPATH_ASSERT(waits_.empty() && waits_.holds() == 0 && unsent_.count() == 0);
+  NVME_MPATH_ASSERT_MSG(gave_up || (pool_.free() == pool_.depth() && ios_outstanding_ == 0),
+                        "closed with a command left");
+  CheckAccounting();
 }
 
 }  // namespace nvme_mpath::internal
-
-// ---------------------------------------------------------------------------------------------
-// Synchronous helpers of the public Queue.
-
-namespace nvme_mpath {
-namespace {
-struct SyncWait {
-  bool done = false;
-};
-void SyncDone(Io* io) { static_cast<SyncWait*>(io->ctx)->done = true; }
-}  // namespace
-
-int Queue::Execute(Io* io) {
-  // Enter the ring once before the I/O is accepted: a queue that this thread cannot use says so
-  // (-EEXIST) while nothing of `io` is in it yet. After that it stays usable from this thread.
-  if (int r = Poll(0, 0); r < 0) return r;
-  IoDoneFn user_done = io->done;
-  void* user_ctx = io->ctx;
-  SyncWait wait;
-  io->done = SyncDone;
-  io->ctx = &wait;
-  int r = Submit(io);
-  while (r == -EAGAIN) {  // queue full of other I/O: make room
-    Poll(1, 1000);
-    r = Submit(io);
-  }
-  if (r == 0) {
-    while (!wait.done) {
-      // Poll fails only for a thread the ring refuses, which the Poll above ruled out unless
-      // another thread used the queue meanwhile (not allowed): `io` is still in the queue, so
-      // returning would leave it a dangling pointer.
-      if (Poll(1, -1) < 0) {
-        MPLOG_ERROR("Queue::Execute: the queue was used from another thread during a synchronous "
-                    "I/O");
-        abort();
-      }
-    }
-    r = io->res;
-  }
-  io->done = user_done;
-  io->ctx = user_ctx;
-  return r;
-}
-
-int Queue::Read(uint64_t slba, uint32_t nlb, void* buf, NvmeStatus* status) {
-  Io io;
-  io.op = IoOp::kRead;
-  io.slba = slba;
-  io.nlb = nlb;
-  io.buf = buf;
-  int r = Execute(&io);
-  if (status) *status = io.status;
-  return r;
-}
-
-int Queue::Write(uint64_t slba, uint32_t nlb, const void* buf, NvmeStatus* status) {
-  Io io;
-  io.op = IoOp::kWrite;
-  io.slba = slba;
-  io.nlb = nlb;
-  io.buf = const_cast<void*>(buf);
-  int r = Execute(&io);
-  if (status) *status = io.status;
-  return r;
-}
-
-int Queue::FlushCache(NvmeStatus* status) {
-  Io io;
-  io.op = IoOp::kFlush;
-  int r = Execute(&io);
-  if (status) *status = io.status;
-  return r;
-}
-
-const char* IoOpName(IoOp op) {
-  switch (op) {
-    case IoOp::kRead: return "read";
-    case IoOp::kWrite: return "write";
-    case IoOp::kFlush: return "flush";
-    case IoOp::kWriteZeroes: return "write-zeroes";
-    case IoOp::kDeallocate: return "deallocate";
-    case IoOp::kCompare: return "compare";
-    case IoOp::kRaw: return "raw";
-  }
-  return "?";
-}
-
-const char* ErrorClassName(ErrorClass c) {
-  switch (c) {
-    case ErrorClass::kAna: return "ana";
-    case ErrorClass::kHostPath: return "host_path";
-    case ErrorClass::kHostAborted: return "host_aborted";
-    case ErrorClass::kCancelled: return "cancelled";
-    case ErrorClass::kGone: return "gone";
-    case ErrorClass::kOtherPath: return "other_path";
-    case ErrorClass::kMedia: return "media";
-    case ErrorClass::kOther: return "other";
-    case ErrorClass::kCount: break;
-  }
-  return "?";
-}
-
-void PathStatsSnapshot::Accumulate(const PathCounters& c) {
-  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  ios += ld(c.ios);
-  bytes += ld(c.bytes);
-  reads += ld(c.reads);
-  writes += ld(c.writes);
-  inflight += ld(c.inflight);
-  errors += ld(c.errors);
-  retries += ld(c.retries);
-  failovers += ld(c.failovers);
-  requeues += ld(c.requeues);
-  busy_ns += ld(c.busy_ns);
-  for (int i = 0; i < kErrorClassCount; ++i) errors_by_class[i] += ld(c.errors_by_class[i]);
-  for (int i = 0; i < kLatencyBuckets; ++i) latency_hist[i] += ld(c.latency_hist[i]);
-  for (int i = 0; i < kLatencyBuckets; ++i) failover_hist[i] += ld(c.failover_hist[i]);
-}
-
-uint64_t HistogramQuantileUs(const uint64_t* hist, double q) {
-  uint64_t total = 0;
-  for (int i = 0; i < kLatencyBuckets; ++i) total += hist[i];
-  if (total == 0) return 0;
-  const double want = q * double(total);
-  uint64_t seen = 0;
-  for (int i = 0; i < kLatencyBuckets; ++i) {
-    seen += hist[i];
-    if (double(seen) >= want && hist[i] != 0) return uint64_t{2} << i;
-  }
-  return uint64_t{2} << (kLatencyBuckets - 1);
-}
-
-}  // namespace nvme_mpath

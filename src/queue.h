@@ -1,15 +1,25 @@
 // File: queue.h
 //
-// QueueCore: the per-thread I/O engine. It owns a Transport (one io_uring), a fixed pool of
-// command slots, and the retry, hold and requeue lists, and reads the shared PathTable through a
-// private snapshot. The hot path reads top to bottom like the kernel's mpath_bdev_submit_bio():
+// QueueCore: the per-thread I/O engine. It orchestrates; each job is its own unit:
+//   CheckIo (io_check.h)               whether an Io can be taken, and how many commands
+//   SplitPlanner (split_planner.h)     where an I/O is cut into commands (transfer limit, NOIOB)
+//   CommandPool (command_pool.h)       the command slots, their free list and checked states
+//   CommandBuilder (command_builder.h) the nvme_uring_cmd of each command
+//   PathSnapshot (path_snapshot.h)     its view of the PathTable: tiers, outlook, marginal paths
+//   WaitLists (wait_lists.h)           parked and delayed commands, by deadline (deadline_list.h)
+//   UnsentCommands (unsent.h)          prepared commands the kernel has not taken yet
+//   PathAccounting (queue_counters.h)  the per-path counters
+//   Decide() (disposition.h)           what a completion means
+// and it owns its Transport (one io_uring). The hot path reads top to bottom like the kernel's
+// mpath_bdev_submit_bio():
 //
 //   Submit(io) -> validate -> split to the strictest path limit -> per command: policy picks a
 //     usable path -> tag -> uring_cmd SQE
-//     \- no usable path but one may come back -> requeue list (bounded by the slots, deadline)
+//     \- no usable path but one may come back -> park it (the kernel's requeue list; bounded by
+//         the slots, with a no-path deadline)
 //   Poll() -> reap -> decode status -> disposition: complete | retry same path after CRD |
 //     fail over | set path aside + re-read ANA | reopen -> application callback exactly once
-//   snapshot changed (ANA poll, reconnect) or a deadline passed -> re-drive the requeue list
+//   snapshot changed (ANA poll, reconnect) or a deadline passed -> dispatch the parked commands
 //   the I/O deadline passed (io_timeout, even with the kernel silent) -> -ETIMEDOUT; a command
 //     still in the kernel keeps its slot until its completion comes, and is never resent
 //   the kernel took none of the prepared commands (-EAGAIN/-EBUSY/short) -> resubmitted by
@@ -33,10 +43,17 @@
 #include <nvme_mpath/stats.h>
 
 #include "clock.h"
+#include "command_builder.h"
+#include "command_pool.h"
 #include "disposition.h"
 #include "path.h"
+#include "path_snapshot.h"
+#include "queue_counters.h"
 #include "policy.h"
+#include "split_planner.h"
 #include "transport.h"
+#include "unsent.h"
+#include "wait_lists.h"
 
 namespace nvme_mpath::internal {
 
@@ -71,14 +88,6 @@ struct QueueConfig {
   bool head = false;
 };
 
-// The no-path rule: when a command parked at `parked_ns` (its I/O submitted at `submit_ns`)
-// fails with -ENOLINK unless a path becomes usable first, given the best outlook over all paths
-// (PathOutlook, path.h):
-//   * kComingBack (a path in ANA change on a live controller): at the I/O deadline,
-//     submit + io_timeout (never earlier than the no-path timeout; never, when io_timeout is 0);
-//   * kMayReturn (inaccessible, persistent loss, no live controller): parked + no_path_timeout;
-//   * kLost (every controller deleted, nothing at their endpoints): at once.
-// A no_path_timeout of 0 fails at once whatever the outlook (the option: "do not park").
 // Head mode: the delay before a command that failed over is sent to the head again, by the
 // number of attempts so far: 1 ms, doubling, at most 256 ms. The kernel's view (ANA state from
 // its AEN handling, controller state) usually changes within that; when it does not, the
@@ -86,23 +95,6 @@ struct QueueConfig {
 constexpr int64_t HeadResendDelayNs(uint32_t attempt) {
   return int64_t{1'000'000} << (attempt < 8 ? attempt : 8);
 }
-
-int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
-                         int64_t no_path_timeout_ns, int64_t io_timeout_ns);
-
-// Counters of one queue that are not per path.
-struct QueueCounters {
-  uint64_t stale_completions = 0;  // completions whose tag matched no waiting attempt
-  // Path errors of commands that went down an association the path no longer has (its fd was
-  // reopened since): handled, but not reported against the new association.
-  uint64_t old_association_errors = 0;
-  uint64_t parked_expired = 0;     // I/Os failed after the no-path timeout
-  uint64_t sq_full = 0;
-  uint64_t submit_failures = 0;    // transport Submit() calls that left commands unsent
-  uint64_t unsent_failed = 0;      // commands failed because the kernel would not take them
-  uint64_t timed_out = 0;          // commands failed at the I/O deadline while in the kernel
-  uint64_t late_completions = 0;   // completions of those, dropped when they came
-};
 
 class QueueCore final : public Queue {
  public:
@@ -119,65 +111,24 @@ class QueueCore final : public Queue {
   int event_fd() const override { return transport_->event_fd(); }
 
   // Fails every parked, delayed or unsent command with -ESHUTDOWN, waits for in-flight and
-  // orphaned ones (bounded), and rejects further submits. Called by the destructor.
+  // orphaned ones (at most kCloseWaitNs, 60 s, see queue.cc), and rejects further submits.
+  // Called by the destructor.
   void Close();
 
   const QueueCounters& queue_counters() const { return qc_; }
-  const PathCounters& counters(int path) const { return counters_[path]; }
+  const PathCounters& counters(int path) const { return counters_.path(path); }
   Transport* transport() { return transport_.get(); }
-  // Commands (not I/Os) parked waiting for a path / delayed (retry or write hold).
-  uint32_t parked() const { return parked_count_; }
-  uint32_t delayed() const { return delayed_count_; }
+  // Commands (not I/Os) parked waiting for a path / delayed (retry, write hold or resend).
+  uint32_t parked() const { return waits_.parked(); }
+  uint32_t delayed() const { return waits_.delayed(); }
 
  private:
-  // kInflight: prepared in the transport (sent, or waiting to be taken by the kernel).
-  // kOrphaned: was in flight when its I/O's deadline passed; the I/O was answered -ETIMEDOUT,
-  // the slot stays taken (its tag reserved) until the kernel's completion comes and is dropped.
-  enum class CmdState : uint8_t { kFree, kInflight, kParked, kDelayed, kOrphaned };
-  enum class DelayKind : uint8_t { kRetry, kWriteHold, kResend };
-
-  struct Cmd {
-    Io* io = nullptr;
-    uint64_t tag = 0;          // Tag::Pack() of the attempt in flight (checked on completion)
-    uint64_t slba = 0;
-    uint32_t nlb = 0;
-    uint32_t offset_lbas = 0;  // into io->buf / io->md
-    uint32_t slot = 0;         // index in cmds_ (fixed)
-    uint8_t path = 0;
-    uint8_t attempt = 0;
-    uint8_t retries = 0;
-    int8_t sticky_path = -1;   // retry-same-path target
-    CmdState state = CmdState::kFree;
-    DelayKind delay_kind = DelayKind::kRetry;
-    uint32_t hold_reset_gen = 0;
-    uint32_t fd_gen = 0;       // the path's fd generation (association) the attempt went down
-    int32_t last_res = 0;
-    int64_t first_fail_ns = 0;  // first failing completion (failover latency)
-    int64_t sent_ns = 0;
-    int64_t wake_ns = 0;        // delayed: when to act; parked: when parked (ParkDeadlineNs)
-    Cmd* next = nullptr;
-    Cmd* prev = nullptr;
-  };
-  struct CmdList {
-    Cmd* head = nullptr;
-    Cmd* tail = nullptr;
-    void PushBack(Cmd* c);
-    void Remove(Cmd* c);
-    bool empty() const { return head == nullptr; }
-  };
-
-  bool IsSimpleIo(const Io* io) const;
-  int Validate(const Io* io, uint32_t* children) const;
-  Cmd* TakeCmd(Io* io, uint64_t slba, uint32_t nlb, uint32_t offset_lbas);
-  uint32_t MaxLbasPerCmd(IoOp op) const;
   void RefreshSnapshot();
   void MaybeRefresh() {
-    if (table_->epoch() != seen_epoch_) RefreshSnapshot();
+    if (paths_.stale()) RefreshSnapshot();
   }
-  int Pick(Cmd* c);
+  void SubmitSplit(Io* io, uint32_t children);
   void Dispatch(Cmd* c);
-  void BuildCommand(const Cmd* c, nvme_uring_cmd* out) const;
-  void BuildOtherCommand(const Cmd* c, nvme_uring_cmd* out) const;
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
   int SubmitPrepared();
   Cmd* MatchCompletion(uint64_t tag);
@@ -186,14 +137,13 @@ class QueueCore final : public Queue {
   PathCounters& AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
   void OnPathError(Cmd* c, int path, int res, Decision d, uint32_t result);
-  void ReportAndCountPathError(const Cmd* c, int path, Disposition d);
-  void CountIncident(const Cmd* c, int path);
   void Park(Cmd* c);
-  void Delay(Cmd* c, DelayKind kind, int64_t wake_ns);
+  void Delay(Cmd* c, DelayKind kind, int64_t due_ns);
+  void Unwait(Cmd* c);
   void RunTimers(int64_t now);
-  void RedriveParked();
+  void DispatchParked();
   int64_t ParkDeadlineNs(const Cmd* c) const {
-    return NoPathDeadlineNs(outlook_, c->wake_ns, c->io->priv.submit_ns, cfg_.no_path_timeout_ns,
+    return NoPathDeadlineNs(paths_.outlook(), c->parked_ns, c->io->priv.submit_ns, cfg_.no_path_timeout_ns,
                             cfg_.io_timeout_ns);
   }
   void FinishCmd(Cmd* c, int res, uint16_t status, uint32_t result);
@@ -201,63 +151,40 @@ class QueueCore final : public Queue {
   void ExpireIos(int64_t now);
   bool ReleaseOrphan(uint64_t tag);
   void FailUnsent(int res);
-  void CountError(int path, ErrorClass cls);
   int64_t HoldNs(int path) const;
-  bool IsWrite(const Io* io) const;
   int64_t NextTimerNs() const;
+  // Checks the pool's accounting (debug builds) when no callback is running: a callback that
+  // submits runs while its caller may hold commands in hand (kTaken).
+  void CheckAccounting() const {
+    if constexpr (kAssertsEnabled) {
+      if (callbacks_running_ == 0) pool_.CheckAccounting(waits_.parked(), waits_.delayed());
+    }
+  }
 
   QueueConfig cfg_;
   PathTable* table_;
   std::unique_ptr<Transport> transport_;
   const Clock* clock_;
-  std::unique_ptr<PathCounters[]> own_counters_;
-  PathCounters* counters_;
-  std::array<PathCounters*, kMaxPaths> path_counters_;  // &counters_[i]: no multiply per I/O
+  PathAccounting counters_;
   QueueCounters qc_;
 
-  std::vector<Cmd> cmds_;
-  Cmd* free_ = nullptr;
-  uint32_t free_count_ = 0;
-  CmdList parked_;
-  CmdList delayed_;
-  uint32_t parked_count_ = 0;
-  uint32_t delayed_count_ = 0;
+  CommandPool pool_;
+  SplitPlanner planner_;
+  CommandBuilder builder_;
+  WaitLists waits_;  // parked and delayed commands
   uint32_t ios_outstanding_ = 0;
-  uint32_t unsubmitted_ = 0;     // commands prepared in the transport, not yet taken
-  int64_t unsent_since_ns_ = 0;  // since when the kernel has taken none of them (0: no stall)
-  int32_t last_submit_err_ = 0;  // what the last refused Submit() returned
+  UnsentCommands unsent_;  // prepared in the transport, not yet taken by the kernel
   // No I/O's deadline (submit_ns + io_timeout_ns) comes before this: when it passes, Poll()
   // scans the slots (ExpireIos). Max when io_timeout_ns is 0.
   int64_t next_deadline_ns_ = std::numeric_limits<int64_t>::max();
   uint32_t seq_ = 0;
   uint32_t completed_ = 0;  // I/Os completed since Poll() started
   int64_t now_ = 0;         // clock read once per batch (Poll, Flush, idle Submit)
-  uint32_t max_lbas_data_ = 0;  // LBAs per read/write/compare command (transfer limit)
-  // Bytes per LBA in io->buf: lba_size, plus the interleaved metadata of an extended-LBA format.
-  uint32_t buf_lba_bytes_ = 0;
-  // Prebuilt words of the read/write command (see BuildCommand): the first 8 bytes per op
-  // (opcode, nsid) and the last 8 (timeout).
-  uint64_t rw_head_[2] = {};
-  uint64_t cmd_tail_ = 0;
   bool closed_ = false;
+  uint32_t callbacks_running_ = 0;  // application callbacks under way (debug builds only)
 
-  // Snapshot of the path table (refreshed when its epoch moves).
-  uint64_t seen_epoch_ = 0;
-  int npaths_ = 0;
-  std::array<PathView, kMaxPaths> views_{};
-  std::array<uint32_t, kMaxPaths> fd_gen_{};
-  std::array<int, kMaxPaths> file_fd_{};
-  PolicyConfig policy_cfg_;
-  PolicyState policy_state_;
-  bool any_usable_ = false;
-  PathOutlook outlook_ = PathOutlook::kMayReturn;  // best over the paths (no-path deadline)
-  int64_t failback_refresh_ns_ = 0;  // re-snapshot then (failback delay expiring), 0 = none
-
-  // Marginal-path detection (per path, queue-local; see CountIncident).
-  std::array<uint32_t, kMaxPaths> incident_count_{};         // in the current window
-  std::array<int64_t, kMaxPaths> incident_window_start_{};
-  std::array<int64_t, kMaxPaths> incident_ns_{};             // the last incident, 0 = none
-  std::array<uint32_t, kMaxPaths> incident_seq_{};           // seq_ when it was counted
+  // The queue's view of the path table (refreshed when its epoch moves), its marginal detection.
+  PathSnapshot paths_;
 };
 
 }  // namespace nvme_mpath::internal

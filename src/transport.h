@@ -15,6 +15,8 @@
 
 #include "absl/status/status.h"
 
+#include <nvme_mpath/engine.h>  // kMaxEnginePaths
+
 namespace nvme_mpath::internal {
 
 // One reaped completion.
@@ -24,8 +26,9 @@ struct Completion {
   uint64_t result = 0;  // big_cqe[0]: the command's result dword(s)
 };
 
-// Largest number of paths (file slots) a transport serves.
-inline constexpr int kMaxPaths = 16;
+// Largest number of paths (file slots) a transport serves: the engine's limit, the one number
+// every per-path array (path table, snapshot, counters, tag bits) is sized by.
+inline constexpr int kMaxPaths = static_cast<int>(kMaxEnginePaths);
 
 class Transport {
  public:

@@ -1,6 +1,7 @@
 // File: types.cc
 //
-// Names and parsers of the small public value types.
+// Names and parsers of the small public value types (types.h, io.h).
+#include <nvme_mpath/io.h>
 #include <nvme_mpath/types.h>
 
 #include "address.h"
@@ -50,6 +51,19 @@ const char* PathHealthName(PathHealth h) {
     case PathHealth::kLive: return "live";
     case PathHealth::kFailed: return "failed";
     case PathHealth::kGone: return "gone";
+  }
+  return "?";
+}
+
+const char* IoOpName(IoOp op) {
+  switch (op) {
+    case IoOp::kRead: return "read";
+    case IoOp::kWrite: return "write";
+    case IoOp::kFlush: return "flush";
+    case IoOp::kWriteZeroes: return "write-zeroes";
+    case IoOp::kDeallocate: return "deallocate";
+    case IoOp::kCompare: return "compare";
+    case IoOp::kRaw: return "raw";
   }
   return "?";
 }

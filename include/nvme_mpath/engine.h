@@ -25,8 +25,11 @@
 //     defer_taskrun = false (a COOP_TASKRUN ring) such a move is accepted, but the kernel
 //     posts each completion only when the thread that submitted the command next runs, so a
 //     sleeping old thread delays it (at most until the I/O deadline, io_timeout_ms).
-//   * A Queue must be destroyed before its Engine. Destroying a Queue with I/O in flight waits
-//     for those commands to finish (bounded by the command timeout) and completes them.
+//   * A Queue must be destroyed before its Engine. Destroying a Queue fails its parked and held
+//     I/O with -ESHUTDOWN and waits for the commands still in the kernel, completing their I/Os
+//     (-ESHUTDOWN unless they succeeded). It waits at most 60 s, twice the kernel's default
+//     command timeout; I/O still in the kernel then gets no callback, and the kernel may still
+//     use its buffers until it completes it.
 #ifndef NVME_MPATH_ENGINE_H_
 #define NVME_MPATH_ENGINE_H_
 

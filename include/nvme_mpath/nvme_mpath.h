@@ -130,7 +130,8 @@ NVME_MPATH_API void nvme_mpath_queue_options_init(struct nvme_mpath_queue_option
 NVME_MPATH_API int nvme_mpath_queue_create(nvme_mpath_engine* e,
                                            const struct nvme_mpath_queue_options* o,
                                            nvme_mpath_queue** out);
-/* Waits for commands in flight, then frees the queue. */
+/* Fails parked and held I/O (-ESHUTDOWN), waits for commands in flight (at most 60 s; see
+ * Queue in engine.h), then frees the queue. */
 NVME_MPATH_API void nvme_mpath_queue_destroy(nvme_mpath_queue* q);
 
 enum nvme_mpath_op {

@@ -11,6 +11,7 @@ namespace nvme_mpath::testing {
 class FakeClock final : public internal::Clock {
  public:
   int64_t NowNs() const override { return now_; }
+  bool AdvancesWhileWaiting() const override { return false; }  // moves only by Advance()
   void Advance(int64_t ns) { now_ += ns; }
   void AdvanceMs(int64_t ms) { now_ += ms * 1'000'000; }
 

@@ -9,9 +9,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nvme_mpath/engine.h>
 #include <nvme_mpath/nvme_mpath.h>
 
 #include "options.h"
+
+// The fio engine is C and cannot see the library's constant: its copy must match.
+static_assert(MPATH_OPTS_MAX_PATHS == nvme_mpath::kMaxEnginePaths);
 
 namespace {
 

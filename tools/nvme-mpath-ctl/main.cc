@@ -28,6 +28,7 @@
 
 #include "ana.h"
 #include "args.h"
+#include "command_builder.h"
 #include "help.h"
 #include "identify.h"
 #include "list.h"
@@ -127,16 +128,13 @@ ProbeRow Probe(const internal::PathDesc& d, int timeout_ms) {
     r.res = -errno;
     return r;
   }
-  std::vector<uint8_t> buf(d.ns.lba_size ? d.ns.lba_size : 4096);
-  nvme_passthru_cmd64 cmd{};
-  cmd.opcode = 0x02;
-  cmd.nsid = d.nsid;
-  cmd.addr = reinterpret_cast<uintptr_t>(buf.data());
-  cmd.data_len = uint32_t(buf.size());
-  cmd.timeout_ms = uint32_t(timeout_ms);
+  // The engine's probe read (an extended LBA carries its metadata in the data buffer).
+  const uint32_t lba_bytes =
+      d.ns.lba_size == 0 ? 4096 : d.ns.lba_size + (d.ns.extended_lba ? d.ns.metadata_size : 0);
+  internal::ProbeRead probe(d.nsid, lba_bytes, uint32_t(timeout_ms));
   timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  int ret = ioctl(fd, NVME_IOCTL_IO64_CMD, &cmd);
+  int ret = ioctl(fd, NVME_IOCTL_IO64_CMD, probe.cmd());
   clock_gettime(CLOCK_MONOTONIC, &t1);
   r.res = ret < 0 ? -errno : ret;
   r.latency_us = double(t1.tv_sec - t0.tv_sec) * 1e6 + double(t1.tv_nsec - t0.tv_nsec) / 1e3;
