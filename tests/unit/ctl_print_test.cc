@@ -10,27 +10,17 @@
 
 #include <gtest/gtest.h>
 
+#include "golden.h"
+
 #include "model.h"
 #include "stats_shm.h"
 
 namespace nvme_mpath::ctl {
 namespace {
 
+// The ctl printers' golden files live in testdata/ctl/.
 void Golden(const std::string& name, const std::string& got) {
-  const std::string path = std::string(NVME_MPATH_TESTDATA) + "/ctl/" + name;
-  if (getenv("UPDATE_GOLDEN")) {
-    // Under CI a rewrite would make the comparison pass whatever the printer does.
-    const char* ci = getenv("CI");
-    ASSERT_FALSE(ci != nullptr && std::string(ci) == "true")
-        << "UPDATE_GOLDEN is refused under CI=true: regenerate the golden files by hand";
-    std::ofstream(path) << got;
-    return;
-  }
-  std::ifstream f(path);
-  ASSERT_TRUE(f) << "missing golden file " << path << " (UPDATE_GOLDEN=1 creates it)";
-  std::stringstream want;
-  want << f.rdbuf();
-  EXPECT_EQ(got, want.str()) << "differs from " << path;
+  nvme_mpath::testing::Golden("ctl/" + name, got);
 }
 
 std::vector<SubsystemRow> Topology() {
