@@ -18,6 +18,13 @@ check() { if "$@"; then echo "PASS - $DESC"; pass=$((pass+1)); else echo "FAIL -
 now() { echo "[storm $(date +%T)] $*"; "$@" || { echo "[storm] FAULT ACTION FAILED: $*"; echo "$*" >> "$OUT/faults.failed"; }; }
 at() { sleep "$1"; shift; now "$@"; }
 must() { "$@" || { echo "FAIL - fault action failed: $*"; fail=$((fail+1)); }; }
+# After DELAY s, both paths inaccessible for 2 s, then both back. The kernel can route nothing
+# then (a single ANA move is sometimes absorbed by the kernel, when its AEN handling switches
+# paths before a command meets it), so whoever does I/O on the head must meet the fault.
+no_usable_path_2s() {
+  sleep "$1"; must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
+  sleep 2; must lab_ana 2 optimized
+}
 H=$(lab_head_ng 1) || { echo "FAIL - no multipath head for nsid 1"; echo "0 passed, 1 failed"; exit 1; }
 echo "kernel $(uname -r), head $H"
 lab_paths
@@ -39,10 +46,7 @@ sys.exit(0 if got == [('non-optimized', '$H', 'live'), ('optimized', '$H', 'live
 fio --name=peer --ioengine=io_uring_cmd --cmd_type=nvme --filename="$H" --rw=randread --bs=4k \
   --iodepth=8 --size=16m --runtime=8 --time_based > "$OUT/peer.log" 2>&1 &
 fp=$!
-# The same fault the engine meets below: 2 s with no usable path (a single ANA move is sometimes
-# absorbed by the kernel, when its AEN handling switches paths before a command meets it).
-sleep 3; must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
-sleep 2; must lab_ana 2 optimized
+no_usable_path_2s 3  # the same fault the engine's fio meets below
 wait $fp; prc=$?
 must lab_ana 1 optimized; must lab_ana 2 non-optimized
 grep -E "err=|error" "$OUT/peer.log" | head -3
@@ -86,10 +90,7 @@ export LD_LIBRARY_PATH=$B/fio-engine
 fio --name=headfio --ioengine=mpath_nvme --filename="$H" --rw=randrw --bs=4k --iodepth=8 \
   --size=8m --runtime=10 --time_based --verify=crc32c --verify_backlog=64 > "$OUT/fio.log" 2>&1 &
 fp=$!
-# Both paths inaccessible for 2 s: the kernel can route nothing (a single ANA move may be taken
-# by the kernel before any command meets it), so the engine must see it: -EINVAL or ANA errors.
-sleep 4; must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
-sleep 2; must lab_ana 2 optimized
+no_usable_path_2s 4  # the engine must see it: -EINVAL, ANA errors, or parked I/O
 wait $fp; frc=$?
 must lab_ana 1 optimized; must lab_ana 2 non-optimized
 grep -E "mpath_nvme: job|path /dev|err=|verify" "$OUT/fio.log" | head -6

@@ -80,7 +80,10 @@ std::vector<SubsystemRow> ReadSysfsSubsystems(const std::string& sysfs_root) {
   return out;
 }
 
-PathRow PathRowOf(const internal::PathDesc& d, const absl::StatusOr<internal::AnaLog>* log) {
+namespace {
+
+// The row of path `d` before its ANA state is known: what sysfs and Identify said of it.
+PathRow BaseRow(const internal::PathDesc& d) {
   PathRow r;
   r.ctrl = d.ctrl_name.empty() ? "(head)" : d.ctrl_name;
   r.ng = d.ng_path;
@@ -93,6 +96,13 @@ PathRow PathRowOf(const internal::PathDesc& d, const absl::StatusOr<internal::An
   r.anatt_s = d.ctrl.anatt_s;
   r.ana_state = AnaStateName(AnaState::kUnknown);
   r.ana_supported = d.ctrl.ana_supported();
+  return r;
+}
+
+}  // namespace
+
+PathRow PathRowOf(const internal::PathDesc& d, const absl::StatusOr<internal::AnaLog>* log) {
+  PathRow r = BaseRow(d);
   if (!r.ana_supported) {
     // What the kernel and the engine (path_decision.cc) take such a path to be.
     r.ana_state = AnaStateName(AnaState::kOptimized);
@@ -126,17 +136,12 @@ PathRow PathRowOf(const internal::PathDesc& d, const absl::StatusOr<internal::An
 std::vector<PathRow> HeadRows(const internal::PathDesc& d) {
   std::vector<PathRow> rows;
   for (const internal::HeadMember& m : internal::ReadHeadMembers(d.head_block)) {
-    PathRow r;
+    PathRow r = BaseRow(d);  // the head's ng device and Identify, this controller's endpoint
     r.ctrl = m.ctrl_name;
-    r.ng = d.ng_path;
     r.transport = m.key.transport;
     r.address = m.key.address;
     r.state = internal::CtrlStateName(m.state);
-    r.numa_node = d.numa_node;
     r.cntlid = m.key.cntlid;
-    r.mdts_bytes = d.ctrl.max_transfer_bytes;
-    r.anatt_s = d.ctrl.anatt_s;
-    r.ana_supported = d.ctrl.ana_supported();
     r.ana_grpid = m.ana_grpid;
     const std::optional<AnaState> a = ParseAnaState(m.ana_state);
     r.ana_state = AnaStateName(a.value_or(AnaState::kUnknown));
@@ -144,8 +149,7 @@ std::vector<PathRow> HeadRows(const internal::PathDesc& d) {
     rows.push_back(std::move(r));
   }
   if (rows.empty()) {
-    PathRow r = PathRowOf(d, nullptr);
-    r.ctrl = "(head)";
+    PathRow r = BaseRow(d);
     r.error = "no controller behind the multipath head";
     rows.push_back(std::move(r));
   }
