@@ -223,6 +223,7 @@ absl::Status EngineImpl::Init() {
     h->lba_size = info_.lba_size;
     h->nsze = info_.nsze;
     h->npaths = uint32_t(topo.paths.size());
+    CopyStr(h->mode, sizeof(h->mode), info_.head_mode ? "head" : "per-path");
   }
   monitor_->set_on_change([this] { Publish(); });
   monitor_->Start();
@@ -300,7 +301,8 @@ void EngineImpl::Publish() {
     p.numa_node = r.desc.numa_node;
     p.ana_grpid = r.ana_grpid;
   }
-  CopyStr(h->policy, sizeof(h->policy), IoPolicyName(table_->policy()));
+  // In head mode the kernel's iopolicy picks the path, as the fio engine's summary says.
+  CopyStr(h->policy, sizeof(h->policy), info_.head_mode ? "kernel" : IoPolicyName(table_->policy()));
   stats_->EndUpdate();
 }
 

@@ -4,7 +4,7 @@
 // counters to nvme-mpath-ctl in another process. One segment per Engine, created with mode 0600
 // under /dev/shm as "nvme-mpath.<pid>.<engine-id>", removed when the engine closes.
 //
-// Layout (version 1): ShmHeader, then max_queues x kMaxPaths PathCounters blocks, queue-major.
+// Layout (version 2; version 1 had no `mode`): ShmHeader, then max_queues x kMaxPaths PathCounters blocks, queue-major.
 //
 // Threading model: the engine's refresh workers write the header's path descriptors, one at a
 // time (the engine's publish lock), inside a seqlock (`seq` odd while writing); each queue is the single writer of its own counter blocks;
@@ -28,7 +28,7 @@
 namespace nvme_mpath::internal {
 
 inline constexpr char kShmMagic[8] = {'N', 'V', 'M', 'P', 'S', 'T', 'A', 'T'};
-inline constexpr uint32_t kShmVersion = 1;
+inline constexpr uint32_t kShmVersion = 2;
 inline constexpr uint32_t kShmMaxQueues = 64;
 inline constexpr char kShmPrefix[] = "nvme-mpath.";
 
@@ -59,7 +59,8 @@ struct ShmHeader {
   uint32_t nsid;
   uint32_t lba_size;
   uint64_t nsze;
-  char policy[16];
+  char policy[16];                     // the engine's I/O policy; "kernel" in head mode
+  char mode[16];                       // "per-path" or "head" (the kernel's multipath head); set once at open
   std::atomic<uint32_t> seq;           // seqlock over paths[] and policy
   std::atomic<uint32_t> queue_used[kShmMaxQueues];
   ShmPath paths[kMaxPaths];

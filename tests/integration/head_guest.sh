@@ -91,6 +91,15 @@ fio --name=headfio --ioengine=mpath_nvme --filename="$H" --rw=randrw --bs=4k --i
   --size=8m --runtime=10 --time_based --verify=crc32c --verify_backlog=64 > "$OUT/fio.log" 2>&1 &
 fp=$!
 no_usable_path_2s 4  # the engine must see it: -EINVAL, ANA errors, or parked I/O
+# While fio still runs: the engine's shared-memory stats say head mode and count the recovery.
+"$CTL" stats --name headfio; "$CTL" stats --name headfio -o json > "$OUT/stats.json"
+DESC="ctl stats on the head: mode head, policy kernel, one path, retries + failovers + requeues > 0"
+check python3 -c "
+import json, sys
+e = json.load(open('$OUT/stats.json'))['engines'][0]
+n = sum(p['retries'] + p['failovers'] + p['requeues'] for p in e['paths'])
+print(e['mode'], e['policy'], len(e['paths']), n)
+sys.exit(0 if (e['mode'], e['policy'], len(e['paths'])) == ('head', 'kernel', 1) and n > 0 else 1)"
 wait $fp; frc=$?
 must lab_ana 1 optimized; must lab_ana 2 non-optimized
 grep -E "mpath_nvme: job|path /dev|err=|verify" "$OUT/fio.log" | head -6

@@ -83,6 +83,15 @@ TEST(CtlPrintTest, Probe) {
 }
 TEST(CtlPrintTest, StatsText) { Golden("stats.txt", StatsText(Stats())); }
 TEST(CtlPrintTest, StatsJson) { Golden("stats.json", StatsJson({Stats()})); }
+// An engine on the kernel's multipath head: one path (the head), the kernel's iopolicy.
+TEST(CtlPrintTest, StatsTextHeadMode) {
+  StatsView v = Stats();
+  v.mode = "head";
+  v.policy = "kernel";
+  v.paths.resize(1);
+  v.paths[0].ctrl = "nvme-subsys0";
+  Golden("stats-head.txt", StatsText(v));
+}
 
 TEST(CtlPrintTest, JsonEscapesStrings) {
   StatsView v = Stats();
@@ -100,6 +109,7 @@ TEST(CtlStatsReaderTest, ReadsWhatAProducerPublishes) {
   internal::ShmHeader* h = region->header();
   h->npaths = 2;
   strcpy(h->name, "producer");
+  strcpy(h->mode, "head");
   region->BeginUpdate();
   strcpy(h->paths[0].ng_path, "/dev/ng0n1");
   strcpy(h->paths[1].ng_path, "/dev/ng1n1");
@@ -123,6 +133,7 @@ TEST(CtlStatsReaderTest, ReadsWhatAProducerPublishes) {
   auto paths = (*reader)->Paths();
   ASSERT_EQ(paths.size(), 2u);
   EXPECT_STREQ(paths[1].ng_path, "/dev/ng1n1");
+  EXPECT_STREQ((*reader)->header().mode, "head");
   EXPECT_EQ(paths[1].ana, uint8_t(AnaState::kOptimized));
   auto sums = (*reader)->Sum();
   EXPECT_EQ(sums[0].ios, 15u);
@@ -144,6 +155,31 @@ TEST(CtlStatsReaderTest, RejectsGarbage) {
   EXPECT_NE(std::string(r.status().message()).find("bad magic"), std::string::npos);
   unlink(path);
   EXPECT_FALSE(internal::StatsReader::Open("/nonexistent/seg").ok());
+}
+
+// A segment of an engine built with another layout (version 1 had no `mode`) is refused with
+// both versions named, never misread.
+TEST(CtlStatsReaderTest, RefusesAnotherLayoutVersion) {
+  char path[] = "/tmp/ctl-v1.XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::vector<char> seg(internal::ShmSize(1), 0);
+  internal::ShmHeader h0;
+  memset(static_cast<void*>(&h0), 0, sizeof(h0));
+  memcpy(h0.magic, internal::kShmMagic, sizeof(h0.magic));
+  h0.version = 1;
+  h0.header_size = sizeof(internal::ShmHeader) - sizeof(h0.mode);
+  h0.max_queues = 1;
+  memcpy(seg.data(), static_cast<const void*>(&h0), sizeof(h0));
+  ASSERT_EQ(write(fd, seg.data(), seg.size()), ssize_t(seg.size()));
+  close(fd);
+  auto r = internal::StatsReader::Open(path);
+  unlink(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("stats segment version 1"), std::string::npos)
+      << r.status();
+  EXPECT_NE(std::string(r.status().message()).find("this tool reads version 2"), std::string::npos)
+      << r.status();
 }
 
 }  // namespace

@@ -61,9 +61,11 @@ const char kStatsHelp[] = R"(Usage: nvme-mpath-ctl stats [--pid PID] [--name NAM
        nvme-mpath-ctl watch [--pid PID] [--name NAME] [--gc] [--interval SEC] [--count N] [-o normal|json]
 
 Shows the per-path counters that running engines publish in shared memory
-(/dev/shm/nvme-mpath.<pid>.<n>, mode 0600: run as the engine's user or root): I/Os, MiB, in
-flight, errors (by class), same-path retries, failovers, requeues, latency p50/p99 (from a
-log2 histogram; the JSON has the whole histogram). Engines are selected by --pid or by --name
+(/dev/shm/nvme-mpath.<pid>.<n>, mode 0600: run as the engine's user or root): the engine's
+mode (per-path, or head: the kernel's multipath head, where the kernel's iopolicy picks the
+controller and the policy shows "kernel"), then per path I/Os, MiB, in flight, errors (by
+class), same-path retries, failovers, requeues, latency p50/p99 (from a log2 histogram; the
+JSON has the whole histogram). Engines are selected by --pid or by --name
 (the job or program name); by default all running ones. watch redraws every --interval
 seconds (default 1) and shows I/O rates; --count stops after N refreshes.
   --gc   remove segments left by processes that no longer run

@@ -184,6 +184,7 @@ StatsView ViewOf(const Engine& e) {
   v.name = std::string(h.name, strnlen(h.name, sizeof(h.name)));
   v.subsysnqn = std::string(h.subsysnqn, strnlen(h.subsysnqn, sizeof(h.subsysnqn)));
   v.policy = std::string(h.policy, strnlen(h.policy, sizeof(h.policy)));
+  v.mode = std::string(h.mode, strnlen(h.mode, sizeof(h.mode)));
   v.nsid = h.nsid;
   auto paths = e.reader->Paths();
   auto sums = e.reader->Sum();

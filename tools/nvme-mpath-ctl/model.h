@@ -87,6 +87,7 @@ struct StatsView {
   std::vector<StatsPath> paths;
   double interval_s = 0;              // watch: time since the previous sample (0: none)
   std::vector<uint64_t> prev_ios;     // watch: ios at the previous sample
+  std::string mode{"per-path"};       // "per-path" or "head" (the kernel's multipath head)
 };
 
 // Text printers.

@@ -154,6 +154,7 @@ std::string StatsJson(const std::vector<StatsView>& views) {
     Add(eo, "name", Str(v.name));
     Add(eo, "subsysnqn", Str(v.subsysnqn));
     Add(eo, "nsid", Uint(v.nsid));
+    Add(eo, "mode", Str(v.mode));
     Add(eo, "policy", Str(v.policy));
     Add(eo, "paths", Array(v.paths, [](const StatsPath& p) {
       const PathStatsSnapshot& c = p.counters;

@@ -124,16 +124,17 @@ std::string ProbeText(const std::string& target, const std::vector<ProbeRow>& ro
 }
 
 std::string StatsText(const StatsView& v) {
-  std::string out = fmt::format("engine pid {} \"{}\"  {} nsid {}  policy {}  ({})\n", v.pid,
-                                v.name, v.subsysnqn, v.nsid, v.policy, v.segment);
-  out += fmt::format("  {:<12} {:<7} {:<15} {:<6} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}\n",
+  std::string out = fmt::format("engine pid {} \"{}\"  {} nsid {}  mode {}  policy {}  ({})\n",
+                                v.pid, v.name, v.subsysnqn, v.nsid, v.mode, v.policy, v.segment);
+  // CTRL is wide enough for a head's subsystem name ("nvme-subsys12").
+  out += fmt::format("  {:<12} {:<13} {:<15} {:<6} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}\n",
                      "PATH", "CTRL", "ANA", "USE", "IOS", "MIB", "INFL", "ERRORS", "RETRY",
                      "FAILOVER", "REQUEUE", "P50_US", "P99_US");
   for (size_t i = 0; i < v.paths.size(); ++i) {
     const StatsPath& p = v.paths[i];
     const PathStatsSnapshot& c = p.counters;
     std::string use = p.usable ? (p.marginal ? "marg" : "yes") : p.health == "live" ? "no" : p.health;
-    out += fmt::format("  {:<12} {:<7} {:<15} {:<6} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}",
+    out += fmt::format("  {:<12} {:<13} {:<15} {:<6} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}",
                        p.ng, p.ctrl, p.ana_state, use, c.ios, c.bytes >> 20, c.inflight, c.errors,
                        c.retries, c.failovers, c.requeues, HistogramQuantileUs(c.latency_hist, 0.5),
                        HistogramQuantileUs(c.latency_hist, 0.99));
