@@ -132,6 +132,7 @@ int Fill(nvme_mpath_io* c) {
   io.md = c->md;
   io.buf_index = c->buf_index;
   io.cdw13 = c->cdw13;
+  io.cdw12_flags = (c->flags & NVME_MPATH_IO_FUA) != 0 ? nvme_mpath::kCdw12Fua : 0;
   io.raw.opcode = c->raw_opcode;
   io.raw.idempotent = (c->flags & NVME_MPATH_IO_IDEMPOTENT) != 0;
   io.raw.cdw2 = c->cdw2;

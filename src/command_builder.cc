@@ -49,7 +49,7 @@ void CommandBuilder::BuildOther(const Io& io, const Fragment& f, nvme_uring_cmd*
       }
       out->cdw10 = static_cast<uint32_t>(f.slba);
       out->cdw11 = static_cast<uint32_t>(f.slba >> 32);
-      out->cdw12 = f.nlb - 1;
+      out->cdw12 = (f.nlb - 1) | (io.cdw12_flags & ~0xffffu);
       out->cdw13 = io.cdw13;
       break;
     case IoOp::kWriteZeroes:

@@ -85,7 +85,7 @@ class CommandBuilder {
     w[3] = reinterpret_cast<uintptr_t>(io.buf) + uint64_t{f.offset_lbas} * buf_lba_bytes_;
     w[4] = DwordPair(md_len, f.nlb * buf_lba_bytes_);
     w[5] = DwordPair(static_cast<uint32_t>(f.slba), static_cast<uint32_t>(f.slba >> 32));
-    w[6] = DwordPair(f.nlb - 1, io.cdw13);
+    w[6] = Cdw12And13(io) | (f.nlb - 1);
     w[7] = 0;             // cdw14, cdw15
     w[8] = tail_;         // timeout_ms, rsvd2
     std::memcpy(out, w, sizeof(w));
@@ -95,6 +95,15 @@ class CommandBuilder {
   void BuildOther(const Io& io, const Fragment& f, nvme_uring_cmd* out) const;
 
  private:
+  // CDW12 (without its LBA count) and CDW13 of `io` as the command's word 6: Io keeps
+  // cdw12_flags and cdw13 adjacent, in command order, so this is one load.
+  static uint64_t Cdw12And13(const Io& io) {
+    static_assert(offsetof(Io, cdw13) == offsetof(Io, cdw12_flags) + 4);
+    static_assert(std::endian::native == std::endian::little, "word 6 is CDW12 | CDW13 << 32");
+    uint64_t w;
+    std::memcpy(&w, &io.cdw12_flags, sizeof(w));
+    return w & ~uint64_t{0xffff};
+  }
   // The word holding two adjacent dwords, `first` at the lower address.
   static constexpr uint64_t DwordPair(uint32_t first, uint32_t second) {
     return std::endian::native == std::endian::little ? uint64_t{first} | uint64_t{second} << 32

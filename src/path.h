@@ -21,6 +21,8 @@
 //     only when `epoch` changed, one relaxed load per submit. A stale read is harmless: the worst
 //     case is one command sent down a path that just became unusable; it completes with a path
 //     error and fails over, exactly as if the change had happened a moment later.
+//   * The write ledger (write_ledger.h: completed writes and flush coverage per path) has its
+//     own threading rules: each queue writes its own row; any queue reads all rows at a Flush.
 //   * The facts of an association (numa_node, crdt, write_hold_ns, max_transfer_bytes) are
 //     atomics: they are written when the path is added and again on every reopen, while queues
 //     run. Each one is read whole (crdt's three values are one 64-bit word), so a queue sees
@@ -36,6 +38,7 @@
 #include <nvme_mpath/types.h>
 
 #include "transport.h"
+#include "write_ledger.h"
 
 namespace nvme_mpath::internal {
 
@@ -175,6 +178,9 @@ class PathTable {
   bool TakeAttention() { return attention_.exchange(false, std::memory_order_acq_rel); }
   bool TakeAnaRefresh() { return ana_refresh_.exchange(false, std::memory_order_acq_rel); }
 
+  // What the namespace's writes and flushes covered, per path (write_ledger.h).
+  WriteLedger& write_ledger() { return write_ledger_; }
+
   // Installs the control thread's wake-up (called before any queue exists).
   void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
 
@@ -187,6 +193,7 @@ class PathTable {
   std::atomic<bool> attention_{false};
   std::atomic<bool> ana_refresh_{false};
   std::function<void()> wake_;
+  WriteLedger write_ledger_;
 };
 
 }  // namespace nvme_mpath::internal

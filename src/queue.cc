@@ -57,6 +57,7 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
       builder_(cfg_.nsid, cfg_.lba_size + cfg_.extended_metadata_size, cfg_.metadata_size,
                cfg_.cmd_timeout_ms),
       waits_(cfg_.depth),
+      ledger_(table->write_ledger().Acquire()),
       paths_(table, SnapshotConfig{cfg_.numa_node, cfg_.failback_delay_ns, cfg_.rr_min_io,
                                    cfg_.marginal_errors, cfg_.marginal_window_ns}) {
   now_ = clock_->NowNs();
@@ -65,7 +66,10 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
   RefreshSnapshot();
 }
 
-QueueCore::~QueueCore() { Close(); }
+QueueCore::~QueueCore() {
+  Close();
+  table_->write_ledger().Release(ledger_);  // its counts stay: those writes still need a flush
+}
 
 // ---------------------------------------------------------------------------------------------
 // Submission
@@ -76,9 +80,22 @@ int QueueCore::Submit(Io* io) {
   uint32_t children = 1;
   if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]] {
     if (int r = CheckIo(io, cfg_.nsze, cfg_.depth, planner_, &children); r != 0) return r;
+    if (io->op == IoOp::kFlush) return SubmitFlush(io);
   }
   if (children > pool_.free()) return -EAGAIN;
+  BeginIo(io, children);
 
+  if (children == 1) [[likely]] {  // unsplit (any op): the command carries the I/O's own range
+    Dispatch(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+  } else {
+    SubmitSplit(io, children);
+  }
+  CheckAccounting();
+  return 0;
+}
+
+// An I/O is taken: its engine-private state starts, and it is outstanding.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::BeginIo(Io* io, uint32_t children) {
   // One clock read per Submit only when the queue was idle; otherwise the time of the last
   // Poll()/Flush() (the hot path reads the clock once per batch, not per command).
   if (ios_outstanding_ == 0) now_ = clock_->NowNs();
@@ -89,14 +106,67 @@ int QueueCore::Submit(Io* io) {
   io->status = NvmeStatus{};
   io->result = 0;
   ++ios_outstanding_;
+}
 
-  if (children == 1) [[likely]] {  // unsplit (any op): the command carries the I/O's own range
-    Dispatch(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+// A Flush: one command per path with writes no flush covers yet (write_ledger.h), all at once
+// while free slots allow, the rest one after another as those complete (NextFlushTarget); with
+// no such path, one command down any usable path.
+int QueueCore::SubmitFlush(Io* io) {
+  uint64_t completed[kMaxPaths], flushed[kMaxPaths];
+  table_->write_ledger().Read(table_->count(), completed, flushed);
+  uint32_t todo = FlushTargets(completed, flushed, table_->count());
+  const uint32_t children = std::min<uint32_t>(std::max(std::popcount(todo), 1), pool_.free());
+  if (children == 0) return -EAGAIN;
+  BeginIo(io, children);
+  if (todo == 0) {
+    Dispatch(pool_.Take(io, FlushFragment(kFlushAnyPath, 0)));
   } else {
-    SubmitSplit(io, children);
+    for (uint32_t i = 0; i < children; ++i) {
+      const int p = std::countr_zero(todo);
+      todo &= todo - 1;
+      Cmd* c = pool_.Take(io, FlushFragment(uint32_t(p), completed[p]));
+      c->sticky_path = static_cast<int8_t>(p);
+      Dispatch(c);
+    }
+    io->priv.flush_todo = todo;
   }
   CheckAccounting();
   return 0;
+}
+
+// A flush command succeeded on its path: what it covers is flushed. Returns true when the
+// command goes on to the Flush's next path (NextFlushTarget) instead of finishing.
+bool QueueCore::FlushDone(Cmd* c) {
+  const uint32_t target = FlushTarget(c->frag);
+  if (target != kFlushAnyPath) {
+    if (c->path != target) [[unlikely]] {
+      // Its path was not usable (or failed the flush): the flush went down another controller
+      // of the subsystem, which is where the data now lives (docs/durability.md).
+      if (qc_.flush_redirected++ == 0)
+        MPLOG_WARN("queue: a flush for the writes completed on path {} went down path {}: path {} "
+                   "was not usable (docs/durability.md)", target, int(c->path), target);
+    }
+    table_->write_ledger().MarkFlushed(int(target), FlushCovers(c->frag));
+  }
+  Io* io = c->io;
+  if (io->priv.flush_todo == 0) return false;
+  const int p = std::countr_zero(io->priv.flush_todo);
+  io->priv.flush_todo &= io->priv.flush_todo - 1;
+  uint64_t completed[kMaxPaths], flushed[kMaxPaths];
+  table_->write_ledger().Read(p + 1, completed, flushed);
+  pool_.Release(c);  // and take it again (the same slot) with a fresh attempt state
+  Cmd* next = pool_.Take(io, FlushFragment(uint32_t(p), completed[p]));
+  next->sticky_path = static_cast<int8_t>(p);
+  Dispatch(next);
+  return true;
+}
+
+// A command other than a read succeeded: a data-modifying one counts in the write ledger, a
+// flush marks what it covers. Returns true when the command is not finished (FlushDone).
+ABSL_ATTRIBUTE_NOINLINE bool QueueCore::NonReadDone(Cmd* c) {
+  if (c->io->op == IoOp::kFlush) return FlushDone(c);
+  if (CountsForFlush(*c->io)) WriteLedger::Count(ledger_, c->path);
+  return false;
 }
 
 // Out of line, so that the unsplit I/O's path keeps its registers (a split loop with the
@@ -232,6 +302,9 @@ inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
 inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
   PathCounters& pc = AccountCompletion(c);
   PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+  if (c->io->op != IoOp::kRead) [[unlikely]] {
+    if (NonReadDone(c)) return;
+  }
   FinishCmd(c, 0, 0, static_cast<uint32_t>(result));
 }
 

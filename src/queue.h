@@ -9,6 +9,7 @@
 //   WaitLists (wait_lists.h)           parked and delayed commands, by deadline (deadline_list.h)
 //   UnsentCommands (unsent.h)          prepared commands the kernel has not taken yet
 //   PathAccounting (queue_counters.h)  the per-path counters
+//   WriteLedger (write_ledger.h)       completed writes per path, and which paths a Flush needs
 //   Decide() (disposition.h)           what a completion means
 // and it owns its Transport (one io_uring). The hot path reads top to bottom like the kernel's
 // mpath_bdev_submit_bio():
@@ -54,6 +55,7 @@
 #include "transport.h"
 #include "unsent.h"
 #include "wait_lists.h"
+#include "write_ledger.h"
 
 namespace nvme_mpath::internal {
 
@@ -127,7 +129,11 @@ class QueueCore final : public Queue {
   void MaybeRefresh() {
     if (paths_.stale()) RefreshSnapshot();
   }
+  void BeginIo(Io* io, uint32_t children);
   void SubmitSplit(Io* io, uint32_t children);
+  int SubmitFlush(Io* io);
+  bool FlushDone(Cmd* c);
+  bool NonReadDone(Cmd* c);
   void Dispatch(Cmd* c);
   int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
   int SubmitPrepared();
@@ -173,6 +179,7 @@ class QueueCore final : public Queue {
   CommandBuilder builder_;
   WaitLists waits_;  // parked and delayed commands
   uint32_t ios_outstanding_ = 0;
+  WriteLedger::Writer ledger_;  // this queue's row of the namespace's write ledger
   UnsentCommands unsent_;  // prepared in the transport, not yet taken by the kernel
   // No I/O's deadline (submit_ns + io_timeout_ns) comes before this: when it passes, Poll()
   // scans the slots (ExpireIos). Max when io_timeout_ns is 0.

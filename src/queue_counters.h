@@ -37,6 +37,9 @@ struct QueueCounters {
   uint64_t unsent_failed = 0;      // commands failed because the kernel would not take them
   uint64_t timed_out = 0;          // commands failed at the I/O deadline while in the kernel
   uint64_t late_completions = 0;   // completions of those, dropped when they came
+  // Flush commands for one path's writes that completed on another path (the first was not
+  // usable or failed the flush): docs/durability.md.
+  uint64_t flush_redirected = 0;
 };
 
 class PathAccounting {

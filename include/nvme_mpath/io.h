@@ -23,6 +23,9 @@ enum class IoOp : uint8_t {
 };
 const char* IoOpName(IoOp op);
 
+// Io::cdw12_flags bits.
+inline constexpr uint32_t kCdw12Fua = 1u << 30;  // Force Unit Access
+
 // One 16-byte Dataset Management range (NVMe Base Specification, "Dataset Management Range").
 struct DsmRange {
   uint32_t cattr = 0;
@@ -45,6 +48,7 @@ struct IoPrivate {
   uint16_t children_left = 0;
   uint32_t result = 0;
   uint8_t state = 0;
+  uint32_t flush_todo = 0;    // a Flush: paths that still need their flush command (bit p)
 };
 }  // namespace internal
 
@@ -58,6 +62,11 @@ struct Io {
                           // metadata after its data (NamespaceInfo)
   void* md = nullptr;     // optional separate metadata buffer: nlb * metadata_size bytes
   int32_t buf_index = -1; // index of a buffer registered with the queue (fixed buffers), or -1
+  // Read/write/compare CDW12 bits 16-31, passed through (bits 0-15, the LBA count, are the
+  // engine's and ignored here): kCdw12Fua (Force Unit Access: the write completes only once its
+  // data is on non-volatile media, the read reads from it; docs/durability.md), and the
+  // protection and directive fields. Every command of a split I/O carries them.
+  uint32_t cdw12_flags = 0;
   uint32_t cdw13 = 0;     // dataset-management hints etc. for read/write (passed through)
 
   // Raw passthrough (op == kRaw): the command as given; data length is raw_data_len bytes.

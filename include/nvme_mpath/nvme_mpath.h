@@ -161,6 +161,10 @@ typedef void (*nvme_mpath_cb)(struct nvme_mpath_io* io);
  * cancel or timeout, a transport error, any other NVMe status) it completes with that result, so
  * a Zone Append, a reservation or a vendor command never runs twice. Ignored for other ops. */
 #define NVME_MPATH_IO_IDEMPOTENT (1u << 0)
+/* Force Unit Access on a read or write (CDW12 bit 30): a write completes only once its data is
+ * on non-volatile media, so it needs no flush to be durable; a read reads from the media.
+ * docs/durability.md. Ignored for other ops. */
+#define NVME_MPATH_IO_FUA (1u << 1)
 
 struct nvme_mpath_io {
   /* request */
