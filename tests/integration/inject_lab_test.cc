@@ -6,6 +6,8 @@
 // and the engine saw it (the per-path retry / failover / error counters), not only the result.
 #include <nvme_mpath/engine.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -159,6 +161,89 @@ TEST_F(InjectLabTest, SwallowedReadFailsOverAfterTheKernelAbortsIt) {
   EXPECT_GE(Port1().errors, before.errors + 1);
   EXPECT_GE(Port1().failovers, before.failovers + 1);
   EXPECT_EQ(Lab("lab_wait_state 1 live 30"), 0);
+}
+
+// Flush across paths (docs/durability.md): a Flush goes down every path that completed writes
+// since that path's last flush, even when the policy sends I/O elsewhere. The proxy on port 1
+// sees the flush command (opcode 0x00) and rewrites its completion.
+class FlushLabTest : public InjectLabTest {
+ protected:
+  void SetUp() override {
+    InjectLabTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    p2_ = 1 - p1_;
+    // Both optimized, so that active-passive sends I/O to whichever the test prefers.
+    ASSERT_EQ(Lab("lab_ana 2 optimized"), 0);
+    for (int i = 0; i < 200 && engine_->Paths()[p2_].ana_state != AnaState::kOptimized; ++i)
+      usleep(50'000);
+    ASSERT_EQ(engine_->Paths()[p2_].ana_state, AnaState::kOptimized) << "the engine did not see port 2 optimized";
+    // Nothing uncovered from here on: SetUp's write was on port 1.
+    ASSERT_EQ(queue_->FlushCache(), 0);
+  }
+  void Prefer(int path) {
+    ASSERT_OK(engine_->SetPolicy(IoPolicy::kActivePassive, engine_->Paths()[path].ng_path));
+  }
+  int p2_ = 1;
+};
+
+TEST_F(FlushLabTest, FlushReachesThePathThatWroteNotOnlyThePolicysPath) {
+  Prefer(p1_);
+  ASSERT_EQ(queue_->Write(kSlba, 4096 / lba_, buf_), 0);  // completed by port 1's controller
+  Prefer(p2_);
+  ASSERT_EQ(queue_->Write(kSlba + 8, 4096 / lba_, buf_), 0);  // by port 2's
+  const auto before1 = Port1(), before2 = engine_->Stats()[p2_];
+  const uint64_t injected = ProxyStat("injected");
+  Inject("0x006", "0x00");  // port 1's flush: a transient error, retried on port 1
+  NvmeStatus st;
+  EXPECT_EQ(queue_->FlushCache(&st), 0) << "status " << st.raw;
+  EXPECT_EQ(ProxyStat("injected"), injected + 1) << "no flush reached port 1";
+  EXPECT_EQ(Port1().retries, before1.retries + 1) << "the engine did not see port 1's flush fail";
+  EXPECT_EQ(Port1().ios, before1.ios + 1);  // port 1's flush, after its retry
+  EXPECT_EQ(engine_->Stats()[p2_].ios, before2.ios + 1);  // port 2's flush
+}
+
+TEST_F(FlushLabTest, FlushSkipsAPathWithoutNewWrites) {
+  Prefer(p2_);
+  ASSERT_EQ(queue_->Write(kSlba, 4096 / lba_, buf_), 0);
+  const uint64_t injected = ProxyStat("injected");
+  Inject("0x4002", "0x00");  // would fail the flush if one reached port 1
+  EXPECT_EQ(queue_->FlushCache(), 0);
+  EXPECT_EQ(ProxyStat("injected"), injected) << "port 1 had nothing to flush but got a flush";
+  ASSERT_EQ(Lab("lab_proxy 1 clear"), 0);
+}
+
+// Port 1's flush meets a path error: it fails over to port 2, where the data now lives, and the
+// Flush succeeds; port 1 counts the failover.
+TEST_F(FlushLabTest, PathErrorOnAFlushFailsOver) {
+  Prefer(p1_);
+  ASSERT_EQ(queue_->Write(kSlba, 4096 / lba_, buf_), 0);
+  const auto before1 = Port1();
+  const uint64_t injected = ProxyStat("injected");
+  Inject("0x370", "0x00");
+  NvmeStatus st;
+  EXPECT_EQ(queue_->FlushCache(&st), 0) << "status " << st.raw;
+  EXPECT_EQ(ProxyStat("injected"), injected + 1);
+  EXPECT_EQ(Port1().failovers, before1.failovers + 1);
+}
+
+// FUA on a real kernel: the write with CDW12 bit 30 completes and reads back.
+TEST_F(FlushLabTest, FuaWriteAndRead) {
+  std::memset(buf_, 0xa7, 4096);
+  Io w;
+  w.op = IoOp::kWrite;
+  w.slba = kSlba + 16;
+  w.nlb = 4096 / lba_;
+  w.buf = buf_;
+  w.cdw12_flags = kCdw12Fua;
+  w.done = [](Io*) {};
+  EXPECT_EQ(queue_->Execute(&w), 0);
+  uint8_t* rb = static_cast<uint8_t*>(std::aligned_alloc(4096, 4096));
+  Io r = w;
+  r.op = IoOp::kRead;
+  r.buf = rb;
+  EXPECT_EQ(queue_->Execute(&r), 0);
+  EXPECT_EQ(std::memcmp(rb, buf_, 4096), 0);
+  std::free(rb);
 }
 
 }  // namespace
