@@ -47,13 +47,17 @@ storm() {
   at 3 lab_reset 3
   at 3 lab_ana 3 inaccessible; now lab_ana 1 optimized
   at 2 lab_ana 3 non-optimized
+  sleep 2  # I/O in the last state too
   echo "[storm $(date +%T)] done"
+  touch "$OUT/storm.done"
 }
 
-rm -f "$OUT/faults.failed"
+rm -f "$OUT/faults.failed" "$OUT/storm.done"
 must lab_ana 1 optimized; must lab_ana 2 non-optimized
-NVME_MPATH_LOG=info "$V" --dev "$(lab_ng 1 1)" --qd 16 --seconds 80 --region-mb 16 \
-  --cmd-timeout-ms 1000 --json "$OUT/storm.json" > "$OUT/storm.log" 2>&1 &
+# The mix runs until the storm's last step is done (about 80 s; fault actions take longer on a
+# loaded host, and a storm that outlasted a fixed 80 s left port 3 without I/O), at most 240 s.
+NVME_MPATH_LOG=info "$V" --dev "$(lab_ng 1 1)" --qd 16 --seconds 240 --stop-file "$OUT/storm.done" \
+  --region-mb 16 --cmd-timeout-ms 1000 --json "$OUT/storm.json" > "$OUT/storm.log" 2>&1 &
 vpid=$!
 storm
 wait $vpid; rc=$?

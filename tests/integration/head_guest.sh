@@ -66,11 +66,14 @@ storm() {
   at 3 lab_ana 1 inaccessible; now lab_ana 2 inaccessible
   at 3 lab_ana 2 optimized
   at 3 lab_ana 1 optimized; now lab_ana 2 non-optimized
+  sleep 2  # I/O in the last state too
   echo "[storm $(date +%T)] done"
+  touch "$OUT/storm.done"
 }
-rm -f "$OUT/faults.failed"
-NVME_MPATH_LOG=info "$V" --dev "$H" --qd 16 --seconds 45 --region-mb 16 --cmd-timeout-ms 1000 \
-  --json "$OUT/storm.json" > "$OUT/storm.log" 2>&1 &
+rm -f "$OUT/faults.failed" "$OUT/storm.done"
+# The mix runs until the storm is done (about 45 s), at most 180 s.
+NVME_MPATH_LOG=info "$V" --dev "$H" --qd 16 --seconds 180 --stop-file "$OUT/storm.done" \
+  --region-mb 16 --cmd-timeout-ms 1000 --json "$OUT/storm.json" > "$OUT/storm.log" 2>&1 &
 vp=$!
 storm
 wait $vp; rc=$?

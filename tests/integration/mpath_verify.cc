@@ -44,6 +44,7 @@ struct Args {
   int qd = 16;
   double seconds = 10;
   double write_seconds = -1;  // writes only in the first S s of the mix (-1: all of it)
+  std::string stop_file;      // the mix also ends once this file exists
   uint32_t region_mb = 8;
   uint32_t bs = 4096;
   std::string policy = "numa";
@@ -61,6 +62,8 @@ void Usage() {
       "usage: nvme-mpath-verify (--dev /dev/ngXnY[,/dev/ngXnY...] | --nqn NQN --nsid N) [options]\n"
       "  --qd N                 I/Os in flight (16)\n"
       "  --seconds S            run time (10)\n"
+      "  --stop-file F          end the mix early once F exists (looked at every second): a\n"
+      "                         fault script that runs late still has I/O to its last step\n"
       "  --write-seconds S      write only during the first S s, then read only: a late copy of\n"
       "                         a cancelled write is then not hidden by a rewrite (all of it)\n"
       "  --region-mb M          size of the region written and verified (8)\n"
@@ -171,6 +174,7 @@ int main(int argc, char** argv) {
     else if (k == "--qd") a.qd = atoi(val().c_str());
     else if (k == "--seconds") a.seconds = atof(val().c_str());
     else if (k == "--write-seconds") a.write_seconds = atof(val().c_str());
+    else if (k == "--stop-file") a.stop_file = val();
     else if (k == "--region-mb") a.region_mb = uint32_t(atoi(val().c_str()));
     else if (k == "--bs") a.bs = uint32_t(atoi(val().c_str()));
     else if (k == "--policy") a.policy = val();
@@ -314,6 +318,10 @@ int main(int argc, char** argv) {
       fflush(stdout);
       last_ios = st.ios;
       next_print = now + 1;
+      if (!verify_pass && !a.stop_file.empty() && access(a.stop_file.c_str(), F_OK) == 0) {
+        printf("verify: %s exists: the mix ends at t=%.0fs\n", a.stop_file.c_str(), now - t0);
+        verify_pass = true;
+      }
     }
     if (now - t0 > a.seconds + 600) {
       fprintf(stderr, "verify: HANG: still %u I/O in flight 600 s after the end\n", queue.inflight());
