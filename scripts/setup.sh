@@ -32,6 +32,8 @@ PKGS=(
   nvme-cli fio nftables iproute2 procps util-linux
   # hardening and benchmarks
   clang libclang-rt-14-dev valgrind gnuplot-nox python3
+  # the independent parser that checks nvme-mpath-ctl stats -o prometheus (unit.ctl_prometheus)
+  python3-prometheus-client
 )
 
 missing=()

@@ -26,7 +26,15 @@
 namespace nvme_mpath::internal {
 namespace {
 
-constexpr int64_t kErrnoRetryDelayNs = 1'000'000;  // -EAGAIN & co: retry after 1 ms
+// -EAGAIN & co: retried after 1 ms, doubling with each retry of the command (1, 2, 4, 8, 16 ms
+// with the default budget of 5). A burst, such as a failover moving a whole path's commands at
+// once, can leave the kernel short of tags for longer than 1 ms; on 6.1 and 6.12 a command that
+// finds no tag is punted to io-wq, where the data address may be truncated to 32 bits and the
+// command fails with -EFAULT (docs/kernels.md): spacing the retries lets the burst drain.
+constexpr int64_t kErrnoRetryDelayNs = 1'000'000;
+constexpr int64_t ErrnoRetryDelayNs(uint32_t retries) {
+  return kErrnoRetryDelayNs << (retries < 5 ? retries : 4);
+}
 constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path changes
 // How long Close() waits for commands still in the kernel (in flight or orphaned). The kernel
 // answers each within its command timeout (cmd_timeout_ms, else nvme_core.io_timeout, 30 s by
@@ -352,11 +360,12 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
 }
 
 // Sends `c` down path `p` again: at once, after crdt[crd-1] x 100 ms when the status has CRD set
-// (the kernel's nvme_retry_req indexing), or after 1 ms for our own resource shortage (-errno).
+// (the kernel's nvme_retry_req indexing), or after ErrnoRetryDelayNs() for a resource shortage
+// (-errno).
 void QueueCore::RetrySamePath(Cmd* c, int p, int res) {
-  ++c->retries;
+  const uint32_t earlier = c->retries++;
   counters_.Retried(p);
-  int64_t delay = res < 0 ? kErrnoRetryDelayNs : 0;
+  int64_t delay = res < 0 ? ErrnoRetryDelayNs(earlier) : 0;
   if (res > 0) {
     const uint8_t crd = NvmeStatus{static_cast<uint16_t>(res)}.crd();
     if (crd != 0) delay = int64_t{table_->path(p).crdt[crd - 1]} * 100'000'000;

@@ -74,7 +74,7 @@ class PathAccounting {
     PathCounters::Add(pc.ios, 1);
     if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
       PathCounters::Add(pc.bytes, uint64_t{nlb} * lba_size);
-      PathCounters::Add(op == IoOp::kRead ? pc.reads : pc.writes, 1);
+      PathCounters::Add(op == IoOp::kWrite ? pc.writes : pc.reads, 1);  // a compare reads
     }
     if (first_fail_ns != 0) [[unlikely]]
       PathCounters::Add(pc.failover_hist[LatencyBucket(static_cast<uint64_t>(now - first_fail_ns))], 1);

@@ -39,8 +39,8 @@ inline constexpr int kLatencyBuckets = 24;
 struct PathCounters {
   std::atomic<uint64_t> ios{0};         // commands completed successfully on this path
   std::atomic<uint64_t> bytes{0};       // data bytes of those commands
-  std::atomic<uint64_t> reads{0};
-  std::atomic<uint64_t> writes{0};
+  std::atomic<uint64_t> reads{0};       // of those, reads and compares
+  std::atomic<uint64_t> writes{0};      // of those, writes
   std::atomic<uint64_t> inflight{0};    // gauge: commands in the kernel on this path now
   std::atomic<uint64_t> errors{0};      // error completions from this path (all classes)
   std::atomic<uint64_t> retries{0};     // same-path retries

@@ -76,10 +76,16 @@ TEST(CtlArgs, OutputFormat) {
     ASSERT_TRUE(p.ok) << p.err;
     EXPECT_FALSE(p.a.json);
   }
-  EXPECT_EQ(Err({"-o", "xml"}), "-o takes normal or json, not 'xml'");
-  EXPECT_EQ(Err({"--output-format=JSON"}), "--output-format takes normal or json, not 'JSON'");
-  EXPECT_EQ(Err({"-o="}), "-o takes normal or json, not ''");
-  EXPECT_EQ(Err({"-o", ""}), "-o takes normal or json, not ''");
+  EXPECT_EQ(Err({"-o", "xml"}), "-o takes normal, json or prometheus (stats only), not 'xml'");
+  EXPECT_EQ(Err({"--output-format=JSON"}),
+            "--output-format takes normal, json or prometheus (stats only), not 'JSON'");
+  Parsed prom = Parse({"stats", "-o", "json", "-o", "prometheus"});
+  ASSERT_TRUE(prom.ok) << prom.err;
+  EXPECT_TRUE(prom.a.prometheus);
+  EXPECT_FALSE(prom.a.json);  // the last -o wins
+  EXPECT_FALSE(Parse({"stats", "-o", "prometheus", "-o", "normal"}).a.prometheus);
+  EXPECT_EQ(Err({"-o="}), "-o takes normal, json or prometheus (stats only), not ''");
+  EXPECT_EQ(Err({"-o", ""}), "-o takes normal, json or prometheus (stats only), not ''");
   EXPECT_EQ(Err({"stats", "-o"}), "-o needs a value");
   EXPECT_EQ(Err({"--output-format"}), "--output-format needs a value");
 }
@@ -247,6 +253,9 @@ TEST(CtlArgs, OptionsMustSuitTheCommand) {
   EXPECT_EQ(Suits({"watch", "--timeout-ms=5"}), "watch does not take --timeout-ms (see watch --help)");
   EXPECT_EQ(Suits({"list", "--gc"}), "list does not take --gc (see list --help)");
   EXPECT_EQ(Suits({"bogus", "--count", "1"}), "");  // an unknown command is main's to report
+  EXPECT_EQ(Suits({"stats", "-o", "prometheus"}), "");
+  EXPECT_EQ(Suits({"list", "-o", "prometheus"}), "-o prometheus is for stats only, not list (see list --help)");
+  EXPECT_EQ(Suits({"watch", "-o", "prometheus"}), "-o prometheus is for stats only, not watch (see watch --help)");
 }
 
 TEST(CtlArgs, Nsid) {

@@ -83,6 +83,14 @@ TEST(CtlPrintTest, Probe) {
 }
 TEST(CtlPrintTest, StatsText) { Golden("stats.txt", StatsText(Stats())); }
 TEST(CtlPrintTest, StatsJson) { Golden("stats.json", StatsJson({Stats()})); }
+// Also parsed by Debian's prometheus_client in unit.ctl_prometheus (prometheus_check.py).
+TEST(CtlPrintTest, StatsPrometheus) {
+  StatsView a = Stats(), b = Stats();
+  b.pid = 4343;
+  b.name = "job \"two\"\\\n";  // label values escaped: \" \\ \n
+  b.paths.resize(1);
+  Golden("stats.prom", StatsPrometheus({a, b}));
+}
 // An engine on the kernel's multipath head: one path (the head), the kernel's iopolicy.
 TEST(CtlPrintTest, StatsTextHeadMode) {
   StatsView v = Stats();

@@ -511,18 +511,23 @@ TEST_F(QueueTest, RawCommandThatDidNotExecuteIsResent) {
     EXPECT_EQ(d.calls, 1) << res;
     EXPECT_EQ(d.res, 0) << res;
   }
-  // Our own resource shortage: retried on the same path after 1 ms.
+  // Our own resource shortage: retried on the same path after 1 ms, then 2 ms, 4 ms...
   Build(QueueConfig{});
   Done d;
   Io io = MakeRaw(0x7d, &d);
   ASSERT_EQ(queue_->Submit(&io), 0);
   queue_->Flush();
-  transport_->Complete(0, -EAGAIN);
-  Poll();
-  clock_.AdvanceMs(1);
-  Poll();
-  ASSERT_EQ(transport_->inflight().size(), 1u);
-  EXPECT_EQ(transport_->inflight()[0].path, 0);
+  for (int64_t ms : {1, 2, 4}) {
+    transport_->Complete(0, ms == 2 ? -EBUSY : -EAGAIN);
+    Poll();
+    clock_.Advance(ms * 1'000'000 - 1);
+    Poll();
+    EXPECT_EQ(transport_->inflight().size(), 0u) << "retried before " << ms << " ms";
+    clock_.Advance(1);
+    Poll();
+    ASSERT_EQ(transport_->inflight().size(), 1u) << "not retried after " << ms << " ms";
+    EXPECT_EQ(transport_->inflight()[0].path, 0);
+  }
   transport_->Complete(0, 0);
   Poll();
   EXPECT_EQ(d.calls, 1);

@@ -102,11 +102,12 @@ bool TakesValue(std::string_view o) {
 bool SetOption(std::string_view o, std::string_view v, Args* a, std::string* err) {
   const std::string opt(o), bad = Quote(v);
   if (o == "-o" || o == "--output-format") {
-    if (v != "json" && v != "normal") {
-      *err = absl::StrCat(opt, " takes normal or json, not ", bad);
+    if (v != "json" && v != "normal" && v != "prometheus") {
+      *err = absl::StrCat(opt, " takes normal, json or prometheus (stats only), not ", bad);
       return false;
     }
     a->json = v == "json";
+    a->prometheus = v == "prometheus";
   } else if (o == "--pid") {
     if (!ParseInt(v, 1, INT_MAX, &a->pid)) {
       *err = absl::StrCat(opt, " needs a process id (an integer in 1..", INT_MAX, "), not ", bad);
@@ -200,6 +201,8 @@ std::string CheckOptionsFor(const Args& a) {
   for (const auto& [bit, name] : kNames)
     if ((a.given & bit) != 0 && (allowed & bit) == 0)
       return absl::StrCat(a.cmd, " does not take ", name, " (see ", a.cmd, " --help)");
+  if (a.prometheus && a.cmd != "stats")
+    return absl::StrCat("-o prometheus is for stats only, not ", a.cmd, " (see ", a.cmd, " --help)");
   return "";
 }
 

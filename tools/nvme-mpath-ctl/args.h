@@ -33,6 +33,7 @@ struct Args {
   std::string cmd;               // first operand ("" if none)
   std::vector<std::string> pos;  // the operands after it; never empty strings
   bool json = false, verbose = false, gc = false, help = false;
+  bool prometheus = false;       // -o prometheus (stats only)
   int pid = 0;                   // 0: any engine, else > 0
   std::string name;              // "": any engine
   double interval = 1;           // finite, in [kMinIntervalS, kMaxIntervalS]

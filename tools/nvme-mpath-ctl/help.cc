@@ -22,7 +22,8 @@ Commands:
   help [COMMAND]       this text, or a command's
 
 Common options:
-  -o, --output-format normal|json   output format (JSON carries "schema_version": 1)
+  -o, --output-format normal|json   output format (JSON carries "schema_version": 1);
+                                    stats also takes prometheus
   -h, --help                        help of the command
 
 Exit status: 0 ok, 1 no such device or not an NVMe generic char device, 2 usage error,
@@ -57,7 +58,7 @@ path's result and latency. Errors are decoded by name (ANA_INACCESSIBLE, HOST_PA
 reopen). --timeout-ms bounds each read (default 5000).
 )";
 
-const char kStatsHelp[] = R"(Usage: nvme-mpath-ctl stats [--pid PID] [--name NAME] [--gc] [-o normal|json]
+const char kStatsHelp[] = R"(Usage: nvme-mpath-ctl stats [--pid PID] [--name NAME] [--gc] [-o normal|json|prometheus]
        nvme-mpath-ctl watch [--pid PID] [--name NAME] [--gc] [--interval SEC] [--count N] [-o normal|json]
 
 Shows the per-path counters that running engines publish in shared memory
@@ -69,6 +70,9 @@ JSON has the whole histogram). Engines are selected by --pid or by --name
 (the job or program name); by default all running ones. watch redraws every --interval
 seconds (default 1) and shows I/O rates; --count stops after N refreshes.
   --gc   remove segments left by processes that no longer run
+  -o prometheus   stats only: the counters and latency histograms in the Prometheus text
+         format (families nvme_mpath_path_*, labels engine, pid, path), one shot, for
+         node_exporter's textfile collector: stats -o prometheus > f.tmp && mv f.tmp f.prom
 )";
 
 }  // namespace

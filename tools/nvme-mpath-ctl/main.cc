@@ -249,6 +249,8 @@ int CmdStats(const Args& a, bool watch) {
     for (const Engine& e : engines) views.push_back(ViewOf(e));
     if (a.json) {
       fputs(StatsJson(views).c_str(), stdout);
+    } else if (a.prometheus) {
+      fputs(StatsPrometheus(views).c_str(), stdout);
     } else {
       for (const StatsView& v : views) fputs(StatsText(v).c_str(), stdout);
     }

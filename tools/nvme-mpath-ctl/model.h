@@ -101,6 +101,8 @@ std::string ListJson(const std::vector<SubsystemRow>& subs, bool verbose);
 std::string AnaLogJson(const std::string& dev, const internal::AnaLog& log);
 std::string ProbeJson(const std::string& target, const std::vector<ProbeRow>& rows);
 std::string StatsJson(const std::vector<StatsView>& views);
+// Prometheus text format (print_prometheus.cc).
+std::string StatsPrometheus(const std::vector<StatsView>& views);
 
 // Returns what the engine's disposition table does with a probe's result on a first attempt
 // (default retry budget): "complete", "retry", "failover", "ana-failover" or "reopen".
