@@ -68,21 +68,37 @@ QueueCore::~QueueCore() {
 // ---------------------------------------------------------------------------------------------
 // Submission
 
+// The common I/O, an unsplit read or write (IsSimpleIo), inline; any other in SubmitChecked().
+// An unsplit command carries the I/O's own range and goes out by Send(): the snapshot was
+// refreshed at the top, and nothing since could move the epoch but another thread, which a
+// second check a few instructions later would race with just the same.
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
+  if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]]
+    return SubmitChecked(io);
+  if (pool_.free() == 0) return -EAGAIN;
+  BeginIo(io, 1);
+  Send(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+  CheckAccounting();
+  return 0;
+}
+
+// Out of line, so that the common I/O's path keeps its registers (a split loop with the
+// dispatch inlined in it cost the common case 3 instructions of spills): CheckIo() gives the
+// error to return or the number of commands; only read/write/compare/write zeroes are split.
+ABSL_ATTRIBUTE_NOINLINE int QueueCore::SubmitChecked(Io* io) {
   uint32_t children = 1;
-  if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]] {
-    if (int r = CheckIo(io, cfg_.nsze, cfg_.depth, planner_, &children); r != 0) return r;
-    if (io->op == IoOp::kFlush) return SubmitFlush(io);
-  }
+  if (int r = CheckIo(io, cfg_.nsze, cfg_.depth, planner_, &children); r != 0) return r;
+  if (io->op == IoOp::kFlush) return SubmitFlush(io);
   if (children > pool_.free()) return -EAGAIN;
   BeginIo(io, children);
-
-  if (children == 1) [[likely]] {  // unsplit (any op): the command carries the I/O's own range
-    Dispatch(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+  if (children == 1) {
+    Send(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
   } else {
-    SubmitSplit(io, children);
+    [[maybe_unused]] const uint32_t sent = planner_.ForEachFragment(
+        io->op, io->slba, io->nlb, [this, io](const Fragment& f) { Dispatch(pool_.Take(io, f)); });
+    NVME_MPATH_ASSERT(sent == children);
   }
   CheckAccounting();
   return 0;
@@ -146,18 +162,15 @@ ABSL_ATTRIBUTE_NOINLINE bool QueueCore::NonReadDone(Cmd* c) {
   return false;
 }
 
-// Out of line, so that the unsplit I/O's path keeps its registers (a split loop with the
-// dispatch inlined in it cost the common case 3 instructions of spills).
-ABSL_ATTRIBUTE_NOINLINE void QueueCore::SubmitSplit(Io* io, uint32_t children) {
-  // Only read/write/compare/write zeroes are split: the fragments CheckIo() counted.
-  [[maybe_unused]] const uint32_t sent = planner_.ForEachFragment(
-      io->op, io->slba, io->nlb, [this, io](const Fragment& f) { Dispatch(pool_.Take(io, f)); });
-  NVME_MPATH_ASSERT(sent == children);
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
+  MaybeRefresh();
+  Send(c);
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
+// Dispatch() with the snapshot known to be fresh. Inline, with the command just taken in view,
+// the compiler sees a fresh command's sticky path and attempt.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
-  MaybeRefresh();
   const int sticky = c->sticky_path;
   if (sticky >= 0) [[unlikely]] c->sticky_path = -1;  // once: a later resend may go anywhere
   const int p = paths_.Pick(sticky);
@@ -172,7 +185,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
   const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
   if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] {
-    if (PrepFailed(c, p, cmd, r, buf_index) != 0) return;
+    if (PrepFailed(c, p, r) != 0) return;
   }
   pool_.Move(c, CmdState::kInflight);
   c->fd_gen = paths_.fd_gen(p);
@@ -183,12 +196,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
 }
 
 // Prep() refused: on a full SQ submit and try once more; otherwise (or again refused) the command
-// waits for the next Poll(). Returns the final Prep() result.
-int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index) {
+// waits for the next Poll(). Returns the final Prep() result. It builds the same command again
+// rather than being handed it: then nothing of the build stays live across Send()'s Prep() call
+// (that cost the hot path 2 instructions of register saves).
+ABSL_ATTRIBUTE_NOINLINE int QueueCore::PrepFailed(Cmd* c, int p, int r) {
   if (r == -EBUSY) {
     ++qc_.sq_full;
     SubmitPrepared();
-    r = transport_->Prep(p, cmd, c->tag, buf_index);
+    nvme_uring_cmd cmd;
+    builder_.Build(*c->io, c->frag, &cmd);
+    r = transport_->Prep(p, cmd, c->tag, cfg_.fixed_buffers ? c->io->buf_index : -1);
   }
   if (r != 0) {
     // No SQE (or the file slot was emptied under us): try again from the next Poll().

@@ -131,12 +131,13 @@ class QueueCore final : public Queue {
     if (paths_.stale()) RefreshSnapshot();
   }
   void BeginIo(Io* io, uint32_t children);
-  void SubmitSplit(Io* io, uint32_t children);
+  int SubmitChecked(Io* io);
   int SubmitFlush(Io* io);
   bool FlushDone(Cmd* c);
   bool NonReadDone(Cmd* c);
   void Dispatch(Cmd* c);
-  int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
+  void Send(Cmd* c);
+  int PrepFailed(Cmd* c, int p, int r);
   int SubmitPrepared();
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
