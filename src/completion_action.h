@@ -16,6 +16,8 @@
 
 #include <cstdint>
 
+#include <nvme_mpath/io.h>
+
 #include "command_pool.h"
 #include "disposition.h"
 #include "path.h"
@@ -40,6 +42,18 @@ constexpr uint16_t StatusOf(int res) { return res > 0 ? static_cast<uint16_t>(re
 // Returns the errno an I/O reports when a command completed with `res` and finishes with it:
 // the kernel's -errno as it came, -EIO for an NVMe status.
 constexpr int ErrnoOf(int res) { return res < 0 ? res : -EIO; }
+
+// Returns Decide() for a completion `res` of a command of `io` already retried `retries` times:
+// a raw command the caller did not mark idempotent is sent again only when it did not execute
+// (Resend::kIfNotExecuted), and in head mode (`head`) -EINVAL from a command the engine built
+// is the kernel's "no usable path".
+inline Decision DecideFor(const Io& io, int res, uint32_t retries, uint32_t max_retries,
+                          bool head) {
+  const bool raw = io.op == IoOp::kRaw;
+  return Decide(res, retries, max_retries,
+                raw && !io.raw.idempotent ? Resend::kIfNotExecuted : Resend::kAllowed,
+                head && !raw);
+}
 
 // What the queue does with the command.
 enum class Step : uint8_t {

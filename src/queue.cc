@@ -20,6 +20,7 @@
 #include "debug_assert.h"
 #include "disposition.h"
 #include "flush_fanout.h"
+#include "io_chain.h"
 #include "io_check.h"
 #include "kernel_drain.h"
 #include "log.h"
@@ -109,12 +110,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::BeginIo(Io* io, uint32_t chi
   // One clock read per Submit only when the queue was idle; otherwise the time of the last
   // Poll()/Flush() (the hot path reads the clock once per batch, not per command).
   if (ios_outstanding_ == 0) now_ = clock_->NowNs();
-  io->priv = internal::IoPrivate{};
-  io->priv.submit_ns = now_;
-  io->priv.children_left = static_cast<uint16_t>(children);
-  io->res = 0;
-  io->status = NvmeStatus{};
-  io->result = 0;
+  StartIo(io, children, now_);
   ++ios_outstanding_;
 }
 
@@ -237,17 +233,12 @@ int QueueCore::SubmitPrepared() {
 // only once all are taken back, so that an I/O a callback submits is not taken back as well.
 void QueueCore::FailUnsent(int res) {
   CmdList doomed;
-  uint64_t tags[64];
-  for (;;) {
-    const int n = transport_->DropUnsent(tags, 64);
-    for (int i = 0; i < n; ++i) {
-      Cmd* c = MatchCompletion(tags[i]);  // null: already answered (deadline) or stale
-      if (c == nullptr) continue;
-      pool_.Move(c, CmdState::kTaken);  // not in flight any more; FinishCmd frees it
-      doomed.PushBack(c);
-    }
-    if (n < 64) break;
-  }
+  DropAllUnsent(transport_.get(), [this, &doomed](uint64_t tag) {
+    Cmd* c = MatchCompletion(tag);  // null: already answered (deadline) or stale
+    if (c == nullptr) return;
+    pool_.Move(c, CmdState::kTaken);  // not in flight any more; FinishCmd frees it
+    doomed.PushBack(c);
+  });
   const uint32_t n_doomed = doomed.size;
   unsent_.TakenBack(n_doomed, now_);
   if (n_doomed != 0 && res != -ESHUTDOWN)
@@ -312,11 +303,7 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
   }
   const int res = cqe.res;
   Io* io = c->io;
-  // A raw command the caller did not mark idempotent is sent again only when it did not execute.
-  const Resend resend =
-      io->op == IoOp::kRaw && !io->raw.idempotent ? Resend::kIfNotExecuted : Resend::kAllowed;
-  const Decision d =
-      Decide(res, c->retries, cfg_.max_retries, resend, cfg_.head && io->op != IoOp::kRaw);
+  const Decision d = DecideFor(*io, res, c->retries, cfg_.max_retries, cfg_.head);
   if (d.ok) {
     // res 0, or a status whose code is 0 with only More/CRD/DNR set: the application gets 0.
     CompleteOk(c, cqe.result);
@@ -452,26 +439,16 @@ inline void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t resu
   FinishChild(io, res, status, result);
 }
 
-// One command of `io` is done (its slot already freed or orphaned): completes the I/O with its
-// first error once all its commands are.
+// One command of `io` is done (its slot already freed or orphaned): once all are, the I/O
+// completes (io_chain.h) and its callback runs.
 inline void QueueCore::FinishChild(Io* io, int res, uint16_t status, uint32_t result) {
-  if (res != 0 && io->priv.first_err == 0) {
-    io->priv.first_err = res;
-    io->priv.first_status = status;
-  }
-  if (result != 0) io->priv.result = result;
-  NVME_MPATH_ASSERT(io->priv.children_left != 0);
-  if (--io->priv.children_left == 0) {
-    io->res = io->priv.first_err;
-    io->status = NvmeStatus{io->priv.first_status};
-    io->result = io->priv.result;
-    NVME_MPATH_ASSERT(ios_outstanding_ != 0);
-    --ios_outstanding_;
-    ++completed_;
-    if constexpr (kAssertsEnabled) ++callbacks_running_;
-    io->done(io);  // may submit (or poll) again
-    if constexpr (kAssertsEnabled) --callbacks_running_;
-  }
+  if (!EndCommand(io, res, status, result)) return;
+  NVME_MPATH_ASSERT(ios_outstanding_ != 0);
+  --ios_outstanding_;
+  ++completed_;
+  if constexpr (kAssertsEnabled) ++callbacks_running_;
+  io->done(io);  // may submit (or poll) again
+  if constexpr (kAssertsEnabled) --callbacks_running_;
 }
 
 // ---------------------------------------------------------------------------------------------

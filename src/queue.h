@@ -2,6 +2,7 @@
 //
 // QueueCore: the per-thread I/O engine. It orchestrates; each job is its own unit:
 //   CheckIo (io_check.h)               whether an Io can be taken, and how many commands
+//   StartIo/EndCommand (io_chain.h)    an I/O completes once, when all its commands have
 //   SplitPlanner (split_planner.h)     where an I/O is cut into commands (transfer limit, NOIOB)
 //   CommandPool (command_pool.h)       the command slots, their free list and checked states
 //   CommandBuilder (command_builder.h) the nvme_uring_cmd of each command

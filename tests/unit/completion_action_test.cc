@@ -144,3 +144,28 @@ TEST(CompletionActionTest, StatusAndErrnoOfAResult) {
 
 }  // namespace
 }  // namespace nvme_mpath::internal
+
+namespace nvme_mpath::internal {
+namespace {
+
+TEST(DecideForTest, RawCommandsAreResentOnlyIfNotExecutedUnlessIdempotent) {
+  Io raw;
+  raw.op = IoOp::kRaw;
+  EXPECT_FALSE(DecideFor(raw, -EINTR, 0, 5, false).resend);  // may have executed
+  EXPECT_TRUE(DecideFor(raw, 0x302, 0, 5, false).resend);    // ANA: refused, not executed
+  raw.raw.idempotent = true;
+  EXPECT_TRUE(DecideFor(raw, -EINTR, 0, 5, false).resend);
+  Io read;
+  EXPECT_TRUE(DecideFor(read, -EINTR, 0, 5, false).resend);
+}
+
+TEST(DecideForTest, HeadModeEinvalIsNoPathOnlyForCommandsTheEngineBuilt) {
+  Io read, raw;
+  raw.op = IoOp::kRaw;
+  EXPECT_EQ(DecideFor(read, -EINVAL, 0, 5, true).disposition, Disposition::kFailover);
+  EXPECT_EQ(DecideFor(read, -EINVAL, 0, 5, false).disposition, Disposition::kComplete);
+  EXPECT_EQ(DecideFor(raw, -EINVAL, 0, 5, true).disposition, Disposition::kComplete);
+}
+
+}  // namespace
+}  // namespace nvme_mpath::internal
