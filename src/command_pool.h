@@ -177,6 +177,18 @@ class CommandPool {
     c->state = to;
   }
 
+  // Moves every command of `l` (a list taken out of the queue's wait lists) to kTaken and calls
+  // `f` on it, in list order. `f` may link it into another list: its successor is read first.
+  template <class F>
+  void TakeEach(const CmdList& l, F&& f) {
+    for (Cmd* c = l.head; c != nullptr;) {
+      Cmd* next = c->next;
+      Move(c, CmdState::kTaken);
+      f(c);
+      c = next;
+    }
+  }
+
   // Marks a command in flight whose I/O was answered at the deadline: kInflight -> kOrphaned.
   // Returns the I/O, which the command no longer refers to.
   Io* Orphan(Cmd* c) {

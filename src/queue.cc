@@ -4,7 +4,6 @@
 #include "queue.h"
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
@@ -17,31 +16,20 @@
 #include "absl/base/attributes.h"
 
 #include "command_builder.h"
+#include "completion_action.h"
 #include "debug_assert.h"
 #include "disposition.h"
+#include "flush_fanout.h"
+#include "io_chain.h"
 #include "io_check.h"
+#include "kernel_drain.h"
 #include "log.h"
+#include "poll_wait.h"
 #include "tag.h"
 
 namespace nvme_mpath::internal {
 namespace {
 
-// -EAGAIN & co: retried after 1 ms, doubling with each retry of the command (1, 2, 4, 8, 16 ms
-// with the default budget of 5). A burst, such as a failover moving a whole path's commands at
-// once, can leave the kernel short of tags for longer than 1 ms; on 6.1 and 6.12 a command that
-// finds no tag is punted to io-wq, where the data address may be truncated to 32 bits and the
-// command fails with -EFAULT (docs/kernels.md): spacing the retries lets the burst drain.
-constexpr int64_t kErrnoRetryDelayNs = 1'000'000;
-constexpr int64_t ErrnoRetryDelayNs(uint32_t retries) {
-  return kErrnoRetryDelayNs << (retries < 5 ? retries : 4);
-}
-constexpr int64_t kParkedPollSliceNs = 10'000'000;  // wake up to notice path changes
-// How long Close() waits for commands still in the kernel (in flight or orphaned). The kernel
-// answers each within its command timeout (cmd_timeout_ms, else nvme_core.io_timeout, 30 s by
-// default), a timed-out one after the abort or controller reset that follows: 60 s is twice the
-// default. Past it Close() gives up: those I/Os get no callback, and the kernel may still write
-// into their buffers until it completes them (the ring is torn down with the queue).
-constexpr int64_t kCloseWaitNs = 60'000'000'000;
 
 // The queue's depth as the pool can hold it: 1..Tag::kMaxSlots slots.
 QueueConfig WithPoolDepth(QueueConfig cfg) {
@@ -66,11 +54,10 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
                cfg_.cmd_timeout_ms),
       waits_(cfg_.depth),
       ledger_(table->write_ledger().Acquire()),
+      now_(clock_->NowNs()),
+      deadline_(cfg_.io_timeout_ns, now_),
       paths_(table, SnapshotConfig{cfg_.numa_node, cfg_.failback_delay_ns, cfg_.rr_min_io,
                                    cfg_.marginal_errors, cfg_.marginal_window_ns}) {
-  now_ = clock_->NowNs();
-  // Every I/O is submitted from now on, so none has a deadline before now + io_timeout_ns.
-  if (cfg_.io_timeout_ns > 0) next_deadline_ns_ = now_ + cfg_.io_timeout_ns;
   RefreshSnapshot();
 }
 
@@ -82,21 +69,37 @@ QueueCore::~QueueCore() {
 // ---------------------------------------------------------------------------------------------
 // Submission
 
+// The common I/O, an unsplit read or write (IsSimpleIo), inline; any other in SubmitChecked().
+// An unsplit command carries the I/O's own range and goes out by Send(): the snapshot was
+// refreshed at the top, and nothing since could move the epoch but another thread, which a
+// second check a few instructions later would race with just the same.
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
+  if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]]
+    return SubmitChecked(io);
+  if (pool_.free() == 0) return -EAGAIN;
+  BeginIo(io, 1);
+  Send(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+  CheckAccounting();
+  return 0;
+}
+
+// Out of line, so that the common I/O's path keeps its registers (a split loop with the
+// dispatch inlined in it cost the common case 3 instructions of spills): CheckIo() gives the
+// error to return or the number of commands; only read/write/compare/write zeroes are split.
+ABSL_ATTRIBUTE_NOINLINE int QueueCore::SubmitChecked(Io* io) {
   uint32_t children = 1;
-  if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]] {
-    if (int r = CheckIo(io, cfg_.nsze, cfg_.depth, planner_, &children); r != 0) return r;
-    if (io->op == IoOp::kFlush) return SubmitFlush(io);
-  }
+  if (int r = CheckIo(io, cfg_.nsze, cfg_.depth, planner_, &children); r != 0) return r;
+  if (io->op == IoOp::kFlush) return SubmitFlush(io);
   if (children > pool_.free()) return -EAGAIN;
   BeginIo(io, children);
-
-  if (children == 1) [[likely]] {  // unsplit (any op): the command carries the I/O's own range
-    Dispatch(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+  if (children == 1) {
+    Send(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
   } else {
-    SubmitSplit(io, children);
+    [[maybe_unused]] const uint32_t sent = planner_.ForEachFragment(
+        io->op, io->slba, io->nlb, [this, io](const Fragment& f) { Dispatch(pool_.Take(io, f)); });
+    NVME_MPATH_ASSERT(sent == children);
   }
   CheckAccounting();
   return 0;
@@ -107,63 +110,41 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::BeginIo(Io* io, uint32_t chi
   // One clock read per Submit only when the queue was idle; otherwise the time of the last
   // Poll()/Flush() (the hot path reads the clock once per batch, not per command).
   if (ios_outstanding_ == 0) now_ = clock_->NowNs();
-  io->priv = internal::IoPrivate{};
-  io->priv.submit_ns = now_;
-  io->priv.children_left = static_cast<uint16_t>(children);
-  io->res = 0;
-  io->status = NvmeStatus{};
-  io->result = 0;
+  StartIo(io, children, now_);
   ++ios_outstanding_;
 }
 
-// A Flush: one command per path with writes no flush covers yet (write_ledger.h), all at once
-// while free slots allow, the rest one after another as those complete (NextFlushTarget); with
-// no such path, one command down any usable path.
+// A Flush: its commands fan out over the paths as PlanFlush() says (flush_fanout.h); each one
+// for a path's writes goes down that path if it can (sticky_path).
 int QueueCore::SubmitFlush(Io* io) {
-  uint64_t completed[kMaxPaths], flushed[kMaxPaths];
-  table_->write_ledger().Read(table_->count(), completed, flushed);
-  uint32_t todo = FlushTargets(completed, flushed, table_->count());
-  const uint32_t children = std::min<uint32_t>(std::max(std::popcount(todo), 1), pool_.free());
-  if (children == 0) return -EAGAIN;
-  BeginIo(io, children);
-  if (todo == 0) {
-    Dispatch(pool_.Take(io, FlushFragment(kFlushAnyPath, 0)));
-  } else {
-    for (uint32_t i = 0; i < children; ++i) {
-      const int p = std::countr_zero(todo);
-      todo &= todo - 1;
-      Cmd* c = pool_.Take(io, FlushFragment(uint32_t(p), completed[p]));
-      c->sticky_path = static_cast<int8_t>(p);
-      Dispatch(c);
-    }
-    io->priv.flush_todo = todo;
+  const FlushPlan plan = PlanFlush(table_->write_ledger(), table_->count(), pool_.free());
+  if (plan.commands == 0) return -EAGAIN;
+  BeginIo(io, plan.commands);
+  if (plan.now == 0) Dispatch(pool_.Take(io, FlushFragment(kFlushAnyPath, 0)));
+  for (uint32_t todo = plan.now; todo != 0;) {
+    const int p = TakeFlushPath(&todo);
+    Cmd* c = pool_.Take(io, FlushFragment(uint32_t(p), plan.covers[p]));
+    c->sticky_path = static_cast<int8_t>(p);
+    Dispatch(c);
   }
+  io->priv.flush_todo = plan.later;
   CheckAccounting();
   return 0;
 }
 
-// A flush command succeeded on its path: what it covers is flushed. Returns true when the
-// command goes on to the Flush's next path (NextFlushTarget) instead of finishing.
+// A flush command succeeded: what it covers is flushed. Returns true when the command goes on to
+// the Flush's next chained path (the same slot, taken again) instead of finishing.
 bool QueueCore::FlushDone(Cmd* c) {
-  const uint32_t target = FlushTarget(c->frag);
-  if (target != kFlushAnyPath) {
-    if (c->path != target) [[unlikely]] {
-      // Its path was not usable (or failed the flush): the flush went down another controller
-      // of the subsystem, which is where the data now lives (docs/durability.md).
-      if (qc_.flush_redirected++ == 0)
-        MPLOG_WARN("queue: a flush for the writes completed on path {} went down path {}: path {} "
-                   "was not usable (docs/durability.md)", target, int(c->path), target);
-    }
-    table_->write_ledger().MarkFlushed(int(target), FlushCovers(c->frag));
-  }
+  if (FlushCompleted(table_->write_ledger(), c->frag, c->path) && qc_.flush_redirected++ == 0)
+    MPLOG_WARN("queue: a flush for the writes completed on path {} went down path {}: path {} "
+               "was not usable (docs/durability.md)", FlushTarget(c->frag), int(c->path),
+               FlushTarget(c->frag));
   Io* io = c->io;
-  if (io->priv.flush_todo == 0) return false;
-  const int p = std::countr_zero(io->priv.flush_todo);
-  io->priv.flush_todo &= io->priv.flush_todo - 1;
-  uint64_t completed[kMaxPaths], flushed[kMaxPaths];
-  table_->write_ledger().Read(p + 1, completed, flushed);
+  int p;
+  const Fragment next_frag = NextFlushPath(table_->write_ledger(), &io->priv.flush_todo, &p);
+  if (p < 0) return false;
   pool_.Release(c);  // and take it again (the same slot) with a fresh attempt state
-  Cmd* next = pool_.Take(io, FlushFragment(uint32_t(p), completed[p]));
+  Cmd* next = pool_.Take(io, next_frag);
   next->sticky_path = static_cast<int8_t>(p);
   Dispatch(next);
   return true;
@@ -177,18 +158,15 @@ ABSL_ATTRIBUTE_NOINLINE bool QueueCore::NonReadDone(Cmd* c) {
   return false;
 }
 
-// Out of line, so that the unsplit I/O's path keeps its registers (a split loop with the
-// dispatch inlined in it cost the common case 3 instructions of spills).
-ABSL_ATTRIBUTE_NOINLINE void QueueCore::SubmitSplit(Io* io, uint32_t children) {
-  // Only read/write/compare/write zeroes are split: the fragments CheckIo() counted.
-  [[maybe_unused]] const uint32_t sent = planner_.ForEachFragment(
-      io->op, io->slba, io->nlb, [this, io](const Fragment& f) { Dispatch(pool_.Take(io, f)); });
-  NVME_MPATH_ASSERT(sent == children);
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
+  MaybeRefresh();
+  Send(c);
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
+// Dispatch() with the snapshot known to be fresh. Inline, with the command just taken in view,
+// the compiler sees a fresh command's sticky path and attempt.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
-  MaybeRefresh();
   const int sticky = c->sticky_path;
   if (sticky >= 0) [[unlikely]] c->sticky_path = -1;  // once: a later resend may go anywhere
   const int p = paths_.Pick(sticky);
@@ -203,7 +181,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
   const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
   if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] {
-    if (PrepFailed(c, p, cmd, r, buf_index) != 0) return;
+    if (PrepFailed(c, p, r) != 0) return;
   }
   pool_.Move(c, CmdState::kInflight);
   c->fd_gen = paths_.fd_gen(p);
@@ -214,12 +192,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
 }
 
 // Prep() refused: on a full SQ submit and try once more; otherwise (or again refused) the command
-// waits for the next Poll(). Returns the final Prep() result.
-int QueueCore::PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index) {
+// waits for the next Poll(). Returns the final Prep() result. It builds the same command again
+// rather than being handed it: then nothing of the build stays live across Send()'s Prep() call
+// (that cost the hot path 2 instructions of register saves).
+ABSL_ATTRIBUTE_NOINLINE int QueueCore::PrepFailed(Cmd* c, int p, int r) {
   if (r == -EBUSY) {
     ++qc_.sq_full;
     SubmitPrepared();
-    r = transport_->Prep(p, cmd, c->tag, buf_index);
+    nvme_uring_cmd cmd;
+    builder_.Build(*c->io, c->frag, &cmd);
+    r = transport_->Prep(p, cmd, c->tag, cfg_.fixed_buffers ? c->io->buf_index : -1);
   }
   if (r != 0) {
     // No SQE (or the file slot was emptied under us): try again from the next Poll().
@@ -251,17 +233,12 @@ int QueueCore::SubmitPrepared() {
 // only once all are taken back, so that an I/O a callback submits is not taken back as well.
 void QueueCore::FailUnsent(int res) {
   CmdList doomed;
-  uint64_t tags[64];
-  for (;;) {
-    const int n = transport_->DropUnsent(tags, 64);
-    for (int i = 0; i < n; ++i) {
-      Cmd* c = MatchCompletion(tags[i]);  // null: already answered (deadline) or stale
-      if (c == nullptr) continue;
-      pool_.Move(c, CmdState::kTaken);  // not in flight any more; FinishCmd frees it
-      doomed.PushBack(c);
-    }
-    if (n < 64) break;
-  }
+  DropAllUnsent(transport_.get(), [this, &doomed](uint64_t tag) {
+    Cmd* c = MatchCompletion(tag);  // null: already answered (deadline) or stale
+    if (c == nullptr) return;
+    pool_.Move(c, CmdState::kTaken);  // not in flight any more; FinishCmd frees it
+    doomed.PushBack(c);
+  });
   const uint32_t n_doomed = doomed.size;
   unsent_.TakenBack(n_doomed, now_);
   if (n_doomed != 0 && res != -ESHUTDOWN)
@@ -317,7 +294,7 @@ inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
 }
 
 // Every completion that is not a plain success (the caller's fast path takes those): one
-// decision, then one action per disposition.
+// decision (Decide), one action (NextAction, completion_action.h), applied here.
 void QueueCore::HandleCompletion(const Completion& cqe) {
   Cmd* c = MatchCompletion(cqe.tag);
   if (c == nullptr) {
@@ -325,12 +302,8 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
     return;
   }
   const int res = cqe.res;
-  // A raw command the caller did not mark idempotent is sent again only when it did not execute.
-  const Resend resend = c->io->op == IoOp::kRaw && !c->io->raw.idempotent
-                            ? Resend::kIfNotExecuted
-                            : Resend::kAllowed;
-  const Decision d = Decide(res, c->retries, cfg_.max_retries, resend,
-                            cfg_.head && c->io->op != IoOp::kRaw);
+  Io* io = c->io;
+  const Decision d = DecideFor(*io, res, c->retries, cfg_.max_retries, cfg_.head);
   if (d.ok) {
     // res 0, or a status whose code is 0 with only More/CRD/DNR set: the application gets 0.
     CompleteOk(c, cqe.result);
@@ -341,77 +314,46 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
   pool_.Move(c, CmdState::kTaken);  // out of the kernel: resent, set aside or finished below
   c->last_res = res;
   counters_.Failed(p, d.error_class);
-  const uint16_t status = res > 0 ? static_cast<uint16_t>(res) : 0;
-  const bool expired =
-      cfg_.io_timeout_ns != 0 && now_ - c->io->priv.submit_ns >= cfg_.io_timeout_ns;
-  switch (d.disposition) {
-    case Disposition::kComplete:
-      return FinishCmd(c, res < 0 ? res : -EIO, status, static_cast<uint32_t>(cqe.result));
-    case Disposition::kRetrySamePath:
-      if (expired)
-        return FinishCmd(c, res < 0 ? res : -EIO, status, static_cast<uint32_t>(cqe.result));
-      return RetrySamePath(c, p, res);
-    case Disposition::kFailover:
-    case Disposition::kAnaFailover:
-    case Disposition::kPathGone:
-      if (expired && d.resend) return FinishCmd(c, -ETIMEDOUT, status, 0);
-      return OnPathError(c, p, res, d, static_cast<uint32_t>(cqe.result));
+  const FailedCommand f{now_,      deadline_.Expired(*io, now_), ModifiesData(*io),
+                        cfg_.head, c->attempt,                   cfg_.write_hold_ns,
+                        c->retries};
+  const CompletionAction a =
+      NextAction(d, res, static_cast<uint32_t>(cqe.result), f, table_->path(p));
+  if (a.report_path_error) ReportPathError(c, p, d.disposition);
+  switch (a.step) {
+    case Step::kFinish:
+      return FinishCmd(c, a.res, a.status, a.result);
+    case Step::kRetryNow:
+    case Step::kRetryLater:
+      ++c->retries;
+      counters_.Retried(p);
+      c->sticky_path = static_cast<int8_t>(p);
+      if (a.step == Step::kRetryNow) return Dispatch(c);
+      return Delay(c, a.delay_kind, a.due_ns);
+    case Step::kFailoverNow:
+    case Step::kFailoverLater:
+      if (c->first_fail_ns == 0) c->first_fail_ns = now_;
+      counters_.FailedOver(p);
+      if (a.step == Step::kFailoverNow) return Dispatch(c);
+      // A write hold may end early once the path's controller was reset (RunTimers).
+      if (a.delay_kind == DelayKind::kWriteHold)
+        c->hold_reset_gen = table_->path(p).reset_gen.load(std::memory_order_relaxed);
+      return Delay(c, a.delay_kind, a.due_ns);
   }
 }
 
-// Sends `c` down path `p` again: at once, after crdt[crd-1] x 100 ms when the status has CRD set
-// (the kernel's nvme_retry_req indexing), or after ErrnoRetryDelayNs() for a resource shortage
-// (-errno).
-void QueueCore::RetrySamePath(Cmd* c, int p, int res) {
-  const uint32_t earlier = c->retries++;
-  counters_.Retried(p);
-  int64_t delay = res < 0 ? ErrnoRetryDelayNs(earlier) : 0;
-  if (res > 0) {
-    const uint8_t crd = NvmeStatus{static_cast<uint16_t>(res)}.crd();
-    if (crd != 0) delay = int64_t{table_->path(p).crdt[crd - 1]} * 100'000'000;
-  }
-  c->sticky_path = static_cast<int8_t>(p);
-  if (delay == 0) Dispatch(c); else Delay(c, DelayKind::kRetry, now_ + delay);
-}
-
-// Returns the write hold for a failing completion on path `p`: the write_hold option when set,
-// else the path's own rule, (TBKAS ? 3 : 2) x KATO + CQT (see write_hold.h).
-int64_t QueueCore::HoldNs(int p) const {
-  if (cfg_.write_hold_ns >= 0) return cfg_.write_hold_ns;
-  return table_->path(p).write_hold_ns.load(std::memory_order_relaxed);
-}
-
-// A failover row: the path failed. Reports it (PathSnapshot::OnPathError: set aside, ANA re-read
-// or reopen, marginal count) unless the error is of an old association, then fails the command
-// over (after the write hold when it may still execute), or completes it with `res` when
-// Decide() said it must not be sent again (Decision::resend).
-void QueueCore::OnPathError(Cmd* c, int p, int res, Decision d, uint32_t result) {
-  const int64_t now = now_;
+// Reports a path error of `c` on path `p` (PathSnapshot::OnPathError: set aside, ANA re-read or
+// reopen, marginal count), unless it is of an association the path no longer has.
+void QueueCore::ReportPathError(const Cmd* c, int p, Disposition d) {
   if (c->fd_gen != table_->path(p).fd_gen.load(std::memory_order_acquire)) [[unlikely]] {
     // Sent down an association the path no longer has (reopened or closed since): the error
     // says nothing about the new fd, so it is neither reported (which could close a good fd)
-    // nor counted towards marginal. The command itself is handled as usual below.
+    // nor counted towards marginal. The command itself is handled as usual.
     ++qc_.old_association_errors;
   } else {
-    paths_.OnPathError(p, d.disposition, Tag::Unpack(c->tag).seq, seq_, now);
+    paths_.OnPathError(p, d, Tag::Unpack(c->tag).seq, seq_, now_);
   }
   MaybeRefresh();
-
-  if (!d.resend) return FinishCmd(c, res < 0 ? res : -EIO, res > 0 ? static_cast<uint16_t>(res) : 0,
-                                  result);
-  if (c->first_fail_ns == 0) c->first_fail_ns = now;
-  counters_.FailedOver(p);
-  if (ModifiesData(*c->io) && MayStillExecute(res)) {
-    // The write may still land on the failing path: resend only once that path can no longer
-    // execute it (the target must have torn the association down: HoldNs(), or, with
-    // write_hold_release_on_reset, the controller was reset/deleted since).
-    c->hold_reset_gen = table_->path(p).reset_gen.load(std::memory_order_relaxed);
-    Delay(c, DelayKind::kWriteHold, now + HoldNs(p));
-    return;
-  }
-  // Head mode: the only path is the head; give the kernel's view a moment to change.
-  if (cfg_.head) return Delay(c, DelayKind::kRetry, now + HeadResendDelayNs(c->attempt));
-  Dispatch(c);
 }
 
 void QueueCore::Park(Cmd* c) {
@@ -436,13 +378,7 @@ void QueueCore::Unwait(Cmd* c) {
 void QueueCore::DispatchParked() {
   // Oldest first, as they were parked. A command that finds no path again parks again, at the
   // tail, with a fresh no-path deadline.
-  const CmdList batch = waits_.TakeParked();
-  for (Cmd* c = batch.head; c != nullptr;) {
-    Cmd* next = c->next;
-    pool_.Move(c, CmdState::kTaken);
-    Dispatch(c);
-    c = next;
-  }
+  pool_.TakeEach(waits_.TakeParked(), [this](Cmd* c) { Dispatch(c); });
 }
 
 int64_t QueueCore::NextTimerNs() const {
@@ -464,67 +400,27 @@ void QueueCore::RunTimers(int64_t now) {
   }
   CmdList ready, expired;  // delayed ones to send again, parked ones out of time
   waits_.TakeDue(now, &ready, &expired);
-  for (Cmd* c = ready.head; c != nullptr;) {
-    Cmd* next = c->next;
-    pool_.Move(c, CmdState::kTaken);
-    if (cfg_.io_timeout_ns != 0 && now - c->io->priv.submit_ns >= cfg_.io_timeout_ns) {
-      FinishCmd(c, -ETIMEDOUT, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
-    } else {
-      Dispatch(c);
-    }
-    c = next;
-  }
-  for (Cmd* c = expired.head; c != nullptr;) {
-    Cmd* next = c->next;
-    pool_.Move(c, CmdState::kTaken);
+  pool_.TakeEach(ready, [this, now](Cmd* c) {
+    if (deadline_.Expired(*c->io, now)) return FinishCmd(c, -ETIMEDOUT, StatusOf(c->last_res), 0);
+    Dispatch(c);
+  });
+  pool_.TakeEach(expired, [this](Cmd* c) {
     ++qc_.parked_expired;
-    FinishCmd(c, -ENOLINK, c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0, 0);
-    c = next;
-  }
+    FinishCmd(c, -ENOLINK, StatusOf(c->last_res), 0);
+  });
 }
 
-// The I/O deadline (io_timeout_ns), for every command of every I/O, wherever it is: run when
-// the earliest deadline may have passed, so even when the ring is silent (Poll's wait ends by
-// then). One pass over the slots finds the expired ones and the next deadline; with steady I/O
-// it runs about once per io_timeout, since the oldest I/O is young.
-//   parked or delayed (retry, write hold, resend): not in the kernel; fail with -ETIMEDOUT.
-//   in flight: the kernel has it (or is about to take it) and cannot be made to drop it. The
-//     I/O completes now with -ETIMEDOUT, and the command is never resent, so a write that may
-//     still execute is not written twice (the write hold rule: nothing resends it). Its slot
-//     stays taken, its tag reserved, until the kernel's completion comes, which is then dropped
-//     and counted (late_completions). Until then the kernel may still use the I/O's buffer.
+// The I/O deadline passed for some I/O (io_deadline.h says what happens to its commands).
 void QueueCore::ExpireIos(int64_t now) {
-  int64_t next = now + cfg_.io_timeout_ns;  // an I/O submitted from now on expires after this
-  for (Cmd& cmd : pool_) {
-    Cmd* c = &cmd;
-    // Free, orphaned (answered already), or taken: held by a caller further up (a callback that
-    // polls from inside a timer pass), which checks the deadline itself.
-    if (c->state == CmdState::kFree || c->state == CmdState::kOrphaned ||
-        c->state == CmdState::kTaken)
-      continue;
-    const int64_t due = c->io->priv.submit_ns + cfg_.io_timeout_ns;
-    if (due > now) {
-      next = std::min(next, due);
-      continue;
+  deadline_.Scan(pool_, now, [this](Cmd* c) {
+    const uint16_t status = StatusOf(c->last_res);
+    if (c->state == CmdState::kInflight) {
+      ++qc_.timed_out;
+      return FinishChild(pool_.Orphan(c), -ETIMEDOUT, status, 0);
     }
-    const uint16_t status = c->last_res > 0 ? static_cast<uint16_t>(c->last_res) : 0;
-    switch (c->state) {
-      case CmdState::kInflight:
-        ++qc_.timed_out;
-        FinishChild(pool_.Orphan(c), -ETIMEDOUT, status, 0);
-        break;
-      case CmdState::kParked:
-      case CmdState::kDelayed:
-        Unwait(c);
-        FinishCmd(c, -ETIMEDOUT, status, 0);
-        break;
-      case CmdState::kFree:
-      case CmdState::kTaken:
-      case CmdState::kOrphaned:
-        break;
-    }
-  }
-  next_deadline_ns_ = next;
+    Unwait(c);  // parked or delayed
+    FinishCmd(c, -ETIMEDOUT, status, 0);
+  });
 }
 
 // A completion for a command answered at its deadline: frees its slot. Returns false when the
@@ -544,26 +440,16 @@ inline void QueueCore::FinishCmd(Cmd* c, int res, uint16_t status, uint32_t resu
   FinishChild(io, res, status, result);
 }
 
-// One command of `io` is done (its slot already freed or orphaned): completes the I/O with its
-// first error once all its commands are.
+// One command of `io` is done (its slot already freed or orphaned): once all are, the I/O
+// completes (io_chain.h) and its callback runs.
 inline void QueueCore::FinishChild(Io* io, int res, uint16_t status, uint32_t result) {
-  if (res != 0 && io->priv.first_err == 0) {
-    io->priv.first_err = res;
-    io->priv.first_status = status;
-  }
-  if (result != 0) io->priv.result = result;
-  NVME_MPATH_ASSERT(io->priv.children_left != 0);
-  if (--io->priv.children_left == 0) {
-    io->res = io->priv.first_err;
-    io->status = NvmeStatus{io->priv.first_status};
-    io->result = io->priv.result;
-    NVME_MPATH_ASSERT(ios_outstanding_ != 0);
-    --ios_outstanding_;
-    ++completed_;
-    if constexpr (kAssertsEnabled) ++callbacks_running_;
-    io->done(io);  // may submit (or poll) again
-    if constexpr (kAssertsEnabled) --callbacks_running_;
-  }
+  if (!EndCommand(io, res, status, result)) return;
+  NVME_MPATH_ASSERT(ios_outstanding_ != 0);
+  --ios_outstanding_;
+  ++completed_;
+  if constexpr (kAssertsEnabled) ++callbacks_running_;
+  io->done(io);  // may submit (or poll) again
+  if constexpr (kAssertsEnabled) --callbacks_running_;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -572,8 +458,7 @@ inline void QueueCore::FinishChild(Io* io, int res, uint16_t status, uint32_t re
 int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   completed_ = 0;
   int64_t now = now_ = clock_->NowNs();
-  const int64_t deadline = timeout_us < 0 ? std::numeric_limits<int64_t>::max()
-                                          : now + timeout_us * 1000;
+  const int64_t deadline = timeout_us < 0 ? kNoTimeNs : now + timeout_us * 1000;
   // Left uninitialised: Reap() fills what it returns, and zeroing 64 entries per Poll() cost
   // 6 instructions per I/O at batch 32.
   union Batch {
@@ -585,24 +470,16 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     MaybeRefresh();
     if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
     if (!waits_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
-    if (now >= next_deadline_ns_) [[unlikely]] ExpireIos(now);
+    if (deadline_.Due(now)) [[unlikely]] ExpireIos(now);
     if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
     if (unsent_.Stalled(now_)) [[unlikely]] FailUnsent(unsent_.error());
 
     const bool want = completed_ < min_complete && now < deadline;
     int64_t wait_ns = 0;
     if (want) {
-      wait_ns = deadline == std::numeric_limits<int64_t>::max() ? -1 : deadline - now;
-      // Each bound below is a reason to wake before `deadline` with nothing reaped.
-      auto bound = [&wait_ns](int64_t ns) {
-        if (ns < 0) ns = 0;
-        if (wait_ns < 0 || ns < wait_ns) wait_ns = ns;
-      };
-      if (!waits_.empty() || paths_.failback_refresh_ns() != 0)
-        bound(std::min(NextTimerNs() - now, kParkedPollSliceNs));
-      if (next_deadline_ns_ != std::numeric_limits<int64_t>::max())
-        bound(next_deadline_ns_ - now);  // the ring may stay silent: wake for the deadline
-      if (unsent_.count() != 0) bound(UnsentCommands::kRetryNs);  // none may come: resubmit
+      const bool timers = !waits_.empty() || paths_.failback_refresh_ns() != 0;
+      wait_ns = PollWaitNs(now, PollWakeups{deadline, timers, timers ? NextTimerNs() : kNoTimeNs,
+                                            deadline_.next_ns(), unsent_.count() != 0});
     }
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
     if (n < 0) [[unlikely]] {
@@ -641,45 +518,25 @@ void QueueCore::Close() {
   const CmdList parked = waits_.TakeParked();  // oldest first
   CmdList delayed, none;
   waits_.TakeDue(std::numeric_limits<int64_t>::max(), &delayed, &none);
-  for (const CmdList& l : {parked, delayed}) {
-    for (Cmd* c = l.head; c != nullptr;) {
-      Cmd* next = c->next;
-      pool_.Move(c, CmdState::kTaken);
-      FinishCmd(c, -ESHUTDOWN, 0, 0);
-      c = next;
-    }
-  }
+  for (const CmdList& l : {parked, delayed})
+    pool_.TakeEach(l, [this](Cmd* c) { FinishCmd(c, -ESHUTDOWN, 0, 0); });
   // In-flight commands still own their buffers in the kernel: wait for them (bounded), and for
   // the ones answered at their deadline (orphaned) too. Commands the kernel will not take are
   // taken back and fail at once: closing does not wait out a submit stall.
-  const int64_t give_up = clock_->NowNs() + kCloseWaitNs;
-  bool gave_up = false;  // with commands still in the kernel
-  while (pool_.free() < pool_.depth()) {
-    if (clock_->NowNs() >= give_up) {
-      gave_up = true;
-      break;
-    }
-    Flush();
-    if (unsent_.count() != 0) FailUnsent(-ESHUTDOWN);
-    Completion batch[64];
-    int n = transport_->Reap(batch, 64, 1, 100'000'000);
-    if (n < 0) {
-      gave_up = true;
-      break;
-    }
-    for (int i = 0; i < n; ++i) {
-      if (ReleaseOrphan(batch[i].tag)) continue;
-      if (Cmd* c = MatchCompletion(batch[i].tag)) {
-        paths_.RemoveInflight(c->path);
-        counters_.Dropped(c->path);
-        FinishCmd(c, batch[i].res == 0 ? 0 : -ESHUTDOWN, 0, 0);
-      }
-    }
-    if (n == 0 && !clock_->AdvancesWhileWaiting()) {  // the bound would never come
-      gave_up = true;
-      break;
-    }
-  }
+  const bool gave_up = !DrainKernel(
+      transport_.get(), clock_, kCloseWaitNs, [this] { return pool_.free() == pool_.depth(); },
+      [this] {
+        Flush();
+        if (unsent_.count() != 0) FailUnsent(-ESHUTDOWN);
+      },
+      [this](const Completion& cqe) {
+        if (ReleaseOrphan(cqe.tag)) return;
+        if (Cmd* c = MatchCompletion(cqe.tag)) {
+          paths_.RemoveInflight(c->path);
+          counters_.Dropped(c->path);
+          FinishCmd(c, cqe.res == 0 ? 0 : -ESHUTDOWN, 0, 0);
+        }
+      });
   // Nothing waits in the queue any more; what may be left is only in the kernel, and only when
   // the wait gave up. Otherwise every slot is free and every I/O was answered.
   NVME_MPATH_ASSERT(waits_.empty() && waits_.holds() == 0 && unsent_.count() == 0);

@@ -2,6 +2,7 @@
 //
 // QueueCore: the per-thread I/O engine. It orchestrates; each job is its own unit:
 //   CheckIo (io_check.h)               whether an Io can be taken, and how many commands
+//   StartIo/EndCommand (io_chain.h)    an I/O completes once, when all its commands have
 //   SplitPlanner (split_planner.h)     where an I/O is cut into commands (transfer limit, NOIOB)
 //   CommandPool (command_pool.h)       the command slots, their free list and checked states
 //   CommandBuilder (command_builder.h) the nvme_uring_cmd of each command
@@ -10,7 +11,13 @@
 //   UnsentCommands (unsent.h)          prepared commands the kernel has not taken yet
 //   PathAccounting (queue_counters.h)  the per-path counters
 //   WriteLedger (write_ledger.h)       completed writes per path, and which paths a Flush needs
+//   PlanFlush() & co (flush_fanout.h)  how a Flush fans out over those paths
 //   Decide() (disposition.h)           what a completion means
+//   NextAction() (completion_action.h) what to do with a command that did not simply succeed:
+//                                      finish, retry on its path, fail over, hold the write
+//   IoDeadline (io_deadline.h)         the I/O deadline: which I/Os are out of time, and when next
+//   PollWaitNs() (poll_wait.h)         how long Poll() may wait in the kernel
+//   DrainKernel() (kernel_drain.h)     Close()'s bounded wait for the commands in the kernel
 // and it owns its Transport (one io_uring). The hot path reads top to bottom like the kernel's
 // mpath_bdev_submit_bio():
 //
@@ -46,7 +53,9 @@
 #include "clock.h"
 #include "command_builder.h"
 #include "command_pool.h"
+#include "completion_action.h"
 #include "disposition.h"
+#include "io_deadline.h"
 #include "path.h"
 #include "path_snapshot.h"
 #include "queue_counters.h"
@@ -90,14 +99,6 @@ struct QueueConfig {
   bool head = false;
 };
 
-// Head mode: the delay before a command that failed over is sent to the head again, by the
-// number of attempts so far: 1 ms, doubling, at most 256 ms. The kernel's view (ANA state from
-// its AEN handling, controller state) usually changes within that; when it does not, the
-// backoff keeps the resends of one command to a few per second until its I/O deadline.
-constexpr int64_t HeadResendDelayNs(uint32_t attempt) {
-  return int64_t{1'000'000} << (attempt < 8 ? attempt : 8);
-}
-
 class QueueCore final : public Queue {
  public:
   // `counters` has one block per path (engine-owned, may live in shared memory), or null to use
@@ -113,7 +114,8 @@ class QueueCore final : public Queue {
   int event_fd() const override { return transport_->event_fd(); }
 
   // Fails every parked, delayed or unsent command with -ESHUTDOWN, waits for in-flight and
-  // orphaned ones (at most kCloseWaitNs, 60 s, see queue.cc), and rejects further submits.
+  // orphaned ones (at most kCloseWaitNs, 60 s, see kernel_drain.h), and rejects further
+  // submits.
   // Called by the destructor.
   void Close();
 
@@ -130,19 +132,19 @@ class QueueCore final : public Queue {
     if (paths_.stale()) RefreshSnapshot();
   }
   void BeginIo(Io* io, uint32_t children);
-  void SubmitSplit(Io* io, uint32_t children);
+  int SubmitChecked(Io* io);
   int SubmitFlush(Io* io);
   bool FlushDone(Cmd* c);
   bool NonReadDone(Cmd* c);
   void Dispatch(Cmd* c);
-  int PrepFailed(Cmd* c, int p, const nvme_uring_cmd& cmd, int r, int buf_index);
+  void Send(Cmd* c);
+  int PrepFailed(Cmd* c, int p, int r);
   int SubmitPrepared();
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
-  void RetrySamePath(Cmd* c, int path, int res);
+  void ReportPathError(const Cmd* c, int path, Disposition d);
   PathCounters& AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
-  void OnPathError(Cmd* c, int path, int res, Decision d, uint32_t result);
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t due_ns);
   void Unwait(Cmd* c);
@@ -157,7 +159,6 @@ class QueueCore final : public Queue {
   void ExpireIos(int64_t now);
   bool ReleaseOrphan(uint64_t tag);
   void FailUnsent(int res);
-  int64_t HoldNs(int path) const;
   int64_t NextTimerNs() const;
   // Checks the pool's accounting (debug builds) when no callback is running: a callback that
   // submits runs while its caller may hold commands in hand (kTaken).
@@ -181,12 +182,10 @@ class QueueCore final : public Queue {
   uint32_t ios_outstanding_ = 0;
   WriteLedger::Writer ledger_;  // this queue's row of the namespace's write ledger
   UnsentCommands unsent_;  // prepared in the transport, not yet taken by the kernel
-  // No I/O's deadline (submit_ns + io_timeout_ns) comes before this: when it passes, Poll()
-  // scans the slots (ExpireIos). Max when io_timeout_ns is 0.
-  int64_t next_deadline_ns_ = std::numeric_limits<int64_t>::max();
   uint32_t seq_ = 0;
   uint32_t completed_ = 0;  // I/Os completed since Poll() started
   int64_t now_ = 0;         // clock read once per batch (Poll, Flush, idle Submit)
+  IoDeadline deadline_;     // when Poll() next scans the slots for I/Os out of time (ExpireIos)
   bool closed_ = false;
   uint32_t callbacks_running_ = 0;  // application callbacks under way (debug builds only)
 

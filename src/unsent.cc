@@ -18,4 +18,13 @@ void UnsentCommands::TakenBack(uint32_t n, int64_t now) {
   since_ns_ = count_ != 0 ? now : 0;  // the transport could not take all back
 }
 
+void DropAllUnsent(Transport* transport, absl::FunctionRef<void(uint64_t tag)> dropped) {
+  uint64_t tags[64];
+  for (;;) {
+    const int n = transport->DropUnsent(tags, 64);
+    for (int i = 0; i < n; ++i) dropped(tags[i]);
+    if (n < 64) break;
+  }
+}
+
 }  // namespace nvme_mpath::internal

@@ -20,6 +20,10 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "absl/functional/function_ref.h"
+
+#include "transport.h"
+
 namespace nvme_mpath::internal {
 
 class UnsentCommands {
@@ -60,6 +64,10 @@ class UnsentCommands {
   int64_t since_ns_ = 0;  // since when the kernel has taken none of them (0: no stall)
   int32_t last_err_ = 0;  // what the last refused Submit() returned
 };
+
+// Takes every prepared command the kernel has not taken back from `transport` (Transport::
+// DropUnsent: it can then never reach a device), calling `dropped` with each one's tag.
+void DropAllUnsent(Transport* transport, absl::FunctionRef<void(uint64_t tag)> dropped);
 
 }  // namespace nvme_mpath::internal
 

@@ -3,7 +3,11 @@
 
 #include <cerrno>
 
+#include <vector>
+
 #include <gtest/gtest.h>
+
+#include "support/fake_transport.h"
 
 namespace nvme_mpath::internal {
 namespace {
@@ -50,6 +54,18 @@ TEST(UnsentTest, TakingBackClearsThem) {
   u.TakenBack(2, 2 * UnsentCommands::kStallNs);
   EXPECT_EQ(u.count(), 0u);
   EXPECT_FALSE(u.Stalled(3 * UnsentCommands::kStallNs));
+}
+
+TEST(DropAllUnsentTest, TakesBackEveryPreparedCommandBeyondOneBatch) {
+  testing::FakeTransport t(1024);
+  ASSERT_TRUE(t.SetFile(0, 3).ok());
+  for (uint64_t tag = 1; tag <= 70; ++tag) ASSERT_EQ(t.Prep(0, nvme_uring_cmd{}, tag, -1), 0);
+  std::vector<uint64_t> dropped;
+  DropAllUnsent(&t, [&](uint64_t tag) { dropped.push_back(tag); });
+  ASSERT_EQ(dropped.size(), 70u);  // more than the 64 of one DropUnsent() call
+  EXPECT_EQ(dropped.front(), 1u);
+  EXPECT_EQ(dropped.back(), 70u);
+  DropAllUnsent(&t, [&](uint64_t) { ADD_FAILURE() << "dropped twice"; });
 }
 
 }  // namespace
