@@ -48,11 +48,15 @@ TEST(CompletionActionTest, RetryWithoutCrdIsAtOnceAndWithCrdAfterCrdtTimes100ms)
   EXPECT_FALSE(a.report_path_error);
 }
 
-TEST(CompletionActionTest, OurOwnErrnoIsRetriedAfterOneMillisecond) {
+TEST(CompletionActionTest, OurOwnErrnoIsRetriedAfterOneMillisecondDoubling) {
   PathState ps;
-  const CompletionAction a = Act(-EAGAIN, Read(), ps);
-  EXPECT_EQ(a.step, Step::kRetryLater);
-  EXPECT_EQ(a.due_ns, kNow + kErrnoRetryDelayNs);
+  FailedCommand f = Read();
+  for (int64_t ms : {1, 2, 4, 8, 16, 16}) {
+    const CompletionAction a = Act(-EAGAIN, f, ps);
+    EXPECT_EQ(a.step, Step::kRetryLater);
+    EXPECT_EQ(a.due_ns, kNow + ms * kMs) << "retry " << int(f.retries);
+    ++f.retries;
+  }
 }
 
 TEST(CompletionActionTest, RetryOutOfTimeFinishesWithItsOwnError) {
