@@ -77,6 +77,11 @@ struct NvmeBackendOptions {
 absl::StatusOr<std::unique_ptr<Backend>> OpenNvmeBackend(const std::string& dev_or_paths,
                                                          const NvmeBackendOptions& o);
 
+// Takes flock(LOCK_EX | LOCK_NB) on dir/file (made if missing; the directory too, mode 1777 as
+// /run/lock is, when it does not exist: a minimal root such as the lab's has none). Returns the
+// fd that holds it; kUnavailable naming `what` when another process holds it.
+absl::StatusOr<int> TakeLockFile(const std::string& dir, const std::string& file, const std::string& what);
+
 // The lock file name for a namespace (pure; NQN characters outside [A-Za-z0-9.:_-] become '_').
 std::string LockFileName(const std::string& subsysnqn, uint32_t nsid, uint64_t lba_offset);
 

@@ -32,14 +32,37 @@ class FileBackend final : public Backend {
   const std::string& name() const override { return name_; }
 
   int Read(uint64_t lba, uint32_t nlb, void* buf) override {
-    return Full(pread, fd_, static_cast<char*>(buf), size_t(nlb) * lba_size_, lba * lba_size_);
+    auto* p = static_cast<char*>(buf);
+    size_t n = size_t(nlb) * lba_size_;
+    off_t off = off_t(lba * lba_size_);
+    while (n > 0) {
+      ssize_t r = pread(fd_, p, n, off);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return -errno;
+      if (r == 0) {  // past the end of the file: reads as zeros (a sparse region)
+        memset(p, 0, n);
+        return 0;
+      }
+      p += r;
+      n -= size_t(r);
+      off += r;
+    }
+    return 0;
   }
   int Write(absl::Span<const WriteSeg> segs) override {
-    for (const WriteSeg& s : segs)
-      if (int r = Full(pwrite, fd_, static_cast<const char*>(s.buf), size_t(s.nlb) * lba_size_,
-                       s.lba * lba_size_);
-          r != 0)
-        return r;
+    for (const WriteSeg& s : segs) {
+      const char* p = static_cast<const char*>(s.buf);
+      size_t n = size_t(s.nlb) * lba_size_;
+      off_t off = off_t(s.lba * lba_size_);
+      while (n > 0) {
+        ssize_t r = pwrite(fd_, p, n, off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return r < 0 ? -errno : -EIO;
+        p += r;
+        n -= size_t(r);
+        off += r;
+      }
+    }
     return 0;
   }
   int Flush() override { return fdatasync_ && fdatasync(fd_) != 0 ? -errno : 0; }
@@ -52,23 +75,6 @@ class FileBackend final : public Backend {
   }
 
  private:
-  template <typename F, typename P>
-  static int Full(F f, int fd, P p, size_t n, uint64_t off) {
-    while (n > 0) {
-      ssize_t r = f(fd, p, n, off_t(off));
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return -errno;
-      if (r == 0) {  // past the end of the file: reads as zeros (a sparse region)
-        memset(const_cast<char*>(reinterpret_cast<const char*>(p)), 0, n);
-        return 0;
-      }
-      p += r;
-      n -= size_t(r);
-      off += uint64_t(r);
-    }
-    return 0;
-  }
-
   const std::string name_;
   const int fd_;
   const uint32_t lba_size_;

@@ -9,6 +9,7 @@
 // -ETIMEDOUT), or with a real NVMe error.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -109,19 +110,11 @@ class NvmeBackend final : public Backend {
   int Flush() override { return nvme_mpath_flush_cache(q_, nullptr); }
 
   absl::Status LockExclusive(uint64_t lba_offset) override {
-    const std::string path = lock_dir_ + "/" + LockFileName(ns_.subsysnqn, ns_.nsid, lba_offset);
-    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return absl::ErrnoToStatus(errno, fmt::format("lock file {}", path));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      int e = errno;
-      close(fd);
-      if (e == EWOULDBLOCK)
-        return absl::UnavailableError(fmt::format(
-            "{} (nsid {} of {}, LBA offset {}) is in use by another process (flock {})", name_, ns_.nsid,
-            ns_.subsysnqn, lba_offset, path));
-      return absl::ErrnoToStatus(e, fmt::format("flock {}", path));
-    }
-    lock_fd_ = fd;
+    absl::StatusOr<int> fd = TakeLockFile(
+        lock_dir_, LockFileName(ns_.subsysnqn, ns_.nsid, lba_offset),
+        fmt::format("{} (nsid {} of {}, LBA offset {})", name_, ns_.nsid, ns_.subsysnqn, lba_offset));
+    if (!fd.ok()) return fd.status();
+    lock_fd_ = *fd;
     return absl::OkStatus();
   }
 
@@ -168,6 +161,25 @@ class NvmeBackend final : public Backend {
 };
 
 }  // namespace
+
+absl::StatusOr<int> TakeLockFile(const std::string& dir, const std::string& file, const std::string& what) {
+  const std::string path = dir + "/" + file;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ENOENT && mkdir(dir.c_str(), 01777) == 0) {
+    chmod(dir.c_str(), 01777);  // past the umask, as /run/lock is
+    fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  }
+  if (fd < 0)
+    return absl::ErrnoToStatus(errno, fmt::format("lock file {} (the lock directory is the option lock_dir)", path));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK)
+      return absl::UnavailableError(fmt::format("{} is in use by another process (flock {})", what, path));
+    return absl::ErrnoToStatus(e, fmt::format("flock {}", path));
+  }
+  return fd;
+}
 
 std::string LockFileName(const std::string& subsysnqn, uint32_t nsid, uint64_t lba_offset) {
   std::string n;

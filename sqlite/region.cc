@@ -82,7 +82,8 @@ absl::Status FormatRegion(Backend& b, const FormatParams& p, bool force) {
   std::vector<uint8_t> blk(L);
   if (int r = b.Read(p.lba_offset, 1, blk.data()); r != 0)
     return absl::ErrnoToStatus(-r, fmt::format("read LBA {}", p.lba_offset));
-  if (!force && DecodeSuperblock(blk).ok())
+  // Anything with our magic (valid, corrupt, another version) is someone's database.
+  if (!force && !absl::IsNotFound(DecodeSuperblock(blk).status()))
     return absl::AlreadyExistsError(fmt::format(
         "{} (LBA offset {}) already holds an nvme_mpath SQLite layout; --force erases it", b.name(), p.lba_offset));
   const Superblock& sb = layout->sb;

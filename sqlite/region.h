@@ -59,7 +59,7 @@ absl::StatusOr<RegionInfo> ReadRegion(Backend& b, uint64_t lba_offset);
 absl::Status RegionError(const std::string& name, uint64_t lba_offset, const absl::Status& s);
 
 // Formats the region `p` describes (p.lba_size must be the backend's). Refuses a region that
-// holds a valid superblock unless `force`. Writes table copy 0, clears copy 1, flushes, then
+// holds a superblock (valid, corrupt or of another version: kAlreadyExists) unless `force`. Writes table copy 0, clears copy 1, flushes, then
 // writes the superblock and flushes: a format cut short leaves no superblock, so no region.
 absl::Status FormatRegion(Backend& b, const FormatParams& p, bool force);
 

@@ -197,6 +197,26 @@ TEST(RegionTest, ASecondOpenerIsRefusedAsUnavailable) {
   EXPECT_OK(Region::Open(FileDev(f), 0, true));
 }
 
+TEST(RegionTest, TheNamespaceLockFileIsMadeWithItsDirectoryAndTakenOnce) {
+  const std::string dir = ::testing::TempDir() + "nvme_mpath_lock_" + std::to_string(getpid());
+  rmdir(dir.c_str());
+  const std::string file = LockFileName("nqn.2024-01.io.x:lab/with space", 3, 2048);
+  EXPECT_EQ(file, "nvme-mpath-sqlite.nqn.2024-01.io.x:lab_with_space.3.2048.lock");
+  auto fd = TakeLockFile(dir, file, "/dev/ngXnY");  // no directory yet (the lab's root has no /run/lock)
+  ASSERT_OK(fd);
+  auto again = TakeLockFile(dir, file, "/dev/ngXnY");
+  EXPECT_TRUE(absl::IsUnavailable(again.status())) << again.status();
+  EXPECT_NE(again.status().message().find("/dev/ngXnY is in use by another process (flock " + dir), std::string::npos)
+      << again.status();
+  close(*fd);
+  fd = TakeLockFile(dir, file, "/dev/ngXnY");
+  EXPECT_OK(fd);
+  close(*fd);
+  auto bad = TakeLockFile("/proc/no/such/dir", file, "x");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("lock_dir"), std::string::npos) << bad.status();
+}
+
 TEST(RegionTest, GrowthIsDurableOnlyAfterSyncAndShrinkAtOnce) {
   const std::string f = TempFile("grow", 4 << 20);
   FormatFile(f);

@@ -131,6 +131,9 @@ TEST(ToolTest, FormatInfoAndRefusalsOnAFile) {
   r = Sh(kTool + " format " + f + " --db-mib 100");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("do not fit"), std::string::npos) << r.out;
+  r = Sh(kTool + " format " + f);  // a corrupt layout is still someone's database
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("--force erases it"), std::string::npos) << r.out;
   r = Sh(kTool + " info /nonexistent/x");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("No such file"), std::string::npos) << r.out;
