@@ -212,6 +212,8 @@ TEST(RegionTest, TheNamespaceLockFileIsMadeWithItsDirectoryAndTakenOnce) {
   fd = TakeLockFile(dir, file, "/dev/ngXnY");
   EXPECT_OK(fd);
   close(*fd);
+  unlink((dir + "/" + file).c_str());
+  rmdir(dir.c_str());
   auto bad = TakeLockFile("/proc/no/such/dir", file, "x");
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("lock_dir"), std::string::npos) << bad.status();

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <vector>
 #include <fstream>
 #include <string>
 
@@ -15,14 +17,26 @@
 
 namespace nvme_mpath::sqlite {
 
-// A fresh file of `bytes` under the test's temp dir.
+// A fresh file of `bytes` under the test's temp dir, removed when the test program exits (forked
+// children leave with _exit and remove nothing).
 inline std::string TempFile(const std::string& tag, uint64_t bytes) {
   static int n = 0;
+  static std::vector<std::string>* made = [] {
+    auto* v = new std::vector<std::string>;
+    atexit([] {
+      for (const std::string& f : *made) {
+        unlink(f.c_str());
+        unlink((f + ".ids").c_str());
+      }
+    });
+    return v;
+  }();
   std::string p = ::testing::TempDir() + "nvme_mpath_sqlite_" + std::to_string(getpid()) + "_" + tag + "_" +
                   std::to_string(n++);
   unlink(p.c_str());
   { std::ofstream f(p); }
   EXPECT_EQ(truncate(p.c_str(), off_t(bytes)), 0) << p;
+  made->push_back(p);
   return p;
 }
 

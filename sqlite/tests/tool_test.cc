@@ -164,6 +164,7 @@ TEST(ToolTest, TheBankWorkloadRunsAndChecks) {
   unlink(plain.c_str());
   r = Sh(bank + " --db " + plain + " --vfs unix --txns 50 --log /dev/null");
   EXPECT_EQ(r.status, 0) << r.out;
+  unlink(plain.c_str());
   EXPECT_EQ(Sh(bank + " --db x --vfs bogus").status, 1);
   EXPECT_EQ(Sh(bank + " --bogus").status, 2);
 }
