@@ -26,6 +26,7 @@ PKGS=(
   # build
   build-essential cmake pkg-config git
   liburing-dev libnvme-dev libjson-c-dev libfmt-dev libabsl-dev libgtest-dev libgmock-dev
+  libsqlite3-dev sqlite3
   # lab: kernel + initramfs + qemu
   qemu-system-x86 busybox-static cpio kmod file xz-utils dpkg-dev
   # inside the guest (the host root is shared read-only with the guest)

@@ -243,6 +243,11 @@ NVME_MPATH_API int nvme_mpath_ns_info(const nvme_mpath_engine* e, struct nvme_mp
   });
 }
 
+NVME_MPATH_API int64_t nvme_mpath_atomic_write_bytes(const nvme_mpath_engine* e) {
+  if (e == nullptr) return -EINVAL;
+  return int64_t(e->engine->info().atomic_write_bytes);
+}
+
 NVME_MPATH_API int nvme_mpath_head_mode(const nvme_mpath_engine* e) {
   if (e == nullptr) return -EINVAL;
   return e->engine->info().head_mode ? 1 : 0;

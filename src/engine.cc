@@ -182,6 +182,12 @@ absl::Status EngineImpl::Init() {
     if (m != 0 && (max_xfer == 0 || m < max_xfer)) max_xfer = m;
   }
   info_.max_transfer_bytes = max_xfer;
+  uint32_t atomic_lbas = 0;
+  for (const PathDesc& p : topo.paths) {
+    uint32_t a = AtomicWriteLbas(p.ctrl, p.ns);
+    if (atomic_lbas == 0 || a < atomic_lbas) atomic_lbas = a;
+  }
+  info_.atomic_write_bytes = uint64_t(atomic_lbas) * ns.lba_size;
   if (ns.extended_lba && ns.metadata_size != 0)
     MPLOG_WARN("namespace uses extended LBAs (metadata interleaved); buffers must hold {} bytes per LBA",
              ns.lba_size + ns.metadata_size);

@@ -60,6 +60,20 @@ bool NamespaceIdentity::SameFormat(const NamespaceIdentity& o) const {
          extended_lba == o.extended_lba && nsze == o.nsze;
 }
 
+uint32_t AtomicWriteLbas(const ControllerIdentity& c, const NamespaceIdentity& ns) {
+  const bool ns_defined = (ns.nsfeat & 0x2) != 0;
+  uint32_t lbas = (ns_defined ? ns.nawupf : c.awupf) + 1u;
+  if (ns_defined && ns.nabspf != 0) {
+    // Boundaries at NABO + k * (NABSPF + 1): a power-of-two write aligned to its size never
+    // crosses one when its size divides both.
+    uint32_t g = ns.nabspf + 1u;
+    while (g & (g - 1)) g &= g - 1;  // largest power of two <= boundary size ...
+    while (g > 1 && ((ns.nabspf + 1u) % g != 0 || ns.nabo % g != 0)) g >>= 1;  // ... dividing both
+    if (g < lbas) lbas = g;
+  }
+  return lbas;
+}
+
 absl::StatusOr<ControllerIdentity> ParseIdCtrl(const nvme_id_ctrl& id) {
   ControllerIdentity c;
   c.cntlid = le16toh(id.cntlid);
@@ -84,6 +98,7 @@ absl::StatusOr<ControllerIdentity> ParseIdCtrl(const nvme_id_ctrl& id) {
   // predates it: there it is the third and fourth byte of rsvd384.
   static_assert(offsetof(nvme_id_ctrl, rsvd384) == 384);
   c.cqt_ms = Le16(&id.rsvd384[386 - 384]);
+  c.awupf = le16toh(id.awupf);
   return c;
 }
 
@@ -109,6 +124,10 @@ absl::StatusOr<NamespaceIdentity> ParseIdNs(const nvme_id_ns& id, uint32_t nsid)
   ns.anagrpid = le32toh(id.anagrpid);
   ns.noiob = le16toh(id.noiob);
   ns.nmic = id.nmic;
+  ns.nsfeat = id.nsfeat;
+  ns.nawupf = le16toh(id.nawupf);
+  ns.nabo = le16toh(id.nabo);
+  ns.nabspf = le16toh(id.nabspf);
   memcpy(ns.nguid.data(), id.nguid, 16);
   memcpy(ns.eui64.data(), id.eui64, 8);
   if (ns.nsze == 0)

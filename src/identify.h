@@ -30,6 +30,7 @@ struct ControllerIdentity {
   uint8_t cmic = 0;
   uint32_t ctratt = 0;                  // controller attributes
   uint16_t cqt_ms = 0;                  // Command Quiesce Time (bytes 387:386), ms; 0 = not reported
+  uint16_t awupf = 0;                   // Atomic Write Unit Power Fail, LBAs, 0's based
   bool ana_supported() const { return cmic & 0x8; }
   // Returns true when the controller restarts its keep-alive timer on any command (CTRATT bit 6,
   // the kernel's NVME_CTRL_ATTR_TBKAS; nvmet sets it).
@@ -49,6 +50,10 @@ struct NamespaceIdentity {
   uint32_t anagrpid = 0;
   uint16_t noiob = 0;          // optimal I/O boundary in LBAs (0 = none)
   uint8_t nmic = 0;
+  uint8_t nsfeat = 0;          // bit 1 (NSABP): nawupf, nabo, nabspf are defined
+  uint16_t nawupf = 0;         // Namespace Atomic Write Unit Power Fail, LBAs, 0's based
+  uint16_t nabo = 0;           // Namespace Atomic Boundary Offset, LBAs
+  uint16_t nabspf = 0;         // Namespace Atomic Boundary Size Power Fail, LBAs, 0's based; 0 = none
   std::array<uint8_t, 16> nguid = {};
   std::array<uint8_t, 8> eui64 = {};
   std::array<uint8_t, 16> uuid = {};  // from the NS identification descriptor list
@@ -62,6 +67,14 @@ struct NamespaceIdentity {
   // Returns true when the format (LBA size, metadata, size) matches `o`.
   bool SameFormat(const NamespaceIdentity& o) const;
 };
+
+// Returns how many LBAs a write is guaranteed to land atomically across a power failure, when the
+// write is aligned to its own size and that size is a power of two (what SQLite's
+// SQLITE_IOCAP_ATOMICnnn promises): AWUPF + 1, or NAWUPF + 1 when the namespace defines its own
+// (NSFEAT bit 1). With atomic boundaries (NABSPF != 0) the answer is also capped at the largest
+// power of two dividing both the boundary size and NABO, so that no such write crosses one.
+// Never less than 1: every controller writes one LBA atomically (AWUPF is 0's based).
+uint32_t AtomicWriteLbas(const ControllerIdentity& c, const NamespaceIdentity& ns);
 
 // Extracts the engine's fields. Errors (kDataLoss) on an LBA format index out of range or an
 // LBA data size outside 2^9..2^16.

@@ -143,6 +143,9 @@ struct NamespaceInfo {
   std::string uuid;           // "" when absent
   uint32_t max_transfer_bytes = 0;  // the strictest limit over all paths: larger I/O is split
   uint32_t noiob_lbas = 0;          // optimal I/O boundary (0: none): I/O is split at it
+  // Bytes a size-aligned power-of-two write lands atomically across a power failure, the
+  // smallest over all paths (Identify AWUPF, or NAWUPF when NSFEAT bit 1; at least one LBA).
+  uint64_t atomic_write_bytes = 0;
   // Head mode: opened through the kernel's multipath head (nvme_core.multipath=Y). The kernel
   // picks the controller of each command (its iopolicy applies); the engine has one path, the
   // head, and recovers what the kernel hands back (docs/operations.md, "Head mode").

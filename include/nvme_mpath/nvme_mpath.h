@@ -94,6 +94,12 @@ struct nvme_mpath_ns_info {
   char uuid[37];
 };
 NVME_MPATH_API int nvme_mpath_ns_info(const nvme_mpath_engine* e, struct nvme_mpath_ns_info* out);
+/* Returns how many bytes a write is guaranteed to land atomically across a power failure when it
+ * is aligned to its own size and that size is a power of two: Identify Controller AWUPF + 1 LBAs,
+ * or Identify Namespace NAWUPF + 1 when NSFEAT bit 1 says the namespace has its own (capped by its
+ * atomic boundaries, NABSPF/NABO), the smallest over all paths; at least one LBA. -EINVAL for a
+ * NULL engine. */
+NVME_MPATH_API int64_t nvme_mpath_atomic_write_bytes(const nvme_mpath_engine* e);
 /* Returns 1 when the engine runs in head mode (opened through the kernel's multipath head,
  * nvme_core.multipath=Y: the kernel picks the controller of each command), 0 in per-path mode,
  * -EINVAL for a NULL engine. */

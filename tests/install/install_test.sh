@@ -1,7 +1,10 @@
 #!/bin/bash
 # install_test.sh BUILD_DIR PREFIX — installs nvme-mpath into PREFIX, then builds the examples
 # against the installed package: applog-c with find_package and with pkg-config, applog-cpp with
-# find_package and with pkg-config. Checks that the shared library exports only the C API.
+# find_package and with pkg-config. Checks that the shared library exports only the C API. When
+# the SQLite VFS was built: builds docs/sqlite-vfs-example.c with pkg-config nvme-mpath-sqlite,
+# checks what libnvme_mpath_sqlite.so exports, and runs the example on a file formatted by the
+# installed nvme-mpath-sqlite.
 set -euo pipefail
 B=$(cd "$1" && pwd)
 P=$2
@@ -32,4 +35,18 @@ for b in "$out"/applog-*-pkgconfig "$out"/applog-c-cmake/applog-c "$out"/applog-
   out=$(LD_LIBRARY_PATH="$libdir" "$b" 2>&1 || true)
   case $out in *usage*) ;; *) echo "FAIL: $b does not run: $out"; exit 1 ;; esac
 done
+if [ -f "$libdir/pkgconfig/nvme-mpath-sqlite.pc" ]; then
+  [ -f "$P/include/nvme_mpath/sqlite_vfs.h" ] || { echo "FAIL: no sqlite_vfs.h"; exit 1; }
+  [ -x "$P/bin/nvme-mpath-sqlite" ] || { echo "FAIL: no nvme-mpath-sqlite tool"; exit 1; }
+  bad=$(nm -D --defined-only "$libdir/libnvme_mpath_sqlite.so" | awk '$2 ~ /[TDBRW]/ && $3 !~ /^(nvme_mpath_sqlite_|sqlite3_nvmempath)/ {print $3}' | head -5)
+  [ -z "$bad" ] || { echo "FAIL: libnvme_mpath_sqlite.so exports non-API symbols: $bad"; exit 1; }
+  ex=$P/examples/sqlite-vfs-example
+  cc -Wall -Wextra -Werror "$SRC/docs/sqlite-vfs-example.c" \
+    $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs nvme-mpath-sqlite) -o "$ex"
+  img=$P/examples/sqlite.img
+  truncate -s 16M "$img"
+  LD_LIBRARY_PATH="$libdir" "$P/bin/nvme-mpath-sqlite" format "$img" >/dev/null
+  LD_LIBRARY_PATH="$libdir" "$ex" "$img" || { echo "FAIL: the SQLite VFS example did not run"; exit 1; }
+  echo "built and ran docs/sqlite-vfs-example.c with pkg-config nvme-mpath-sqlite ($ex)"
+fi
 echo "install test: ok"

@@ -147,6 +147,7 @@ TEST(CApiTest, NullHandlesAreRejected) {
   EXPECT_EQ(nvme_mpath_queue_create(nullptr, nullptr, nullptr), -EINVAL);
   EXPECT_EQ(nvme_mpath_ns_info(nullptr, nullptr), -EINVAL);
   EXPECT_EQ(nvme_mpath_head_mode(nullptr), -EINVAL);
+  EXPECT_EQ(nvme_mpath_atomic_write_bytes(nullptr), -EINVAL);
   EXPECT_EQ(nvme_mpath_path_stats(nullptr, nullptr, 0), -EINVAL);
   EXPECT_EQ(nvme_mpath_set_policy(nullptr, NVME_MPATH_POLICY_NUMA, nullptr), -EINVAL);
   EXPECT_EQ(nvme_mpath_execute(nullptr, &io), -EINVAL);

@@ -102,6 +102,53 @@ TEST(IdentifyTest, ExtendedLbaAndMetadata) {
   EXPECT_FALSE(ns->SameFormat(*sep));
 }
 
+TEST(IdentifyTest, AtomicWriteUnitFromAwupfOrNawupf) {
+  nvme_id_ctrl ctrl;
+  memset(&ctrl, 0, sizeof(ctrl));
+  auto c = ParseIdCtrl(ctrl);
+  ASSERT_OK(c);
+  nvme_id_ns id = Ns(1, 12, 0);
+  auto ns = ParseIdNs(id, 1);
+  ASSERT_OK(ns);
+  EXPECT_EQ(AtomicWriteLbas(*c, *ns), 1u);  // AWUPF 0: one LBA (0's based), what nvmet reports
+  ctrl.awupf = htole16(7);
+  c = ParseIdCtrl(ctrl);
+  EXPECT_EQ(c->awupf, 7);
+  EXPECT_EQ(AtomicWriteLbas(*c, *ns), 8u);
+  id.nawupf = htole16(15);  // ignored without NSFEAT bit 1
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 8u);
+  id.nsfeat = 0x2;  // the namespace's own value wins, larger ...
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 16u);
+  id.nawupf = htole16(1);  // ... or smaller
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 2u);
+  id.nawupf = 0;
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 1u);
+}
+
+TEST(IdentifyTest, AtomicBoundariesCapTheAtomicWriteUnit) {
+  nvme_id_ctrl ctrl;
+  memset(&ctrl, 0, sizeof(ctrl));
+  auto c = ParseIdCtrl(ctrl);
+  ASSERT_OK(c);
+  nvme_id_ns id = Ns(1, 12, 0);
+  id.nsfeat = 0x2;
+  id.nawupf = htole16(63);  // 64 LBAs
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 64u);  // NABSPF 0: no boundaries
+  id.nabspf = htole16(15);  // boundaries every 16 LBAs from LBA 0
+  auto ns = ParseIdNs(id, 1);
+  EXPECT_EQ(ns->nabspf, 15);
+  EXPECT_EQ(AtomicWriteLbas(*c, *ns), 16u);
+  id.nabo = htole16(4);  // from LBA 4: an aligned 8-LBA write could cross one, a 4-LBA one not
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 4u);
+  id.nabo = 0;
+  id.nabspf = htole16(11);  // every 12 LBAs: 4 divides 12
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 4u);
+  id.nabspf = htole16(2);  // every 3 LBAs: only single LBAs are safe
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 1u);
+  id.nabspf = htole16(1023);  // boundaries wider than the unit: the unit stays
+  EXPECT_EQ(AtomicWriteLbas(*c, *ParseIdNs(id, 1)), 64u);
+}
+
 TEST(IdentifyTest, BadFormatsAreErrors) {
   nvme_id_ns id = Ns(1, 12, 0);
   id.flbas = 5;  // beyond nlbaf
