@@ -5,8 +5,8 @@
 #     (NVME_MPATH_<level>), its SONAME is libnvme_mpath.so.MAJOR (MAJOR from the header), and
 #     programs linked against API 1 keep API 1's _init functions (abi_v1.c);
 #   * a C-only consumer needs neither Abseil nor fmt (nor liburing/libnvme) development files:
-#     the exported CMake targets and nvme-mpath.pc name none of them, and applog-c
-#     builds with find_package while Abseil and fmt cannot be found, and with pkg-config seeing
+#     the exported CMake targets and nvme-mpath.pc name none of them, and applog-c and epoll-c
+#     build with find_package while Abseil and fmt cannot be found, and with pkg-config seeing
 #     no .pc file but ours;
 #   * no -std= in any .pc Cflags;
 #   * applog-cpp (C++ API, static) builds with find_package(COMPONENTS cpp) and pkg-config.
@@ -56,7 +56,7 @@ echo "pkg-config nvme-mpath: $c_flags"
 
 # ---- the examples ------------------------------------------------------------------------
 # C consumers: find_package with Abseil and fmt out of reach, pkg-config with only our .pc.
-for ex in applog-c; do
+for ex in applog-c epoll-c; do
   cmake -S "$SRC/examples/$ex" -B "$out/$ex-cmake" -DCMAKE_PREFIX_PATH="$P" \
     -DCMAKE_DISABLE_FIND_PACKAGE_absl=ON -DCMAKE_DISABLE_FIND_PACKAGE_fmt=ON >/dev/null
   cmake --build "$out/$ex-cmake" >/dev/null
@@ -82,7 +82,8 @@ mv "$SRC/examples/$ex/$ex" "$out/$ex-pkgconfig"
 echo "built $ex with find_package ($out/$ex-cmake/$ex) and pkg-config ($out/$ex-pkgconfig)"
 
 # Each binary starts and prints its usage (the lab runs them for real across a failover).
-for b in "$out"/*-pkgconfig "$out"/applog-c-cmake/applog-c "$out"/applog-cpp-cmake/applog-cpp; do
+for b in "$out"/*-pkgconfig "$out"/applog-c-cmake/applog-c "$out"/epoll-c-cmake/epoll-c \
+         "$out"/applog-cpp-cmake/applog-cpp; do
   o=$(LD_LIBRARY_PATH="$libdir" "$b" 2>&1 || true)
   case $o in *usage*) ;; *) fail "$b does not run: $o" ;; esac
 done
