@@ -34,6 +34,13 @@ bad=$(nm -D --defined-only "$libdir/libnvme_mpath.so" | awk '$2 ~ /[TDBRW]/ && $
 # objdump -T: "... g DF .text size VERSION name", VERSION in parentheses when not the default.
 unversioned=$(objdump -T "$libdir/libnvme_mpath.so" | awk '$4 == ".text" && $NF ~ /^nvme_mpath_/ && $(NF-1) !~ /^\(?NVME_MPATH_[0-9]+\)?$/ {print $NF}')
 [ -z "$unversioned" ] || fail "C API symbols outside a NVME_MPATH_<level> node: $unversioned"
+# Every function the header declares is exported, with a version: a function added to the
+# header but not to src/nvme_mpath.map (which lists names, no wildcard) would be missing here.
+exported=$(objdump -T "$libdir/libnvme_mpath.so" | awk '$4 == ".text" {print $NF}' | sort -u)
+for f in $(grep -oE '^NVME_MPATH_API [^(]*\bnvme_mpath_[a-z0-9_]+\(' "$P/include/nvme_mpath/nvme_mpath.h" |
+           grep -oE 'nvme_mpath_[a-z0-9_]+\($' | tr -d '('); do
+  grep -qx "$f" <<<"$exported" || fail "$f is declared in nvme_mpath.h but not exported: add it to the newest node of src/nvme_mpath.map"
+done
 for f in nvme_mpath_options_init nvme_mpath_queue_options_init; do
   objdump -T "$libdir/libnvme_mpath.so" | grep -q "(NVME_MPATH_1) *$f\$" || fail "no $f@NVME_MPATH_1"
   objdump -T "$libdir/libnvme_mpath.so" | grep -q " NVME_MPATH_2 *$f\$" || fail "no $f@@NVME_MPATH_2"
