@@ -35,6 +35,7 @@ struct opts {
   const char* committed;
   const char* journal_mode;
   const char* synchronous;
+  const char* stop_file; /* the run also ends once this file exists (a fault script is done) */
   long accounts, seconds, txns, seed, cmd_timeout_ms;
   unsigned long long lba_offset;
   int check;
@@ -45,6 +46,7 @@ static void usage(FILE* f) {
           "usage: nvme-mpath-sqlite-bank --db NAME [--vfs nvme_mpath|unix] [--accounts N] [--seconds S]\n"
           "         [--txns N] [--journal-mode delete|truncate|persist|wal] [--synchronous full|extra|normal]\n"
           "         [--log FILE] [--json FILE] [--seed N] [--cmd-timeout-ms MS] [--lba-offset LBA]\n"
+          "         [--stop-file F]   (the run also ends once F exists, looked at every 100 transactions)\n"
           "       nvme-mpath-sqlite-bank --db NAME --check [--committed FILE] [--vfs ...] [--lba-offset LBA]\n");
 }
 
@@ -236,6 +238,7 @@ static int run(const struct opts* o) {
   long long done = 0, errors = 0, consecutive = 0;
   double max_txn_s = 0;
   while ((o->txns <= 0 || done < o->txns) && (o->seconds <= 0 || now_s() - t0 < (double)o->seconds)) {
+    if (o->stop_file != NULL && done % 100 == 0 && access(o->stop_file, F_OK) == 0) break;
     const long a = 1 + random() % o->accounts, b = 1 + random() % o->accounts, amount = 1 + random() % 100;
     const double ts = now_s();
     sqlite3_stmt* steps[] = {begin, debit, credit, logst, commit};
@@ -309,7 +312,8 @@ int main(int argc, char** argv) {
       {"db", 1, 0, 'd'},        {"vfs", 1, 0, 'v'},         {"accounts", 1, 0, 'a'},   {"seconds", 1, 0, 's'},
       {"txns", 1, 0, 'n'},      {"journal-mode", 1, 0, 'j'}, {"synchronous", 1, 0, 'y'}, {"log", 1, 0, 'l'},
       {"json", 1, 0, 'J'},      {"seed", 1, 0, 'S'},        {"cmd-timeout-ms", 1, 0, 't'}, {"lba-offset", 1, 0, 'o'},
-      {"check", 0, 0, 'c'},     {"committed", 1, 0, 'C'},   {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+      {"check", 0, 0, 'c'},     {"committed", 1, 0, 'C'},   {"help", 0, 0, 'h'},       {"stop-file", 1, 0, 'F'},
+      {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     switch (c) {
@@ -327,6 +331,7 @@ int main(int argc, char** argv) {
       case 'o': o.lba_offset = strtoull(optarg, NULL, 0); break;
       case 'c': o.check = 1; break;
       case 'C': o.committed = optarg; break;
+      case 'F': o.stop_file = optarg; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }

@@ -2,6 +2,14 @@
 //
 // The C API (nvme_mpath/nvme_mpath.h) over the C++ API. Every entry point catches exceptions
 // (std::bad_alloc from the control plane) and maps absl::Status to -errno: nothing C++ crosses.
+//
+// Symbol versions (src/nvme_mpath.map): a function whose behaviour changed with a layout keeps
+// its old behaviour under the old version for programs linked against it. Only the _init
+// functions so far: API 1's wrote an API 1-sized struct, so nvme_mpath_options_init@NVME_MPATH_1
+// still writes that many bytes (a program built against API 1 has no room for more), and
+// nvme_mpath_options_init@@NVME_MPATH_2 (what programs link against now) writes the API 2 struct.
+// NVME_MPATH_SYMVER is set for the shared library only: the static one (the fio engine, the
+// tests) has no versions and defines the plain names.
 #include <nvme_mpath/nvme_mpath.h>
 
 #include <algorithm>
@@ -172,22 +180,40 @@ struct nvme_mpath_queue {
 
 extern "C" {
 
+#ifndef NVME_MPATH_SYMVER
 NVME_MPATH_API void nvme_mpath_options_init(struct nvme_mpath_options* o) {
   if (o == nullptr) return;
-  memset(o, 0, sizeof(*o));
-  const nvme_mpath::EngineOptions d;
-  o->size = sizeof(*o);
-  o->policy = NVME_MPATH_POLICY_NUMA;
-  o->rr_min_io = d.rr_min_io;
-  o->ana_poll_interval_ms = d.ana_poll_interval_ms;
-  o->no_path_timeout_ms = d.no_path_timeout_ms;
-  o->cmd_timeout_ms = d.cmd_timeout_ms;
-  o->io_timeout_ms = d.io_timeout_ms;
-  o->max_retries = d.max_retries;
-  o->write_hold_ms = d.write_hold_ms;
-  o->failback_delay_ms = d.failback_delay_ms;
-  o->publish_stats = d.publish_stats;
+  nvme_mpath::internal::InitCOptions(o, sizeof(*o));
 }
+NVME_MPATH_API void nvme_mpath_queue_options_init(struct nvme_mpath_queue_options* o) {
+  if (o == nullptr) return;
+  nvme_mpath::internal::InitCQueueOptions(o, sizeof(*o));
+}
+#else
+// The shared library: each _init under two versions, from two functions whose own names the
+// version script keeps local. @@ marks the default, which programs linked now get; @ the one
+// programs linked against API 1 keep, which writes only the API 1 struct they have room for.
+__attribute__((symver("nvme_mpath_options_init@@NVME_MPATH_2")))
+NVME_MPATH_API void nvme_mpath_options_init_v2(struct nvme_mpath_options* o) {
+  if (o == nullptr) return;
+  nvme_mpath::internal::InitCOptions(o, sizeof(*o));
+}
+__attribute__((symver("nvme_mpath_options_init@NVME_MPATH_1")))
+NVME_MPATH_API void nvme_mpath_options_init_v1(struct nvme_mpath_options* o) {
+  if (o == nullptr) return;
+  nvme_mpath::internal::InitCOptions(o, nvme_mpath::internal::kCOptionsSizeV1);
+}
+__attribute__((symver("nvme_mpath_queue_options_init@@NVME_MPATH_2")))
+NVME_MPATH_API void nvme_mpath_queue_options_init_v2(struct nvme_mpath_queue_options* o) {
+  if (o == nullptr) return;
+  nvme_mpath::internal::InitCQueueOptions(o, sizeof(*o));
+}
+__attribute__((symver("nvme_mpath_queue_options_init@NVME_MPATH_1")))
+NVME_MPATH_API void nvme_mpath_queue_options_init_v1(struct nvme_mpath_queue_options* o) {
+  if (o == nullptr) return;
+  nvme_mpath::internal::InitCQueueOptions(o, nvme_mpath::internal::kCQueueOptionsSizeV1);
+}
+#endif
 
 NVME_MPATH_API int nvme_mpath_open(const struct nvme_mpath_options* o, nvme_mpath_engine** out,
                                    char* errbuf, size_t errlen) {
@@ -299,33 +325,52 @@ NVME_MPATH_API const char* nvme_mpath_stats_segment(const nvme_mpath_engine* e) 
   return e ? e->segment.c_str() : "";
 }
 
-NVME_MPATH_API void nvme_mpath_queue_options_init(struct nvme_mpath_queue_options* o) {
-  if (o == nullptr) return;
-  memset(o, 0, sizeof(*o));
-  nvme_mpath::QueueOptions d;
-  o->size = sizeof(*o);
-  o->depth = d.depth;
-  o->sqpoll_idle_ms = d.sqpoll_idle_ms;
-}
-
-NVME_MPATH_API int nvme_mpath_queue_create(nvme_mpath_engine* e,
-                                           const struct nvme_mpath_queue_options* o,
-                                           nvme_mpath_queue** out) {
-  if (e == nullptr || out == nullptr) return -EINVAL;
-  return Guard([&] {
+NVME_MPATH_API int nvme_mpath_queue_create_err(nvme_mpath_engine* e,
+                                               const struct nvme_mpath_queue_options* o,
+                                               nvme_mpath_queue** out, char* errbuf,
+                                               size_t errlen) {
+  int r = Guard([&]() -> int {
+    SetErr(errbuf, errlen, "");
+    if (out == nullptr) {
+      SetErr(errbuf, errlen, "nvme_mpath_queue_create: out must not be NULL");
+      return -EINVAL;
+    }
+    // The options first: pure, so a bad one is named even before an engine exists.
     nvme_mpath::QueueOptions qo;
     if (absl::Status st = nvme_mpath::internal::QueueOptionsFromC(o, &qo); !st.ok()) {
-      MPLOG_ERROR("nvme_mpath_queue_create: {}", st);
+      SetErr(errbuf, errlen, "nvme_mpath_queue_create: " + std::string(st.message()));
+      return -EINVAL;
+    }
+    if (e == nullptr) {
+      SetErr(errbuf, errlen, "nvme_mpath_queue_create: engine must not be NULL");
       return -EINVAL;
     }
     auto q = e->engine->CreateQueue(qo);
     if (!q.ok()) {
-      MPLOG_ERROR("nvme_mpath_queue_create: {}", q.status());
+      SetErr(errbuf, errlen, "nvme_mpath_queue_create: " + std::string(q.status().message()));
       return CApiErrno(q.status());
     }
     *out = new nvme_mpath_queue{std::move(*q)};
     return 0;
   });
+  if (r < 0 && errbuf != nullptr && errlen > 0 && errbuf[0] == 0)
+    SetErr(errbuf, errlen, std::string("nvme_mpath_queue_create: ") + strerrordesc_np(-r));
+  return r;
+}
+
+NVME_MPATH_API int nvme_mpath_queue_create(nvme_mpath_engine* e,
+                                           const struct nvme_mpath_queue_options* o,
+                                           nvme_mpath_queue** out) {
+  // API 1 had no error buffer and logged the reason: it still does.
+  char err[512];
+  int r = nvme_mpath_queue_create_err(e, o, out, err, sizeof(err));
+  if (r < 0) {
+    Guard([&] {
+      MPLOG_ERROR("{}", err);
+      return 0;
+    });
+  }
+  return r;
 }
 
 NVME_MPATH_API void nvme_mpath_queue_destroy(nvme_mpath_queue* q) {
@@ -420,5 +465,23 @@ NVME_MPATH_API int nvme_mpath_trim(nvme_mpath_queue* q, uint64_t slba, uint32_t 
 NVME_MPATH_API const char* nvme_mpath_status_name(int res) { return nvme_mpath::StatusName(res); }
 
 NVME_MPATH_API const char* nvme_mpath_version(void) { return NVME_MPATH_VERSION_STRING; }
+
+NVME_MPATH_API int nvme_mpath_version_check(int major, int minor) {
+  return major == NVME_MPATH_VERSION_MAJOR && minor >= 0 && minor <= NVME_MPATH_VERSION_MINOR;
+}
+
+NVME_MPATH_API int nvme_mpath_set_log_fn(nvme_mpath_log_fn fn, void* ctx, int level) {
+  using nvme_mpath::internal::LogLevel;
+  if (level < NVME_MPATH_LOG_DEFAULT || level > NVME_MPATH_LOG_DEBUG) return -EINVAL;
+  static_assert(int(LogLevel::kError) == NVME_MPATH_LOG_ERROR &&
+                int(LogLevel::kWarn) == NVME_MPATH_LOG_WARN &&
+                int(LogLevel::kInfo) == NVME_MPATH_LOG_INFO &&
+                int(LogLevel::kDebug) == NVME_MPATH_LOG_DEBUG);
+  if (!nvme_mpath::internal::SetLogSink(fn, ctx)) return -EDEADLK;
+  nvme_mpath::internal::SetLogLevel(level == NVME_MPATH_LOG_DEFAULT
+                                        ? nvme_mpath::internal::LogLevelFromEnv()
+                                        : static_cast<LogLevel>(level));
+  return 0;
+}
 
 }  // extern "C"

@@ -1,12 +1,69 @@
 // File: c_options.cc — see c_options.h.
 #include "c_options.h"
 
-namespace nvme_mpath::internal {
+#include <algorithm>
+#include <cstring>
+#include <string>
 
-absl::Status EngineOptionsFromC(const nvme_mpath_options* o, EngineOptions* out) {
-  if (o == nullptr) return absl::InvalidArgumentError("options must not be NULL");
-  if (o->size < sizeof(nvme_mpath_options))
-    return absl::InvalidArgumentError("options.size too small: call nvme_mpath_options_init()");
+namespace nvme_mpath::internal {
+namespace {
+
+// Returns the message for a `size` that is no layout's, or "" when it is one.
+std::string BadSize(const char* what, const char* init, uint32_t size, size_t v1, size_t v2) {
+  if (size == v1 || size == v2) return "";
+  std::string why = size < v1 ? "too small" : size > v2 ? "larger than this library's" : "not a layout's";
+  return std::string(what) + ".size " + std::to_string(size) + " is " + why + " (" +
+         std::to_string(v1) + " in API 1, " + std::to_string(v2) + " in API 2): call " + init +
+         "()" + (size > v2 ? "; the program was built against a newer nvme_mpath.h than this library" : "");
+}
+
+}  // namespace
+
+void InitCOptions(nvme_mpath_options* o, size_t size) {
+  const EngineOptions d;
+  nvme_mpath_options c;
+  memset(&c, 0, sizeof(c));
+  c.size = uint32_t(size);
+  c.policy = NVME_MPATH_POLICY_NUMA;
+  c.rr_min_io = d.rr_min_io;
+  c.ana_poll_interval_ms = d.ana_poll_interval_ms;
+  c.no_path_timeout_ms = d.no_path_timeout_ms;
+  c.cmd_timeout_ms = d.cmd_timeout_ms;
+  c.io_timeout_ms = d.io_timeout_ms;
+  c.max_retries = d.max_retries;
+  c.write_hold_ms = d.write_hold_ms;
+  c.failback_delay_ms = d.failback_delay_ms;
+  c.publish_stats = d.publish_stats;
+  // API 2
+  c.write_hold_release_on_reset = d.write_hold_release_on_reset;
+  c.marginal_errors = d.marginal_errors;
+  c.marginal_window_ms = d.marginal_window_ms;
+  memcpy(o, &c, std::min(size, sizeof(c)));
+}
+
+void InitCQueueOptions(nvme_mpath_queue_options* o, size_t size) {
+  const QueueOptions d;
+  nvme_mpath_queue_options c;
+  memset(&c, 0, sizeof(c));
+  c.size = uint32_t(size);
+  c.depth = d.depth;
+  c.sqpoll_idle_ms = d.sqpoll_idle_ms;
+  // API 2
+  c.defer_taskrun = d.defer_taskrun;
+  memcpy(o, &c, std::min(size, sizeof(c)));
+}
+
+absl::Status EngineOptionsFromC(const nvme_mpath_options* caller, EngineOptions* out) {
+  if (caller == nullptr) return absl::InvalidArgumentError("options must not be NULL");
+  if (std::string m = BadSize("options", "nvme_mpath_options_init", caller->size, kCOptionsSizeV1,
+                              kCOptionsSizeV2);
+      !m.empty())
+    return absl::InvalidArgumentError(m);
+  // The caller's fields over the defaults of those its layout lacks: below, every field is there.
+  nvme_mpath_options full;
+  InitCOptions(&full, sizeof(full));
+  memcpy(&full, caller, caller->size);
+  const nvme_mpath_options* o = &full;
   if (o->policy < NVME_MPATH_POLICY_NUMA || o->policy > NVME_MPATH_POLICY_ACTIVE_PASSIVE)
     return absl::InvalidArgumentError("unknown policy " + std::to_string(o->policy));
   if (o->npaths != 0 && o->paths == nullptr)
@@ -35,22 +92,32 @@ absl::Status EngineOptionsFromC(const nvme_mpath_options* o, EngineOptions* out)
   eo.failback_delay_ms = o->failback_delay_ms;
   eo.publish_stats = o->publish_stats != 0;
   if (o->name) eo.name = o->name;
+  eo.write_hold_release_on_reset = o->write_hold_release_on_reset != 0;
+  eo.marginal_errors = o->marginal_errors;
+  eo.marginal_window_ms = o->marginal_window_ms;
   if (absl::Status s = ValidateEngineOptions(eo); !s.ok()) return s;
   *out = std::move(eo);
   return absl::OkStatus();
 }
 
-absl::Status QueueOptionsFromC(const nvme_mpath_queue_options* o, QueueOptions* out) {
+absl::Status QueueOptionsFromC(const nvme_mpath_queue_options* caller, QueueOptions* out) {
   QueueOptions qo;
-  if (o != nullptr) {
-    if (o->size < sizeof(nvme_mpath_queue_options))
-      return absl::InvalidArgumentError("queue options.size too small: call nvme_mpath_queue_options_init()");
+  if (caller != nullptr) {
+    if (std::string m = BadSize("queue options", "nvme_mpath_queue_options_init", caller->size,
+                                kCQueueOptionsSizeV1, kCQueueOptionsSizeV2);
+        !m.empty())
+      return absl::InvalidArgumentError(m);
+    nvme_mpath_queue_options full;
+    InitCQueueOptions(&full, sizeof(full));
+    memcpy(&full, caller, caller->size);
+    const nvme_mpath_queue_options* o = &full;
     if (o->nbuffers != 0 && o->buffers == nullptr)
       return absl::InvalidArgumentError("nbuffers is " + std::to_string(o->nbuffers) + " but buffers is NULL");
     qo.depth = o->depth;
     qo.sqpoll = o->sqpoll != 0;
     qo.sqpoll_idle_ms = o->sqpoll_idle_ms;
     qo.fixed_buffers = o->fixed_buffers != 0;
+    qo.defer_taskrun = o->defer_taskrun != 0;
     // Checked before copying: a garbage count must not make us allocate gigabytes.
     if (o->nbuffers > kMaxFixedBuffers)
       return absl::InvalidArgumentError("nbuffers is " + std::to_string(o->nbuffers) + "; at most " +

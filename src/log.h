@@ -1,8 +1,9 @@
 // File: log.h
 //
-// Control-plane logging to stderr: "nvme-mpath: <level>: <message>". The level comes from the
-// environment variable NVME_MPATH_LOG (error|warn|info|debug; default warn) or SetLogLevel().
-// Never used per I/O on the hot path, only on state changes.
+// Control-plane logging: to stderr as "nvme-mpath: <level>: <message>", or to the embedder's sink
+// (nvme_mpath_set_log_fn). The level comes from the environment variable NVME_MPATH_LOG
+// (error|warn|info|debug; default warn), SetLogLevel() or nvme_mpath_set_log_fn(). Never used per
+// I/O on the hot path, only on state changes.
 #ifndef NVME_MPATH_SRC_LOG_H_
 #define NVME_MPATH_SRC_LOG_H_
 
@@ -36,7 +37,16 @@ enum class LogLevel : int { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
 LogLevel CurrentLogLevel();
 void SetLogLevel(LogLevel level);
+// Returns the level NVME_MPATH_LOG names (kWarn when it is unset or unknown).
+LogLevel LogLevelFromEnv();
+// Writes one line (no newline in `message`) to the sink, or to stderr when none is set.
 void LogLine(LogLevel level, std::string_view message);
+
+// The embedder's sink: fn(ctx, level, message), message NUL-terminated, without prefix or newline.
+using LogSinkFn = void (*)(void* ctx, int level, const char* message);
+// Routes every line to fn (nullptr: stderr again). Returns once no thread is inside the previous
+// sink; false (and nothing changed) when called from inside the sink, which would wait for itself.
+bool SetLogSink(LogSinkFn fn, void* ctx);
 
 }  // namespace nvme_mpath::internal
 

@@ -17,7 +17,15 @@
  * queue; callbacks run inside nvme_mpath_poll() on that thread. Destroy all queues before
  * closing their engine. A queue may move to another thread when it has no I/O in flight; moved
  * with I/O in flight (and defer_taskrun on, the default), it answers -EEXIST on the new thread
- * (see engine.h, "Threading model").
+ * (see engine.h, "Threading model"). Log lines may come from any library thread: see
+ * nvme_mpath_set_log_fn().
+ *
+ * Versions: NVME_MPATH_VERSION_MAJOR.MINOR.PATCH is the release this header belongs to; the
+ * library's SONAME is libnvme_mpath.so.MAJOR; NVME_MPATH_API_VERSION counts the releases that
+ * added to the C API, and the symbols each added carry the version node NVME_MPATH_<that count>.
+ * Option structs start with a `size` (set by their _init function): a program built against an
+ * older header keeps working with a newer library, the fields it does not know taking their
+ * defaults. docs/c-api.md is the reference of every function, with its return codes.
  */
 #ifndef NVME_MPATH_C_H_
 #define NVME_MPATH_C_H_
@@ -36,7 +44,14 @@ extern "C" {
 #define NVME_MPATH_API
 #endif
 
-#define NVME_MPATH_API_VERSION 1
+/* The release this header belongs to (the CMake project version is read from these lines). */
+#define NVME_MPATH_VERSION_MAJOR 0
+#define NVME_MPATH_VERSION_MINOR 2
+#define NVME_MPATH_VERSION_PATCH 0
+/* The C API level: 1 = release 0.1, 2 = release 0.2 (the log callback, the option fields below
+ * marked "API 2", nvme_mpath_queue_create_err, nvme_mpath_version_check). The symbols a level
+ * added are in version node NVME_MPATH_<level> of libnvme_mpath.so (docs/c-api.md, "Versions"). */
+#define NVME_MPATH_API_VERSION 2
 
 typedef struct nvme_mpath_engine nvme_mpath_engine;
 typedef struct nvme_mpath_queue nvme_mpath_queue;
@@ -68,6 +83,14 @@ struct nvme_mpath_options {
   uint32_t failback_delay_ms;      /* default 0 */
   int publish_stats;               /* default 1: visible to nvme-mpath-ctl stats */
   const char* name;                /* shown by nvme-mpath-ctl; NULL = program name */
+  /* API 2. A caller built against API 1 passes the API 1 size: these keep their defaults. */
+  int write_hold_release_on_reset; /* 1: end a path's write hold once its controller was reset
+                                      (default 0: hold for write_hold_ms) */
+  uint32_t marginal_errors;        /* path error incidents within marginal_window_ms that mark a
+                                      path marginal (used last); default 3; 0 = never */
+  uint32_t marginal_window_ms;     /* default 10000 */
+  uint32_t reserved0;              /* 0; ends the struct on its alignment, so that the next
+                                      field added starts at this layout's size */
 };
 
 /* Fills `o` with the defaults. */
@@ -131,11 +154,28 @@ struct nvme_mpath_queue_options {
   int fixed_buffers;         /* register `buffers` (io->buf_index selects one) */
   const struct iovec* buffers;
   uint32_t nbuffers;
+  uint32_t reserved0;        /* 0 (the API 1 layout's padding; never read) */
+  /* API 2. A caller built against API 1 passes the API 1 size: these keep their defaults. */
+  int defer_taskrun;         /* default 1: SINGLE_ISSUER|DEFER_TASKRUN ring, owned by the first
+                                thread that uses the queue; 0: COOP_TASKRUN (see engine.h) */
+  uint32_t reserved1;        /* 0; ends the struct on its alignment */
 };
 NVME_MPATH_API void nvme_mpath_queue_options_init(struct nvme_mpath_queue_options* o);
+/* Creates a queue (o NULL = the defaults). Returns 0, or -errno: -EINVAL bad arguments or
+ * options, -EACCES io_uring refused (kernel.io_uring_disabled, seccomp, SQPOLL without the
+ * privilege), -ENOSYS no io_uring, -EOPNOTSUPP the kernel lacks what NVMe passthrough needs,
+ * -ENOMEM (RLIMIT_MEMLOCK); docs/c-api.md. It logs the reason of a failure
+ * (nvme_mpath_set_log_fn); nvme_mpath_queue_create_err returns it instead. */
 NVME_MPATH_API int nvme_mpath_queue_create(nvme_mpath_engine* e,
                                            const struct nvme_mpath_queue_options* o,
                                            nvme_mpath_queue** out);
+/* API 2. nvme_mpath_queue_create with nvme_mpath_open's error buffer: on failure, when errbuf
+ * is not NULL, a one-line message (for example "nvme_mpath_queue_create: queue depth 0 out of
+ * range 1..65536"), "" on success; nothing is logged. */
+NVME_MPATH_API int nvme_mpath_queue_create_err(nvme_mpath_engine* e,
+                                               const struct nvme_mpath_queue_options* o,
+                                               nvme_mpath_queue** out, char* errbuf,
+                                               size_t errlen);
 /* Fails parked and held I/O (-ESHUTDOWN), waits for commands in flight (at most 60 s; see
  * Queue in engine.h), then frees the queue. */
 NVME_MPATH_API void nvme_mpath_queue_destroy(nvme_mpath_queue* q);
@@ -232,8 +272,43 @@ NVME_MPATH_API int nvme_mpath_execute(nvme_mpath_queue* q, struct nvme_mpath_io*
 
 /* "ANA_INACCESSIBLE", "HOST_PATH_ERROR", "-ENODEV", ... for a cqe->res value. */
 NVME_MPATH_API const char* nvme_mpath_status_name(int res);
-/* Library version, "MAJOR.MINOR.PATCH". */
+/* Library version, "MAJOR.MINOR.PATCH" (the library's NVME_MPATH_VERSION_* macros). */
 NVME_MPATH_API const char* nvme_mpath_version(void);
+/* API 2. Returns 1 when the library running is compatible with a program built against release
+ * major.minor (same major, minor at most the library's), else 0. Call it as
+ * NVME_MPATH_VERSION_CHECK() at start-up to fail with a clear message instead of misbehaving. */
+NVME_MPATH_API int nvme_mpath_version_check(int major, int minor);
+#define NVME_MPATH_VERSION_CHECK() \
+  nvme_mpath_version_check(NVME_MPATH_VERSION_MAJOR, NVME_MPATH_VERSION_MINOR)
+
+/* API 2. Log lines: levels, and where they go. */
+enum nvme_mpath_log_level {
+  NVME_MPATH_LOG_DEFAULT = -1, /* as nvme_mpath_set_log_fn's level: the level NVME_MPATH_LOG
+                                  names (error|warn|info|debug), warn when it is unset */
+  NVME_MPATH_LOG_ERROR = 0,
+  NVME_MPATH_LOG_WARN = 1,
+  NVME_MPATH_LOG_INFO = 2,
+  NVME_MPATH_LOG_DEBUG = 3,
+};
+/* One log line: `level` an enum nvme_mpath_log_level, `message` without prefix or newline,
+ * valid during the call only. */
+typedef void (*nvme_mpath_log_fn)(void* ctx, int level, const char* message);
+/* Sends every library log line of `level` or more severe (a smaller value) to fn(ctx, ...), or,
+ * with fn NULL, to stderr as "nvme-mpath: <level>: <message>" (the default). Without a call the
+ * level is NVME_MPATH_LOG's. Lines come from state changes (paths failing, coming back, ANA
+ * moves, reopened controllers), never one per I/O.
+ *
+ * Threading contract: fn runs on whichever library thread logs: the engine's control thread,
+ * a path's refresh worker, a thread inside nvme_mpath_open, or a queue's thread inside
+ * nvme_mpath_poll/submit/flush. The library calls it for one line at a time (a lock is held
+ * around each call; calls never overlap), so fn needs no locking of its own against itself,
+ * but it must be safe to run on any thread, return quickly (other threads' lines wait for it)
+ * and not call into nvme_mpath other than nvme_mpath_status_name/nvme_mpath_version (a line
+ * that call logs goes to stderr). nvme_mpath_set_log_fn may be called from any thread, at any
+ * time; it returns once no thread is inside the previous fn, so the previous ctx may be freed
+ * then. Returns 0, -EINVAL for an unknown level (nothing changed), -EDEADLK when called from
+ * inside fn (nothing changed). */
+NVME_MPATH_API int nvme_mpath_set_log_fn(nvme_mpath_log_fn fn, void* ctx, int level);
 
 #ifdef __cplusplus
 }

@@ -31,7 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const EngineOptions d;
 
   nvme_mpath_options o{};
-  o.size = in.ConsumeBool() ? sizeof(o) : in.ConsumeIntegral<uint32_t>();
+  // The size: this layout's, API 1's (the fields after it must then keep their defaults), or any.
+  const uint32_t size_pick = in.ConsumeIntegralInRange(0, 3);
+  o.size = size_pick <= 1 ? sizeof(o) : size_pick == 2 ? internal::kCOptionsSizeV1 : in.ConsumeIntegral<uint32_t>();
   std::string nqn, pref, name;
   std::vector<std::string> path_text(in.ConsumeIntegralInRange<size_t>(0, 20));
   std::vector<const char*> paths;
@@ -63,10 +65,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.failback_delay_ms = in.ConsumeBool() ? d.failback_delay_ms : in.ConsumeIntegral<uint32_t>();
   o.publish_stats = in.ConsumeIntegral<int>();
   o.name = MaybeString(in, &name);
+  o.write_hold_release_on_reset = in.ConsumeIntegral<int>();
+  o.marginal_errors = in.ConsumeBool() ? d.marginal_errors : in.ConsumeIntegral<uint32_t>();
+  o.marginal_window_ms = in.ConsumeBool() ? d.marginal_window_ms : in.ConsumeIntegral<uint32_t>();
 
   EngineOptions eo;
   if (absl::Status s = internal::EngineOptionsFromC(&o, &eo); s.ok()) {
-    if (o.size < sizeof(o) || eo.paths.size() > kMaxEnginePaths) __builtin_trap();
+    if ((o.size != sizeof(o) && o.size != internal::kCOptionsSizeV1) ||
+        eo.paths.size() > kMaxEnginePaths)
+      __builtin_trap();
+    if (o.size == internal::kCOptionsSizeV1 &&  // API 1 callers: the API 2 fields not read
+        (eo.marginal_errors != d.marginal_errors || eo.marginal_window_ms != d.marginal_window_ms ||
+         eo.write_hold_release_on_reset != d.write_hold_release_on_reset))
+      __builtin_trap();
     if (eo.paths.empty() == (eo.subsysnqn.empty() || eo.nsid == 0)) __builtin_trap();  // exactly one
     if (ParseIoPolicy(IoPolicyName(eo.policy)) != eo.policy || eo.rr_min_io == 0) __builtin_trap();
     if (eo.write_hold_ms < -1 || eo.max_retries > 255) __builtin_trap();
@@ -81,11 +92,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   nvme_mpath_queue_options q{};
-  q.size = in.ConsumeBool() ? sizeof(q) : in.ConsumeIntegral<uint32_t>();
+  const uint32_t qsize_pick = in.ConsumeIntegralInRange(0, 3);
+  q.size = qsize_pick <= 1 ? sizeof(q) : qsize_pick == 2 ? internal::kCQueueOptionsSizeV1 : in.ConsumeIntegral<uint32_t>();
   q.depth = in.ConsumeBool() ? 128 : in.ConsumeIntegral<uint32_t>();
   q.sqpoll = in.ConsumeIntegral<int>();
   q.sqpoll_idle_ms = in.ConsumeIntegral<uint32_t>();
   q.fixed_buffers = in.ConsumeIntegral<int>();
+  q.defer_taskrun = in.ConsumeIntegral<int>();
   static char arena[1 << 12];
   std::vector<iovec> bufs(in.ConsumeIntegralInRange<size_t>(0, 8));
   for (iovec& v : bufs) {
@@ -100,6 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (absl::Status s = internal::QueueOptionsFromC(use_null ? nullptr : &q, &qo); s.ok()) {
     if (qo.depth == 0 || qo.depth > 65536) __builtin_trap();
     if (qo.fixed_buffers == qo.buffers.empty()) __builtin_trap();
+    if (!use_null && q.size == internal::kCQueueOptionsSizeV1 && !qo.defer_taskrun) __builtin_trap();
     for (const auto& [base, len] : qo.buffers)
       if (base == nullptr || len == 0 || len > (size_t{1} << 30)) __builtin_trap();
   } else if (s.message().empty() || use_null) {

@@ -85,9 +85,12 @@ lab_ana 2 non-optimized
 
 # Stats under fio during a failover.
 fio --name=ctljob --ioengine=mpath_nvme --filename="$(lab_ng 1 1)" --rw=randread --bs=4k --iodepth=8 \
-  --runtime=14 --time_based > fio-ctl.log 2>&1 &
+  --runtime=20 --time_based > fio-ctl.log 2>&1 &
 fpid=$!
-sleep 4
+# Until the job's engine publishes its stats (fio takes seconds to start under TCG, more on a
+# loaded host: a fixed 4 s once found no engine yet), then 2 s of I/O on path 0.
+for ((i = 0; i < 300; i++)); do "$CTL" stats --name ctljob > /dev/null 2>&1 && break; sleep 0.1; done
+sleep 2
 "$CTL" stats --name ctljob -o json > s1.json; "$CTL" stats --name ctljob
 lab_ana 1 inaccessible; lab_ana 2 optimized
 sleep 3

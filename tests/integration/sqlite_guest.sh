@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs in the VM lab (2 ports): SQLite on the nvme_mpath VFS (docs/sqlite-vfs.md).
 #  1. format the lab namespace (nvme-mpath-sqlite format, info -o json);
-#  2. fault storm: the bank workload (rollback journal, synchronous=EXTRA) for 60 s while ANA
+#  2. fault storm: the bank workload (rollback journal, synchronous=EXTRA) while ANA
 #     flips, port 1 goes down and up, its controller is reset, blackholed (1 s command
 #     timeout), controller 2 is deleted and reconnected, and no path is usable for 2 s.
 #     Expected: 0 SQLite errors, integrity ok, invariant ok, every acknowledged transaction
@@ -57,10 +57,15 @@ storm() {
   # No usable path for 2 s: I/O is parked, then re-driven (the no-path timeout is 30 s).
   at 3 lab_ana 1 inaccessible; now lab_ana 2 inaccessible
   at 2 lab_ana 1 optimized; now lab_ana 2 non-optimized
+  sleep 2  # transactions in the last state too
   echo "[storm $(date +%T)] done"
+  touch "$OUT/storm.done"
 }
-rm -f "$OUT/faults.failed" "$OUT/storm.ids"
-NVME_MPATH_LOG=info "$BANK" --db "$DEV" --seconds 60 --accounts $ACCOUNTS --journal-mode delete \
+rm -f "$OUT/faults.failed" "$OUT/storm.ids" "$OUT/storm.done"
+# The workload runs until the storm's last step is done (about 50 s), at most 240 s: fault
+# actions take longer on a loaded host, and the storm must not outlast it.
+NVME_MPATH_LOG=info "$BANK" --db "$DEV" --seconds 240 --stop-file "$OUT/storm.done" \
+  --accounts $ACCOUNTS --journal-mode delete \
   --synchronous extra --cmd-timeout-ms 1000 --log "$OUT/storm.ids" --json "$OUT/storm.json" \
   > "$OUT/storm.log" 2>&1 &
 bp=$!

@@ -1,7 +1,8 @@
 // File: c_api_test.cc
 //
-// The C API without devices: defaults, argument checks, clear errors, the absl::Status to
-// -errno mapping, the ABI layout of the request struct, names.
+// The C API without devices: defaults, argument checks, clear errors (nvme_mpath_open's and
+// nvme_mpath_queue_create_err's buffers), the absl::Status to -errno mapping, the ABI layout of
+// the request struct, names, the version macros against the library.
 #include <nvme_mpath/engine.h>
 #include <nvme_mpath/nvme_mpath.h>
 
@@ -167,6 +168,49 @@ TEST(CApiTest, Names) {
   EXPECT_STREQ(nvme_mpath_status_name(0x370), "HOST_PATH_ERROR");
   EXPECT_TRUE(std::regex_match(nvme_mpath_version(), std::regex(R"(\d+\.\d+\.\d+)")))
       << nvme_mpath_version();
+}
+
+TEST(CApiTest, QueueCreateErrNamesTheBadOption) {
+  nvme_mpath_queue_options o;
+  nvme_mpath_queue_options_init(&o);
+  o.depth = 0;
+  nvme_mpath_queue* q = nullptr;
+  char err[256];
+  memset(err, 'x', sizeof(err));
+  // The options are checked first: named even without an engine.
+  EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "nvme_mpath_queue_create: queue depth 0 out of range 1..65536");
+  EXPECT_EQ(q, nullptr);
+  o.depth = 8;
+  o.nbuffers = 2;
+  EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "nvme_mpath_queue_create: nbuffers is 2 but buffers is NULL");
+  o.nbuffers = 0;
+  o.size = 12;
+  EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, err, sizeof(err)), -EINVAL);
+  EXPECT_NE(std::string(err).find("call nvme_mpath_queue_options_init()"), std::string::npos) << err;
+  nvme_mpath_queue_options_init(&o);
+  EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "nvme_mpath_queue_create: engine must not be NULL");
+  EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, nullptr, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "nvme_mpath_queue_create: out must not be NULL");
+  char small[10];
+  EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, small, sizeof(small)), -EINVAL);
+  EXPECT_EQ(strlen(small), sizeof(small) - 1);
+  EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, nullptr, 0), -EINVAL);  // no buffer
+}
+
+TEST(CApiTest, VersionMacrosMatchTheLibrary) {
+  const std::string macros = std::to_string(NVME_MPATH_VERSION_MAJOR) + "." +
+                             std::to_string(NVME_MPATH_VERSION_MINOR) + "." +
+                             std::to_string(NVME_MPATH_VERSION_PATCH);
+  EXPECT_EQ(nvme_mpath_version(), macros);
+  EXPECT_EQ(NVME_MPATH_VERSION_CHECK(), 1);
+  // Older minors of the same major are compatible; a newer minor or another major is not.
+  EXPECT_EQ(nvme_mpath_version_check(NVME_MPATH_VERSION_MAJOR, 0), 1);
+  EXPECT_EQ(nvme_mpath_version_check(NVME_MPATH_VERSION_MAJOR, NVME_MPATH_VERSION_MINOR + 1), 0);
+  EXPECT_EQ(nvme_mpath_version_check(NVME_MPATH_VERSION_MAJOR + 1, 0), 0);
+  EXPECT_EQ(nvme_mpath_version_check(NVME_MPATH_VERSION_MAJOR, -1), 0);
 }
 
 }  // namespace
