@@ -44,9 +44,12 @@ for f in $(grep -oE '^NVME_MPATH_API [^(]*\bnvme_mpath_[a-z0-9_]+\(' "$P/include
            grep -oE 'nvme_mpath_[a-z0-9_]+\($' | tr -d '('); do
   grep -qx "$f" <<<"$exported" || fail "$f is declared in nvme_mpath.h but not exported: add it to the newest node of src/nvme_mpath.map"
 done
+# (objdump's output is kept, not piped into grep -q: grep exiting at the first match kills
+# objdump with SIGPIPE, which pipefail turns into a failure now and then.)
+dynsyms=$(objdump -T "$libdir/libnvme_mpath.so")
 for f in nvme_mpath_options_init nvme_mpath_queue_options_init; do
-  objdump -T "$libdir/libnvme_mpath.so" | grep -q "(NVME_MPATH_1) *$f\$" || fail "no $f@NVME_MPATH_1"
-  objdump -T "$libdir/libnvme_mpath.so" | grep -q " NVME_MPATH_2 *$f\$" || fail "no $f@@NVME_MPATH_2"
+  grep -q "(NVME_MPATH_1) *$f\$" <<<"$dynsyms" || fail "no $f@NVME_MPATH_1"
+  grep -q " NVME_MPATH_2 *$f\$" <<<"$dynsyms" || fail "no $f@@NVME_MPATH_2"
 done
 echo "exports: $(nm -D --defined-only "$libdir/libnvme_mpath.so" | grep -c ' T nvme_mpath_') C API symbols, in nodes $(objdump -T "$libdir/libnvme_mpath.so" | grep -o 'NVME_MPATH_[0-9]*' | sort -u | tr '\n' ' ')"
 out=$P/examples
@@ -73,7 +76,7 @@ for ex in applog-c epoll-c; do
   PKG_CONFIG_LIBDIR="$pcdir" PKG_CONFIG_PATH= make -s -C "$SRC/examples/$ex" "$ex" >/dev/null
   mv "$SRC/examples/$ex/$ex" "$out/$ex-pkgconfig"
   # Linked against the current API: the default (newest) versions.
-  objdump -T "$out/$ex-pkgconfig" | grep -q '(NVME_MPATH_2) *nvme_mpath_options_init$' ||
+  grep -q '(NVME_MPATH_2) *nvme_mpath_options_init$' <<<"$(objdump -T "$out/$ex-pkgconfig")" ||
     fail "$ex does not link nvme_mpath_options_init@NVME_MPATH_2"
   echo "built $ex (C only) with find_package ($out/$ex-cmake/$ex) and pkg-config ($out/$ex-pkgconfig)"
 done
