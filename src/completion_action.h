@@ -35,9 +35,10 @@ constexpr int64_t HeadResendDelayNs(uint32_t attempt) {
 // Our own resource shortage (-EAGAIN, -EBUSY, -ENOMEM, -EFAULT): the same path again after
 // 1 ms, doubling with each retry of the command (1, 2, 4, 8, 16 ms with the default budget of
 // 5). A burst, such as a failover moving a whole path's commands at once, can leave the kernel
-// short of tags for longer than 1 ms; on 6.1 and 6.12 a command that finds no tag is punted to
-// io-wq, where its data address may be truncated to 32 bits and it fails with -EFAULT
-// (docs/kernels.md): spacing the retries lets the burst drain.
+// short of resources for longer than 1 ms. On 6.12 a command punted to io-wq (no tag free, or
+// a queue frozen by a reset) may have its data address truncated to 32 bits and fail with
+// -EFAULT; 6.1 gave one -EFAULT at an ANA flip under QD 512 (lab.load), its cause not traced
+// (docs/kernels.md). Spacing the retries lets the burst drain.
 inline constexpr int64_t kErrnoRetryDelayNs = 1'000'000;
 constexpr int64_t ErrnoRetryDelayNs(uint32_t retries) {
   return kErrnoRetryDelayNs << (retries < 4 ? retries : 4);
