@@ -154,7 +154,7 @@ bool QueueCore::FlushDone(Cmd* c) {
 // flush marks what it covers. Returns true when the command is not finished (FlushDone).
 ABSL_ATTRIBUTE_NOINLINE bool QueueCore::NonReadDone(Cmd* c) {
   if (c->io->op == IoOp::kFlush) return FlushDone(c);
-  if (CountsForFlush(*c->io)) WriteLedger::Count(ledger_, c->path);
+  if (ModifiesData(*c->io)) WriteLedger::Count(ledger_, c->path);  // what a Flush must cover
   return false;
 }
 

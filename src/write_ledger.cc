@@ -5,7 +5,6 @@
 
 #include <bit>
 
-#include "command_builder.h"
 #include "debug_assert.h"
 
 namespace nvme_mpath::internal {
@@ -49,7 +48,5 @@ void WriteLedger::MarkFlushed(int path, uint64_t covers) {
          !flushed_[path].compare_exchange_weak(cur, covers, std::memory_order_relaxed)) {
   }
 }
-
-bool CountsForFlush(const Io& io) { return ModifiesData(io); }
 
 }  // namespace nvme_mpath::internal

@@ -95,10 +95,6 @@ class WriteLedger {
   std::array<std::atomic<uint64_t>, kMaxPaths> flushed_{};
 };
 
-// Returns true for the ops whose completion the ledger counts (they change the namespace's data:
-// ModifiesData(), command_builder.h).
-bool CountsForFlush(const Io& io);
-
 }  // namespace nvme_mpath::internal
 
 #endif  // NVME_MPATH_SRC_WRITE_LEDGER_H_
