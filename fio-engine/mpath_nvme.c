@@ -64,7 +64,7 @@ static struct fio_option options[] = {
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "iopolicy", .lname = "I/O policy", .type = FIO_OPT_STR_STORE,
      .off1 = offsetof(struct mpath_options, iopolicy), .def = "numa",
-     .help = "Path selection: numa, round-robin, queue-depth or active-passive",
+     .help = "Path selection: " MPATH_OPTS_POLICY_NAMES,
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "preferred_path", .lname = "Preferred path", .type = FIO_OPT_STR_STORE,
      .off1 = offsetof(struct mpath_options, preferred_path),
@@ -173,7 +173,7 @@ static int mpath_init(struct thread_data* td) {
     return 1;
   }
   if (mpath_opts_policy(o->iopolicy) < 0) { /* the rest is checked when the file opens */
-    log_err("mpath_nvme: iopolicy=%s: not one of numa, round-robin, queue-depth, active-passive\n",
+    log_err("mpath_nvme: iopolicy=%s: not one of " MPATH_OPTS_POLICY_NAMES "\n",
             o->iopolicy);
     return 1;
   }

@@ -6,13 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#define POLICY_NAMES "numa, round-robin, queue-depth, active-passive"
-
 int mpath_opts_policy(const char* name) {
   if (name == NULL || !strcmp(name, "numa")) return NVME_MPATH_POLICY_NUMA;
   if (!strcmp(name, "round-robin")) return NVME_MPATH_POLICY_ROUND_ROBIN;
   if (!strcmp(name, "queue-depth")) return NVME_MPATH_POLICY_QUEUE_DEPTH;
   if (!strcmp(name, "active-passive")) return NVME_MPATH_POLICY_ACTIVE_PASSIVE;
+  if (!strcmp(name, "latency")) return NVME_MPATH_POLICY_LATENCY;
   return -1;
 }
 
@@ -125,7 +124,7 @@ int mpath_opts_build(const struct mpath_options* o, const char* file_name, const
 
   policy = mpath_opts_policy(o->iopolicy);
   if (policy < 0)
-    return fail(err, errlen, "iopolicy=%s: not one of " POLICY_NAMES,
+    return fail(err, errlen, "iopolicy=%s: not one of " MPATH_OPTS_POLICY_NAMES,
                 show(&a, o->iopolicy, strlen(o->iopolicy)));
   if (given(o->preferred_path)) {
     const size_t n = strlen(o->preferred_path);

@@ -48,8 +48,11 @@ struct mpath_opts_buf {
   const char* list[MPATH_OPTS_MAX_PATHS];
 };
 
-/* "numa", "round-robin", "queue-depth", "active-passive" (exact, case-sensitive) to enum
- * nvme_mpath_policy; NULL (not given) is numa. Anything else: -1. */
+/* The iopolicy= values, as error messages list them. */
+#define MPATH_OPTS_POLICY_NAMES "numa, round-robin, queue-depth, active-passive, latency"
+
+/* "numa", "round-robin", "queue-depth", "active-passive", "latency" (exact, case-sensitive) to
+ * enum nvme_mpath_policy; NULL (not given) is numa. Anything else: -1. */
 int mpath_opts_policy(const char* name);
 
 /* Checks the options of one job and fills `out` for nvme_mpath_open().

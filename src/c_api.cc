@@ -314,7 +314,7 @@ NVME_MPATH_API int nvme_mpath_path_stats(const nvme_mpath_engine* e,
 }
 
 NVME_MPATH_API int nvme_mpath_set_policy(nvme_mpath_engine* e, int policy, const char* preferred) {
-  if (e == nullptr || policy < 0 || policy > NVME_MPATH_POLICY_ACTIVE_PASSIVE) return -EINVAL;
+  if (e == nullptr || policy < 0 || policy > NVME_MPATH_POLICY_LATENCY) return -EINVAL;
   return Guard([&] {
     return CApiErrno(e->engine->SetPolicy(static_cast<nvme_mpath::IoPolicy>(policy),
                                               preferred ? preferred : ""));

@@ -64,7 +64,7 @@ absl::Status EngineOptionsFromC(const nvme_mpath_options* caller, EngineOptions*
   InitCOptions(&full, sizeof(full));
   memcpy(&full, caller, caller->size);
   const nvme_mpath_options* o = &full;
-  if (o->policy < NVME_MPATH_POLICY_NUMA || o->policy > NVME_MPATH_POLICY_ACTIVE_PASSIVE)
+  if (o->policy < NVME_MPATH_POLICY_NUMA || o->policy > NVME_MPATH_POLICY_LATENCY)
     return absl::InvalidArgumentError("unknown policy " + std::to_string(o->policy));
   if (o->npaths != 0 && o->paths == nullptr)
     return absl::InvalidArgumentError("npaths is " + std::to_string(o->npaths) + " but paths is NULL");

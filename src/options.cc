@@ -80,6 +80,7 @@ absl::Status ValidateEngineOptions(const EngineOptions& o) {
     case IoPolicy::kRoundRobin:
     case IoPolicy::kQueueDepth:
     case IoPolicy::kActivePassive:
+    case IoPolicy::kLatency:
       break;
     default:
       return Bad(fmt::format("unknown I/O policy {}", int(o.policy)));

@@ -81,8 +81,18 @@ class PathSnapshot {
     return SelectPath(views_.data(), npaths_, policy_cfg_, policy_state_);
   }
 
-  // This queue's commands in flight on path `p` (the queue-depth policy reads them).
+  // This queue's commands in flight on path `p` (the queue-depth and latency policies read them).
   void AddInflight(int p) { ++views_[p].inflight; }
+  // A command sent down path `p` completed successfully after `latency_ns`, at `now`: under the
+  // latency policy, a sample of the path's latency (one compare otherwise).
+  void Succeeded(int p, int64_t latency_ns, int64_t now) {
+    if (policy_cfg_.policy == IoPolicy::kLatency) [[unlikely]] {
+      SampleLatency(views_[p], latency_ns, now);
+      policy_state_.now_ns = now;
+    }
+  }
+  // The latency policy's estimate of path `p` (0: no sample yet), for tests and logs.
+  uint32_t latency_ns(int p) const { return views_[p].latency_ns; }
   void RemoveInflight(int p) {
     NVME_MPATH_ASSERT(views_[p].inflight != 0);
     --views_[p].inflight;

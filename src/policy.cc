@@ -1,6 +1,6 @@
 // File: policy.cc
 //
-// The four I/O policies. As SPDK's _bdev_nvme_find_io_path(): return the cached choice at once
+// The five I/O policies. As SPDK's _bdev_nvme_find_io_path(): return the cached choice at once
 // while it is valid; otherwise scan the paths once, circularly after the last choice.
 #include "policy.h"
 
@@ -45,7 +45,47 @@ int QueueDepth(const PathView* paths, int n, uint8_t tier, int after) {
   return best;
 }
 
+// The path of `tier` with the lowest expected completion time of one more command, (in flight +
+// 1) x latency estimate: Little's law spreads I/O in inverse proportion to latency, and at QD 1
+// every command goes down the fastest path. A tie goes to the lower latency, then round-robin
+// after the last choice. A path without a sample for kLatencyProbeNs is probed first (once per
+// interval); one that never had a sample is otherwise taken only when no path has one (then
+// they rotate), so that one slow unknown path is not sent a whole queue depth at once.
+int Latency(const PathView* paths, int n, uint8_t tier, int after, PolicyState& st) {
+  int best = -1;
+  uint64_t best_cost = 0, best_lat = 0;
+  for (int k = 1; k <= n; ++k) {
+    int i = (after + k) % n;
+    if (i < 0) i += n;
+    const PathView& v = paths[i];
+    if (v.tier != tier) continue;
+    if (st.now_ns - v.sampled_ns >= kLatencyProbeNs && st.now_ns - st.probed_ns[i] >= kLatencyProbeNs) {
+      st.probed_ns[i] = st.now_ns;
+      return i;
+    }
+    const uint64_t lat = v.latency_ns != 0 ? v.latency_ns : UINT32_MAX;
+    const uint64_t cost = uint64_t{v.inflight + 1} * lat;
+    if (best < 0 || cost < best_cost || (cost == best_cost && lat < best_lat)) {
+      best = i;
+      best_cost = cost;
+      best_lat = lat;
+    }
+  }
+  return best;
+}
+
 }  // namespace
+
+void SampleLatency(PathView& v, int64_t latency_ns, int64_t now) {
+  const int64_t lat = latency_ns < 1 ? 1 : latency_ns > int64_t{UINT32_MAX} ? int64_t{UINT32_MAX} : latency_ns;
+  if (v.latency_ns == 0 || now - v.sampled_ns >= kLatencyProbeNs) {
+    v.latency_ns = static_cast<uint32_t>(lat);
+  } else {
+    const int64_t cur = v.latency_ns;
+    v.latency_ns = static_cast<uint32_t>(cur + (lat - cur) / kLatencyEwmaDiv);
+  }
+  v.sampled_ns = now;
+}
 
 int SelectPathSlow(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st) {
   const int cur = st.current;
@@ -59,6 +99,7 @@ int SelectPathSlow(const PathView* paths, int n, const PolicyConfig& cfg, Policy
       if (cur >= 0 && ++st.rr_count < cfg.rr_min_io) return cur;
       break;
     case IoPolicy::kQueueDepth:
+    case IoPolicy::kLatency:
       break;
   }
   const uint8_t tier = BestTier(paths, n);
@@ -82,6 +123,9 @@ int SelectPathSlow(const PathView* paths, int n, const PolicyConfig& cfg, Policy
       break;
     case IoPolicy::kQueueDepth:
       pick = QueueDepth(paths, n, tier, cur);
+      break;
+    case IoPolicy::kLatency:
+      pick = Latency(paths, n, tier, cur, st);
       break;
   }
   st.current = pick;

@@ -6,9 +6,12 @@
 #ifndef NVME_MPATH_SRC_POLICY_H_
 #define NVME_MPATH_SRC_POLICY_H_
 
+#include <array>
 #include <cstdint>
 
 #include <nvme_mpath/types.h>
+
+#include "transport.h"  // kMaxPaths
 
 namespace nvme_mpath::internal {
 
@@ -25,12 +28,30 @@ struct PathView {
   uint8_t tier = kTierUnusable;
   int distance = 0;       // NUMA distance from the queue's node (equal when unknown)
   uint32_t inflight = 0;  // this queue's commands in flight on the path
+  // The latency policy's estimate (SampleLatency()): this queue's completion latency EWMA on the
+  // path (0: no sample yet) and when its last sample came (0: never).
+  uint32_t latency_ns = 0;
+  int64_t sampled_ns = 0;
 };
+
+// The latency policy's constants. A path of the best tier without a sample for kLatencyProbeNs
+// gets the next I/O (once per interval): a slow path that healed is seen within that time. A
+// sample that comes after more than kLatencyProbeNs replaces the estimate instead of moving it
+// by 1/kLatencyEwmaDiv: an old figure says nothing about the path now.
+inline constexpr int64_t kLatencyProbeNs = 1'000'000'000;
+inline constexpr int kLatencyEwmaDiv = 8;
+
+// Folds one completion latency `latency_ns`, seen at `now`, into path view `v`'s estimate.
+void SampleLatency(PathView& v, int64_t latency_ns, int64_t now);
 
 // Per-queue selector state (the current-path cache).
 struct PolicyState {
   int current = -1;       // cached choice; -1 = none
   uint32_t rr_count = 0;  // I/Os sent to `current` (round-robin)
+  // Latency policy: the time of the latest sample (its clock: no clock read when picking), and
+  // when each path was last sent a probe.
+  int64_t now_ns = 0;
+  std::array<int64_t, kMaxPaths> probed_ns{};
   void Clear() { current = -1; rr_count = 0; }
 };
 

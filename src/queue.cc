@@ -286,6 +286,7 @@ inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
 // A successful completion of a command in flight: account and finish it.
 inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
   PathCounters& pc = AccountCompletion(c);
+  paths_.Succeeded(c->path, now_ - c->sent_ns, now_);
   PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
   if (c->io->op != IoOp::kRead) [[unlikely]] {
     if (NonReadDone(c)) return;

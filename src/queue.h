@@ -111,6 +111,8 @@ class QueueCore final : public Queue {
   int Flush() override;
   int Poll(uint32_t min_complete, int64_t timeout_us) override;
   uint32_t inflight() const override { return ios_outstanding_; }
+  // The queue's path snapshot, for tests (the latency policy's estimates).
+  const PathSnapshot& paths_for_test() const { return paths_; }
   int event_fd() const override { return transport_->event_fd(); }
 
   // Fails every parked, delayed or unsent command with -ESHUTDOWN, waits for in-flight and

@@ -34,13 +34,14 @@ const char* IoPolicyName(IoPolicy p) {
     case IoPolicy::kRoundRobin: return "round-robin";
     case IoPolicy::kQueueDepth: return "queue-depth";
     case IoPolicy::kActivePassive: return "active-passive";
+    case IoPolicy::kLatency: return "latency";
   }
   return "?";
 }
 
 std::optional<IoPolicy> ParseIoPolicy(std::string_view s) {
   for (IoPolicy p : {IoPolicy::kNuma, IoPolicy::kRoundRobin, IoPolicy::kQueueDepth,
-                     IoPolicy::kActivePassive}) {
+                     IoPolicy::kActivePassive, IoPolicy::kLatency}) {
     if (s == IoPolicyName(p)) return p;
   }
   return std::nullopt;

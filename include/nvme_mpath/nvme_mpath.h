@@ -46,12 +46,13 @@ extern "C" {
 
 /* The release this header belongs to (the CMake project version is read from these lines). */
 #define NVME_MPATH_VERSION_MAJOR 0
-#define NVME_MPATH_VERSION_MINOR 2
+#define NVME_MPATH_VERSION_MINOR 3
 #define NVME_MPATH_VERSION_PATCH 0
 /* The C API level: 1 = release 0.1, 2 = release 0.2 (the log callback, the option fields below
- * marked "API 2", nvme_mpath_queue_create_err, nvme_mpath_version_check). The symbols a level
+ * marked "API 2", nvme_mpath_queue_create_err, nvme_mpath_version_check), 3 = release 0.3
+ * (NVME_MPATH_POLICY_LATENCY). The symbols a level
  * added are in version node NVME_MPATH_<level> of libnvme_mpath.so (docs/c-api.md, "Versions"). */
-#define NVME_MPATH_API_VERSION 2
+#define NVME_MPATH_API_VERSION 3
 
 typedef struct nvme_mpath_engine nvme_mpath_engine;
 typedef struct nvme_mpath_queue nvme_mpath_queue;
@@ -61,6 +62,7 @@ enum nvme_mpath_policy {
   NVME_MPATH_POLICY_ROUND_ROBIN = 1,
   NVME_MPATH_POLICY_QUEUE_DEPTH = 2,
   NVME_MPATH_POLICY_ACTIVE_PASSIVE = 3,
+  NVME_MPATH_POLICY_LATENCY = 4, /* API 3: lowest (in flight + 1) x latency EWMA */
 };
 
 struct nvme_mpath_options {

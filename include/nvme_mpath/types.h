@@ -36,8 +36,10 @@ enum class IoPolicy : uint8_t {
   kRoundRobin,     // rotate, after rr_min_io I/Os on a path
   kQueueDepth,     // fewest I/Os in flight
   kActivePassive,  // the preferred path while it is usable, else the next
+  kLatency,        // the lowest expected completion time: (in flight + 1) x latency EWMA
 };
-const char* IoPolicyName(IoPolicy p);  // "numa", "round-robin", "queue-depth", "active-passive"
+// "numa", "round-robin", "queue-depth", "active-passive", "latency"
+const char* IoPolicyName(IoPolicy p);
 std::optional<IoPolicy> ParseIoPolicy(std::string_view s);
 
 // Health of a path as the engine sees it (independent of ANA).

@@ -68,7 +68,7 @@ void Usage() {
       "                         a cancelled write is then not hidden by a rewrite (all of it)\n"
       "  --region-mb M          size of the region written and verified (8)\n"
       "  --bs BYTES             I/O size, a multiple of the LBA size (4096)\n"
-      "  --policy P             numa|round-robin|queue-depth|active-passive (numa)\n"
+      "  --policy P             numa|round-robin|queue-depth|active-passive|latency (numa)\n"
       "  --cmd-timeout-ms T     per-command timeout (0: kernel default)\n"
       "  --no-path-timeout-ms T how long I/O waits for a path (30000)\n"
       "  --write-hold-ms T      hold for writes that may still execute (-1: engine rule)\n"

@@ -254,8 +254,9 @@ class Sim {
       no_path_timeout_ms_ = int64_t(Uniform(4000, 10000));
     }
     static constexpr IoPolicy kPolicies[] = {IoPolicy::kNuma, IoPolicy::kRoundRobin,
-                                             IoPolicy::kQueueDepth, IoPolicy::kActivePassive};
-    policy_ = kPolicies[std::uniform_int_distribution<int>(0, 3)(rng_)];
+                                             IoPolicy::kQueueDepth, IoPolicy::kActivePassive,
+                                             IoPolicy::kLatency};
+    policy_ = kPolicies[std::uniform_int_distribution<int>(0, 4)(rng_)];
     preferred_ = policy_ == IoPolicy::kActivePassive
                      ? std::uniform_int_distribution<int>(-1, npaths_ - 1)(rng_)
                      : -1;
@@ -388,7 +389,7 @@ class Sim {
 
   std::string Summary() const {
     static const char* const kPolicyNames[] = {"numa", "round-robin", "queue-depth",
-                                               "active-passive"};
+                                               "active-passive", "latency"};
     static const char* const kOutageNames[] = {"none", "all-deleted", "all-inaccessible",
                                                "all-change"};
     return Fmt("t=%.1fs paths=%d qd=%d think=%.1fms policy=%s preferred=%d io_timeout=%" PRId64 "ms p_err=%.4f "
@@ -396,7 +397,7 @@ class Sim {
                "teardown=%" PRId64 "ms no_path_timeout=%" PRId64 "ms outage=%s faults=%d rounds=%d "
                "reopens=%d probes=%d ghosts=%d/%d failovers=%d deadline_errors=%d "
                "no_path_errors=%d submits_refused=%d",
-               double(clock_.NowNs()) / 1e9, npaths_, qd_, double(think_ns_) / 1e6, kPolicyNames[int(policy_) % 4], preferred_, io_timeout_ms_, p_error_,
+               double(clock_.NowNs()) / 1e9, npaths_, qd_, double(think_ns_) / 1e6, kPolicyNames[int(policy_) % 5], preferred_, io_timeout_ms_, p_error_,
                p_fault_, p_ghost_, p_ana_fail_, int(release_on_reset_), int(hold_facts_.tbkas),
                unsigned(hold_facts_.cqt_ms), teardown_ms_, no_path_timeout_ms_,
                kOutageNames[int(outage_)], faults_, rounds_, opens_ - npaths_, probes_,

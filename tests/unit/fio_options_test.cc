@@ -84,6 +84,7 @@ TEST(FioOptionsTest, PolicyNames) {
   EXPECT_EQ(mpath_opts_policy("numa"), NVME_MPATH_POLICY_NUMA);
   EXPECT_EQ(mpath_opts_policy("round-robin"), NVME_MPATH_POLICY_ROUND_ROBIN);
   EXPECT_EQ(mpath_opts_policy("queue-depth"), NVME_MPATH_POLICY_QUEUE_DEPTH);
+  EXPECT_EQ(mpath_opts_policy("latency"), NVME_MPATH_POLICY_LATENCY);
   EXPECT_EQ(mpath_opts_policy("active-passive"), NVME_MPATH_POLICY_ACTIVE_PASSIVE);
   for (const char* bad : {"", "NUMA", "round_robin", "rr", "numa ", " numa", "queue-depth\n", "xyz"})
     EXPECT_EQ(mpath_opts_policy(bad), -1) << bad;
@@ -143,6 +144,7 @@ TEST(FioOptionsTest, EachPolicy) {
   for (auto [name, val] : {std::pair{"numa", NVME_MPATH_POLICY_NUMA},
                            {"round-robin", NVME_MPATH_POLICY_ROUND_ROBIN},
                            {"queue-depth", NVME_MPATH_POLICY_QUEUE_DEPTH},
+                           {"latency", NVME_MPATH_POLICY_LATENCY},
                            {"active-passive", NVME_MPATH_POLICY_ACTIVE_PASSIVE}}) {
     Opts x;
     x.Policy(name);
@@ -160,13 +162,13 @@ TEST(FioOptionsTest, EachPolicy) {
 TEST(FioOptionsTest, UnknownPolicy) {
   Opts x;
   EXPECT_EQ(Err(x.Policy("xyz").o),
-            "iopolicy=xyz: not one of numa, round-robin, queue-depth, active-passive");
+            "iopolicy=xyz: not one of numa, round-robin, queue-depth, active-passive, latency");
   EXPECT_EQ(Err(x.Policy("").o),
-            "iopolicy=: not one of numa, round-robin, queue-depth, active-passive");
+            "iopolicy=: not one of numa, round-robin, queue-depth, active-passive, latency");
   EXPECT_THAT(Err(x.Policy("Round-Robin").o), HasSubstr("iopolicy=Round-Robin: not one of"));
   // Control bytes and backslashes are shown escaped: the message stays one printable line.
   EXPECT_EQ(Err(x.Policy("numa\n\x1b[2J\\").o),
-            "iopolicy=numa\\x0a\\x1b[2J\\x5c: not one of numa, round-robin, queue-depth, active-passive");
+            "iopolicy=numa\\x0a\\x1b[2J\\x5c: not one of numa, round-robin, queue-depth, active-passive, latency");
   // A long value is cut in the message.
   EXPECT_THAT(Err(x.Policy(std::string(5000, 'p')).o),
               HasSubstr("iopolicy=" + std::string(64, 'p') + "...: not one of"));

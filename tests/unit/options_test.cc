@@ -161,8 +161,8 @@ TEST(OptionsTest, FromCChecksTheStructThenTheValues) {
   o.npaths = 1'000'000;  // never read past the limit
   EXPECT_THAT(Err(internal::EngineOptionsFromC(&o, &eo)), HasSubstr("at most 16"));
   o.npaths = 1;
-  o.policy = 4;
-  EXPECT_THAT(Err(internal::EngineOptionsFromC(&o, &eo)), HasSubstr("unknown policy 4"));
+  o.policy = NVME_MPATH_POLICY_LATENCY + 1;
+  EXPECT_THAT(Err(internal::EngineOptionsFromC(&o, &eo)), HasSubstr("unknown policy 5"));
   o.policy = -1;
   EXPECT_THAT(Err(internal::EngineOptionsFromC(&o, &eo)), HasSubstr("unknown policy -1"));
   o.policy = NVME_MPATH_POLICY_ACTIVE_PASSIVE;

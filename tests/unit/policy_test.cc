@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <queue>
+#include <utility>
+#include <vector>
+
 namespace nvme_mpath::internal {
 namespace {
 
@@ -13,7 +17,7 @@ PathView P(uint8_t tier, int distance = 0, uint32_t inflight = 0) {
 TEST(PolicyTest, PrefersOptimizedOverNonOptimized) {
   PathView v[] = {P(kTierNonOptimized), P(kTierOptimized)};
   for (IoPolicy pol : {IoPolicy::kNuma, IoPolicy::kRoundRobin, IoPolicy::kQueueDepth,
-                       IoPolicy::kActivePassive}) {
+                       IoPolicy::kActivePassive, IoPolicy::kLatency}) {
     PolicyState st;
     PolicyConfig cfg{pol, 1, 0};
     for (int i = 0; i < 5; ++i) EXPECT_EQ(SelectPath(v, 2, cfg, st), 1) << IoPolicyName(pol);
@@ -24,7 +28,7 @@ TEST(PolicyTest, NeverUsesUnusable) {
   PathView v[] = {P(kTierUnusable), P(kTierUnusable)};
   PolicyState st;
   for (IoPolicy pol : {IoPolicy::kNuma, IoPolicy::kRoundRobin, IoPolicy::kQueueDepth,
-                       IoPolicy::kActivePassive}) {
+                       IoPolicy::kActivePassive, IoPolicy::kLatency}) {
     EXPECT_EQ(SelectPath(v, 2, PolicyConfig{pol, 1, 0}, st), -1);
   }
   v[1] = P(kTierMarginal);
@@ -85,6 +89,158 @@ TEST(PolicyTest, ActivePassiveUsesPreferredWhileInBestTier) {
   st.Clear();
   v[0].tier = kTierUnusable;
   EXPECT_EQ(SelectPath(v, 2, PolicyConfig{IoPolicy::kActivePassive, 1, 1}, st), 1);
+}
+
+PathView L(uint32_t latency_ns, uint32_t inflight, int64_t sampled_ns) {
+  PathView v = P(kTierOptimized, 0, inflight);
+  v.latency_ns = latency_ns;
+  v.sampled_ns = sampled_ns;
+  return v;
+}
+
+constexpr PolicyConfig kLat{IoPolicy::kLatency, 1, -1};
+
+TEST(PolicyTest, LatencyPicksLowestExpectedCompletionTime) {
+  const int64_t now = 10'000'000'000;
+  PathView v[] = {L(30'000'000, 0, now), L(1'000'000, 0, now)};
+  PolicyState st;
+  st.now_ns = now;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
+  v[1].inflight = 29;  // 30 x 1 ms = 1 x 30 ms: a tie goes to the faster path, never the slower
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
+  v[1].inflight = 30;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 0);
+  // Equal paths, equal load: they take turns.
+  PathView w[] = {L(1000, 0, now), L(1000, 0, now)};
+  PolicyState st2;
+  st2.now_ns = now;
+  const int a = SelectPath(w, 2, kLat, st2);
+  EXPECT_EQ(SelectPath(w, 2, kLat, st2), 1 - a);
+  // Only the best tier counts.
+  v[0].tier = kTierNonOptimized;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
+}
+
+TEST(PolicyTest, LatencyProbesAStalePathOncePerInterval) {
+  const int64_t now = 10'000'000'000;
+  PathView v[] = {L(30'000'000, 0, now - kLatencyProbeNs), L(1'000'000, 0, now)};
+  PolicyState st;
+  st.now_ns = now;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 0);  // the probe
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);  // not again before its sample or the next interval
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
+  st.now_ns = now + kLatencyProbeNs - 1;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
+  st.now_ns = now + kLatencyProbeNs;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 0);
+}
+
+TEST(PolicyTest, LatencyTakesAnUnsampledPathOnlyAsAProbe) {
+  const int64_t now = 10'000'000'000;
+  PathView v[] = {L(5'000'000, 7, now), L(0, 0, 0)};  // path 1 just became usable
+  PolicyState st;
+  st.now_ns = now;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);  // probed
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(SelectPath(v, 2, kLat, st), 0);
+  // No path has a sample yet (a new queue): they rotate.
+  PathView w[] = {L(0, 0, 0), L(0, 0, 0), L(0, 0, 0)};
+  PolicyState st2;
+  EXPECT_EQ(SelectPath(w, 3, kLat, st2), 0);
+  EXPECT_EQ(SelectPath(w, 3, kLat, st2), 1);
+  EXPECT_EQ(SelectPath(w, 3, kLat, st2), 2);
+}
+
+TEST(PolicyTest, LatencySampleMovesTheEstimateAndReplacesAStaleOne) {
+  PathView v = L(0, 0, 0);
+  SampleLatency(v, 8000, 100);
+  EXPECT_EQ(v.latency_ns, 8000u);  // the first sample is the estimate
+  SampleLatency(v, 16000, 200);
+  EXPECT_EQ(v.latency_ns, 8000u + 8000u / kLatencyEwmaDiv);
+  EXPECT_EQ(v.sampled_ns, 200);
+  SampleLatency(v, 100, 200 + kLatencyProbeNs);  // an old estimate says nothing about now
+  EXPECT_EQ(v.latency_ns, 100u);
+  SampleLatency(v, 0, 300 + kLatencyProbeNs);    // clamped: never 0 (= no sample)
+  EXPECT_GE(v.latency_ns, 1u);
+  SampleLatency(v, int64_t{1} << 40, 400 + kLatencyProbeNs);
+  EXPECT_GT(v.latency_ns, 0u);
+}
+
+// A closed loop of `qd` commands over two paths whose service time is fixed per path and
+// independent of load (the lab's delayed port: netem adds the same delay to every command), run
+// for `duration_ns` of virtual time. Path 0 takes `lat0` (the slow one: the path numa and
+// active-passive pick first), path 1 `lat1`; from `heal_ns` on, path 0 is as fast as path 1.
+// Returns the completions per path, counted from `count_from_ns`.
+struct LoopResult {
+  uint64_t done[2] = {0, 0};
+  double Iops(double seconds) const { return double(done[0] + done[1]) / seconds; }
+};
+LoopResult ClosedLoop(IoPolicy pol, int qd, int64_t lat0, int64_t lat1, int64_t duration_ns,
+                      int64_t count_from_ns = 0, int64_t heal_ns = INT64_MAX) {
+  constexpr int64_t kStart = 1'000'000'000;  // a monotonic clock is never near 0
+  struct Event {
+    int64_t done_ns, sent_ns;
+    int path;
+    bool operator>(const Event& o) const { return done_ns > o.done_ns; }
+  };
+  PathView v[] = {P(kTierOptimized), P(kTierOptimized)};
+  PolicyState st;
+  const PolicyConfig cfg{pol, 1, -1};
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> inflight;
+  auto send = [&](int64_t now) {
+    const int p = SelectPath(v, 2, cfg, st);
+    EXPECT_GE(p, 0);
+    ++v[p].inflight;
+    const int64_t lat = p == 1 || now - kStart >= heal_ns ? lat1 : lat0;
+    inflight.push({now + lat, now, p});
+  };
+  for (int i = 0; i < qd; ++i) send(kStart);
+  LoopResult r;
+  while (inflight.top().done_ns < kStart + duration_ns) {
+    const Event e = inflight.top();
+    inflight.pop();
+    --v[e.path].inflight;
+    if (pol == IoPolicy::kLatency) {  // what PathSnapshot::Succeeded() does
+      SampleLatency(v[e.path], e.done_ns - e.sent_ns, e.done_ns);
+      st.now_ns = e.done_ns;
+    }
+    if (e.done_ns - kStart >= count_from_ns) ++r.done[e.path];
+    send(e.done_ns);
+  }
+  return r;
+}
+
+// The goals of the latency policy (issue #18), on the model above, with the lab's figures: a
+// path of 150 us against one slowed by 30 ms, 10 s.
+TEST(PolicyTest, LatencyPolicyKeepsThroughputWithASlowPath) {
+  constexpr int64_t kFast = 150'000, kSlow = 30'150'000, kRun = 10'000'000'000;
+  const double secs = 10;
+  for (int qd : {1, 8, 32}) {
+    const double unimpaired = ClosedLoop(IoPolicy::kRoundRobin, qd, kFast, kFast, kRun).Iops(secs);
+    const double latency = ClosedLoop(IoPolicy::kLatency, qd, kSlow, kFast, kRun).Iops(secs);
+    EXPECT_GE(latency, 0.9 * unimpaired) << "QD" << qd;
+    for (IoPolicy other : {IoPolicy::kNuma, IoPolicy::kRoundRobin, IoPolicy::kQueueDepth}) {
+      const double o = ClosedLoop(other, qd, kSlow, kFast, kRun).Iops(secs);
+      EXPECT_GE(latency, o) << "QD" << qd << " against " << IoPolicyName(other);
+    }
+    // Equal paths: as good as round-robin (within 5 %).
+    const double equal = ClosedLoop(IoPolicy::kLatency, qd, kFast, kFast, kRun).Iops(secs);
+    EXPECT_GE(equal, 0.95 * unimpaired) << "QD" << qd;
+  }
+  // Today's policies at QD 1 (the blind spot): round-robin sends every other command down the
+  // slow path (numa and active-passive all of them).
+  const double unimpaired1 = ClosedLoop(IoPolicy::kRoundRobin, 1, kFast, kFast, kRun).Iops(secs);
+  EXPECT_LT(ClosedLoop(IoPolicy::kRoundRobin, 1, kSlow, kFast, kRun).Iops(secs), 0.05 * unimpaired1);
+}
+
+TEST(PolicyTest, LatencyPolicyGivesAHealedPathItsShareBackWithinTwoSeconds) {
+  constexpr int64_t kFast = 150'000, kSlow = 30'150'000;
+  // Healed at 5 s; count from 7 s to 9 s: the healed path carries about half.
+  const LoopResult r = ClosedLoop(IoPolicy::kLatency, 32, kSlow, kFast, 9'000'000'000,
+                                  7'000'000'000, 5'000'000'000);
+  const double share = double(r.done[0]) / double(r.done[0] + r.done[1]);
+  EXPECT_GT(share, 0.4);
+  EXPECT_LT(share, 0.6);
 }
 
 }  // namespace

@@ -97,6 +97,50 @@ class QueueTest : public ::testing::Test {
   alignas(4096) std::vector<uint8_t> buf_ = std::vector<uint8_t>(1 << 20);
 };
 
+// The latency policy learns from the queue's own completions: once path 0 answered in 30 ms and
+// path 1 in 1 ms, a lone read (QD 1) goes down path 1, and the estimate follows the samples.
+TEST_F(QueueTest, LatencyPolicyLearnsFromCompletions) {
+  table_->path(1).ana = AnaState::kOptimized;
+  table_->SetPolicy(IoPolicy::kLatency, -1);
+  clock_.AdvanceMs(5000);
+  int64_t slow_ms = 30;  // path 0's latency; path 1 answers in 1 ms
+  auto one_read = [&]() {
+    Done d;
+    Io io = MakeRead(0, 8, &d);
+    EXPECT_EQ(queue_->Submit(&io), 0);
+    EXPECT_EQ(queue_->Flush(), 1);
+    EXPECT_EQ(transport_->inflight().size(), 1u);
+    const int path = transport_->inflight()[0].path;
+    clock_.AdvanceMs(path == 0 ? slow_ms : 1);
+    transport_->Complete(0, 0);
+    Poll();
+    EXPECT_EQ(d.calls, 1);
+    EXPECT_EQ(d.res, 0);
+    return path;
+  };
+  // No samples yet: the first read takes either path, the second probes the other.
+  const int first = one_read();
+  EXPECT_EQ(one_read(), 1 - first);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(one_read(), 1) << i;
+  const uint32_t lat0 = queue_->paths_for_test().latency_ns(0);
+  EXPECT_EQ(lat0, 30'000'000u);
+  EXPECT_EQ(queue_->paths_for_test().latency_ns(1), 1'000'000u);
+  // After kLatencyProbeNs without a sample, path 0 is probed once; it healed: 1 ms now. The
+  // policy's clock is the time of the latest completion: the probe is the read after the first
+  // one that completes past the interval.
+  clock_.Advance(kLatencyProbeNs);
+  slow_ms = 1;
+  EXPECT_EQ(one_read(), 1);
+  EXPECT_EQ(one_read(), 0);
+  EXPECT_EQ(queue_->paths_for_test().latency_ns(0), 1'000'000u);  // replaced, not averaged
+  // Other policies leave the estimates alone (one compare per completion).
+  table_->SetPolicy(IoPolicy::kRoundRobin, -1);
+  slow_ms = 7;
+  EXPECT_EQ(one_read() + one_read(), 1);  // one read on each path
+  EXPECT_EQ(queue_->paths_for_test().latency_ns(0), 1'000'000u);
+  EXPECT_EQ(queue_->paths_for_test().latency_ns(1), 1'000'000u);
+}
+
 TEST_F(QueueTest, ReadGoesToOptimizedPathWithCorrectCommand) {
   Done d;
   Io ok = MakeRead(1000, 8, &d);
