@@ -513,11 +513,12 @@ static void print_summary(struct thread_data* td, struct mpath_data* md) {
              head ? "kernel" : o->iopolicy ? o->iopolicy : "numa", md->ns.subsysnqn);
     for (i = 0; i < n; i++) {
       log_info("  path %-12s %-6s ana=%-14s ios=%-9llu MiB=%-7llu errors=%-5llu retries=%-4llu "
-               "failovers=%-5llu requeues=%-5llu time=%.2fs\n",
+               "failovers=%-5llu requeues=%-5llu time=%.2fs%s\n",
                ps[i].ng_path, ps[i].ctrl, ps[i].ana_state, (unsigned long long)ps[i].ios,
                (unsigned long long)(ps[i].bytes >> 20), (unsigned long long)ps[i].errors,
                (unsigned long long)ps[i].retries, (unsigned long long)ps[i].failovers,
-               (unsigned long long)ps[i].requeues, (double)ps[i].busy_ns / 1e9);
+               (unsigned long long)ps[i].requeues, (double)ps[i].busy_ns / 1e9,
+               ps[i].disabled ? " disabled" : "");
     }
   }
   if (md->duplicate_completions > 0)

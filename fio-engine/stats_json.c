@@ -31,6 +31,8 @@ static struct json_object* path_json(const struct nvme_mpath_path_stats* p) {
   add(o, "failovers", json_object_new_uint64(p->failovers));
   add(o, "requeues", json_object_new_uint64(p->requeues));
   add(o, "busy_ns", json_object_new_uint64(p->busy_ns));
+  /* C API 3: disabled by the operator (nvme-mpath-ctl path disable). */
+  add(o, "disabled", json_object_new_boolean(p->disabled != 0));
   return o;
 }
 

@@ -178,6 +178,16 @@ struct nvme_mpath_queue {
   std::unique_ptr<Queue> queue;
 };
 
+namespace nvme_mpath::internal {
+// Returns a C handle that owns `e` (nvme_mpath_close frees it), as nvme_mpath_open makes one.
+// Not static: c_api_test.cc declares it, to run the C entry points over a fake Engine.
+nvme_mpath_engine* CApiWrapEngine(std::unique_ptr<Engine> e) {
+  auto* h = new nvme_mpath_engine{std::move(e), ""};
+  h->segment = h->engine->stats_segment();
+  return h;
+}
+}  // namespace nvme_mpath::internal
+
 extern "C" {
 
 #ifndef NVME_MPATH_SYMVER
@@ -233,9 +243,7 @@ NVME_MPATH_API int nvme_mpath_open(const struct nvme_mpath_options* o, nvme_mpat
       SetErr(errbuf, errlen, std::string(e.status().message()));
       return CApiErrno(e.status());
     }
-    auto* h = new nvme_mpath_engine{std::move(*e), ""};
-    h->segment = h->engine->stats_segment();
-    *out = h;
+    *out = nvme_mpath::internal::CApiWrapEngine(std::move(*e));
     return 0;
   });
   // An exception (out of memory) left no message: say what it was.
@@ -295,6 +303,7 @@ NVME_MPATH_API int nvme_mpath_path_stats(const nvme_mpath_engine* e,
       Copy(o.ana_state, sizeof(o.ana_state), nvme_mpath::AnaStateName(paths[i].ana_state));
       Copy(o.health, sizeof(o.health), nvme_mpath::PathHealthName(paths[i].health));
       o.usable = paths[i].usable;
+      o.disabled = paths[i].disabled;
       if (i < stats.size()) {
         const auto& s = stats[i];
         o.ios = s.ios;
@@ -319,6 +328,12 @@ NVME_MPATH_API int nvme_mpath_set_policy(nvme_mpath_engine* e, int policy, const
     return CApiErrno(e->engine->SetPolicy(static_cast<nvme_mpath::IoPolicy>(policy),
                                               preferred ? preferred : ""));
   });
+}
+
+NVME_MPATH_API int nvme_mpath_set_path_enabled(nvme_mpath_engine* e, const char* path,
+                                                      int enabled) {
+  if (e == nullptr || path == nullptr) return -EINVAL;
+  return Guard([&] { return CApiErrno(e->engine->SetPathEnabled(path, enabled != 0)); });
 }
 
 NVME_MPATH_API const char* nvme_mpath_stats_segment(const nvme_mpath_engine* e) {

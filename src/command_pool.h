@@ -84,7 +84,7 @@ struct alignas(64) Cmd : DeadlineEntry {
   uint8_t path = 0;
   uint8_t attempt = 0;
   uint8_t retries = 0;
-  int8_t sticky_path = -1;   // retry-same-path target
+  int8_t sticky_path = -1;   // retry-same-path target, or a flush's (PathSnapshot::Pick)
   CmdState state = CmdState::kFree;
   DelayKind delay_kind = DelayKind::kRetry;
   uint32_t hold_reset_gen = 0;

@@ -76,6 +76,7 @@ class EngineImpl final : public Engine {
   std::vector<PathInfo> Paths() const override;
   std::vector<PathStatsSnapshot> Stats() const override;
   absl::Status SetPolicy(IoPolicy policy, std::string_view preferred_path) override;
+  absl::Status SetPathEnabled(std::string_view path, bool enabled) override;
   absl::Status Refresh() override;
   std::string stats_segment() const override { return stats_ ? stats_->name() : ""; }
 
@@ -88,7 +89,12 @@ class EngineImpl final : public Engine {
   // paths still refreshing when the wait ended (a controller that does not answer).
   std::vector<int> RefreshAndWait(int64_t timeout_ms);
   void Publish();
-  int ResolvePreferred(std::string_view preferred) const;
+  // Returns the index of a path given as /dev/ngXnY, ngXnY or its controller's name, or -1.
+  int ResolvePath(std::string_view path) const;
+  // SetPathEnabled() on path `i`; `who` says who asked, in the log line.
+  absl::Status SetPathDisabled(int i, bool disabled, std::string_view who);
+  // Applies the path requests nvme-mpath-ctl left in the stats segment (control thread).
+  void TakeAdminRequests();
   void Run();
   void Wake();
 
@@ -98,9 +104,9 @@ class EngineImpl final : public Engine {
   std::unique_ptr<StatsRegion> stats_;
   std::unique_ptr<CtrlAccess> access_;
   std::unique_ptr<PathMonitor> monitor_;  // the per-path refresh workers
-  std::vector<std::string> ng_paths_;     // as opened (immutable after Init; for ResolvePreferred)
+  std::vector<std::string> ng_paths_;     // as opened (immutable after Init; for ResolvePath)
   std::vector<std::string> ctrl_names_;
-  mutable std::mutex mu_;          // SetPolicy
+  mutable std::mutex mu_;          // SetPolicy, SetPathEnabled
   std::mutex publish_mu_;          // the stats descriptors (ShmPath), written by any worker
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -197,7 +203,7 @@ absl::Status EngineImpl::Init() {
     ng_paths_.push_back(p.ng_path);
     ctrl_names_.push_back(p.ctrl_name);
   }
-  int idx = ResolvePreferred(opts_.preferred_path);
+  int idx = ResolvePath(opts_.preferred_path);
   if (!opts_.preferred_path.empty() && idx < 0)
     return absl::InvalidArgumentError(fmt::format(
         "preferred path {} is not a path of this namespace", opts_.preferred_path));
@@ -306,6 +312,7 @@ void EngineImpl::Publish() {
     p.usable = ps.Usable();
     p.numa_node = r.desc.numa_node;
     p.ana_grpid = r.ana_grpid;
+    p.disabled = ps.disabled.load();
   }
   // In head mode the kernel's iopolicy picks the path, as the fio engine's summary says.
   CopyStr(h->policy, sizeof(h->policy), info_.head_mode ? "kernel" : IoPolicyName(table_->policy()));
@@ -319,17 +326,21 @@ void EngineImpl::Wake() {
   (void)r;
 }
 
-// The control thread: waits for the next periodic round, a queue's wake-up (eventfd) or a
-// uevent, then lets PollOnce() decide (the same step the simulator runs).
+// The control thread: waits for the next periodic round, a queue's wake-up (eventfd), a uevent
+// or at most kAdminPollMs, then lets PollOnce() decide (the same step the simulator runs) and
+// takes nvme-mpath-ctl's path requests. The cap is what makes `nvme-mpath-ctl path` answer
+// within a fraction of a second whatever ana_poll_interval_ms is (0: never): the ctl cannot
+// wake this thread, it can only write to the stats segment.
 void EngineImpl::Run() {
+  constexpr int64_t kAdminPollMs = 250;
   char buf[4096];
   while (!stop_.load()) {
     pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {uevent_fd_, POLLIN, 0}};
     const int64_t next_poll = monitor_->next_poll_ns();
     const int timeout_ms =
         next_poll == PathMonitor::kNever
-            ? 1000
-            : int(std::max<int64_t>(0, (next_poll - clock_->NowNs()) / 1'000'000));
+            ? int(kAdminPollMs)
+            : int(std::clamp<int64_t>((next_poll - clock_->NowNs()) / 1'000'000, 0, kAdminPollMs));
     int n = poll(fds, uevent_fd_ >= 0 ? 2 : 1, timeout_ms);
     if (stop_.load()) break;
     bool uevent = false;
@@ -350,14 +361,28 @@ void EngineImpl::Run() {
       }
     }
     monitor_->PollOnce(uevent);  // no waiting: the workers refresh in parallel
+    TakeAdminRequests();
   }
 }
 
-int EngineImpl::ResolvePreferred(std::string_view preferred) const {
-  if (preferred.empty()) return -1;
+void EngineImpl::TakeAdminRequests() {
+  const int taken = ApplyAdminRequests(
+      stats_->header(), table_->count(),
+      [this](int i) { return table_->path(i).disabled.load(); },
+      [this](int i, bool disable) {
+        const absl::Status st = SetPathDisabled(i, disable, " (nvme-mpath-ctl)");
+        if (!st.ok())
+          MPLOG_WARN("nvme-mpath-ctl asked to {} path {} ({}): {}", disable ? "disable" : "enable",
+                     i, ng_paths_[size_t(i)], st.message());
+      });
+  if (taken != 0) Publish();  // the ctl waits for the published state, applied or not
+}
+
+int EngineImpl::ResolvePath(std::string_view path) const {
+  if (path.empty()) return -1;
   for (size_t i = 0; i < ng_paths_.size(); ++i) {
-    if (ng_paths_[i] == preferred || ctrl_names_[i] == preferred ||
-        ng_paths_[i] == fmt::format("/dev/{}", preferred))
+    if (ng_paths_[i] == path || ctrl_names_[i] == path ||
+        ng_paths_[i] == fmt::format("/dev/{}", path))
       return int(i);
   }
   return -1;
@@ -365,12 +390,46 @@ int EngineImpl::ResolvePreferred(std::string_view preferred) const {
 
 absl::Status EngineImpl::SetPolicy(IoPolicy policy, std::string_view preferred) {
   std::lock_guard<std::mutex> lock(mu_);
-  int idx = ResolvePreferred(preferred);
+  int idx = ResolvePath(preferred);
   if (!preferred.empty() && idx < 0)
     return absl::InvalidArgumentError(fmt::format("{} is not a path of this namespace", preferred));
   table_->SetPolicy(policy, idx);
   Publish();
   MPLOG_INFO("I/O policy now {}", IoPolicyName(policy));
+  return absl::OkStatus();
+}
+
+absl::Status EngineImpl::SetPathEnabled(std::string_view path, bool enabled) {
+  if (info_.head_mode)
+    return absl::FailedPreconditionError(fmt::format(
+        "head mode: {} is the kernel's multipath head, and the kernel picks the controller of "
+        "each command, so the engine has no path of its own to disable (path maintenance needs "
+        "per-path mode, nvme_core.multipath=N)", ng_paths_.empty() ? "" : ng_paths_[0]));
+  if (path.empty()) return absl::InvalidArgumentError("no path given");
+  const int idx = ResolvePath(path);
+  if (idx < 0)
+    return absl::InvalidArgumentError(fmt::format("{} is not a path of this namespace", path));
+  return SetPathDisabled(idx, !enabled, "");
+}
+
+absl::Status EngineImpl::SetPathDisabled(int i, bool disabled, std::string_view who) {
+  if (info_.head_mode)
+    return absl::FailedPreconditionError(
+        "head mode: the kernel's multipath head picks the controller of each command");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!table_->SetDisabled(i, disabled)) return absl::OkStatus();  // already so
+  Publish();
+  const size_t k = size_t(i);
+  if (!disabled) {
+    MPLOG_INFO("path {} ({} {}) enabled by the operator{}", i, ng_paths_[k], ctrl_names_[k], who);
+    return absl::OkStatus();
+  }
+  bool other = false;  // another path that can take the I/O
+  for (int j = 0; j < table_->count(); ++j)
+    other |= j != i && table_->path(j).Usable() && !table_->path(j).disabled.load();
+  MPLOG_INFO("path {} ({} {}) disabled by the operator{}: no new I/O while another path is "
+             "usable{}", i, ng_paths_[k], ctrl_names_[k], who,
+             other ? "" : "; none is now, so I/O still goes down it (the last resort)");
   return absl::OkStatus();
 }
 
@@ -403,6 +462,7 @@ std::vector<PathInfo> EngineImpl::Paths() const {
     p.health = ps.health.load();
     p.marginal = ps.marginal.load();
     p.usable = ps.Usable();
+    p.disabled = ps.disabled.load();
     p.max_transfer_bytes = s.desc.MaxTransferBytes();
     p.anatt_s = s.desc.ctrl.anatt_s;
     p.kato_ms = s.desc.kato_ms;

@@ -15,7 +15,11 @@
 //     fails: `health`, only away from kLive (ReportPathError(), a compare-and-swap, so a queue
 //     never undoes what a worker decided later), and `marginal` to true (MarkMarginal(), called
 //     by the queue's marginal detection in PathSnapshot; a compare-and-swap, once per path).
-//   * Any thread: the policy and preferred path (SetPolicy(), Engine::SetPolicy).
+//   * Any thread: the policy and preferred path (SetPolicy(), Engine::SetPolicy), and `disabled`,
+//     the operator's administrative state (SetDisabled(), Engine::SetPathEnabled, which the
+//     engine's control thread also calls for a request of nvme-mpath-ctl). Nothing else writes
+//     `disabled`: the refresh worker never touches it, so it survives a reopen, a reset and
+//     every ANA change, until the operator enables the path again or the engine closes.
 //   Every writer then calls BumpEpoch() (an atomic add: several may bump at once).
 //   * Read lock-free by every queue. A queue re-reads the whole table into its private snapshot
 //     only when `epoch` changed, one relaxed load per submit. A stale read is harmless: the worst
@@ -100,6 +104,11 @@ struct PathState {
   // Whether the path may come back when it is not usable (control plane only). The default is
   // the no_path_timeout rule, until the control plane has looked.
   std::atomic<PathOutlook> outlook{PathOutlook::kMayReturn};
+  // Disabled by the operator (PathTable::SetDisabled): no new I/O while another path is usable
+  // (kTierDisabled, policy.h), used as the last resort when none is. Not part of Usable(): a
+  // disabled path is still monitored, probed and reopened like any other, and still gets the
+  // flushes its completed writes need (flush_fanout.h).
+  std::atomic<bool> disabled{false};
 
   // Returns true when I/O may be sent down this path now.
   bool Usable() const {
@@ -138,6 +147,15 @@ class PathTable {
     policy_.store(p, std::memory_order_relaxed);
     preferred_.store(preferred, std::memory_order_relaxed);
     BumpEpoch();
+  }
+
+  // Disables path `i` (no new I/O while another path is usable) or enables it again, from any
+  // thread. Returns true when this changed it (then the epoch moved: every queue re-picks on
+  // its next submit; commands in flight on the path are not touched and complete as usual).
+  bool SetDisabled(int i, bool disabled) {
+    if (paths_[i].disabled.exchange(disabled, std::memory_order_relaxed) == disabled) return false;
+    BumpEpoch();
+    return true;
   }
 
   // Called by a queue when a command on path `i` failed with a path error: the path is unused

@@ -13,6 +13,7 @@ namespace nvme_mpath::internal {
 uint8_t TierOf(const PathState& ps, bool file_installed, int64_t now, int64_t failback_delay_ns,
                int64_t* trusted_at_ns) {
   if (!ps.Usable() || !file_installed) return kTierUnusable;
+  if (ps.disabled.load(std::memory_order_relaxed)) return kTierDisabled;
   if (ps.marginal.load(std::memory_order_relaxed)) return kTierMarginal;
   if (ps.ana.load(std::memory_order_relaxed) != AnaState::kOptimized) return kTierNonOptimized;
   const int64_t since = ps.usable_since_ns.load(std::memory_order_relaxed);

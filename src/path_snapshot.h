@@ -30,10 +30,10 @@
 namespace nvme_mpath::internal {
 
 // Returns path `ps`'s tier for a queue at `now`: kTierUnusable when it is not usable or its file
-// is not installed in the queue's ring; kTierMarginal when it is marked marginal; kTierOptimized
-// for ANA optimized, unless it became usable less than `failback_delay_ns` ago: then
-// kTierNonOptimized (not trusted yet), and `*trusted_at_ns` is set to when that ends; otherwise
-// kTierNonOptimized.
+// is not installed in the queue's ring; kTierDisabled when the operator disabled it (whatever
+// its ANA state); kTierMarginal when it is marked marginal; kTierOptimized for ANA optimized,
+// unless it became usable less than `failback_delay_ns` ago: then kTierNonOptimized (not
+// trusted yet), and `*trusted_at_ns` is set to when that ends; otherwise kTierNonOptimized.
 uint8_t TierOf(const PathState& ps, bool file_installed, int64_t now, int64_t failback_delay_ns,
                int64_t* trusted_at_ns);
 
@@ -55,6 +55,15 @@ PathOutlook OutlookOf(const PathState& ps, uint8_t tier);
 int64_t NoPathDeadlineNs(PathOutlook best, int64_t parked_ns, int64_t submit_ns,
                          int64_t no_path_timeout_ns, int64_t io_timeout_ns);
 
+// A command's sticky path (Cmd::sticky_path) as Pick() reads it. The path alone is a same-path
+// retry's: kept while its tier is better than kTierDisabled, so a retry moves off a path the
+// operator disabled when the policy finds another. With kStickyPinned, it is the path whose
+// writes a flush command is for: kept whenever the path is usable at all, disabled or not, since
+// only a flush down that controller covers the writes it completed (docs/durability.md).
+inline constexpr int kStickyPinned = 0x40;
+inline constexpr int kStickyPathMask = 0x3f;
+static_assert(kMaxPaths <= kStickyPathMask + 1);
+
 struct SnapshotConfig {
   int numa_node = -1;            // the queue's node (-1: unknown, every path at distance 0)
   int64_t failback_delay_ns = 0;
@@ -74,10 +83,13 @@ class PathSnapshot {
   // reopen, a close) since the last refresh.
   void Refresh(int64_t now, Transport* transport);
 
-  // Selects the path for a command: `sticky` (a retry's own path) while it is usable, else the
-  // policy's choice. Returns -1 when no path is usable.
+  // Selects the path for a command: `sticky` (-1 none; see kStickyPinned) while its tier allows,
+  // else the policy's choice. Returns -1 when no path is usable.
   int Pick(int sticky) {
-    if (sticky >= 0 && views_[sticky].tier != kTierUnusable) return sticky;
+    if (sticky >= 0) [[unlikely]] {
+      const int p = sticky & kStickyPathMask;
+      if (views_[p].tier < ((sticky & kStickyPinned) != 0 ? kTierUnusable : kTierDisabled)) return p;
+    }
     return SelectPath(views_.data(), npaths_, policy_cfg_, policy_state_);
   }
 

@@ -22,6 +22,11 @@ inline constexpr uint8_t kTierNonOptimized = 1;
 // Marked marginal (PathState::marginal), whatever its ANA state: used only when no path of a
 // better tier is usable.
 inline constexpr uint8_t kTierMarginal = 2;
+// Disabled by the operator (PathState::disabled), whatever its ANA state or marginal mark: no new
+// I/O while a path of any better tier is usable, but the last resort when none is, so that
+// draining the last good path for maintenance never fails I/O (docs/operations.md, "Path
+// maintenance").
+inline constexpr uint8_t kTierDisabled = 3;
 inline constexpr uint8_t kTierUnusable = 255;
 
 struct PathView {

@@ -30,11 +30,21 @@
 namespace nvme_mpath::internal {
 namespace {
 
-
 // The queue's depth as the pool can hold it: 1..Tag::kMaxSlots slots.
 QueueConfig WithPoolDepth(QueueConfig cfg) {
   cfg.depth = std::clamp<uint32_t>(cfg.depth, 1, Tag::kMaxSlots);
   return cfg;
+}
+
+// The sticky path of a flush command for path `p`'s writes: pinned to `p` (PathSnapshot::Pick),
+// so that it goes down that controller whenever it is usable, even disabled by the operator.
+int8_t FlushSticky(int p) { return static_cast<int8_t>(p | kStickyPinned); }
+
+// The sticky path of a command retried on path `p`, the path it failed on: a flush command for
+// `p`'s own writes stays pinned to it; anything else moves off a disabled `p` when it can.
+int8_t RetrySticky(const Cmd* c, int p) {
+  if (c->io->op == IoOp::kFlush && FlushTarget(c->frag) == uint32_t(p)) return FlushSticky(p);
+  return static_cast<int8_t>(p);
 }
 
 }  // namespace
@@ -115,7 +125,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::BeginIo(Io* io, uint32_t chi
 }
 
 // A Flush: its commands fan out over the paths as PlanFlush() says (flush_fanout.h); each one
-// for a path's writes goes down that path if it can (sticky_path).
+// for a path's writes goes down that path if it can (sticky_path, pinned).
 int QueueCore::SubmitFlush(Io* io) {
   const FlushPlan plan = PlanFlush(table_->write_ledger(), table_->count(), pool_.free());
   if (plan.commands == 0) return -EAGAIN;
@@ -124,7 +134,7 @@ int QueueCore::SubmitFlush(Io* io) {
   for (uint32_t todo = plan.now; todo != 0;) {
     const int p = TakeFlushPath(&todo);
     Cmd* c = pool_.Take(io, FlushFragment(uint32_t(p), plan.covers[p]));
-    c->sticky_path = static_cast<int8_t>(p);
+    c->sticky_path = FlushSticky(p);
     Dispatch(c);
   }
   io->priv.flush_todo = plan.later;
@@ -145,7 +155,7 @@ bool QueueCore::FlushDone(Cmd* c) {
   if (p < 0) return false;
   pool_.Release(c);  // and take it again (the same slot) with a fresh attempt state
   Cmd* next = pool_.Take(io, next_frag);
-  next->sticky_path = static_cast<int8_t>(p);
+  next->sticky_path = FlushSticky(p);
   Dispatch(next);
   return true;
 }
@@ -328,7 +338,7 @@ void QueueCore::HandleCompletion(const Completion& cqe) {
     case Step::kRetryLater:
       ++c->retries;
       counters_.Retried(p);
-      c->sticky_path = static_cast<int8_t>(p);
+      c->sticky_path = RetrySticky(c, p);
       if (a.step == Step::kRetryNow) return Dispatch(c);
       return Delay(c, a.delay_kind, a.due_ns);
     case Step::kFailoverNow:

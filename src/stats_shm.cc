@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <new>
 
@@ -21,10 +23,39 @@ namespace nvme_mpath::internal {
 
 static_assert(sizeof(PathCounters) % 8 == 0);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
+static_assert(std::atomic<uint8_t>::is_always_lock_free && sizeof(std::atomic<uint8_t>) == 1);
+// The layouts (stats_shm.h): a version 2 header is a prefix of version 3's, and ShmPath kept its
+// size when `disabled` was taken from `reserved`.
+static_assert(sizeof(ShmPath) == 192);
+static_assert(offsetof(ShmHeader, reserved_v2_tail) + sizeof(ShmHeader::reserved_v2_tail) ==
+              kShmHeaderSizeV2);
+static_assert(offsetof(ShmHeader, admin_want) == kShmHeaderSizeV2);
+static_assert(ShmCountersOffsetFor(kShmHeaderSizeV2) == ShmCountersOffsetFor(sizeof(ShmHeader)),
+              "the counters start where version 2 had them");
 
-size_t ShmSize(uint32_t max_queues) {
-  size_t header = (sizeof(ShmHeader) + 63) & ~size_t{63};
-  return header + size_t{max_queues} * kMaxPaths * sizeof(PathCounters);
+size_t ShmCountersOffset(uint32_t header_size) { return ShmCountersOffsetFor(header_size); }
+
+size_t ShmSize(uint32_t max_queues, uint32_t header_size) {
+  return ShmCountersOffset(header_size) + size_t{max_queues} * kMaxPaths * sizeof(PathCounters);
+}
+
+int ApplyAdminRequests(ShmHeader* h, int npaths, absl::FunctionRef<bool(int)> disabled,
+                       absl::FunctionRef<void(int, bool)> apply) {
+  int taken = 0;
+  for (int i = 0; i < npaths && i < kMaxPaths; ++i) {
+    uint8_t want = h->admin_want[i].load(std::memory_order_acquire);
+    if (want == uint8_t(AdminWant::kNone)) continue;
+    if (want == uint8_t(AdminWant::kEnable) || want == uint8_t(AdminWant::kDisable)) {
+      const bool disable = want == uint8_t(AdminWant::kDisable);
+      if (disabled(i) != disable) apply(i, disable);
+    } else {
+      MPLOG_WARN("stats segment: request {} for path {} is none of nvme-mpath-ctl's; ignored", want, i);
+    }
+    // A request stored since the load stays: it is taken on the next call.
+    h->admin_want[i].compare_exchange_strong(want, uint8_t(AdminWant::kNone), std::memory_order_acq_rel);
+    ++taken;
+  }
+  return taken;
 }
 
 std::unique_ptr<StatsRegion> StatsRegion::Create(bool publish) {
@@ -69,7 +100,7 @@ std::unique_ptr<StatsRegion> StatsRegion::Create(bool publish) {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   r->header_->start_realtime_ns = uint64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-  char* counters = static_cast<char*>(r->base_) + ((sizeof(ShmHeader) + 63) & ~size_t{63});
+  char* counters = static_cast<char*>(r->base_) + ShmCountersOffset(sizeof(ShmHeader));
   r->counters_ = new (counters) PathCounters[size_t{kShmMaxQueues} * kMaxPaths];
   return r;
 }
@@ -130,35 +161,43 @@ std::vector<ShmSegmentInfo> ListStatsSegments(const std::string& dir) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<StatsReader>> StatsReader::Open(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+absl::StatusOr<std::unique_ptr<StatsReader>> StatsReader::Open(const std::string& path,
+                                                               Access access) {
+  const bool rw = access == Access::kReadWrite;
+  int fd = open(path.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    return absl::ErrnoToStatus(e, fmt::format("open {}", path));
+    return absl::ErrnoToStatus(e, fmt::format("open {}{}", path, rw ? " read-write" : ""));
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || size_t(st.st_size) < sizeof(ShmHeader)) {
+  if (fstat(fd, &st) != 0 || size_t(st.st_size) < kShmHeaderSizeV2) {
     close(fd);
     return absl::DataLossError(fmt::format("{}: too small to be an nvme-mpath stats segment", path));
   }
-  void* p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  void* p = mmap(nullptr, size_t(st.st_size), rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+                 fd, 0);
   close(fd);
   if (p == MAP_FAILED) return absl::ErrnoToStatus(errno, fmt::format("mmap {}", path));
   std::unique_ptr<StatsReader> r(new StatsReader());
   r->base_ = p;
   r->size_ = size_t(st.st_size);
-  r->header_ = static_cast<const ShmHeader*>(p);
-  if (memcmp(r->header_->magic, kShmMagic, sizeof(kShmMagic)) != 0)
+  r->writable_ = rw;
+  r->header_ = static_cast<ShmHeader*>(p);
+  const ShmHeader& h = *r->header_;
+  if (memcmp(h.magic, kShmMagic, sizeof(kShmMagic)) != 0)
     return absl::DataLossError(fmt::format("{}: not an nvme-mpath stats segment (bad magic)", path));
-  if (r->header_->version != kShmVersion || r->header_->header_size != sizeof(ShmHeader))
+  const bool v3 = h.version == kShmVersion && h.header_size == sizeof(ShmHeader);
+  const bool v2 = h.version == kShmVersionV2 && h.header_size == kShmHeaderSizeV2;
+  r->version_ = h.version;
+  if (!v3 && !v2)
     return absl::FailedPreconditionError(fmt::format(
-        "{}: stats segment version {} (header {} bytes); this tool reads version {}", path,
-        r->header_->version, r->header_->header_size, kShmVersion));
-  if (r->header_->max_queues > kShmMaxQueues || r->header_->max_paths != kMaxPaths ||
-      r->header_->npaths > kMaxPaths || ShmSize(r->header_->max_queues) > r->size_)
+        "{}: stats segment version {} (header {} bytes); this tool reads versions {} and {}", path,
+        h.version, h.header_size, kShmVersionV2, kShmVersion));
+  if (h.max_queues > kShmMaxQueues || h.max_paths != kMaxPaths || h.npaths > kMaxPaths ||
+      ShmSize(h.max_queues, h.header_size) > r->size_)
     return absl::DataLossError(fmt::format("{}: inconsistent stats segment geometry", path));
   r->counters_ = reinterpret_cast<const PathCounters*>(static_cast<const char*>(p) +
-                                                      ((sizeof(ShmHeader) + 63) & ~size_t{63}));
+                                                      ShmCountersOffset(h.header_size));
   return r;
 }
 
@@ -177,6 +216,7 @@ std::vector<ShmPath> StatsReader::Paths() const {
     if (header_->seq.load(std::memory_order_relaxed) == s1) break;
   }
   for (ShmPath& p : out) {  // never trust another process's strings to be terminated
+    if (!takes_requests()) p.disabled = 0;  // version 2: part of a reserved word
     p.ng_path[sizeof(p.ng_path) - 1] = 0;
     p.ctrl[sizeof(p.ctrl) - 1] = 0;
     p.address[sizeof(p.address) - 1] = 0;
@@ -187,6 +227,36 @@ std::vector<ShmPath> StatsReader::Paths() const {
 std::vector<PathStatsSnapshot> StatsReader::Sum() const {
   uint32_t n = header_->npaths;
   return SumBlocks(header_, counters_, int(n > kMaxPaths ? kMaxPaths : n));
+}
+
+}  // namespace nvme_mpath::internal
+
+namespace nvme_mpath::internal {
+
+absl::Status StatsReader::RequestPathState(int path, bool disable) {
+  if (!takes_requests())
+    return absl::FailedPreconditionError(fmt::format(
+        "the engine is too old to take path requests (its stats segment is version {}; they "
+        "need version {}, nvme-mpath 0.3 or later)", version_, kShmVersion));
+  if (!writable_)
+    return absl::FailedPreconditionError("the stats segment was opened read-only");
+  if (path < 0 || path >= int(std::min<uint32_t>(header_->npaths, kMaxPaths)))
+    return absl::InvalidArgumentError(fmt::format("the engine has no path {}", path));
+  header_->admin_want[path].store(uint8_t(disable ? AdminWant::kDisable : AdminWant::kEnable),
+                                  std::memory_order_release);
+  return absl::OkStatus();
+}
+
+void StatsReader::WithdrawRequest(int path, bool disable) {
+  if (!takes_requests() || !writable_ || path < 0 || path >= kMaxPaths) return;
+  uint8_t want = uint8_t(disable ? AdminWant::kDisable : AdminWant::kEnable);
+  header_->admin_want[path].compare_exchange_strong(want, uint8_t(AdminWant::kNone),
+                                                    std::memory_order_acq_rel);
+}
+
+AdminWant StatsReader::PendingRequest(int path) const {
+  if (!takes_requests() || path < 0 || path >= kMaxPaths) return AdminWant::kNone;
+  return AdminWant(header_->admin_want[path].load(std::memory_order_acquire));
 }
 
 }  // namespace nvme_mpath::internal

@@ -6,8 +6,8 @@
 // commands down the path the policy picks, fails over, requeues and retries on its own.
 //
 // Threading model
-//   * Engine: control plane. Open/CreateQueue/SetPolicy/Paths/Stats may be called from any
-//     thread. The engine runs one background thread that waits for the poll interval, path
+//   * Engine: control plane. Open/CreateQueue/SetPolicy/SetPathEnabled/Paths/Stats may be
+//     called from any thread. The engine runs one background thread that waits for the poll interval, path
 //     errors and uevents, and one refresh worker per path that reads ANA logs and controller
 //     states, reopens deleted controllers and publishes what it sees to all queues through
 //     atomics (a controller that hangs delays only its own path's worker).
@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -126,6 +127,9 @@ struct PathInfo {
   bool may_come_back = false;
   bool anatt_exceeded = false;        // in ANA change for longer than anatt_s now
   uint64_t anatt_exceeded_count = 0;  // how often an ANA change outlasted anatt_s
+  // Disabled by the operator (Engine::SetPathEnabled, nvme-mpath-ctl path disable): no new I/O
+  // while another path is usable. `usable` says whether it could carry I/O at all.
+  bool disabled = false;
 };
 
 // The namespace, as Identify Namespace reports it (identical on every path).
@@ -168,6 +172,16 @@ class Engine {
   virtual std::vector<PathStatsSnapshot> Stats() const = 0;
   // Switches the I/O policy at run time; queues pick it up on their next submit.
   virtual absl::Status SetPolicy(IoPolicy policy, std::string_view preferred_path = "") = 0;
+  // Path maintenance: disables `path` (no new I/O goes down it while another path is usable;
+  // commands in flight on it complete as usual; a Flush still reaches it while it holds writes
+  // no flush covers) or enables it again. `path`: /dev/ngXnY, ngXnY or the controller name
+  // nvmeX. A disabled path is the last resort: when no other path is usable, I/O still goes
+  // down it rather than failing. The state survives reconnects, resets and ANA changes, not
+  // the engine (a new Engine starts with every path enabled). InvalidArgument: not a path of
+  // this namespace; FailedPrecondition: head mode (the kernel's multipath head picks the
+  // controller of each command). nvme-mpath-ctl's `path disable|enable` ends up here, through
+  // the engine's control thread. docs/operations.md, "Path maintenance".
+  virtual absl::Status SetPathEnabled(std::string_view path, bool enabled) = 0;
   // Re-reads ANA logs and controller states now (normally done by the poller), every path in
   // parallel, and waits for them. kUnavailable when a controller has not answered within the
   // admin timeout (10 s); its path is refreshed when it answers.

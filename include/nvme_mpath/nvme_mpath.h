@@ -50,8 +50,9 @@ extern "C" {
 #define NVME_MPATH_VERSION_PATCH 0
 /* The C API level: 1 = release 0.1, 2 = release 0.2 (the log callback, the option fields below
  * marked "API 2", nvme_mpath_queue_create_err, nvme_mpath_version_check), 3 = release 0.3
- * (NVME_MPATH_POLICY_LATENCY). The symbols a level
- * added are in version node NVME_MPATH_<level> of libnvme_mpath.so (docs/c-api.md, "Versions"). */
+ * (NVME_MPATH_POLICY_LATENCY; path maintenance: nvme_mpath_set_path_enabled,
+ * nvme_mpath_path_stats.disabled). The symbols a level added are in version node
+ * NVME_MPATH_<level> of libnvme_mpath.so (docs/c-api.md, "Versions"). */
 #define NVME_MPATH_API_VERSION 3
 
 typedef struct nvme_mpath_engine nvme_mpath_engine;
@@ -137,6 +138,9 @@ struct nvme_mpath_path_stats {
   char ana_state[16];
   char health[8];
   int usable;
+  int disabled;                 /* API 3: 1 = disabled by the operator (no new I/O while another
+                                   path is usable); fills what was padding, so the struct keeps
+                                   its size and every offset (an API 1/2 library leaves it 0) */
   uint64_t ios, bytes, reads, writes, inflight, errors, retries, failovers, requeues, busy_ns;
 };
 /* Copies per-path state and counters (summed over queues) into out[0..max). Returns the number
@@ -145,6 +149,17 @@ NVME_MPATH_API int nvme_mpath_path_stats(const nvme_mpath_engine* e,
                                          struct nvme_mpath_path_stats* out, uint32_t max);
 /* Switches the policy at run time. preferred: for active-passive, NULL = first path. */
 NVME_MPATH_API int nvme_mpath_set_policy(nvme_mpath_engine* e, int policy, const char* preferred);
+/* API 3. Path maintenance: enabled 0 disables `path` (a /dev/ngXnY, ngXnY or controller name
+ * nvmeX of the namespace): no new I/O goes down it while another path is usable, commands in
+ * flight on it complete as usual, a flush still reaches it while it holds writes no flush
+ * covers, and when no other path is usable I/O still goes down it (the last resort: nothing
+ * fails because the last good path was drained). enabled 1 takes it back. Not persistent: a new
+ * engine starts with every path enabled. Returns 0 (also when it already was in that state),
+ * -EINVAL (NULL engine or path, not a path of this namespace), -EOPNOTSUPP (head mode: the
+ * kernel's multipath head picks the controller of each command), -ENOMEM. `nvme-mpath-ctl path
+ * disable|enable` does the same from another process. */
+NVME_MPATH_API int nvme_mpath_set_path_enabled(nvme_mpath_engine* e, const char* path,
+                                                      int enabled);
 /* Name of the shared-memory stats segment ("" when not published). */
 NVME_MPATH_API const char* nvme_mpath_stats_segment(const nvme_mpath_engine* e);
 

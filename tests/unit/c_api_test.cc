@@ -11,8 +11,11 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <regex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -20,6 +23,7 @@
 
 namespace nvme_mpath::internal {
 int CApiErrno(const absl::Status& s);  // src/c_api.cc
+nvme_mpath_engine* CApiWrapEngine(std::unique_ptr<Engine> e);  // src/c_api.cc
 }  // namespace nvme_mpath::internal
 
 namespace {
@@ -60,6 +64,17 @@ TEST(CApiTest, IoLayoutIsTheV1Abi) {
   EXPECT_EQ(offsetof(nvme_mpath_io, opaque), 112u);
   EXPECT_EQ(offsetof(nvme_mpath_io, opaque) % 8, 0u);
   EXPECT_EQ(sizeof(nvme_mpath_dsm_range), 16u);
+}
+
+TEST(CApiTest, PathStatsLayoutIsTheV1AbiWithDisabledInItsPadding) {
+  // API 3 put `disabled` in the padding after `usable`: the size and every other offset stay.
+  EXPECT_EQ(sizeof(struct nvme_mpath_path_stats), 288u);
+  EXPECT_EQ(offsetof(struct nvme_mpath_path_stats, usable), 200u);
+  EXPECT_EQ(offsetof(struct nvme_mpath_path_stats, disabled), 204u);
+  struct nvme_mpath_path_stats one {};
+  EXPECT_EQ(sizeof(one.disabled), 4u);
+  EXPECT_EQ(offsetof(struct nvme_mpath_path_stats, ios), 208u);
+  EXPECT_EQ(offsetof(struct nvme_mpath_path_stats, busy_ns), 280u);
 }
 
 TEST(CApiTest, ErrorMessagesAreTruncatedAndTerminated) {
@@ -151,6 +166,7 @@ TEST(CApiTest, NullHandlesAreRejected) {
   EXPECT_EQ(nvme_mpath_atomic_write_bytes(nullptr), -EINVAL);
   EXPECT_EQ(nvme_mpath_path_stats(nullptr, nullptr, 0), -EINVAL);
   EXPECT_EQ(nvme_mpath_set_policy(nullptr, NVME_MPATH_POLICY_NUMA, nullptr), -EINVAL);
+  EXPECT_EQ(nvme_mpath_set_path_enabled(nullptr, "/dev/ng0n1", 0), -EINVAL);
   EXPECT_EQ(nvme_mpath_execute(nullptr, &io), -EINVAL);
   EXPECT_EQ(nvme_mpath_flush(nullptr), -EINVAL);
   EXPECT_EQ(nvme_mpath_read(nullptr, 0, 1, nullptr, nullptr), -EINVAL);
@@ -211,6 +227,76 @@ TEST(CApiTest, VersionMacrosMatchTheLibrary) {
   EXPECT_EQ(nvme_mpath_version_check(NVME_MPATH_VERSION_MAJOR, NVME_MPATH_VERSION_MINOR + 1), 0);
   EXPECT_EQ(nvme_mpath_version_check(NVME_MPATH_VERSION_MAJOR + 1, 0), 0);
   EXPECT_EQ(nvme_mpath_version_check(NVME_MPATH_VERSION_MAJOR, -1), 0);
+}
+
+// An Engine without devices, for the C entry points: two paths, SetPathEnabled as the engine's
+// rules say (InvalidArgument for a path it does not have, FailedPrecondition in head mode).
+class FakeEngine final : public nvme_mpath::Engine {
+ public:
+  explicit FakeEngine(bool head) { info_.head_mode = head; }
+  const nvme_mpath::NamespaceInfo& info() const override { return info_; }
+  const nvme_mpath::EngineOptions& options() const override { return opts_; }
+  absl::StatusOr<std::unique_ptr<nvme_mpath::Queue>> CreateQueue(const nvme_mpath::QueueOptions&) override {
+    return absl::UnimplementedError("fake");
+  }
+  std::vector<nvme_mpath::PathInfo> Paths() const override {
+    std::vector<nvme_mpath::PathInfo> out(2);
+    for (int i = 0; i < 2; ++i) {
+      out[size_t(i)].index = i;
+      out[size_t(i)].ng_path = "/dev/ng" + std::to_string(i) + "n1";
+      out[size_t(i)].ctrl = "nvme" + std::to_string(i);
+      out[size_t(i)].usable = true;
+      out[size_t(i)].disabled = disabled_[size_t(i)];
+    }
+    return out;
+  }
+  std::vector<nvme_mpath::PathStatsSnapshot> Stats() const override { return {}; }
+  absl::Status SetPolicy(nvme_mpath::IoPolicy, std::string_view) override { return absl::OkStatus(); }
+  absl::Status SetPathEnabled(std::string_view path, bool enabled) override {
+    calls.emplace_back(std::string(path), enabled);
+    if (info_.head_mode) return absl::FailedPreconditionError("head mode");
+    for (size_t i = 0; i < 2; ++i) {
+      if (path == "/dev/ng" + std::to_string(i) + "n1" || path == "nvme" + std::to_string(i)) {
+        disabled_[i] = !enabled;
+        return absl::OkStatus();
+      }
+    }
+    return absl::InvalidArgumentError(std::string(path) + " is not a path of this namespace");
+  }
+  absl::Status Refresh() override { return absl::OkStatus(); }
+  std::string stats_segment() const override { return ""; }
+
+  std::vector<std::pair<std::string, bool>> calls;
+
+ private:
+  nvme_mpath::NamespaceInfo info_;
+  nvme_mpath::EngineOptions opts_;
+  bool disabled_[2] = {false, false};
+};
+
+TEST(CApiTest, SetPathEnabledReachesTheEngineAndPathStatsShowsIt) {
+  auto owned = std::make_unique<FakeEngine>(false);
+  FakeEngine* fake = owned.get();
+  nvme_mpath_engine* e = nvme_mpath::internal::CApiWrapEngine(std::move(owned));
+  EXPECT_EQ(nvme_mpath_set_path_enabled(e, "/dev/ng1n1", 0), 0);
+  struct nvme_mpath_path_stats ps[2];
+  memset(ps, 0x5a, sizeof(ps));
+  ASSERT_EQ(nvme_mpath_path_stats(e, ps, 2), 2);
+  EXPECT_EQ(ps[0].disabled, 0);
+  EXPECT_EQ(ps[1].disabled, 1);
+  EXPECT_EQ(ps[1].usable, 1);
+  EXPECT_EQ(nvme_mpath_set_path_enabled(e, "nvme1", 7), 0);  // any non-zero enables
+  ASSERT_EQ(nvme_mpath_path_stats(e, ps, 2), 2);
+  EXPECT_EQ(ps[1].disabled, 0);
+  EXPECT_EQ(nvme_mpath_set_path_enabled(e, "/dev/ng9n9", 0), -EINVAL);
+  EXPECT_EQ(nvme_mpath_set_path_enabled(e, nullptr, 0), -EINVAL);
+  EXPECT_EQ(fake->calls, (std::vector<std::pair<std::string, bool>>{
+                             {"/dev/ng1n1", false}, {"nvme1", true}, {"/dev/ng9n9", false}}));
+  nvme_mpath_close(e);
+
+  nvme_mpath_engine* head = nvme_mpath::internal::CApiWrapEngine(std::make_unique<FakeEngine>(true));
+  EXPECT_EQ(nvme_mpath_set_path_enabled(head, "/dev/ng0n1", 0), -EOPNOTSUPP);
+  nvme_mpath_close(head);
 }
 
 }  // namespace

@@ -258,6 +258,55 @@ TEST(CtlArgs, OptionsMustSuitTheCommand) {
   EXPECT_EQ(Suits({"watch", "-o", "prometheus"}), "-o prometheus is for stats only, not watch (see watch --help)");
 }
 
+TEST(CtlArgs, PathCommand) {
+  Parsed p = Parse({"path", "disable", "/dev/ng0n1", "--name", "fio-job", "--timeout-ms", "200"});
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.a.cmd, "path");
+  EXPECT_EQ(CheckOptionsFor(p.a), "");
+  PathCommand pc;
+  EXPECT_EQ(ParsePathCommand(p.a, &pc), "");
+  EXPECT_TRUE(pc.disable);
+  EXPECT_EQ(pc.dev, "/dev/ng0n1");
+  EXPECT_EQ(p.a.name, "fio-job");
+  EXPECT_EQ(p.a.timeout_ms, 200);
+  p = Parse({"--pid=7", "path", "enable", "nvme1", "-o", "json"});
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(CheckOptionsFor(p.a), "");
+  pc = PathCommand{true, "stale"};
+  EXPECT_EQ(ParsePathCommand(p.a, &pc), "");
+  EXPECT_FALSE(pc.disable);
+  EXPECT_EQ(pc.dev, "nvme1");
+  p = Parse({"path", "--", "disable", "ng0n1"});  // a device after "--"
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(ParsePathCommand(p.a, &pc), "");
+  EXPECT_EQ(pc.dev, "ng0n1");
+}
+
+TEST(CtlArgs, PathCommandUsageErrors) {
+  auto err = [](std::vector<std::string> args) {
+    Parsed p = Parse(std::move(args));
+    EXPECT_TRUE(p.ok) << p.err;
+    PathCommand pc;
+    return ParsePathCommand(p.a, &pc);
+  };
+  EXPECT_EQ(err({"path"}), "path needs disable or enable, then a device (see path --help)");
+  EXPECT_EQ(err({"path", "drain", "ng0n1"}), "path takes disable or enable, not 'drain' (see path --help)");
+  EXPECT_EQ(err({"path", "ng0n1", "disable"}), "path takes disable or enable, not 'ng0n1' (see path --help)");
+  EXPECT_EQ(err({"path", "Disable", "ng0n1"}), "path takes disable or enable, not 'Disable' (see path --help)");
+  EXPECT_EQ(err({"path", "disable"}), "path disable needs a device (/dev/ngXnY, ngXnY or nvmeX) (see path --help)");
+  EXPECT_EQ(err({"path", "enable", "ng0n1", "ng1n1"}), "path enable takes one device, not 'ng1n1' too (see path --help)");
+  EXPECT_EQ(err({"path", "disable", "a\nb", "x\x01"}),
+            "path disable takes one device, not 'x\\x01' too (see path --help)");
+  // Options that are not path's.
+  Parsed p = Parse({"path", "disable", "ng0n1", "--gc"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(CheckOptionsFor(p.a), "path does not take --gc (see path --help)");
+  p = Parse({"path", "disable", "ng0n1", "--count", "2"});
+  EXPECT_EQ(CheckOptionsFor(p.a), "path does not take --count (see path --help)");
+  p = Parse({"path", "disable", "ng0n1", "-o", "prometheus"});
+  EXPECT_EQ(CheckOptionsFor(p.a), "-o prometheus is for stats only, not path (see path --help)");
+}
+
 TEST(CtlArgs, Nsid) {
   EXPECT_EQ(ParseNsid("1"), 1u);
   EXPECT_EQ(ParseNsid("42"), 42u);

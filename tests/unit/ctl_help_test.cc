@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,6 +23,7 @@
 
 #include "args.h"
 #include "help.h"
+#include "stats_shm.h"
 
 namespace nvme_mpath::ctl {
 namespace {
@@ -249,7 +251,8 @@ TEST(CtlBinaryTest, HelpGoesToStdout) {
       {{"--help"}, ""}, {{"-h"}, ""}, {{"help"}, ""}, {{"help", "help"}, ""},
       {{"help", "list"}, "list"}, {{"list", "--help"}, "list"}, {{"list", "-h"}, "list"},
       {{"help", "ana-log"}, "ana-log"}, {{"probe", "--help"}, "probe"},
-      {{"help", "watch"}, "watch"}, {{"stats", "-h"}, "stats"}};
+      {{"help", "watch"}, "watch"}, {{"stats", "-h"}, "stats"}, {{"path", "--help"}, "path"},
+      {{"help", "path"}, "path"}};
   for (const auto& [args, cmd] : cases) {
     Result r = Exec(args);
     EXPECT_EQ(r.rc, kOk) << args[0];
@@ -272,6 +275,11 @@ TEST(CtlBinaryTest, UsageErrorsAreOneLineThenTryAndExit2) {
       {{"probe", "nqn.none", "0x0"}, "NSID must be a number in 1..4294967294 (decimal or 0x hex), not '0x0' (see probe --help)"},
       {{"ana-log"}, "ana-log takes one device (see ana-log --help)"},
       {{"stats", "--pid"}, "--pid needs a value"},
+      {{"path"}, "path needs disable or enable, then a device (see path --help)"},
+      {{"path", "off", "ng0n1"}, "path takes disable or enable, not 'off' (see path --help)"},
+      {{"path", "disable"}, "path disable needs a device (/dev/ngXnY, ngXnY or nvmeX) (see path --help)"},
+      {{"path", "enable", "ng0n1", "ng1n1"}, "path enable takes one device, not 'ng1n1' too (see path --help)"},
+      {{"path", "disable", "ng0n1", "--gc"}, "path does not take --gc (see path --help)"},
       {{""}, "argument 1 is empty"},
   };
   for (const auto& [args, msg] : cases) {
@@ -295,6 +303,67 @@ TEST(CtlBinaryTest, OtherStatusesThatNeedNoDevice) {
   EXPECT_EQ(r.rc, kNoEngine) << r.err;
   EXPECT_EQ(r.err, "nvme-mpath-ctl: no nvme-mpath engine running\n");
   EXPECT_EQ(Exec({"watch", "--name", "nobody", "--count", "1"}, shm).rc, kNoEngine);
+  r = Exec({"path", "disable", "ng0n1"}, shm);
+  EXPECT_EQ(r.rc, kNoEngine) << r.err;
+  EXPECT_EQ(r.err, "nvme-mpath-ctl: no nvme-mpath engine running\n");
+  std::filesystem::remove_all(shm);
+}
+
+// A segment as an engine of `version` (2 or 3) in `mode` lays it out, with paths /dev/ng0n1
+// (nvme0) and /dev/ng1n1 (nvme1), under `dir` as this process's (so that it counts as running).
+void WriteSegment(const std::string& dir, uint32_t version, const char* mode) {
+  using internal::ShmHeader;
+  const uint32_t header_size = version == 2 ? internal::kShmHeaderSizeV2 : uint32_t(sizeof(ShmHeader));
+  std::vector<char> seg(internal::ShmSize(1, header_size), 0);
+  auto* h = reinterpret_cast<ShmHeader*>(seg.data());
+  memcpy(h->magic, internal::kShmMagic, sizeof(h->magic));
+  h->version = version;
+  h->header_size = header_size;
+  h->max_queues = 1;
+  h->max_paths = internal::kMaxPaths;
+  h->npaths = 2;
+  h->pid = getpid();
+  strcpy(h->name, "engine");
+  strcpy(h->mode, mode);
+  for (int i = 0; i < 2; ++i) {
+    snprintf(h->paths[i].ng_path, sizeof(h->paths[i].ng_path), "/dev/ng%dn1", i);
+    snprintf(h->paths[i].ctrl, sizeof(h->paths[i].ctrl), "nvme%d", i);
+    h->paths[i].usable = 1;
+  }
+  std::ofstream(dir + "/nvme-mpath." + std::to_string(getpid()) + ".0", std::ios::binary)
+      .write(seg.data(), std::streamsize(seg.size()));
+}
+
+// `path` against segments with no engine behind them: every refusal that needs no engine to
+// answer (an engine that answers: ctl_path_test.cc).
+TEST(CtlBinaryTest, PathRefusalsThatNeedNoRunningEngine) {
+  const std::string shm = ::testing::TempDir() + "ctl-path-shm." + std::to_string(getpid());
+  std::filesystem::remove_all(shm);
+  std::filesystem::create_directories(shm);
+  WriteSegment(shm, 3, "per-path");
+  Result r = Exec({"path", "disable", "ng5n1"}, shm);
+  EXPECT_EQ(r.rc, kNoEngine) << r.err;
+  EXPECT_EQ(r.err, "nvme-mpath-ctl: no running nvme-mpath engine has ng5n1 as a path (stats shows each engine's paths)\n");
+  r = Exec({"path", "disable", "nvme1", "--name", "other"}, shm);
+  EXPECT_EQ(r.rc, kNoEngine) << r.err;
+  EXPECT_EQ(r.out, "");
+
+  WriteSegment(shm, 3, "head");
+  r = Exec({"path", "disable", "ng1n1"}, shm);
+  EXPECT_EQ(r.rc, kError) << r.err;
+  EXPECT_NE(r.err.find("/dev/ng1n1 (nvme1) on engine engine["), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("head mode"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+
+  WriteSegment(shm, 2, "per-path");  // an engine of release 0.2
+  r = Exec({"path", "enable", "/dev/ng0n1", "-o", "json"}, shm);
+  EXPECT_EQ(r.rc, kError) << r.err;
+  EXPECT_NE(r.err.find("the engine is too old to take path requests (its stats segment is version 2"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("\"ok\":false"), std::string::npos) << r.out;
+  r = Exec({"stats"}, shm);  // but its stats are still shown
+  EXPECT_EQ(r.rc, kOk) << r.err;
+  EXPECT_NE(r.out.find("/dev/ng1n1"), std::string::npos) << r.out;
   std::filesystem::remove_all(shm);
 }
 

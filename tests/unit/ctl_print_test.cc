@@ -28,6 +28,8 @@ std::vector<SubsystemRow> Topology() {
             "live", 1, "optimized", -1, 1, 131072, 10};
   PathRow b{"nvme1", "/dev/ng1n1", "tcp", "traddr=127.0.0.1,trsvcid=4421,src_addr=127.0.0.1",
             "connecting", 1, "inaccessible", 0, 2, 131072, 10};
+  // Path maintenance: two running engines disabled nvme1's path (nvme-mpath-ctl path disable).
+  b.disabled_by = {{4242, "verify"}, {4343, "db"}};
   NamespaceRow ns1{1, "5f1a1c3e000142228333444455556601", "7a2b3c4d00014e5f9a0b1c2d3e4f5a01", 16384, 4096, {a, b}};
   NamespaceRow ns2{2, "5f1a1c3e000242228333444455556602", "", 16384, 4096, {a}};
   ns2.paths[0].ng = "/dev/ng0n2";
@@ -65,7 +67,13 @@ StatsView Stats() {
   p1.counters.bytes = 20480000;
   p1.counters.inflight = 16;
   p1.counters.latency_hist[8] = 5000;
-  v.paths = {p0, p1};
+  // Disabled by the operator and drained: usable, and used only if nothing else were.
+  StatsPath p2{"/dev/ng2n1", "nvme2", "traddr=127.0.0.1,trsvcid=4422", "optimized", "live", true, false, {}};
+  p2.disabled = true;
+  p2.counters.ios = 700;
+  p2.counters.bytes = 2867200;
+  p2.counters.latency_hist[8] = 700;
+  v.paths = {p0, p1, p2};
   return v;
 }
 
@@ -99,6 +107,17 @@ TEST(CtlPrintTest, StatsTextHeadMode) {
   v.paths.resize(1);
   v.paths[0].ctrl = "nvme-subsys0";
   Golden("stats-head.txt", StatsText(v));
+}
+
+// A disabled path that could not carry I/O anyway says both.
+TEST(CtlPrintTest, StatsTextDisabledAndNotUsable) {
+  StatsView v = Stats();
+  v.paths[0].disabled = true;
+  v.paths[0].health = "failed";
+  const std::string t = StatsText(v);
+  EXPECT_NE(t.find("inaccessible    dis,failed"), std::string::npos) << t;
+  v.paths[0].health = "live";
+  EXPECT_NE(StatsText(v).find("inaccessible    dis,no "), std::string::npos) << StatsText(v);
 }
 
 TEST(CtlPrintTest, JsonEscapesStrings) {
@@ -166,7 +185,7 @@ TEST(CtlStatsReaderTest, RejectsGarbage) {
 }
 
 // A segment of an engine built with another layout (version 1 had no `mode`) is refused with
-// both versions named, never misread.
+// the versions named, never misread (stats_shm_test.cc: version 2 is still read).
 TEST(CtlStatsReaderTest, RefusesAnotherLayoutVersion) {
   char path[] = "/tmp/ctl-v1.XXXXXX";
   int fd = mkstemp(path);
@@ -186,7 +205,7 @@ TEST(CtlStatsReaderTest, RefusesAnotherLayoutVersion) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(std::string(r.status().message()).find("stats segment version 1"), std::string::npos)
       << r.status();
-  EXPECT_NE(std::string(r.status().message()).find("this tool reads version 2"), std::string::npos)
+  EXPECT_NE(std::string(r.status().message()).find("this tool reads versions 2 and 3"), std::string::npos)
       << r.status();
 }
 

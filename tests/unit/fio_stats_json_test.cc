@@ -118,7 +118,8 @@ TEST(FioStatsJsonTest, Schema1Layout) {
   ASSERT_EQ(json_object_array_length(ps), 2u);
   EXPECT_EQ(Keys(json_object_array_get_idx(ps, 1)),
             (std::vector<std::string>{"ng", "ctrl", "address", "ana_state", "health", "usable", "ios", "bytes",
-                                      "reads", "writes", "errors", "retries", "failovers", "requeues", "busy_ns"}));
+                                      "reads", "writes", "errors", "retries", "failovers", "requeues", "busy_ns",
+                                      "disabled"}));
   json_object* usable;
   ASSERT_TRUE(json_object_object_get_ex(json_object_array_get_idx(ps, 1), "usable", &usable));
   EXPECT_TRUE(json_object_is_type(usable, json_type_boolean));

@@ -42,6 +42,51 @@ TEST(PathSnapshotTest, TierFollowsUsabilityMarginalAndAna) {
   EXPECT_EQ(trusted_at, 0);
 }
 
+TEST(PathSnapshotTest, DisabledUsablePathIsTheLastTierWhateverItsAnaState) {
+  PathState ps;
+  int64_t trusted_at = 0;
+  ps.disabled = true;
+  EXPECT_EQ(TierOf(ps, true, 0, 0, &trusted_at), kTierUnusable);  // not usable: stays so
+  MakeUsable(ps, AnaState::kOptimized);
+  EXPECT_EQ(TierOf(ps, true, 0, 0, &trusted_at), kTierDisabled);
+  EXPECT_EQ(TierOf(ps, false, 0, 0, &trusted_at), kTierUnusable);  // not in the ring
+  ps.ana = AnaState::kNonOptimized;
+  EXPECT_EQ(TierOf(ps, true, 0, 0, &trusted_at), kTierDisabled);
+  ps.marginal = true;
+  EXPECT_EQ(TierOf(ps, true, 0, 0, &trusted_at), kTierDisabled);  // below marginal
+  ps.marginal = false;
+  ps.ana = AnaState::kOptimized;
+  ps.usable_since_ns = 10 * kSec;  // within a failback delay: no refresh asked for it
+  EXPECT_EQ(TierOf(ps, true, 11 * kSec, 5 * kSec, &trusted_at), kTierDisabled);
+  EXPECT_EQ(trusted_at, 0);
+  ps.health = PathHealth::kFailed;
+  EXPECT_EQ(TierOf(ps, true, 0, 0, &trusted_at), kTierUnusable);
+  ps.health = PathHealth::kLive;
+  ps.disabled = false;
+  EXPECT_EQ(TierOf(ps, true, 0, 0, &trusted_at), kTierOptimized);
+  EXPECT_LT(kTierMarginal, kTierDisabled);
+  EXPECT_LT(kTierDisabled, kTierUnusable);
+  EXPECT_EQ(OutlookOf(ps, kTierDisabled), PathOutlook::kUsable);  // a disabled path is usable
+}
+
+TEST(PathTableTest, SetDisabledBumpsTheEpochOnlyWhenItChangesSomething) {
+  PathTable table(2);
+  const uint64_t e0 = table.epoch();
+  EXPECT_FALSE(table.SetDisabled(1, false));  // already enabled
+  EXPECT_EQ(table.epoch(), e0);
+  EXPECT_TRUE(table.SetDisabled(1, true));
+  EXPECT_TRUE(table.path(1).disabled.load());
+  EXPECT_FALSE(table.path(0).disabled.load());
+  const uint64_t e1 = table.epoch();
+  EXPECT_GT(e1, e0);
+  EXPECT_FALSE(table.SetDisabled(1, true));
+  EXPECT_EQ(table.epoch(), e1);
+  EXPECT_TRUE(table.SetDisabled(1, false));
+  EXPECT_GT(table.epoch(), e1);
+  EXPECT_FALSE(table.path(1).disabled.load());
+  EXPECT_FALSE(table.TakeAttention());  // nothing for the control plane to look at
+}
+
 TEST(PathSnapshotTest, OptimizedPathIsNotTrustedWithinTheFailbackDelay) {
   PathState ps;
   MakeUsable(ps, AnaState::kOptimized);
@@ -104,6 +149,46 @@ TEST_F(SnapshotTest, RefreshInstallsFilesAndPicksTheBestTier) {
   EXPECT_EQ(transport_.file(1), 102);
   EXPECT_EQ(snap_.fd_gen(1), 1u);
   EXPECT_EQ(snap_.Pick(0), 1);  // the sticky path is unusable now
+}
+
+TEST_F(SnapshotTest, DisablingThePathInUseMovesNewIoAndRetriesToAnother) {
+  snap_.Refresh(0, &transport_);
+  EXPECT_EQ(snap_.Pick(-1), 0);
+  ASSERT_TRUE(table_.SetDisabled(0, true));
+  EXPECT_TRUE(snap_.stale()) << "the epoch moved: the queue re-picks on its next submit";
+  snap_.Refresh(0, &transport_);
+  EXPECT_TRUE(snap_.any_usable());
+  EXPECT_EQ(snap_.Pick(-1), 1);  // the non-optimized path, not the disabled optimized one
+  EXPECT_EQ(snap_.Pick(0), 1);   // a retry leaves its disabled path
+  EXPECT_EQ(snap_.Pick(1), 1);
+  // A flush for path 0's writes (pinned) still goes down path 0.
+  EXPECT_EQ(snap_.Pick(0 | kStickyPinned), 0);
+  EXPECT_EQ(snap_.Pick(1 | kStickyPinned), 1);
+  ASSERT_TRUE(table_.SetDisabled(0, false));
+  snap_.Refresh(0, &transport_);
+  EXPECT_EQ(snap_.Pick(-1), 0);
+  EXPECT_EQ(snap_.Pick(0), 0);
+}
+
+TEST_F(SnapshotTest, ADisabledPathIsTheLastResortWhenNothingElseIsUsable) {
+  table_.SetDisabled(0, true);
+  table_.ReportPathError(1, false, false);  // the other path fails
+  snap_.Refresh(0, &transport_);
+  EXPECT_TRUE(snap_.any_usable());
+  EXPECT_EQ(snap_.outlook(), PathOutlook::kUsable);
+  EXPECT_EQ(snap_.Pick(-1), 0);
+  EXPECT_EQ(snap_.Pick(0), 0);  // a retry on it finds nothing better: it stays
+  EXPECT_EQ(snap_.Pick(1), 0);  // one on the failed path moves to it
+  // Both disabled: both are the last tier, and the policy picks among them as usual.
+  table_.path(1).health = PathHealth::kLive;
+  table_.SetDisabled(1, true);
+  snap_.Refresh(0, &transport_);
+  EXPECT_EQ(snap_.Pick(-1), 0);
+  // A pinned flush for a path that is not usable at all goes wherever the policy says.
+  table_.SetDisabled(1, false);
+  table_.ReportPathError(0, false, false);
+  snap_.Refresh(0, &transport_);
+  EXPECT_EQ(snap_.Pick(0 | kStickyPinned), 1);
 }
 
 TEST_F(SnapshotTest, NoUsablePathGivesTheBestOutlook) {

@@ -41,6 +41,42 @@ TEST(PolicyTest, MarginalOnlyWhenNothingBetter) {
   EXPECT_EQ(SelectPath(v, 2, PolicyConfig{IoPolicy::kNuma, 1, -1}, st), 1);
 }
 
+constexpr IoPolicy kAllPolicies[] = {IoPolicy::kNuma, IoPolicy::kRoundRobin, IoPolicy::kQueueDepth,
+                                     IoPolicy::kActivePassive};
+
+// Whatever its ANA state was, a disabled path is kTierDisabled (TierOf): every policy leaves it
+// while any other path is usable, even a marginal one, and uses it when nothing else is.
+TEST(PolicyTest, DisabledPathOnlyWhenNothingElseIsUsable) {
+  for (IoPolicy pol : kAllPolicies) {
+    // The disabled path is the preferred one (active-passive), the local one (numa), the
+    // idle one (queue-depth) and the next in turn (round-robin).
+    PathView v[] = {P(kTierDisabled, 0, 0), P(kTierNonOptimized, 1, 9), P(kTierUnusable)};
+    PolicyConfig cfg{pol, 1, 0};
+    PolicyState st;
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(SelectPath(v, 3, cfg, st), 1) << IoPolicyName(pol);
+    v[1].tier = kTierMarginal;
+    st.Clear();
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(SelectPath(v, 3, cfg, st), 1) << IoPolicyName(pol);
+    v[1].tier = kTierUnusable;  // the last usable path is the disabled one: I/O still goes there
+    st.Clear();
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(SelectPath(v, 3, cfg, st), 0) << IoPolicyName(pol);
+    v[2].tier = kTierDisabled;  // two disabled: they share the load as their policy says
+    st.Clear();
+    const int first = SelectPath(v, 3, cfg, st);
+    EXPECT_TRUE(first == 0 || first == 2) << IoPolicyName(pol);
+    v[0].tier = v[2].tier = kTierUnusable;
+    st.Clear();
+    EXPECT_EQ(SelectPath(v, 3, cfg, st), -1) << IoPolicyName(pol);
+  }
+  // Round-robin over the enabled paths only: the disabled one in the middle is skipped.
+  PathView w[] = {P(kTierOptimized), P(kTierDisabled), P(kTierOptimized)};
+  PolicyState st;
+  PolicyConfig rr{IoPolicy::kRoundRobin, 1, -1};
+  EXPECT_EQ(SelectPath(w, 3, rr, st), 0);
+  EXPECT_EQ(SelectPath(w, 3, rr, st), 2);
+  EXPECT_EQ(SelectPath(w, 3, rr, st), 0);
+}
+
 TEST(PolicyTest, NumaPrefersLocalNode) {
   PathView v[] = {P(kTierOptimized, 1), P(kTierOptimized, 0)};
   PolicyState st;

@@ -1693,5 +1693,116 @@ TEST_F(QueueTest, HeadModeFailoverBacksOffAndRawEinvalCompletes) {
   EXPECT_EQ(r.res, -EINVAL);
 }
 
+// Path maintenance (PathTable::SetDisabled, Engine::SetPathEnabled): the path carrying the I/O
+// is disabled with commands in flight on it. New I/O goes down the other path at once, the
+// commands in flight complete where they are, successfully, and nothing fails over or fails.
+TEST_F(QueueTest, DisablingThePathInUseDrainsItWithoutFailingAnything) {
+  Done before[4], after[2];
+  std::vector<Io> ios;
+  ios.reserve(6);
+  for (Done& d : before) {
+    ios.push_back(MakeRead(ios.size() * 8, 8, &d));
+    ASSERT_EQ(queue_->Submit(&ios.back()), 0);
+  }
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 4u);
+  for (const auto& s : transport_->inflight()) EXPECT_EQ(s.path, 0);
+  EXPECT_EQ(queue_->counters(0).inflight.load(), 4u);
+
+  ASSERT_TRUE(table_->SetDisabled(0, true));
+  for (Done& d : after) {
+    ios.push_back(MakeRead(ios.size() * 8, 8, &d));
+    ASSERT_EQ(queue_->Submit(&ios.back()), 0);
+  }
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 6u);
+  EXPECT_EQ(transport_->inflight()[4].path, 1) << "new I/O leaves the disabled path";
+  EXPECT_EQ(transport_->inflight()[5].path, 1);
+  // The drain: what was in flight on path 0 completes there, successfully.
+  for (int i = 0; i < 4; ++i) transport_->Complete(0, 0);
+  Poll();
+  for (const Done& d : before) {
+    EXPECT_EQ(d.calls, 1);
+    EXPECT_EQ(d.res, 0);
+  }
+  EXPECT_EQ(queue_->counters(0).inflight.load(), 0u) << "drained";
+  EXPECT_EQ(queue_->counters(0).ios.load(), 4u);
+  transport_->CompleteAll(0);
+  Poll();
+  for (const Done& d : after) {
+    EXPECT_EQ(d.calls, 1);
+    EXPECT_EQ(d.res, 0);
+  }
+  for (int p = 0; p < 2; ++p) {
+    EXPECT_EQ(queue_->counters(p).errors.load(), 0u);
+    EXPECT_EQ(queue_->counters(p).failovers.load(), 0u);
+    EXPECT_EQ(queue_->counters(p).requeues.load(), 0u);
+  }
+  EXPECT_EQ(table_->path(0).health.load(), PathHealth::kLive);
+  EXPECT_TRUE(transport_->inflight().empty());
+
+  // Enabled again: the optimized path takes the new I/O back.
+  ASSERT_TRUE(table_->SetDisabled(0, false));
+  Done back;
+  Io io = MakeRead(0, 8, &back);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(back.res, 0);
+}
+
+// A command on the disabled path that is retried (a status retried on the same path) moves to
+// the other path; when the disabled path is the only usable one, I/O still goes there (the last
+// resort) and a retry stays on it.
+TEST_F(QueueTest, DisabledPathIsLeftByRetriesAndUsedAsTheLastResort) {
+  Done d;
+  Io io = MakeRead(0, 1, &d);
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight()[0].path, 0);
+  table_->SetDisabled(0, true);
+  transport_->Complete(0, 0x281);  // media error, no DNR: a same-path retry
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 1) << "the retry leaves the disabled path";
+  EXPECT_EQ(queue_->counters(0).retries.load(), 1u);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(d.res, 0);
+
+  // Path 1 fails: the disabled path 0 is the only usable one left.
+  Done e;
+  Io io2 = MakeRead(8, 1, &e);
+  ASSERT_EQ(queue_->Submit(&io2), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight()[0].path, 1);
+  transport_->Complete(0, 0x370);  // host path error: path 1 set aside, fail over
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0) << "the last resort: nothing fails for the drain";
+  transport_->Complete(0, 0x281);
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0) << "a retry with nowhere better to go stays";
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(e.calls, 1);
+  EXPECT_EQ(e.res, 0);
+  Done f;
+  Io io3 = MakeRead(16, 1, &f);
+  ASSERT_EQ(queue_->Submit(&io3), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->inflight()[0].path, 0);
+  transport_->Complete(0, 0);
+  Poll();
+  EXPECT_EQ(f.res, 0);
+  EXPECT_EQ(queue_->counters(0).requeues.load() + queue_->counters(1).requeues.load(), 0u)
+      << "never parked: a disabled path is usable";
+}
+
 }  // namespace
 }  // namespace nvme_mpath::internal

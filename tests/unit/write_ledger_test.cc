@@ -265,6 +265,55 @@ TEST_F(FlushFanoutTest, UnusablePathsFlushGoesElsewhereAndIsCounted) {
   EXPECT_EQ(flushed[1], completed[1]);
 }
 
+// A path the operator disabled (path maintenance) gets no new writes, but the writes it
+// completed still need a flush down its own controller: the Flush reaches it (pinned, not
+// redirected), also when that flush is retried on the same path; afterwards, with the new
+// writes all on the other path, a Flush goes there only.
+TEST_F(FlushFanoutTest, ADisabledPathWithUnflushedWritesStillGetsItsFlush) {
+  Write(queue_.get(), transport_, 2);  // one on each path (round-robin)
+  ASSERT_TRUE(table_->SetDisabled(0, true));
+  Done d;
+  Io f = Make(IoOp::kFlush, &d);
+  ASSERT_EQ(queue_->Submit(&f), 0);
+  queue_->Flush();
+  EXPECT_EQ(FlushPaths(transport_), (std::vector<int>{0, 1}));
+  transport_->Complete(0, 0x281);  // path 0's flush: a status retried on the same path
+  queue_->Poll(0, 0);
+  queue_->Flush();
+  EXPECT_EQ(FlushPaths(transport_), (std::vector<int>{1, 0})) << "the retry stays on path 0";
+  transport_->CompleteAll(0);
+  queue_->Poll(0, 0);
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+  EXPECT_EQ(queue_->queue_counters().flush_redirected, 0u);
+  uint64_t completed[2], flushed[2];
+  table_->write_ledger().Read(2, completed, flushed);
+  EXPECT_EQ(completed[0], 1u);
+  EXPECT_EQ(flushed[0], 1u);
+  EXPECT_EQ(flushed[1], completed[1]);
+
+  Write(queue_.get(), transport_, 3);  // all on path 1 now
+  table_->write_ledger().Read(2, completed, flushed);
+  EXPECT_EQ(completed[0], 1u);
+  Done d2;
+  Io f2 = Make(IoOp::kFlush, &d2);
+  ASSERT_EQ(queue_->Submit(&f2), 0);
+  queue_->Flush();
+  EXPECT_EQ(FlushPaths(transport_), (std::vector<int>{1}));
+  transport_->CompleteAll(0);
+  queue_->Poll(0, 0);
+  EXPECT_EQ(d2.res, 0);
+  // And a Flush with nothing to cover goes down an enabled path, as any new I/O.
+  Done d3;
+  Io f3 = Make(IoOp::kFlush, &d3);
+  ASSERT_EQ(queue_->Submit(&f3), 0);
+  queue_->Flush();
+  EXPECT_EQ(FlushPaths(transport_), (std::vector<int>{1}));
+  transport_->CompleteAll(0);
+  queue_->Poll(0, 0);
+  EXPECT_EQ(d3.res, 0);
+}
+
 // A flush that fails with a path error fails over like any command; it never succeeds silently:
 // with no usable path it parks, and fails with -ENOLINK after the no-path timeout.
 TEST_F(FlushFanoutTest, PathErrorFailsOverAndNoPathFailsTheFlush) {

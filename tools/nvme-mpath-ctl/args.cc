@@ -193,6 +193,7 @@ std::string CheckOptionsFor(const Args& a) {
   else if (a.cmd == "probe") allowed = kOptOutput | kOptTimeout;
   else if (a.cmd == "stats") allowed = kOptOutput | kOptPid | kOptName | kOptGc;
   else if (a.cmd == "watch") allowed = kOptOutput | kOptPid | kOptName | kOptGc | kOptInterval | kOptCount;
+  else if (a.cmd == "path") allowed = kOptOutput | kOptPid | kOptName | kOptTimeout;
   else return "";
   static constexpr std::pair<uint32_t, const char*> kNames[] = {
       {kOptOutput, "-o"},       {kOptVerbose, "-v"},      {kOptGc, "--gc"},
@@ -203,6 +204,19 @@ std::string CheckOptionsFor(const Args& a) {
       return absl::StrCat(a.cmd, " does not take ", name, " (see ", a.cmd, " --help)");
   if (a.prometheus && a.cmd != "stats")
     return absl::StrCat("-o prometheus is for stats only, not ", a.cmd, " (see ", a.cmd, " --help)");
+  return "";
+}
+
+std::string ParsePathCommand(const Args& a, PathCommand* out) {
+  constexpr const char* kSee = " (see path --help)";
+  if (a.pos.empty()) return absl::StrCat("path needs disable or enable, then a device", kSee);
+  const std::string& verb = a.pos[0];
+  if (verb != "disable" && verb != "enable")
+    return absl::StrCat("path takes disable or enable, not ", Quote(verb), kSee);
+  if (a.pos.size() < 2) return absl::StrCat("path ", verb, " needs a device (/dev/ngXnY, ngXnY or nvmeX)", kSee);
+  if (a.pos.size() > 2) return absl::StrCat("path ", verb, " takes one device, not ", Quote(a.pos[2]), " too", kSee);
+  out->disable = verb == "disable";
+  out->dev = a.pos[1];
   return "";
 }
 

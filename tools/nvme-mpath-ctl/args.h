@@ -51,6 +51,15 @@ bool ParseArgs(int argc, const char* const* argv, Args* a, std::string* err);
 // command this does not know is left to the caller.
 std::string CheckOptionsFor(const Args& a);
 
+// `path disable|enable DEV`, from the operands of a parsed command line whose cmd is "path".
+struct PathCommand {
+  bool disable = false;
+  std::string dev;  // /dev/ngXnY, ngXnY or a controller name (nvmeX)
+};
+// Returns "" and fills *out, or one line saying what is wrong with the operands (a missing or
+// unknown verb, no DEV, one operand too many).
+std::string ParsePathCommand(const Args& a, PathCommand* out);
+
 // The NSID operand of probe: decimal or 0x hex, digits only, in 1..0xFFFFFFFE (0 is invalid and
 // 0xFFFFFFFF is the broadcast NSID, neither names one namespace).
 std::optional<uint32_t> ParseNsid(std::string_view s);

@@ -19,6 +19,7 @@ Commands:
   probe DEV|NQN NSID   a 1-LBA read on each path of a namespace, decoded by the engine's rules
   stats                per-path counters of running engines
   watch                stats, refreshed in place
+  path disable|enable DEV  drain a path of running engines for maintenance, or take it back
   help [COMMAND]       this text, or a command's
 
 Common options:
@@ -75,6 +76,24 @@ seconds (default 1) and shows I/O rates; --count stops after N refreshes.
          node_exporter's textfile collector: stats -o prometheus > f.tmp && mv f.tmp f.prom
 )";
 
+const char kPathHelp[] = R"(Usage: nvme-mpath-ctl path disable|enable DEV [--pid PID] [--name NAME] [--timeout-ms MS] [-o normal|json]
+
+Path maintenance. disable tells every running engine that has DEV as a path (a /dev/ngXnY,
+ngXnY, or a controller name nvmeX) to send no new I/O down it while another path is usable:
+commands in flight on it complete, nothing fails, and a flush still reaches it while it holds
+writes no flush covers. enable takes it back. Engines are selected by --pid or --name, by
+default every running one that has DEV. The tool asks each engine through its stats segment
+(which it opens read-write: run as the engine's user or root), waits until the engine shows
+the new state and, for disable, until no command is in flight on the path any more, at most
+--timeout-ms in all (default 5000), then prints one line per engine:
+  /dev/ng0n1 (nvme0) on engine fio-job[1234]: disabled, drained (0 in flight)
+When no other path of an engine is usable, the disabled path stays in use as the last resort
+(a warning says so, and the command does not wait for it to drain). The state lasts until
+enable or until the engine closes; stats and list show it. Head mode (the kernel's multipath
+head) is refused: the kernel picks the controller there. Exit status 6 when an engine did not
+take the request or the path did not drain in time.
+)";
+
 }  // namespace
 
 const char* HelpText(std::string_view cmd) {
@@ -82,6 +101,7 @@ const char* HelpText(std::string_view cmd) {
   if (cmd == "ana-log") return kAnaHelp;
   if (cmd == "probe") return kProbeHelp;
   if (cmd == "stats" || cmd == "watch") return kStatsHelp;
+  if (cmd == "path") return kPathHelp;
   return kMainHelp;
 }
 

@@ -21,7 +21,7 @@ enum Exit {
 };
 
 // The commands, in the order --help lists them.
-inline constexpr const char* kCommands[] = {"list", "ana-log", "probe", "stats", "watch", "help"};
+inline constexpr const char* kCommands[] = {"list", "ana-log", "probe", "stats", "watch", "path", "help"};
 
 // Returns the help of `cmd` ("" or an unknown command: the main help). stats and watch share one.
 const char* HelpText(std::string_view cmd);

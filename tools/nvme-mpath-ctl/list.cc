@@ -203,4 +203,13 @@ std::vector<SubsystemRow> BuildList(std::vector<SubsystemRow> subs,
   return subs;
 }
 
+void MarkDisabledPaths(std::vector<SubsystemRow>* subs, const std::vector<EngineDisabledPaths>& engines) {
+  for (SubsystemRow& s : *subs)
+    for (NamespaceRow& n : s.namespaces)
+      for (PathRow& r : n.paths)
+        for (const EngineDisabledPaths& e : engines)
+          if (std::find(e.ng_paths.begin(), e.ng_paths.end(), r.ng) != e.ng_paths.end())
+            r.disabled_by.push_back(e.engine);
+}
+
 }  // namespace nvme_mpath::ctl

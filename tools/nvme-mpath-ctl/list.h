@@ -37,6 +37,15 @@ std::vector<SubsystemRow> BuildList(std::vector<SubsystemRow> subs,
                                     const std::vector<internal::NamespaceTopology>& topo,
                                     const PathAnaReader& read_ana);
 
+// The paths one running engine has disabled (its stats segment's descriptors).
+struct EngineDisabledPaths {
+  EngineRef engine;
+  std::vector<std::string> ng_paths;
+};
+// Adds each engine of `engines` to disabled_by of every row of `subs` on one of its disabled
+// paths (matched by ng device).
+void MarkDisabledPaths(std::vector<SubsystemRow>* subs, const std::vector<EngineDisabledPaths>& engines);
+
 // Returns the path row of d: identity from discovery, ANA state from `log` (the log of d's
 // controller, or why it could not be read).
 PathRow PathRowOf(const internal::PathDesc& d, const absl::StatusOr<internal::AnaLog>* log);

@@ -1,4 +1,5 @@
-// File: main.cc — nvme-mpath-ctl: topology, ANA, probe and live per-path stats of nvme-mpath.
+// File: main.cc — nvme-mpath-ctl: topology, ANA, probe, live per-path stats and path
+// maintenance (path disable|enable) of nvme-mpath.
 //
 // Exit statuses: help.h (0 ok, 1 no such device / not an NVMe generic char device, 2 usage,
 // 3 permission denied, 4 no such namespace, 5 no engine running, 6 I/O or other error).
@@ -34,6 +35,7 @@
 #include "list.h"
 #include "log.h"
 #include "model.h"
+#include "path_admin.h"
 #include "stats_shm.h"
 #include "topology.h"
 
@@ -78,11 +80,35 @@ absl::StatusOr<internal::AnaLog> ReadPathAnaLog(const internal::PathDesc& d) {
   return log;
 }
 
+std::string ShmDir() {
+  const char* dir_env = getenv("NVME_MPATH_SHM_DIR");  // tests
+  return dir_env ? dir_env : "/dev/shm";
+}
+
+// The paths each running engine this user can read has disabled (for list; engines it cannot
+// read are left out silently: list shows what it can see).
+std::vector<EngineDisabledPaths> DisabledPaths() {
+  const std::string dir = ShmDir();
+  std::vector<EngineDisabledPaths> out;
+  for (const internal::ShmSegmentInfo& s : internal::ListStatsSegments(dir)) {
+    if (!s.alive) continue;
+    auto r = internal::StatsReader::Open(dir + "/" + s.name);
+    if (!r.ok()) continue;
+    const internal::ShmHeader& h = (*r)->header();
+    EngineDisabledPaths e{{h.pid, std::string(h.name, strnlen(h.name, sizeof(h.name)))}, {}};
+    for (const internal::ShmPath& p : (*r)->Paths())
+      if (p.disabled) e.ng_paths.emplace_back(p.ng_path);
+    if (!e.ng_paths.empty()) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 int CmdList(const Args& a) {
   if (!a.pos.empty()) return Fail(kUsage, "list takes no argument (see list --help)");
   auto all = internal::DiscoverAll();
   if (!all.ok()) return Fail(ExitFor(all.status()), std::string(all.status().message()));
   std::vector<SubsystemRow> subs = BuildList(ReadSysfsSubsystems("/sys"), *all, ReadPathAnaLog);
+  MarkDisabledPaths(&subs, DisabledPaths());
   fputs((a.json ? ListJson(subs, a.verbose) : ListText(subs, a.verbose)).c_str(), stdout);
   return kOk;
 }
@@ -197,13 +223,20 @@ StatsView ViewOf(const Engine& e) {
     p.health = PathHealthName(static_cast<PathHealth>(paths[i].health));
     p.usable = paths[i].usable;
     p.marginal = paths[i].marginal;
+    p.disabled = paths[i].disabled;
     if (i < sums.size()) p.counters = sums[i];
     v.paths.push_back(std::move(p));
   }
   return v;
 }
 
-int OpenEngines(const Args& a, const std::string& dir, std::vector<Engine>* out) {
+// Opens the segments of the running engines --pid/--name select (read-write for `path`).
+// Returns kOk with at least one engine, or fails saying why there is none; *denied (when not
+// null) gets how many this user could not open.
+int OpenEngines(const Args& a, const std::string& dir, std::vector<Engine>* out,
+                internal::StatsReader::Access access = internal::StatsReader::Access::kReadOnly,
+                int* denied_out = nullptr) {
+  const bool rw = access == internal::StatsReader::Access::kReadWrite;
   auto segs = internal::ListStatsSegments(dir);
   int stale = 0, denied = 0;
   for (const auto& s : segs) {
@@ -216,7 +249,7 @@ int OpenEngines(const Args& a, const std::string& dir, std::vector<Engine>* out)
       continue;
     }
     if (a.pid != 0 && s.pid != a.pid) continue;
-    auto r = internal::StatsReader::Open(dir + "/" + s.name);
+    auto r = internal::StatsReader::Open(dir + "/" + s.name, access);
     if (!r.ok()) {
       if (absl::IsPermissionDenied(r.status())) ++denied;
       else fprintf(stderr, "nvme-mpath-ctl: %s\n", std::string(r.status().message()).c_str());
@@ -229,7 +262,10 @@ int OpenEngines(const Args& a, const std::string& dir, std::vector<Engine>* out)
     }
     out->push_back(std::move(e));
   }
+  if (denied_out != nullptr) *denied_out = denied;
   if (!out->empty()) return kOk;
+  if (denied && rw)
+    return Fail(kPermission, fmt::format("{} running engine(s) not writable by this user: path asks an engine through its stats segment, which it must open read-write (segments are mode 0600: run as the engine's user or root)", denied));
   if (denied) return Fail(kPermission, fmt::format("{} running engine(s) not readable by this user (segments are mode 0600: run as their user or root)", denied));
   std::string which = a.pid ? fmt::format(" with pid {}", a.pid) : !a.name.empty() ? " named " + a.name : "";
   return Fail(kNoEngine, fmt::format("no nvme-mpath engine{} running{}", which,
@@ -240,8 +276,7 @@ volatile sig_atomic_t g_stop = 0;
 
 int CmdStats(const Args& a, bool watch) {
   if (!a.pos.empty()) return Fail(kUsage, fmt::format("{} takes no argument (see {} --help)", a.cmd, a.cmd));
-  const char* dir_env = getenv("NVME_MPATH_SHM_DIR");  // tests
-  const std::string dir = dir_env ? dir_env : "/dev/shm";
+  const std::string dir = ShmDir();
   std::vector<Engine> engines;
   if (int rc = OpenEngines(a, dir, &engines); rc != kOk) return rc;
   if (!watch) {
@@ -289,6 +324,68 @@ int CmdStats(const Args& a, bool watch) {
   return kOk;
 }
 
+// ---- path ------------------------------------------------------------------------------
+
+int64_t MonotonicMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+int CmdPath(const Args& a) {
+  PathCommand pc;
+  if (std::string e = ParsePathCommand(a, &pc); !e.empty()) return Fail(kUsage, e);
+  std::vector<Engine> engines;
+  int denied = 0;
+  if (int rc = OpenEngines(a, ShmDir(), &engines, internal::StatsReader::Access::kReadWrite, &denied);
+      rc != kOk)
+    return rc;
+  std::vector<PathTarget> targets;
+  for (const Engine& e : engines) {
+    const int p = FindPath(e.reader->Paths(), pc.dev);
+    if (p < 0) continue;
+    const internal::ShmHeader& h = e.reader->header();
+    targets.push_back(PathTarget{{h.pid, std::string(h.name, strnlen(h.name, sizeof(h.name)))},
+                                 e.seg.name, e.reader.get(), p});
+  }
+  const std::string dev = absl::CHexEscape(pc.dev);
+  if (targets.empty()) {
+    if (denied != 0)
+      return Fail(kPermission, fmt::format("no engine this user can open has {} as a path, and {} "
+                                           "running engine(s) are not writable by this user "
+                                           "(segments are mode 0600: run as the engine's user or root)",
+                                           dev, denied));
+    return Fail(kNoEngine, fmt::format("no running nvme-mpath engine{} has {} as a path "
+                                       "(stats shows each engine's paths)",
+                                       a.pid ? fmt::format(" with pid {}", a.pid)
+                                             : !a.name.empty() ? " named " + a.name : "", dev));
+  }
+  if (denied != 0)
+    fprintf(stderr, "nvme-mpath-ctl: warning: %d running engine(s) not writable by this user left "
+            "out (segments are mode 0600: run as the engine's user or root)\n", denied);
+  PathWaitHooks hooks;
+  hooks.now_ms = MonotonicMs;
+  hooks.sleep_ms = [](int ms) { usleep(useconds_t(ms) * 1000); };
+  hooks.alive = [](int pid) { return kill(pid, 0) == 0 || errno == EPERM; };
+  const std::vector<PathAdminResult> results = RunPathRequests(targets, pc.disable, a.timeout_ms, hooks);
+  int rc = kOk;
+  std::string text;
+  for (const PathAdminResult& r : results) {
+    if (!r.ok) {
+      fprintf(stderr, "nvme-mpath-ctl: %s\n", PathAdminLine(r).c_str());
+      rc = kError;
+      continue;
+    }
+    if (r.last_resort)
+      fprintf(stderr, "nvme-mpath-ctl: warning: %s is the only usable path of engine %s[%d]: it "
+              "stays in use as the last resort until another path is usable\n", r.ng.c_str(),
+              r.engine.name.c_str(), r.engine.pid);
+    text += PathAdminLine(r) + "\n";
+  }
+  fputs((a.json ? PathAdminJson(results) : text).c_str(), stdout);
+  return rc;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -316,6 +413,7 @@ int Main(int argc, char** argv) {
   if (a.cmd == "ana-log") return CmdAnaLog(a);
   if (a.cmd == "probe") return CmdProbe(a);
   if (a.cmd == "stats") return CmdStats(a, false);
+  if (a.cmd == "path") return CmdPath(a);
   return CmdStats(a, true);  // watch
 }
 

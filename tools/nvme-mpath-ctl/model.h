@@ -21,6 +21,12 @@ inline constexpr int kSchemaVersion = 1;
 // New fields go at the end of these structs, with a default member initializer: tests build
 // them with positional aggregates (and -Wmissing-field-initializers spares defaulted members).
 
+// A running engine, as the tool names it: "name[pid]".
+struct EngineRef {
+  int pid = 0;
+  std::string name;
+};
+
 // One path: a namespace as seen through one controller.
 struct PathRow {
   std::string ctrl, ng, transport, address, state;
@@ -35,6 +41,9 @@ struct PathRow {
   uint32_t anatt_s = 0;
   std::string error{};        // "" or one line: what failed while reading this path's state
   bool ana_supported = true;  // false: no ANA (CMIC bit 3), used as optimized (as the kernel does)
+  // Running engines that disabled this path (nvme-mpath-ctl path disable), from their stats
+  // segments (MarkDisabledPaths, list.h); empty when none did or none could be read.
+  std::vector<EngineRef> disabled_by{};
 };
 
 struct NamespaceRow {
@@ -78,6 +87,7 @@ struct StatsPath {
   std::string ng, ctrl, address, ana_state, health;
   bool usable = false, marginal = false;
   PathStatsSnapshot counters;
+  bool disabled = false;  // by the operator: no new I/O while another path is usable
 };
 
 struct StatsView {
@@ -90,17 +100,34 @@ struct StatsView {
   std::string mode{"per-path"};       // "per-path" or "head" (the kernel's multipath head)
 };
 
+// One engine's answer to `path disable|enable DEV` (path_admin.h).
+struct PathAdminResult {
+  EngineRef engine;
+  std::string segment, ng, ctrl;
+  bool disable = false;      // what was asked
+  bool ok = false;           // the engine shows that state (disable: and drained, or last resort)
+  bool already = false;      // the path was in that state before the request
+  bool drained = false;      // disable: no command in flight on the path any more
+  bool last_resort = false;  // disable: no other path of the engine is usable: it stays in use
+  uint64_t inflight = 0;     // commands in flight on the path at the last look
+  std::string error{};       // when !ok: what went wrong, one line
+};
+
 // Text printers.
 std::string ListText(const std::vector<SubsystemRow>& subs, bool verbose);
 std::string AnaLogText(const std::string& dev, const internal::AnaLog& log);
 std::string ProbeText(const std::string& target, const std::vector<ProbeRow>& rows);
 std::string StatsText(const StatsView& v);
+// One line (no newline) for one engine's answer: "/dev/ng0n1 (nvme0) on engine fio-job[1234]:
+// disabled, drained (0 in flight)", or its error after the colon.
+std::string PathAdminLine(const PathAdminResult& r);
 
 // JSON printers (every document carries "schema_version").
 std::string ListJson(const std::vector<SubsystemRow>& subs, bool verbose);
 std::string AnaLogJson(const std::string& dev, const internal::AnaLog& log);
 std::string ProbeJson(const std::string& target, const std::vector<ProbeRow>& rows);
 std::string StatsJson(const std::vector<StatsView>& views);
+std::string PathAdminJson(const std::vector<PathAdminResult>& results);
 // Prometheus text format (print_prometheus.cc).
 std::string StatsPrometheus(const std::vector<StatsView>& views);
 

@@ -92,6 +92,12 @@ std::string ListJson(const std::vector<SubsystemRow>& subs, bool verbose) {
         }
         Add(po, "ana_supported", Bool(p.ana_supported));
         Add(po, "error", Str(p.error));
+        Add(po, "disabled_by", Array(p.disabled_by, [](const EngineRef& e) {
+          json_object* eo = json_object_new_object();
+          Add(eo, "pid", Int(e.pid));
+          Add(eo, "name", Str(e.name));
+          return eo;
+        }));
         return po;
       }));
       Add(no, "size_bytes", Uint(n.size_bytes()));
@@ -182,9 +188,35 @@ std::string StatsJson(const std::vector<StatsView>& views) {
       Add(po, "busy_ns", Uint(c.busy_ns));
       Add(po, "latency_hist_log2_us", Hist(c.latency_hist));
       Add(po, "failover_hist_log2_us", Hist(c.failover_hist));
+      Add(po, "disabled", Bool(p.disabled));
       return po;
     }));
     return eo;
+  }));
+  return Serialize(root);
+}
+
+}  // namespace nvme_mpath::ctl
+
+namespace nvme_mpath::ctl {
+
+std::string PathAdminJson(const std::vector<PathAdminResult>& results) {
+  auto root = Document();
+  Add(root.get(), "results", Array(results, [](const PathAdminResult& r) {
+    json_object* ro = json_object_new_object();
+    Add(ro, "pid", Int(r.engine.pid));
+    Add(ro, "name", Str(r.engine.name));
+    Add(ro, "segment", Str(r.segment));
+    Add(ro, "ng", Str(r.ng));
+    Add(ro, "ctrl", Str(r.ctrl));
+    Add(ro, "request", Str(r.disable ? "disable" : "enable"));
+    Add(ro, "ok", Bool(r.ok));
+    Add(ro, "already", Bool(r.already));
+    Add(ro, "drained", Bool(r.drained));
+    Add(ro, "last_resort", Bool(r.last_resort));
+    Add(ro, "inflight", Uint(r.inflight));
+    Add(ro, "error", Str(r.error));
+    return ro;
   }));
   return Serialize(root);
 }

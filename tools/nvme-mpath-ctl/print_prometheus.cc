@@ -113,11 +113,15 @@ std::string StatsPrometheus(const std::vector<StatsView>& views) {
   // The descriptive labels live in one info family (value 1), as Prometheus suggests, so that
   // an ANA change does not start new series for every counter.
   w.Info();
-  w.Family("nvme_mpath_path_usable", "gauge", "1 when the engine sends I/O down the path, else 0.",
+  w.Family("nvme_mpath_path_usable", "gauge", "1 when the engine may send I/O down the path (a disabled one only as the last resort), else 0.",
            [](const StatsPath& p) { return uint64_t{p.usable}; });
   w.Family("nvme_mpath_path_marginal", "gauge",
            "1 when the engine judged the path marginal (used only when nothing better is).",
            [](const StatsPath& p) { return uint64_t{p.marginal}; });
+  w.Family("nvme_mpath_path_disabled", "gauge",
+           "1 when the operator disabled the path (nvme-mpath-ctl path disable): no new I/O while "
+           "another path is usable.",
+           [](const StatsPath& p) { return uint64_t{p.disabled}; });
   w.Family("nvme_mpath_path_ios_total", "counter", "Commands completed successfully on the path.",
            [](const StatsPath& p) { return p.counters.ios; });
   w.Family("nvme_mpath_path_reads_total", "counter", "Read and compare commands completed successfully on the path.",

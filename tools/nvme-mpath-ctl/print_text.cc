@@ -89,6 +89,12 @@ std::string ListText(const std::vector<SubsystemRow>& subs, bool verbose) {
         if (verbose)
           out += fmt::format(" cntlid {} mdts {} anatt {}s", r.cntlid,
                              r.mdts_bytes ? HumanBytes(r.mdts_bytes) : "none", r.anatt_s);
+        if (!r.disabled_by.empty()) {
+          std::string by;
+          for (const EngineRef& e : r.disabled_by)
+            by += fmt::format("{}{}[{}]", by.empty() ? "" : ",", e.name, e.pid);
+          out += fmt::format("  disabled by {}", by);
+        }
         if (!r.error.empty()) out += fmt::format("  error: {}", r.error);
         out += "\n";
       }
@@ -127,14 +133,17 @@ std::string StatsText(const StatsView& v) {
   std::string out = fmt::format("engine pid {} \"{}\"  {} nsid {}  mode {}  policy {}  ({})\n",
                                 v.pid, v.name, v.subsysnqn, v.nsid, v.mode, v.policy, v.segment);
   // CTRL is wide enough for a head's subsystem name ("nvme-subsys12").
-  out += fmt::format("  {:<12} {:<13} {:<15} {:<6} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}\n",
+  out += fmt::format("  {:<12} {:<13} {:<15} {:<10} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}\n",
                      "PATH", "CTRL", "ANA", "USE", "IOS", "MIB", "INFL", "ERRORS", "RETRY",
                      "FAILOVER", "REQUEUE", "P50_US", "P99_US");
   for (size_t i = 0; i < v.paths.size(); ++i) {
     const StatsPath& p = v.paths[i];
     const PathStatsSnapshot& c = p.counters;
+    // Disabled by the operator: "disabled" while it could still carry I/O (the last resort),
+    // "dis," and what else keeps it unused otherwise.
     std::string use = p.usable ? (p.marginal ? "marg" : "yes") : p.health == "live" ? "no" : p.health;
-    out += fmt::format("  {:<12} {:<13} {:<15} {:<6} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}",
+    if (p.disabled) use = p.usable ? "disabled" : "dis," + use;
+    out += fmt::format("  {:<12} {:<13} {:<15} {:<10} {:>10} {:>9} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}",
                        p.ng, p.ctrl, p.ana_state, use, c.ios, c.bytes >> 20, c.inflight, c.errors,
                        c.retries, c.failovers, c.requeues, HistogramQuantileUs(c.latency_hist, 0.5),
                        HistogramQuantileUs(c.latency_hist, 0.99));
@@ -147,6 +156,22 @@ std::string StatsText(const StatsView& v) {
         errs += fmt::format(" {}={}", ErrorClassName(ErrorClass(k)), c.errors_by_class[k]);
     if (!errs.empty()) out += fmt::format("  {:<12} errors by class:{}\n", "", errs);
   }
+  return out;
+}
+
+}  // namespace nvme_mpath::ctl
+
+namespace nvme_mpath::ctl {
+
+std::string PathAdminLine(const PathAdminResult& r) {
+  std::string out = fmt::format("{} ({}) on engine {}[{}]: ", r.ng, r.ctrl, r.engine.name, r.engine.pid);
+  if (!r.ok) return out + r.error;
+  const char* state = r.disable ? "disabled" : "enabled";
+  out += r.already ? fmt::format("already {}", state) : state;
+  if (r.drained) out += fmt::format(", drained ({} in flight)", r.inflight);
+  if (r.last_resort)
+    out += fmt::format(", but still in use as the last resort: no other path is usable ({} in "
+                       "flight)", r.inflight);
   return out;
 }
 
