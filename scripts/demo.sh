@@ -16,7 +16,9 @@ Installs what nvme-mpath needs (Debian 12 packages, the fio source), builds the 
 nvme-mpath-ctl, boots the VM lab (QEMU, an nvmet-tcp target with 2 ports), and runs
 fio --ioengine=mpath_nvme with crc32c verify while a script flips ANA states, takes a port down
 and up, and deletes and reconnects the controller carrying the I/O. Prints the paths, progress,
-fio's summary, the per-path stats, and "fio exit 0, verify errors 0".
+fio's summary, the per-path stats, and "fio exit 0, verify errors 0", and draws the failover
+timeline (I/O per second of each path every 100 ms, the faults shaded, the application's
+errors in the title) as BUILD_DIR/demo/timeline.png (scripts/timeline.sh).
 
 Run it as root (it installs packages with apt-get and boots QEMU); a non-root user with sudo
 runs "sudo scripts/demo.sh". The first run takes about 2 minutes on 2 cores once the packages
@@ -51,6 +53,11 @@ phase "lab kernel"
 tests/lab/build-kernel.sh >/dev/null
 phase "lab VM: nvmet target with 2 ports, fio through mpath_nvme across failovers"
 rc=0
-tests/lab/vm.sh --timeout 600 -- /bin/bash tests/lab/demo-guest.sh || rc=$?
+OUT=$NVME_MPATH_BUILD_DIR/demo
+rm -rf "$OUT" && mkdir -p "$OUT"
+tests/lab/vm.sh --timeout 600 --out "$OUT" -- /bin/bash tests/lab/demo-guest.sh || rc=$?
+phase "failover timeline"
+scripts/timeline.sh "$OUT" || echo "demo.sh: no timeline drawn (see above)" >&2
+echo "demo output (fio log, per-path stats, the timeline): $OUT"
 phase "done (exit $rc)"
 exit $rc

@@ -41,30 +41,47 @@ CTL=$B/tools/nvme-mpath-ctl/nvme-mpath-ctl
   done ) &
 tpid=$!
 
-step() { sleep "$1"; shift; say "$(date +%T) fault: $*"; "$@"; }
-step 6 lab_ana 1 inaccessible
-lab_ana 2 optimized
+# The timeline (scripts/timeline.sh draws it): the engine's per-path counters every 100 ms
+# (watch -o json, one document per line with its sampled_at_ms), and each fault's interval.
+( for ((i = 0; i < 300; i++)); do "$CTL" stats --name demo > /dev/null 2>&1 && break; sleep 0.1; done
+  exec "$CTL" watch --name demo --interval 0.1 -o json ) > timeline.jsonl 2> timeline.err &
+wpid=$!
+: > faults.txt
+mark() { echo "$1 $(date +%s%3N) $2" >> faults.txt; }  # start|end LABEL
+step() { sleep "$1"; shift; say "$(date +%T) fault: $*"; must "$@"; }
+fault_ok=1
+must() { "$@" || { echo "demo: fault action failed: $*"; fault_ok=0; }; }
+sleep 6; mark start "port 1 ANA inaccessible"
+step 0 lab_ana 1 inaccessible
+must lab_ana 2 optimized
 sleep 3; lab_paths
 step 6 lab_ana 1 optimized
-lab_ana 2 non-optimized
-step 6 lab_port_down 1
+must lab_ana 2 non-optimized
+mark end "port 1 ANA inaccessible"
+sleep 6; mark start "port 1 down"
+step 0 lab_port_down 1
 sleep 3; lab_paths
 step 1 lab_port_up 1
-lab_wait_state 1 live 20; lab_paths
+must lab_wait_state 1 live 20; lab_paths
+mark end "port 1 down"
 # Delete the controller carrying the I/O (port 1, optimized): its commands fail over to port 2,
 # and when it is reconnected under the same name the engine reopens it and fails back.
-step 6 lab_delete 1
+sleep 6; mark start "controller 1 deleted"
+step 0 lab_delete 1
 sleep 2; lab_paths
 step 1 lab_reconnect 1
-lab_wait_state 1 live 20; lab_paths
+must lab_wait_state 1 live 20; lab_paths
+mark end "controller 1 deleted"
 say "waiting for fio to finish"
 wait $fpid
 rc=$?
-kill $tpid 2>/dev/null
+kill $tpid $wpid 2>/dev/null
 say "fio summary"
 grep -E "err=|read: IOPS|write: IOPS|READ:|WRITE:|verify|fio: " fio.log | grep -v "Jobs:"
 say "per-path stats (mpath_nvme)"
 grep -a -A3 "mpath_nvme: job=demo" fio.log | tr -d "\r"
 verify_errors=$(grep -c -i "verify.*bad\|crc32c.*wanted" fio.log)
 say "result: fio exit $rc, application errors $(grep -o 'err= *[0-9]*' fio.log | head -1), verify errors $verify_errors"
-[ "$rc" = 0 ] && [ "$verify_errors" = 0 ]
+echo "fio_exit=$rc verify_errors=$verify_errors $(grep -o 'err= *[0-9]*' fio.log | head -1 | tr -d ' ')" > result.txt
+[ "$fault_ok" = 1 ] || say "a fault action failed (see above)"
+[ "$rc" = 0 ] && [ "$verify_errors" = 0 ] && [ "$fault_ok" = 1 ]

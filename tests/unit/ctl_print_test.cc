@@ -120,6 +120,14 @@ TEST(CtlPrintTest, StatsTextDisabledAndNotUsable) {
   EXPECT_NE(StatsText(v).find("inaccessible    dis,no "), std::string::npos) << StatsText(v);
 }
 
+// The time of the sample (watch -o json over time: a timeline), only when it was read.
+TEST(CtlPrintTest, StatsJsonSampledAtOnlyWhenSet) {
+  StatsView v = Stats();
+  EXPECT_EQ(StatsJson({v}).find("sampled_at_ms"), std::string::npos);
+  v.sampled_at_ms = 1796192000123;
+  EXPECT_NE(StatsJson({v}).find("\"sampled_at_ms\":1796192000123"), std::string::npos) << StatsJson({v});
+}
+
 TEST(CtlPrintTest, JsonEscapesStrings) {
   StatsView v = Stats();
   v.name = "job \"x\"\n";

@@ -214,6 +214,9 @@ StatsView ViewOf(const Engine& e) {
   v.nsid = h.nsid;
   auto paths = e.reader->Paths();
   auto sums = e.reader->Sum();
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  v.sampled_at_ms = int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
   for (size_t i = 0; i < paths.size(); ++i) {
     StatsPath p;
     p.ng = paths[i].ng_path;

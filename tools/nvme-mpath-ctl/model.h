@@ -98,6 +98,7 @@ struct StatsView {
   double interval_s = 0;              // watch: time since the previous sample (0: none)
   std::vector<uint64_t> prev_ios;     // watch: ios at the previous sample
   std::string mode{"per-path"};       // "per-path" or "head" (the kernel's multipath head)
+  int64_t sampled_at_ms = 0;          // when the counters were read (Unix time, ms); 0: not shown
 };
 
 // One engine's answer to `path disable|enable DEV` (path_admin.h).

@@ -162,6 +162,7 @@ std::string StatsJson(const std::vector<StatsView>& views) {
     Add(eo, "nsid", Uint(v.nsid));
     Add(eo, "mode", Str(v.mode));
     Add(eo, "policy", Str(v.policy));
+    if (v.sampled_at_ms != 0) Add(eo, "sampled_at_ms", Int(v.sampled_at_ms));
     Add(eo, "paths", Array(v.paths, [](const StatsPath& p) {
       const PathStatsSnapshot& c = p.counters;
       json_object* po = json_object_new_object();
