@@ -1,7 +1,9 @@
 #!/bin/bash
 # pathadm_guest.sh — runs in the VM lab (tests/lab/vm.sh): path maintenance with nvme-mpath-ctl
 # under real I/O. Both ports optimized, so that round-robin spreads a fio job (mpath_nvme, randrw
-# + verify crc32c, iopolicy=round-robin) over the two paths for 24 s. While it runs:
+# + verify crc32c, iopolicy=round-robin) over the two paths for 90 s (the checks below take
+# about 25 s under TCG on an idle host; the margin is for a loaded one: a first run with 24 s
+# saw fio end before the enable was checked; a check that finds fio gone says so). While it runs:
 #  1. both paths carry I/O;
 #  2. `path disable` port 1's path: exit 0, "disabled, drained"; then, sampled from
 #     `stats -o json` twice 1 s apart, that path is disabled with nothing in flight and its I/O
@@ -50,7 +52,7 @@ echo "disabling $A, the other path $O"
 rm -f /dev/shm/nvme-mpath.*
 NVME_MPATH_LOG=info fio --name=$JOB --ioengine=mpath_nvme --filename="$A" --direct=1 \
   --rw=randrw --bs=4k --iodepth=16 --size=16m --verify=crc32c --verify_backlog=64 \
-  --runtime=24 --time_based --iopolicy=round-robin --stats_json="$OUT/$JOB.json" > $JOB.log 2>&1 &
+  --runtime=90 --time_based --iopolicy=round-robin --stats_json="$OUT/$JOB.json" > $JOB.log 2>&1 &
 fpid=$!
 # Until the job's engine publishes its stats (fio takes seconds to start under TCG), then 2 s
 # of I/O on both paths.
@@ -106,6 +108,8 @@ check grep -q "already disabled, drained" again.out
 check test $rc -eq 0
 
 # ---- 3. enable: the path carries I/O again ---------------------------------------------------
+DESC="fio still runs for the enable checks (else its 90 s runtime is too short on this host)"
+check kill -0 $fpid
 "$CTL" path enable "$A" --name $JOB -o json > enable.json 2> enable.err
 rc=$?
 cat enable.json enable.err
