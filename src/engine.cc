@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,6 +37,7 @@
 
 #include "ana.h"
 #include "identify.h"
+#include "iopoll.h"
 #include "clock.h"
 #include "log.h"
 #include "path.h"
@@ -85,6 +87,7 @@ class EngineImpl final : public Engine {
  private:
   absl::StatusOr<NamespaceTopology> Discover() const;
   absl::Status OpenPath(int i, const PathDesc& d);
+  absl::Status CheckIopollPaths(bool force) const;
   // Runs a refresh round on every path and waits for it, at most `timeout_ms`. Returns the
   // paths still refreshing when the wait ended (a controller that does not answer).
   std::vector<int> RefreshAndWait(int64_t timeout_ms);
@@ -479,6 +482,26 @@ std::vector<PathStatsSnapshot> EngineImpl::Stats() const {
   return out;
 }
 
+// The facts CheckIopoll() (iopoll.h) decides on: the kernel release, each path's io_poll.
+absl::Status EngineImpl::CheckIopollPaths(bool force) const {
+  utsname u{};
+  uname(&u);
+  std::vector<IopollPath> paths;
+  for (const std::string& ng : ng_paths_) {
+    IopollPath p{ng, IoPollAttribute(ng), ""};
+    if (FILE* f = fopen(p.sysfs.c_str(), "re")) {
+      char line[16] = {};
+      if (fgets(line, sizeof(line), f) != nullptr) p.io_poll = std::string(line, strcspn(line, "\n"));
+      fclose(f);
+    }
+    paths.push_back(std::move(p));
+  }
+  absl::Status s = CheckIopoll(u.release, paths, force);
+  if (s.ok() && force && IopollKnownToCrash(u.release))
+    MPLOG_WARN("iopoll forced on kernel {}, where polled passthrough is known to crash", u.release);
+  return s;
+}
+
 absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOptions& qo) {
   RETURN_IF_ERROR(ValidateQueueOptions(qo));
   UringOptions uo;
@@ -488,6 +511,10 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   uo.sqpoll = qo.sqpoll;
   uo.sqpoll_idle_ms = qo.sqpoll_idle_ms;
   uo.defer_taskrun = qo.defer_taskrun;
+  if (qo.iopoll) {
+    RETURN_IF_ERROR(CheckIopollPaths(qo.iopoll_force));
+    uo.iopoll = true;
+  }
   if (qo.fixed_buffers) {
     for (const auto& [p, n] : qo.buffers) uo.buffers.push_back(iovec{p, n});
   }

@@ -134,6 +134,7 @@ absl::Status ValidateQueueOptions(const QueueOptions& o) {
     // Buffers without fixed_buffers would be silently ignored; the caller surely meant them.
     return Bad("buffers given but fixed_buffers is not set");
   }
+  if (o.iopoll_force && !o.iopoll) return Bad("iopoll_force set but iopoll is not");
   return absl::OkStatus();
 }
 

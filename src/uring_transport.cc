@@ -4,6 +4,9 @@
 #include <linux/nvme_ioctl.h>
 #include <sys/stat.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -85,6 +88,7 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
   std::vector<Try> tries;
   unsigned extra = 0;
   if (o.sqpoll) extra |= IORING_SETUP_SQPOLL;
+  if (o.iopoll) extra |= IORING_SETUP_IOPOLL;
   // R_DISABLED: bound to the thread that first submits or reaps, not to this one (see header).
   if (o.defer_taskrun && !o.sqpoll)
     tries.push_back({IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
@@ -102,7 +106,7 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
     int r = io_uring_queue_init_params(o.entries, &t->ring_, &p);
     if (r == 0) {
       used = p.flags;
-      t->mode_ = std::string(tr.name) + (o.sqpoll ? "+sqpoll" : "");
+      t->mode_ = std::string(tr.name) + (o.sqpoll ? "+sqpoll" : "") + (o.iopoll ? "+iopoll" : "");
       t->defer_taskrun_ = tr.flags & IORING_SETUP_DEFER_TASKRUN;
       t->single_issuer_ = tr.flags & IORING_SETUP_SINGLE_ISSUER;
       err = 0;
@@ -132,6 +136,7 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
   t->nfree_ = nsqe;
   t->sqe_tag_.assign(nsqe, 0);
   t->sqpoll_ = o.sqpoll;
+  t->iopoll_ = o.iopoll;
   t->entries_ = o.entries;
   t->buffers_ = o.buffers;
   MPLOG_DEBUG("io_uring ready: {} entries, mode {}, flags {:#x}", o.entries, t->mode_, used);
@@ -220,7 +225,7 @@ int UringTransport::CheckThreadSlow(bool bind) {
 int UringTransport::MoveToThisThread() {
   io_uring fresh{};
   io_uring_params p{};
-  p.flags = kBaseFlags;
+  p.flags = kBaseFlags | (iopoll_ ? IORING_SETUP_IOPOLL : 0);
   p.cq_entries = entries_ * 2;
   int r = io_uring_queue_init_params(entries_, &fresh, &p);
   if (r < 0) return r;
@@ -264,7 +269,7 @@ int UringTransport::MoveToThisThread() {
   single_issuer_ = false;
   defer_taskrun_ = false;
   bound_ = false;
-  mode_ = "plain (moved between threads)";
+  mode_ = iopoll_ ? "plain+iopoll (moved between threads)" : "plain (moved between threads)";
   MPLOG_INFO("io_uring: queue moved to another thread: its ring is now plain (no "
              "SINGLE_ISSUER/DEFER_TASKRUN), usable from any thread");
   return 0;
@@ -282,38 +287,41 @@ int UringTransport::Submit() {
   }
 }
 
+// Moves the ring's completions into out[n..max); returns the new count.
+int UringTransport::Drain(Completion* out, int max, int n) {
+  io_uring_cqe* cqe;
+  unsigned head, seen = 0;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    if (n == max) break;
+    ++seen;
+    const uint64_t idx = cqe->user_data;
+    if (idx >= sqe_tag_.size()) [[unlikely]] {
+      if (bad_user_data_++ == 0)
+        MPLOG_ERROR("io_uring: completion with user_data {:#x} names no SQE of this queue "
+                    "(ignored)", idx);
+      continue;
+    }
+    out[n].tag = sqe_tag_[idx];
+    out[n].res = cqe->res;
+    out[n].result = cqe->big_cqe[0];
+    free_sqes_[nfree_++] = uint32_t(idx);
+    ++n;
+  }
+  if (seen) {
+    io_uring_cq_advance(&ring_, seen);
+    in_kernel_ -= seen < in_kernel_ ? seen : in_kernel_;
+  }
+  return n;
+}
+
 int UringTransport::Reap(Completion* out, int max, int min, int64_t wait_ns) {
   if (int r = CheckThread(true); r != 0) return r;
-  int n = 0;
-  auto drain = [&]() {
-    io_uring_cqe* cqe;
-    unsigned head, seen = 0;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      if (n == max) break;
-      ++seen;
-      const uint64_t idx = cqe->user_data;
-      if (idx >= sqe_tag_.size()) [[unlikely]] {
-        if (bad_user_data_++ == 0)
-          MPLOG_ERROR("io_uring: completion with user_data {:#x} names no SQE of this queue "
-                      "(ignored)", idx);
-        continue;
-      }
-      out[n].tag = sqe_tag_[idx];
-      out[n].res = cqe->res;
-      out[n].result = cqe->big_cqe[0];
-      free_sqes_[nfree_++] = uint32_t(idx);
-      ++n;
-    }
-    if (seen) {
-      io_uring_cq_advance(&ring_, seen);
-      in_kernel_ -= seen < in_kernel_ ? seen : in_kernel_;
-    }
-  };
-  drain();
+  int n = Drain(out, max, 0);
+  if (iopoll_) return ReapPolled(out, max, min, wait_ns, n);
   if (n == 0 && defer_taskrun_) {
     // With DEFER_TASKRUN completions are posted only when we enter the kernel.
     io_uring_get_events(&ring_);
-    drain();
+    n = Drain(out, max, n);
   }
   if (n >= min || wait_ns == 0) return n;
   io_uring_cqe* cqe = nullptr;
@@ -325,8 +333,39 @@ int UringTransport::Reap(Completion* out, int max, int min, int64_t wait_ns) {
     r = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
   }
   if (r < 0 && r != -ETIME && r != -EINTR) return n ? n : r;
-  drain();
-  return n;
+  return Drain(out, max, n);
+}
+
+namespace {
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
+
+// A polled ring: one pass over the ring's commands per io_uring_enter (no minimum: the kernel
+// would spin past our timeout), repeated until `min` completions or `wait_ns` passed (< 0: no
+// limit, = 0: one pass). With nothing in the kernel no pass can bring anything: it sleeps
+// instead of spinning (the whole wait, at most 1 ms when unbounded: the caller's loop decides).
+int UringTransport::ReapPolled(Completion* out, int max, int min, int64_t wait_ns, int n) {
+  if (min > 0 && n >= min) return n;  // what the caller asked for is there already
+  const int64_t end = wait_ns > 0 ? MonotonicNs() + wait_ns : 0;
+  for (;;) {
+    if (in_kernel_ == 0) {
+      if (n < min && wait_ns != 0) {
+        const int64_t ns = wait_ns > 0 ? std::max<int64_t>(0, end - MonotonicNs()) : 1'000'000;
+        const timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};
+        nanosleep(&ts, nullptr);
+      }
+      return n;
+    }
+    const int r = io_uring_get_events(&ring_);
+    if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) return n ? n : r;
+    n = Drain(out, max, n);
+    if (n >= max || n >= min || wait_ns == 0) return n;
+    if (wait_ns > 0 && MonotonicNs() >= end) return n;
+  }
 }
 
 int UringTransport::DropUnsent(uint64_t* tags, int max) {

@@ -38,6 +38,14 @@
 // the SQ array (liburing 2.3 fills that array with the identity once, at setup, and never writes
 // it again), the kernel's user_data is that index, and Reap() maps it back to the caller's tag
 // and frees the index. A Prep() with no free index returns -EBUSY like a full ring.
+//
+// Polled I/O (UringOptions::iopoll, IORING_SETUP_IOPOLL): the kernel posts a completion only
+// when the ring is polled, and io_uring_enter() ignores its timeout on such a ring (it spins
+// until `min_complete` or a reschedule). So Reap() polls without a minimum
+// (IORING_ENTER_GETEVENTS, one pass over the ring's commands) in a loop of its own, until
+// `min` completions came or `wait_ns` (CLOCK_MONOTONIC) passed: a command that never completes
+// (a silent path) cannot hold the queue's timers. The ring fd then signals nothing useful:
+// event_fd() is -1.
 #ifndef NVME_MPATH_SRC_URING_TRANSPORT_H_
 #define NVME_MPATH_SRC_URING_TRANSPORT_H_
 
@@ -61,6 +69,7 @@ struct UringOptions {
   bool sqpoll = false;
   uint32_t sqpoll_idle_ms = 1000;
   bool defer_taskrun = true;    // SINGLE_ISSUER|DEFER_TASKRUN, else COOP_TASKRUN, else none
+  bool iopoll = false;          // IORING_SETUP_IOPOLL: completions are polled (see above)
   std::vector<iovec> buffers;   // registered buffers (IORING_URING_CMD_FIXED), optional
 };
 
@@ -74,7 +83,7 @@ class UringTransport final : public Transport {
   int Reap(Completion* out, int max, int min, int64_t wait_ns) override;
   int DropUnsent(uint64_t* tags, int max) override;
   absl::Status SetFile(int path, int fd) override;
-  int event_fd() const override { return ring_.ring_fd; }
+  int event_fd() const override { return iopoll_ ? -1 : ring_.ring_fd; }
 
   // What setup chose: "defer_taskrun", "coop_taskrun" or "plain", plus "+sqpoll"; "plain
   // (moved between threads)" once a defer_taskrun ring was replaced for another thread.
@@ -104,6 +113,9 @@ class UringTransport final : public Transport {
   static uint64_t ThisThreadId();
   int CheckThreadSlow(bool bind);
   int MoveToThisThread();
+  // Reap()'s wait on a polled ring: polls until `min` completions in all or `wait_ns` passed.
+  int Drain(Completion* out, int max, int n);
+  int ReapPolled(Completion* out, int max, int min, int64_t wait_ns, int n);
   absl::Status RegisterResources(io_uring* ring);
 
   io_uring ring_{};
@@ -113,6 +125,7 @@ class UringTransport final : public Transport {
   bool bound_ = false;          // enabled, and bound to owner_
   bool refused_logged_ = false;
   bool sqpoll_ = false;
+  bool iopoll_ = false;
   uint64_t owner_ = 0;  // ThisThreadId() of the bound thread
   uint32_t entries_ = 0;
   uint32_t in_kernel_ = 0;

@@ -97,6 +97,13 @@ struct QueueOptions {
   // SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN) when available: the fastest ring, owned by
   // the first thread that uses the queue (see the threading model above).
   bool defer_taskrun = true;
+  // IORING_SETUP_IOPOLL (fio's hipri): completions are polled, not interrupt-driven; Poll()
+  // spins in the kernel's poll loop instead of sleeping, and event_fd() is -1 (a polled queue
+  // cannot be waited on). CreateQueue refuses it unless every path's controller has poll queues
+  // (nvme connect --nr-poll-queues=N), and on kernels where polled passthrough is known to
+  // crash (the 6.1 series) unless `iopoll_force` (docs/operations.md, "Polled I/O").
+  bool iopoll = false;
+  bool iopoll_force = false;
 };
 
 // Checks options before anything is opened or allocated. Each bad value gets one

@@ -132,6 +132,11 @@ TEST(OptionsTest, Queue) {
   q.sqpoll_idle_ms = 86'400'001;
   EXPECT_THAT(Err(ValidateQueueOptions(q)), HasSubstr("sqpoll_idle_ms"));
   q = QueueOptions{};
+  q.iopoll_force = true;  // forcing what is not asked for: surely a mistake
+  EXPECT_THAT(Err(ValidateQueueOptions(q)), HasSubstr("iopoll_force set but iopoll is not"));
+  q.iopoll = true;
+  EXPECT_TRUE(ValidateQueueOptions(q).ok());
+  q = QueueOptions{};
   q.fixed_buffers = true;
   EXPECT_THAT(Err(ValidateQueueOptions(q)), HasSubstr("no buffers given"));
   char buf[4096];

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 #include "path.h"
@@ -156,6 +158,39 @@ TEST(UringTransportTest, ReapTimesOutWithNothingPending) {
   Completion c[1];
   EXPECT_EQ((*t)->Reap(c, 1, 1, 10'000'000), 0);
   EXPECT_EQ((*t)->Reap(c, 1, 0, 0), 0);
+}
+
+// A polled ring (IORING_SETUP_IOPOLL): a refused command still round-trips (the kernel posts it
+// at issue), a wait with nothing in the kernel sleeps out its time instead of spinning or
+// blocking, and the ring has no fd to wait on.
+TEST(UringTransportTest, PolledRingReapsAndTimesOut) {
+  UringOptions o;
+  o.entries = 4;
+  o.iopoll = true;
+  auto t = UringTransport::Create(o);
+  ASSERT_OK(t);
+  EXPECT_NE((*t)->mode().find("+iopoll"), std::string::npos) << (*t)->mode();
+  EXPECT_EQ((*t)->event_fd(), -1);
+  Completion c[4];
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ((*t)->Reap(c, 4, 1, 20'000'000), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(19));
+  EXPECT_EQ((*t)->Reap(c, 4, 0, 0), 0);
+  char path[] = "/tmp/uring_transport_test.XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  unlink(path);
+  ASSERT_OK((*t)->SetFile(1, fd));
+  nvme_uring_cmd cmd{};
+  cmd.opcode = 0x02;
+  ASSERT_EQ((*t)->Prep(1, cmd, 0x1234, -1), 0);
+  ASSERT_EQ((*t)->Submit(), 1);
+  const int n = (*t)->Reap(c, 4, 1, 2'000'000'000);
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(c[0].tag, 0x1234u);
+  EXPECT_LT(c[0].res, 0);
+  EXPECT_EQ((*t)->in_kernel(), 0u);
+  close(fd);
 }
 
 TEST(UringTransportTest, RegistersFixedBuffers) {
