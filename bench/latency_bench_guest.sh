@@ -18,7 +18,7 @@ cd "${LAB_OUT:?}" || exit 1
 RT=${NVME_MPATH_BENCH_SECONDS:-3}
 REPS=${NVME_MPATH_BENCH_REPS:-3}
 DELAY=${NVME_MPATH_BENCH_DELAY_MS:-30}
-common=(--rw=randread --bs=4k --runtime="$RT" --time_based --ramp_time=1 --output-format=json --direct=1)
+common=(--rw=randread --bs=4k --runtime="$RT" --time_based --ramp_time=1 --output-format=json)
 die() { echo "latency_bench: $*"; exit 1; }
 lab_ana 1 optimized && lab_ana 2 optimized || die "cannot set ANA states"
 run() {  # NAME QD FIO-ARGS...
@@ -63,7 +63,7 @@ else
   # ios of the engine every 100 ms (nvme-mpath-ctl stats), the switch time marked.
   lab_delay 1 "$DELAY" || die "lab_delay"
   rm -f /dev/shm/nvme-mpath.*
-  fio --name=recovery --rw=randread --bs=4k --iodepth=32 --runtime=12 --time_based --direct=1 \
+  fio --name=recovery --rw=randread --bs=4k --iodepth=32 --runtime=12 --time_based \
     --output-format=json "${m[@]}" --iopolicy=latency > recovery.json 2> recovery.err &
   fpid=$!
   for ((i = 0; i < 300; i++)); do "$CTL" stats --name recovery > /dev/null 2>&1 && break; sleep 0.1; done

@@ -45,15 +45,17 @@ int QueueDepth(const PathView* paths, int n, uint8_t tier, int after) {
   return best;
 }
 
-// The path of `tier` with the lowest expected completion time of one more command, (in flight +
-// 1) x latency estimate: Little's law spreads I/O in inverse proportion to latency, and at QD 1
-// every command goes down the fastest path. A tie goes to the lower latency, then round-robin
-// after the last choice. A path without a sample for kLatencyProbeNs is probed first (once per
-// interval); one that never had a sample is otherwise taken only when no path has one (then
-// they rotate), so that one slow unknown path is not sent a whole queue depth at once.
+// The path of `tier` whose commands complete fastest now: the lowest latency estimate, which
+// follows the path's load (a path that queues shows it in its latency, so more commands go
+// there only while it stays the fastest). At QD 1 every command goes down the fastest path; a
+// tie goes to the path with fewer commands in flight (equal paths share the load as with
+// queue-depth), then round-robin after the last choice. A path without a sample for
+// kLatencyProbeNs is probed first (once per interval); one that never had a sample is otherwise
+// taken only when no path has one (then they rotate), so that one slow unknown path is not sent
+// a whole queue depth at once.
 int Latency(const PathView* paths, int n, uint8_t tier, int after, PolicyState& st) {
   int best = -1;
-  uint64_t best_cost = 0, best_lat = 0;
+  uint32_t best_lat = 0;
   for (int k = 1; k <= n; ++k) {
     int i = (after + k) % n;
     if (i < 0) i += n;
@@ -63,11 +65,9 @@ int Latency(const PathView* paths, int n, uint8_t tier, int after, PolicyState& 
       st.probed_ns[i] = st.now_ns;
       return i;
     }
-    const uint64_t lat = v.latency_ns != 0 ? v.latency_ns : UINT32_MAX;
-    const uint64_t cost = uint64_t{v.inflight + 1} * lat;
-    if (best < 0 || cost < best_cost || (cost == best_cost && lat < best_lat)) {
+    const uint32_t lat = v.latency_ns != 0 ? v.latency_ns : UINT32_MAX;
+    if (best < 0 || lat < best_lat || (lat == best_lat && v.inflight < paths[best].inflight)) {
       best = i;
-      best_cost = cost;
       best_lat = lat;
     }
   }

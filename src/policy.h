@@ -33,8 +33,9 @@ struct PathView {
   uint8_t tier = kTierUnusable;
   int distance = 0;       // NUMA distance from the queue's node (equal when unknown)
   uint32_t inflight = 0;  // this queue's commands in flight on the path
-  // The latency policy's estimate (SampleLatency()): this queue's completion latency EWMA on the
-  // path (0: no sample yet) and when its last sample came (0: never).
+  // The latency policy's estimate (SampleLatency()): this queue's EWMA of the completion latency
+  // of its commands on the path (PathSnapshot::Succeeded; 0: no sample yet), and when its last
+  // sample came (0: never).
   uint32_t latency_ns = 0;
   int64_t sampled_ns = 0;
 };

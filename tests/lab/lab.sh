@@ -38,6 +38,7 @@
 #                                  ng and the kernel's per-path ana_state)
 # Knobs (environment): LAB_CTRL_LOSS_TMO (10), LAB_RECONNECT_DELAY (1), LAB_KATO (2),
 # LAB_NS_MB (64), LAB_CONNECT_TIMEOUT (30, per nvme connect), LAB_DEV_TIMEOUT (30, ng devices),
+# LAB_CONNECT_EXTRA ("": more nvme connect options, e.g. --nr-poll-queues=1),
 # LAB_PROXY_PORTS ("": ports whose host traffic goes through the fault proxy, e.g. "2" or "1 2";
 # nvmet then listens on 4520+N-1, the proxy on the port's usual 4420+N-1 and takes commands on
 # 4620+N-1), LAB_PROXY_BIN (the proxy binary; default: found in $NVME_MPATH_BUILD_DIR).
@@ -145,7 +146,7 @@ lab_connect() {
   out=$(timeout "${LAB_CONNECT_TIMEOUT:-30}" nvme connect -t tcp -a 127.0.0.1 -s "$(_lab_svc "$p")" -n "$LAB_NQN" \
         --hostnqn="$LAB_HOSTNQN" --hostid="$LAB_HOSTID" \
         --ctrl-loss-tmo="${LAB_CTRL_LOSS_TMO:-10}" --reconnect-delay="${LAB_RECONNECT_DELAY:-1}" \
-        --keep-alive-tmo="${LAB_KATO:-2}" 2>&1) || { _lab_log "connect port $p failed: $out"; return 1; }
+        --keep-alive-tmo="${LAB_KATO:-2}" ${LAB_CONNECT_EXTRA:-} 2>&1) || { _lab_log "connect port $p failed: $out"; return 1; }
 }
 lab_reconnect() {
   lab_connect "$1" || return 1

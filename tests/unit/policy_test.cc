@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <queue>
 #include <utility>
 #include <vector>
@@ -136,17 +137,21 @@ PathView L(uint32_t latency_ns, uint32_t inflight, int64_t sampled_ns) {
 
 constexpr PolicyConfig kLat{IoPolicy::kLatency, 1, -1};
 
-TEST(PolicyTest, LatencyPicksLowestExpectedCompletionTime) {
+TEST(PolicyTest, LatencyPicksTheFastestPathWhateverItsLoad) {
   const int64_t now = 10'000'000'000;
   PathView v[] = {L(30'000'000, 0, now), L(1'000'000, 0, now)};
   PolicyState st;
   st.now_ns = now;
   EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
-  v[1].inflight = 29;  // 30 x 1 ms = 1 x 30 ms: a tie goes to the faster path, never the slower
+  v[1].inflight = 100;  // its latency at this load is what counts, not the count itself
   EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
-  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
-  v[1].inflight = 30;
+  v[1].latency_ns = 30'000'001;  // it queued up to slower than the other: the other
   EXPECT_EQ(SelectPath(v, 2, kLat, st), 0);
+  // A tie goes to fewer in flight, never to the busier path.
+  v[1].latency_ns = 30'000'000;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 0);
+  v[0].inflight = 101;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
   // Equal paths, equal load: they take turns.
   PathView w[] = {L(1000, 0, now), L(1000, 0, now)};
   PolicyState st2;
@@ -202,17 +207,27 @@ TEST(PolicyTest, LatencySampleMovesTheEstimateAndReplacesAStaleOne) {
   EXPECT_GT(v.latency_ns, 0u);
 }
 
-// A closed loop of `qd` commands over two paths whose service time is fixed per path and
-// independent of load (the lab's delayed port: netem adds the same delay to every command), run
-// for `duration_ns` of virtual time. Path 0 takes `lat0` (the slow one: the path numa and
-// active-passive pick first), path 1 `lat1`; from `heal_ns` on, path 0 is as fast as path 1.
-// Returns the completions per path, counted from `count_from_ns`.
+// A closed loop of `qd` commands over two paths, run for `duration_ns` of virtual time. Path 0
+// takes `lat0` whatever its load (the lab's delayed port: the proxy delays every command alike;
+// it is the slow one, and the path numa and active-passive pick first). Path 1 takes `lat1`
+// likewise, or, with `serial1`, serves one command after another, `lat1` each (a busy CPU: the
+// lab under TCG, where a path's latency grows with its queue). From `heal_ns` on, path 0 takes
+// `lat1` too. Returns the completions per path, counted from `count_from_ns`.
 struct LoopResult {
   uint64_t done[2] = {0, 0};
+  std::vector<int64_t> latencies;  // of every completion counted
   double Iops(double seconds) const { return double(done[0] + done[1]) / seconds; }
+  int64_t P99() {
+    std::sort(latencies.begin(), latencies.end());
+    return latencies.empty() ? 0 : latencies[latencies.size() * 99 / 100];
+  }
 };
-LoopResult ClosedLoop(IoPolicy pol, int qd, int64_t lat0, int64_t lat1, int64_t duration_ns,
-                      int64_t count_from_ns = 0, int64_t heal_ns = INT64_MAX) {
+struct Model {
+  int64_t lat0, lat1;
+  bool serial1 = false;
+  int64_t heal_ns = INT64_MAX;
+};
+LoopResult ClosedLoop(IoPolicy pol, int qd, const Model& m, int64_t duration_ns, int64_t count_from_ns = 0) {
   constexpr int64_t kStart = 1'000'000'000;  // a monotonic clock is never near 0
   struct Event {
     int64_t done_ns, sent_ns;
@@ -223,12 +238,17 @@ LoopResult ClosedLoop(IoPolicy pol, int qd, int64_t lat0, int64_t lat1, int64_t 
   PolicyState st;
   const PolicyConfig cfg{pol, 1, -1};
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> inflight;
+  int64_t busy1_until = 0;
   auto send = [&](int64_t now) {
     const int p = SelectPath(v, 2, cfg, st);
     EXPECT_GE(p, 0);
     ++v[p].inflight;
-    const int64_t lat = p == 1 || now - kStart >= heal_ns ? lat1 : lat0;
-    inflight.push({now + lat, now, p});
+    int64_t done = now + (now - kStart >= m.heal_ns ? m.lat1 : m.lat0);
+    if (p == 1) {
+      done = m.serial1 ? std::max(now, busy1_until) + m.lat1 : now + m.lat1;
+      busy1_until = done;
+    }
+    inflight.push({done, now, p});
   };
   for (int i = 0; i < qd; ++i) send(kStart);
   LoopResult r;
@@ -240,40 +260,53 @@ LoopResult ClosedLoop(IoPolicy pol, int qd, int64_t lat0, int64_t lat1, int64_t 
       SampleLatency(v[e.path], e.done_ns - e.sent_ns, e.done_ns);
       st.now_ns = e.done_ns;
     }
-    if (e.done_ns - kStart >= count_from_ns) ++r.done[e.path];
+    if (e.done_ns - kStart >= count_from_ns) {
+      ++r.done[e.path];
+      r.latencies.push_back(e.done_ns - e.sent_ns);
+    }
     send(e.done_ns);
   }
   return r;
 }
 
 // The goals of the latency policy (issue #18), on the model above, with the lab's figures: a
-// path of 150 us against one slowed by 30 ms, 10 s.
-TEST(PolicyTest, LatencyPolicyKeepsThroughputWithASlowPath) {
+// path of 150 us against one slowed by 30 ms, 10 s; for each QD against the unimpaired pair
+// (round-robin over two fast paths) and every other policy; equal paths against round-robin.
+void ExpectLatencyGoals(bool serial) {
   constexpr int64_t kFast = 150'000, kSlow = 30'150'000, kRun = 10'000'000'000;
   const double secs = 10;
+  const Model slow{kSlow, kFast, serial}, equal{kFast, kFast, serial};
   for (int qd : {1, 8, 32}) {
-    const double unimpaired = ClosedLoop(IoPolicy::kRoundRobin, qd, kFast, kFast, kRun).Iops(secs);
-    const double latency = ClosedLoop(IoPolicy::kLatency, qd, kSlow, kFast, kRun).Iops(secs);
-    EXPECT_GE(latency, 0.9 * unimpaired) << "QD" << qd;
+    const double unimpaired = ClosedLoop(IoPolicy::kRoundRobin, qd, equal, kRun).Iops(secs);
+    const double latency = ClosedLoop(IoPolicy::kLatency, qd, slow, kRun).Iops(secs);
+    // A serial fast path alone cannot reach the pair's throughput: 0.5x is one path's share.
+    EXPECT_GE(latency, (serial && qd > 1 ? 0.45 : 0.9) * unimpaired) << "QD" << qd;
+    LoopResult mine = ClosedLoop(IoPolicy::kLatency, qd, slow, kRun);
     for (IoPolicy other : {IoPolicy::kNuma, IoPolicy::kRoundRobin, IoPolicy::kQueueDepth}) {
-      const double o = ClosedLoop(other, qd, kSlow, kFast, kRun).Iops(secs);
-      EXPECT_GE(latency, o) << "QD" << qd << " against " << IoPolicyName(other);
+      LoopResult o = ClosedLoop(other, qd, slow, kRun);
+      // With a saturated serial fast path, queue-depth buys a few % more throughput by sending
+      // half the commands down the 30 ms path; the latency policy keeps them all fast: less
+      // throughput by at most 10 %, and a p99 latency no worse than any other policy's.
+      EXPECT_GE(latency, (serial && qd == 32 ? 0.9 : 0.98) * o.Iops(secs)) << "QD" << qd << " against " << IoPolicyName(other);
+      EXPECT_LE(mine.P99(), o.P99()) << "QD" << qd << " against " << IoPolicyName(other);
     }
-    // Equal paths: as good as round-robin (within 5 %).
-    const double equal = ClosedLoop(IoPolicy::kLatency, qd, kFast, kFast, kRun).Iops(secs);
-    EXPECT_GE(equal, 0.95 * unimpaired) << "QD" << qd;
+    EXPECT_GE(ClosedLoop(IoPolicy::kLatency, qd, equal, kRun).Iops(secs), 0.95 * unimpaired) << "QD" << qd;
   }
   // Today's policies at QD 1 (the blind spot): round-robin sends every other command down the
   // slow path (numa and active-passive all of them).
-  const double unimpaired1 = ClosedLoop(IoPolicy::kRoundRobin, 1, kFast, kFast, kRun).Iops(secs);
-  EXPECT_LT(ClosedLoop(IoPolicy::kRoundRobin, 1, kSlow, kFast, kRun).Iops(secs), 0.05 * unimpaired1);
+  const double unimpaired1 = ClosedLoop(IoPolicy::kRoundRobin, 1, equal, kRun).Iops(secs);
+  EXPECT_LT(ClosedLoop(IoPolicy::kRoundRobin, 1, slow, kRun).Iops(secs), 0.05 * unimpaired1);
 }
+
+TEST(PolicyTest, LatencyPolicyKeepsThroughputWithASlowPath) { ExpectLatencyGoals(false); }
+TEST(PolicyTest, LatencyPolicyKeepsThroughputWithASlowPathAndABusyFastOne) { ExpectLatencyGoals(true); }
 
 TEST(PolicyTest, LatencyPolicyGivesAHealedPathItsShareBackWithinTwoSeconds) {
   constexpr int64_t kFast = 150'000, kSlow = 30'150'000;
   // Healed at 5 s; count from 7 s to 9 s: the healed path carries about half.
-  const LoopResult r = ClosedLoop(IoPolicy::kLatency, 32, kSlow, kFast, 9'000'000'000,
-                                  7'000'000'000, 5'000'000'000);
+  Model m{kSlow, kFast};
+  m.heal_ns = 5'000'000'000;
+  const LoopResult r = ClosedLoop(IoPolicy::kLatency, 32, m, 9'000'000'000, 7'000'000'000);
   const double share = double(r.done[0]) / double(r.done[0] + r.done[1]);
   EXPECT_GT(share, 0.4);
   EXPECT_LT(share, 0.6);
