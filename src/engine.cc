@@ -487,6 +487,7 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   uo.entries = entries;
   uo.sqpoll = qo.sqpoll;
   uo.sqpoll_idle_ms = qo.sqpoll_idle_ms;
+  uo.sqpoll_cpu = qo.sqpoll_cpu;
   uo.defer_taskrun = qo.defer_taskrun;
   if (qo.fixed_buffers) {
     for (const auto& [p, n] : qo.buffers) uo.buffers.push_back(iovec{p, n});

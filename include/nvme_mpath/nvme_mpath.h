@@ -51,7 +51,7 @@ extern "C" {
 /* The C API level: 1 = release 0.1, 2 = release 0.2 (the log callback, the option fields below
  * marked "API 2", nvme_mpath_queue_create_err, nvme_mpath_version_check), 3 = release 0.3
  * (NVME_MPATH_POLICY_LATENCY; path maintenance: nvme_mpath_set_path_enabled,
- * nvme_mpath_path_stats.disabled). The symbols a level added are in version node
+ * nvme_mpath_path_stats.disabled; nvme_mpath_queue_options.sqpoll_cpu). The symbols a level added are in version node
  * NVME_MPATH_<level> of libnvme_mpath.so (docs/c-api.md, "Versions"). */
 #define NVME_MPATH_API_VERSION 3
 
@@ -175,7 +175,12 @@ struct nvme_mpath_queue_options {
   /* API 2. A caller built against API 1 passes the API 1 size: these keep their defaults. */
   int defer_taskrun;         /* default 1: SINGLE_ISSUER|DEFER_TASKRUN ring, owned by the first
                                 thread that uses the queue; 0: COOP_TASKRUN (see engine.h) */
-  uint32_t reserved1;        /* 0; ends the struct on its alignment */
+  uint32_t reserved1;        /* 0 (the API 2 layout's padding; never read) */
+  /* API 3. A caller built against API 1 or 2 passes that size: these keep their defaults. */
+  int32_t sqpoll_cpu;        /* default -1; with sqpoll, the CPU the SQPOLL thread is pinned to
+                                (IORING_SETUP_SQ_AFF): 0 .. configured CPUs - 1 */
+  uint32_t reserved2;        /* 0; ends the struct on its alignment, so that the next field
+                                added starts at this layout's size */
 };
 NVME_MPATH_API void nvme_mpath_queue_options_init(struct nvme_mpath_queue_options* o);
 /* Creates a queue (o NULL = the defaults). Returns 0, or -errno: -EINVAL bad arguments or
