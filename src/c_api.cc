@@ -213,10 +213,16 @@ NVME_MPATH_API void nvme_mpath_options_init_v1(struct nvme_mpath_options* o) {
   if (o == nullptr) return;
   nvme_mpath::internal::InitCOptions(o, nvme_mpath::internal::kCOptionsSizeV1);
 }
-__attribute__((symver("nvme_mpath_queue_options_init@@NVME_MPATH_2")))
-NVME_MPATH_API void nvme_mpath_queue_options_init_v2(struct nvme_mpath_queue_options* o) {
+// The queue options grew again in API 3 (sqpoll_cpu): three versions.
+__attribute__((symver("nvme_mpath_queue_options_init@@NVME_MPATH_3")))
+NVME_MPATH_API void nvme_mpath_queue_options_init_v3(struct nvme_mpath_queue_options* o) {
   if (o == nullptr) return;
   nvme_mpath::internal::InitCQueueOptions(o, sizeof(*o));
+}
+__attribute__((symver("nvme_mpath_queue_options_init@NVME_MPATH_2")))
+NVME_MPATH_API void nvme_mpath_queue_options_init_v2(struct nvme_mpath_queue_options* o) {
+  if (o == nullptr) return;
+  nvme_mpath::internal::InitCQueueOptions(o, nvme_mpath::internal::kCQueueOptionsSizeV2);
 }
 __attribute__((symver("nvme_mpath_queue_options_init@NVME_MPATH_1")))
 NVME_MPATH_API void nvme_mpath_queue_options_init_v1(struct nvme_mpath_queue_options* o) {

@@ -3,18 +3,28 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 namespace nvme_mpath::internal {
 namespace {
 
-// Returns the message for a `size` that is no layout's, or "" when it is one.
-std::string BadSize(const char* what, const char* init, uint32_t size, size_t v1, size_t v2) {
-  if (size == v1 || size == v2) return "";
-  std::string why = size < v1 ? "too small" : size > v2 ? "larger than this library's" : "not a layout's";
-  return std::string(what) + ".size " + std::to_string(size) + " is " + why + " (" +
-         std::to_string(v1) + " in API 1, " + std::to_string(v2) + " in API 2): call " + init +
-         "()" + (size > v2 ? "; the program was built against a newer nvme_mpath.h than this library" : "");
+// Returns the message for a `size` that is no layout's, or "" when it is one. `sizes`: the
+// struct's size in API 1, 2, ... (ascending), the last one this library's.
+std::string BadSize(const char* what, const char* init, uint32_t size,
+                    std::initializer_list<size_t> sizes) {
+  if (std::find(sizes.begin(), sizes.end(), size) != sizes.end()) return "";
+  const size_t first = *sizes.begin(), last = *(sizes.end() - 1);
+  std::string why = size < first ? "too small" : size > last ? "larger than this library's" : "not a layout's";
+  std::string known;
+  int level = 1;
+  for (size_t s : sizes) {
+    if (!known.empty()) known += ", ";
+    known += std::to_string(s) + " in API " + std::to_string(level++);
+  }
+  return std::string(what) + ".size " + std::to_string(size) + " is " + why + " (" + known +
+         "): call " + init + "()" +
+         (size > last ? "; the program was built against a newer nvme_mpath.h than this library" : "");
 }
 
 }  // namespace
@@ -50,13 +60,17 @@ void InitCQueueOptions(nvme_mpath_queue_options* o, size_t size) {
   c.sqpoll_idle_ms = d.sqpoll_idle_ms;
   // API 2
   c.defer_taskrun = d.defer_taskrun;
+  // API 3
+  c.sqpoll_cpu = d.sqpoll_cpu;
+  c.iopoll = d.iopoll;
+  c.iopoll_force = d.iopoll_force;
   memcpy(o, &c, std::min(size, sizeof(c)));
 }
 
 absl::Status EngineOptionsFromC(const nvme_mpath_options* caller, EngineOptions* out) {
   if (caller == nullptr) return absl::InvalidArgumentError("options must not be NULL");
-  if (std::string m = BadSize("options", "nvme_mpath_options_init", caller->size, kCOptionsSizeV1,
-                              kCOptionsSizeV2);
+  if (std::string m = BadSize("options", "nvme_mpath_options_init", caller->size,
+                              {kCOptionsSizeV1, kCOptionsSizeV2});
       !m.empty())
     return absl::InvalidArgumentError(m);
   // The caller's fields over the defaults of those its layout lacks: below, every field is there.
@@ -104,7 +118,7 @@ absl::Status QueueOptionsFromC(const nvme_mpath_queue_options* caller, QueueOpti
   QueueOptions qo;
   if (caller != nullptr) {
     if (std::string m = BadSize("queue options", "nvme_mpath_queue_options_init", caller->size,
-                                kCQueueOptionsSizeV1, kCQueueOptionsSizeV2);
+                                {kCQueueOptionsSizeV1, kCQueueOptionsSizeV2, kCQueueOptionsSizeV3});
         !m.empty())
       return absl::InvalidArgumentError(m);
     nvme_mpath_queue_options full;
@@ -118,6 +132,9 @@ absl::Status QueueOptionsFromC(const nvme_mpath_queue_options* caller, QueueOpti
     qo.sqpoll_idle_ms = o->sqpoll_idle_ms;
     qo.fixed_buffers = o->fixed_buffers != 0;
     qo.defer_taskrun = o->defer_taskrun != 0;
+    qo.sqpoll_cpu = o->sqpoll_cpu;
+    qo.iopoll = o->iopoll != 0;
+    qo.iopoll_force = o->iopoll_force != 0;
     // Checked before copying: a garbage count must not make us allocate gigabytes.
     if (o->nbuffers > kMaxFixedBuffers)
       return absl::InvalidArgumentError("nbuffers is " + std::to_string(o->nbuffers) + "; at most " +

@@ -23,19 +23,23 @@ namespace nvme_mpath::internal {
 // sizeof(struct nvme_mpath_options) in API 1 (ends with `name`) and now.
 inline constexpr size_t kCOptionsSizeV1 = offsetof(nvme_mpath_options, name) + sizeof(const char*);
 inline constexpr size_t kCOptionsSizeV2 = sizeof(nvme_mpath_options);
-// sizeof(struct nvme_mpath_queue_options) in API 1 (ends with `nbuffers` and its padding) and now.
+// sizeof(struct nvme_mpath_queue_options) in API 1 (ends with `nbuffers` and its padding), API 2
+// (ends with `defer_taskrun` and its padding) and now.
 inline constexpr size_t kCQueueOptionsSizeV1 = offsetof(nvme_mpath_queue_options, reserved0) + 4;
-inline constexpr size_t kCQueueOptionsSizeV2 = sizeof(nvme_mpath_queue_options);
+inline constexpr size_t kCQueueOptionsSizeV2 = offsetof(nvme_mpath_queue_options, reserved1) + 4;
+inline constexpr size_t kCQueueOptionsSizeV3 = sizeof(nvme_mpath_queue_options);
 static_assert(kCOptionsSizeV1 == 96 && kCOptionsSizeV2 == 112, "the ABI of nvme_mpath_options");
-static_assert(kCQueueOptionsSizeV1 == 40 && kCQueueOptionsSizeV2 == 48,
+static_assert(kCQueueOptionsSizeV1 == 40 && kCQueueOptionsSizeV2 == 48 && kCQueueOptionsSizeV3 == 64,
               "the ABI of nvme_mpath_queue_options");
 static_assert(offsetof(nvme_mpath_options, write_hold_release_on_reset) == kCOptionsSizeV1);
 static_assert(offsetof(nvme_mpath_queue_options, defer_taskrun) == kCQueueOptionsSizeV1);
+static_assert(offsetof(nvme_mpath_queue_options, sqpoll_cpu) == kCQueueOptionsSizeV2);
 
 // Writes the first `size` bytes of the defaults (the library's EngineOptions) into `o`, `size`
 // being one of the layout sizes above: nvme_mpath_options_init (size V2, and V1 for callers
 // linked against API 1's nvme_mpath_options_init@NVME_MPATH_1, which must not write past their
-// smaller struct).
+// smaller struct); nvme_mpath_queue_options_init likewise (V3; V2 and V1 for callers linked
+// against its NVME_MPATH_2 and NVME_MPATH_1 versions).
 void InitCOptions(nvme_mpath_options* o, size_t size);
 void InitCQueueOptions(nvme_mpath_queue_options* o, size_t size);
 

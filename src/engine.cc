@@ -510,6 +510,7 @@ absl::StatusOr<std::unique_ptr<Queue>> EngineImpl::CreateQueue(const QueueOption
   uo.entries = entries;
   uo.sqpoll = qo.sqpoll;
   uo.sqpoll_idle_ms = qo.sqpoll_idle_ms;
+  uo.sqpoll_cpu = qo.sqpoll_cpu;
   uo.defer_taskrun = qo.defer_taskrun;
   if (qo.iopoll) {
     RETURN_IF_ERROR(CheckIopollPaths(qo.iopoll_force));

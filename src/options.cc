@@ -11,8 +11,11 @@
 //   * an NQN is at most 223 bytes (NVMe base spec, "NVMe Qualified Names"); NSID 0xffffffff is
 //     the broadcast NSID, not a namespace;
 //   * io_uring registers at most 16384 buffers of at most 1 GiB each (IORING_MAX_REG_BUFFERS,
-//     io_buffer_validate()).
+//     io_buffer_validate());
+//   * sqpoll_cpu is -1 or a CPU below get_nprocs_conf(), and only with sqpoll: the kernel
+//     answers a bad one with a bare EINVAL that names nothing.
 #include <linux/limits.h>
+#include <sys/sysinfo.h>
 
 #include <set>
 #include <string>
@@ -119,6 +122,18 @@ absl::Status ValidateQueueOptions(const QueueOptions& o) {
   if (o.depth == 0 || o.depth > kMaxDepth)
     return Bad(fmt::format("queue depth {} out of range 1..{}", o.depth, kMaxDepth));
   if (absl::Status s = CheckMs("sqpoll_idle_ms", o.sqpoll_idle_ms); !s.ok()) return s;
+  if (o.sqpoll_cpu != -1) {
+    // The kernel's own limit is nr_cpu_ids (<= the configured count), and it refuses an offline
+    // CPU too; this catches the typo and the garbage value with a message naming the field.
+    const int ncpu = get_nprocs_conf();
+    if (o.sqpoll_cpu < 0 || o.sqpoll_cpu >= ncpu)
+      return Bad(fmt::format("sqpoll_cpu = {}: -1 (not pinned) or a CPU 0..{}", o.sqpoll_cpu,
+                             ncpu - 1));
+    // Without sqpoll there is no SQ thread to pin: the caller meant sqpoll, or nothing.
+    if (!o.sqpoll)
+      return Bad(fmt::format("sqpoll_cpu = {} without sqpoll: it pins the SQPOLL thread",
+                             o.sqpoll_cpu));
+  }
   if (o.fixed_buffers) {
     if (o.buffers.empty()) return Bad("fixed_buffers set but no buffers given");
     if (o.buffers.size() > kMaxFixedBuffers)

@@ -89,6 +89,8 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
   unsigned extra = 0;
   if (o.sqpoll) extra |= IORING_SETUP_SQPOLL;
   if (o.iopoll) extra |= IORING_SETUP_IOPOLL;
+  const bool pinned = o.sqpoll && o.sqpoll_cpu >= 0;
+  if (pinned) extra |= IORING_SETUP_SQ_AFF;
   // R_DISABLED: bound to the thread that first submits or reaps, not to this one (see header).
   if (o.defer_taskrun && !o.sqpoll)
     tries.push_back({IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
@@ -103,6 +105,7 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
     p.flags = kBaseFlags | extra | tr.flags;
     p.cq_entries = o.entries * 2;
     if (o.sqpoll) p.sq_thread_idle = o.sqpoll_idle_ms;
+    if (pinned) p.sq_thread_cpu = static_cast<uint32_t>(o.sqpoll_cpu);
     int r = io_uring_queue_init_params(o.entries, &t->ring_, &p);
     if (r == 0) {
       used = p.flags;
@@ -117,6 +120,21 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(const Uri
     MPLOG_DEBUG("io_uring setup with {} not available ({}); falling back", tr.name, strerror(err));
   }
   if (err != 0) {
+    if (err == EINVAL && pinned) {
+      // The kernel answers EINVAL both for a CPU it will not pin to (offline, outside the
+      // cpuset) and for a ring it cannot make at all: the same ring unpinned tells which.
+      io_uring probe{};
+      io_uring_params p{};
+      p.flags = (kBaseFlags | extra) & ~unsigned{IORING_SETUP_SQ_AFF};
+      p.cq_entries = o.entries * 2;
+      p.sq_thread_idle = o.sqpoll_idle_ms;
+      if (io_uring_queue_init_params(o.entries, &probe, &p) == 0) {
+        io_uring_queue_exit(&probe);
+        return absl::InvalidArgumentError(fmt::format(
+            "sqpoll_cpu = {}: the kernel refused to pin the SQPOLL thread to CPU {} (offline, or "
+            "outside this process's cpuset)", o.sqpoll_cpu, o.sqpoll_cpu));
+      }
+    }
     if (err == EPERM && o.sqpoll)
       return absl::PermissionDeniedError(
           "io_uring_setup with SQPOLL: Operation not permitted (SQPOLL needs CAP_SYS_NICE on "

@@ -68,6 +68,7 @@ struct UringOptions {
   uint32_t entries = 128;       // SQ size (a power of two >= the queue depth)
   bool sqpoll = false;
   uint32_t sqpoll_idle_ms = 1000;
+  int sqpoll_cpu = -1;          // with sqpoll: IORING_SETUP_SQ_AFF on this CPU; -1: not pinned
   bool defer_taskrun = true;    // SINGLE_ISSUER|DEFER_TASKRUN, else COOP_TASKRUN, else none
   bool iopoll = false;          // IORING_SETUP_IOPOLL: completions are polled (see above)
   std::vector<iovec> buffers;   // registered buffers (IORING_URING_CMD_FIXED), optional

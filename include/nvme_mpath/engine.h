@@ -92,6 +92,11 @@ struct QueueOptions {
   uint32_t depth = 128;         // commands in flight or parked on this queue (back-pressure)
   bool sqpoll = false;          // IORING_SETUP_SQPOLL
   uint32_t sqpoll_idle_ms = 1000;
+  // IORING_SETUP_SQ_AFF (fio's sqthread_poll_cpu): the SQPOLL thread runs on this CPU only; -1:
+  // wherever the scheduler puts it. Only with sqpoll; a CPU below the configured count
+  // (get_nprocs_conf()). The kernel also refuses an offline CPU or one outside the caller's
+  // cpuset: CreateQueue then says so (InvalidArgument).
+  int32_t sqpoll_cpu = -1;
   bool fixed_buffers = false;   // register `buffers` and use IORING_URING_CMD_FIXED
   std::vector<std::pair<void*, size_t>> buffers;
   // SINGLE_ISSUER|DEFER_TASKRUN (else COOP_TASKRUN) when available: the fastest ring, owned by

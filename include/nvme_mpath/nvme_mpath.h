@@ -51,7 +51,8 @@ extern "C" {
 /* The C API level: 1 = release 0.1, 2 = release 0.2 (the log callback, the option fields below
  * marked "API 2", nvme_mpath_queue_create_err, nvme_mpath_version_check), 3 = release 0.3
  * (NVME_MPATH_POLICY_LATENCY; path maintenance: nvme_mpath_set_path_enabled,
- * nvme_mpath_path_stats.disabled). The symbols a level added are in version node
+ * nvme_mpath_path_stats.disabled; nvme_mpath_queue_options.sqpoll_cpu, iopoll, iopoll_force). The
+ * symbols a level added are in version node
  * NVME_MPATH_<level> of libnvme_mpath.so (docs/c-api.md, "Versions"). */
 #define NVME_MPATH_API_VERSION 3
 
@@ -175,7 +176,17 @@ struct nvme_mpath_queue_options {
   /* API 2. A caller built against API 1 passes the API 1 size: these keep their defaults. */
   int defer_taskrun;         /* default 1: SINGLE_ISSUER|DEFER_TASKRUN ring, owned by the first
                                 thread that uses the queue; 0: COOP_TASKRUN (see engine.h) */
-  uint32_t reserved1;        /* 0; ends the struct on its alignment */
+  uint32_t reserved1;        /* 0 (the API 2 layout's padding; never read) */
+  /* API 3. A caller built against API 1 or 2 passes that size: these keep their defaults. */
+  int32_t sqpoll_cpu;        /* default -1; with sqpoll, the CPU the SQPOLL thread is pinned to
+                                (IORING_SETUP_SQ_AFF): 0 .. configured CPUs - 1 */
+  int iopoll;                /* 1: IORING_SETUP_IOPOLL (fio's hipri): completions are polled;
+                                needs poll queues on every path; nvme_mpath_queue_fd() is -1
+                                (see QueueOptions::iopoll in engine.h) */
+  int iopoll_force;          /* 1: poll even on the 6.1 series, where polled passthrough is
+                                known to crash the kernel */
+  uint32_t reserved2;        /* 0; ends the struct on its alignment, so that the next field
+                                added starts at this layout's size */
 };
 NVME_MPATH_API void nvme_mpath_queue_options_init(struct nvme_mpath_queue_options* o);
 /* Creates a queue (o NULL = the defaults). Returns 0, or -errno: -EINVAL bad arguments or
@@ -269,7 +280,8 @@ NVME_MPATH_API int nvme_mpath_flush(nvme_mpath_queue* q);
  * least min_complete. Returns the number of I/Os completed, or -errno (-EEXIST: this thread
  * cannot use the queue's ring). */
 NVME_MPATH_API int nvme_mpath_poll(nvme_mpath_queue* q, uint32_t min_complete, int64_t timeout_us);
-/* An fd that polls readable when nvme_mpath_poll() has completions to reap. */
+/* An fd that polls readable when nvme_mpath_poll() has completions to reap; -1 for a polled
+ * queue (iopoll: completions appear only when nvme_mpath_poll() polls). */
 NVME_MPATH_API int nvme_mpath_queue_fd(const nvme_mpath_queue* q);
 NVME_MPATH_API uint32_t nvme_mpath_queue_inflight(const nvme_mpath_queue* q);
 

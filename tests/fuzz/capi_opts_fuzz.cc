@@ -92,13 +92,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   nvme_mpath_queue_options q{};
-  const uint32_t qsize_pick = in.ConsumeIntegralInRange(0, 3);
-  q.size = qsize_pick <= 1 ? sizeof(q) : qsize_pick == 2 ? internal::kCQueueOptionsSizeV1 : in.ConsumeIntegral<uint32_t>();
+  const uint32_t qsize_pick = in.ConsumeIntegralInRange(0, 4);
+  q.size = qsize_pick <= 1   ? sizeof(q)
+           : qsize_pick == 2 ? internal::kCQueueOptionsSizeV1
+           : qsize_pick == 3 ? internal::kCQueueOptionsSizeV2
+                             : in.ConsumeIntegral<uint32_t>();
   q.depth = in.ConsumeBool() ? 128 : in.ConsumeIntegral<uint32_t>();
   q.sqpoll = in.ConsumeIntegral<int>();
   q.sqpoll_idle_ms = in.ConsumeIntegral<uint32_t>();
   q.fixed_buffers = in.ConsumeIntegral<int>();
   q.defer_taskrun = in.ConsumeIntegral<int>();
+  q.sqpoll_cpu = in.ConsumeBool() ? -1 : in.ConsumeIntegral<int32_t>();
   static char arena[1 << 12];
   std::vector<iovec> bufs(in.ConsumeIntegralInRange<size_t>(0, 8));
   for (iovec& v : bufs) {
@@ -114,6 +118,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (qo.depth == 0 || qo.depth > 65536) __builtin_trap();
     if (qo.fixed_buffers == qo.buffers.empty()) __builtin_trap();
     if (!use_null && q.size == internal::kCQueueOptionsSizeV1 && !qo.defer_taskrun) __builtin_trap();
+    // API 3's field: the default for older layouts; else -1 or, with sqpoll, a CPU number.
+    if (!use_null && q.size < internal::kCQueueOptionsSizeV3 && qo.sqpoll_cpu != -1) __builtin_trap();
+    if (qo.sqpoll_cpu != -1 && (qo.sqpoll_cpu < 0 || !qo.sqpoll)) __builtin_trap();
     for (const auto& [base, len] : qo.buffers)
       if (base == nullptr || len == 0 || len > (size_t{1} << 30)) __builtin_trap();
   } else if (s.message().empty() || use_null) {

@@ -1,7 +1,8 @@
 /* abi_v1: what a program linked against API 1 (release 0.1) of libnvme_mpath.so sees from this
  * library. Its structs have the API 1 sizes; its calls to nvme_mpath_options_init and
  * nvme_mpath_queue_options_init are bound to the NVME_MPATH_1 versions. Those must write no
- * byte past the API 1 struct, and the other functions must take the API 1 sizes.
+ * byte past the API 1 struct, and the other functions must take the API 1 sizes. Also API 2's
+ * nvme_mpath_queue_options_init (the struct grew again in API 3): 48 bytes, no more.
  *
  *   abi_v1 LIBRARY   (exit 0: ok; prints what failed otherwise) */
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 
 #define OPTIONS_SIZE_V1 96u       /* sizeof(struct nvme_mpath_options) in API 1 */
 #define QUEUE_OPTIONS_SIZE_V1 40u /* sizeof(struct nvme_mpath_queue_options) in API 1 */
+#define QUEUE_OPTIONS_SIZE_V2 48u /* ... in API 2 */
 
 static int failures;
 #define CHECK(cond, ...)                  \
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
   void (*init_v2)(struct nvme_mpath_options*) = sym(lib, "nvme_mpath_options_init", "NVME_MPATH_2");
   void (*qinit_v1)(struct nvme_mpath_queue_options*) =
       sym(lib, "nvme_mpath_queue_options_init", "NVME_MPATH_1");
+  void (*qinit_v2)(struct nvme_mpath_queue_options*) =
+      sym(lib, "nvme_mpath_queue_options_init", "NVME_MPATH_2");
+  void (*qinit_v3)(struct nvme_mpath_queue_options*) =
+      sym(lib, "nvme_mpath_queue_options_init", "NVME_MPATH_3");
   int (*open_)(const struct nvme_mpath_options*, nvme_mpath_engine**, char*, size_t) =
       sym(lib, "nvme_mpath_open", "NVME_MPATH_1");
   int (*qcreate_err)(nvme_mpath_engine*, const struct nvme_mpath_queue_options*,
@@ -90,6 +96,21 @@ int main(int argc, char** argv) {
   r = qcreate_err(NULL, q, &qq, err, sizeof(err));
   CHECK(r == -EINVAL && strstr(err, "queue depth 0") != NULL, "bad depth: %d \"%s\"", r, err);
 
-  if (failures == 0) printf("abi_v1: API 1 callers ok\n");
+  /* API 2's queue options: 48 bytes written, accepted with that size. */
+  CHECK(qinit_v2 != qinit_v3 && qinit_v2 != qinit_v1, "the nvme_mpath_queue_options_init versions are one function");
+  memset(qmem, 0xa5, sizeof(qmem));
+  qinit_v2(q);
+  CHECK(q->size == QUEUE_OPTIONS_SIZE_V2, "queue_options_init@NVME_MPATH_2 set size %u", q->size);
+  for (size_t i = QUEUE_OPTIONS_SIZE_V2; i < sizeof(qmem); i++)
+    if (qmem[i] != 0xa5) {
+      CHECK(0, "queue_options_init@NVME_MPATH_2 wrote byte %zu, past the API 2 struct", i);
+      break;
+    }
+  CHECK(q->defer_taskrun == 1, "queue_options_init@NVME_MPATH_2 defaults");
+  q->depth = 0;
+  r = qcreate_err(NULL, q, &qq, err, sizeof(err));
+  CHECK(r == -EINVAL && strstr(err, "queue depth 0") != NULL, "API 2 struct, bad depth: %d \"%s\"", r, err);
+
+  if (failures == 0) printf("abi_v1: API 1 callers (and API 2 queue options) ok\n");
   return failures != 0;
 }

@@ -49,8 +49,11 @@ done
 dynsyms=$(objdump -T "$libdir/libnvme_mpath.so")
 for f in nvme_mpath_options_init nvme_mpath_queue_options_init; do
   grep -q "(NVME_MPATH_1) *$f\$" <<<"$dynsyms" || fail "no $f@NVME_MPATH_1"
-  grep -q " NVME_MPATH_2 *$f\$" <<<"$dynsyms" || fail "no $f@@NVME_MPATH_2"
 done
+grep -q " NVME_MPATH_2 *nvme_mpath_options_init\$" <<<"$dynsyms" || fail "no nvme_mpath_options_init@@NVME_MPATH_2"
+# The queue options grew again in API 3: API 2's version stays, the default is API 3's.
+grep -q "(NVME_MPATH_2) *nvme_mpath_queue_options_init\$" <<<"$dynsyms" || fail "no nvme_mpath_queue_options_init@NVME_MPATH_2"
+grep -q " NVME_MPATH_3 *nvme_mpath_queue_options_init\$" <<<"$dynsyms" || fail "no nvme_mpath_queue_options_init@@NVME_MPATH_3"
 echo "exports: $(nm -D --defined-only "$libdir/libnvme_mpath.so" | grep -c ' T nvme_mpath_') C API symbols, in nodes $(objdump -T "$libdir/libnvme_mpath.so" | grep -o 'NVME_MPATH_[0-9]*' | sort -u | tr '\n' ' ')"
 out=$P/examples
 mkdir -p "$out"

@@ -202,6 +202,10 @@ TEST(CApiTest, QueueCreateErrNamesTheBadOption) {
   EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, err, sizeof(err)), -EINVAL);
   EXPECT_STREQ(err, "nvme_mpath_queue_create: nbuffers is 2 but buffers is NULL");
   o.nbuffers = 0;
+  o.sqpoll_cpu = 0;  // API 3
+  EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "nvme_mpath_queue_create: sqpoll_cpu = 0 without sqpoll: it pins the SQPOLL thread");
+  o.sqpoll_cpu = -1;
   o.size = 12;
   EXPECT_EQ(nvme_mpath_queue_create_err(nullptr, &o, &q, err, sizeof(err)), -EINVAL);
   EXPECT_NE(std::string(err).find("call nvme_mpath_queue_options_init()"), std::string::npos) << err;

@@ -27,6 +27,7 @@ using internal::kCOptionsSizeV1;
 using internal::kCOptionsSizeV2;
 using internal::kCQueueOptionsSizeV1;
 using internal::kCQueueOptionsSizeV2;
+using internal::kCQueueOptionsSizeV3;
 
 std::string Err(const absl::Status& s) {
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
@@ -47,10 +48,16 @@ TEST(COptionsTest, InitWritesTheCppDefaults) {
   const QueueOptions qd;
   nvme_mpath_queue_options q;
   nvme_mpath_queue_options_init(&q);
-  EXPECT_EQ(q.size, kCQueueOptionsSizeV2);
+  EXPECT_EQ(q.size, kCQueueOptionsSizeV3);
   EXPECT_EQ(q.depth, qd.depth);
   EXPECT_EQ(q.sqpoll_idle_ms, qd.sqpoll_idle_ms);
   EXPECT_EQ(q.defer_taskrun, int(qd.defer_taskrun));
+  EXPECT_EQ(q.reserved1, 0u);
+  EXPECT_EQ(q.sqpoll_cpu, qd.sqpoll_cpu);
+  EXPECT_EQ(q.sqpoll_cpu, -1);
+  EXPECT_EQ(q.iopoll, 0);
+  EXPECT_EQ(q.iopoll_force, 0);
+  EXPECT_EQ(q.reserved2, 0u);
 }
 
 // Every field set to a value that is not its default, converted: each arrives where it belongs.
@@ -131,8 +138,14 @@ TEST(COptionsTest, EveryQueueFieldRoundTrips) {
   o.buffers = v;
   o.nbuffers = 2;
   o.defer_taskrun = 0;
+  o.sqpoll_cpu = 0;
+  o.iopoll = 1;
+  o.iopoll_force = 1;
   QueueOptions qo;
   ASSERT_TRUE(internal::QueueOptionsFromC(&o, &qo).ok());
+  EXPECT_EQ(qo.sqpoll_cpu, 0);
+  EXPECT_TRUE(qo.iopoll);
+  EXPECT_TRUE(qo.iopoll_force);
   EXPECT_EQ(qo.depth, 64u);
   EXPECT_TRUE(qo.sqpoll);
   EXPECT_EQ(qo.sqpoll_idle_ms, 50u);
@@ -180,6 +193,24 @@ TEST(COptionsTest, Api1SizedQueueOptionsGetTheNewFieldsDefaults) {
   EXPECT_TRUE(qo.defer_taskrun);  // the default, not the 0xa5 bytes past the struct
 }
 
+// A caller built against API 2: its queue options end at 48 bytes; sqpoll_cpu is not read.
+TEST(COptionsTest, Api2SizedQueueOptionsGetTheNewFieldsDefaults) {
+  alignas(nvme_mpath_queue_options) unsigned char mem[sizeof(nvme_mpath_queue_options)];
+  memset(mem, 0xa5, sizeof(mem));
+  auto* o = reinterpret_cast<nvme_mpath_queue_options*>(mem);
+  internal::InitCQueueOptions(o, kCQueueOptionsSizeV2);  // nvme_mpath_queue_options_init@NVME_MPATH_2
+  EXPECT_EQ(o->size, kCQueueOptionsSizeV2);
+  for (size_t i = kCQueueOptionsSizeV2; i < sizeof(mem); ++i) ASSERT_EQ(mem[i], 0xa5) << "byte " << i;
+  o->defer_taskrun = 0;  // an API 2 field is read
+  o->sqpoll = 1;
+  o->reserved1 = 0xa5a5a5a5;  // API 2's padding: not read
+  QueueOptions qo;
+  ASSERT_TRUE(internal::QueueOptionsFromC(o, &qo).ok());  // 0xa5a5a5a5 as a CPU would be refused
+  EXPECT_FALSE(qo.defer_taskrun);
+  EXPECT_EQ(qo.sqpoll_cpu, -1);
+  EXPECT_FALSE(qo.iopoll);  // 0xa5a5a5a5 would have asked for polling
+}
+
 TEST(COptionsTest, OnlyTheLayoutSizesAreAccepted) {
   const char* paths[] = {"/dev/ng0n1"};
   nvme_mpath_options o;
@@ -203,10 +234,19 @@ TEST(COptionsTest, OnlyTheLayoutSizesAreAccepted) {
   QueueOptions qo;
   q.size = kCQueueOptionsSizeV1 + 4;
   EXPECT_THAT(Err(internal::QueueOptionsFromC(&q, &qo)), HasSubstr("nvme_mpath_queue_options_init()"));
-  q.size = kCQueueOptionsSizeV2 + 8;
+  q.size = kCQueueOptionsSizeV2 + 4;
+  EXPECT_EQ(Err(internal::QueueOptionsFromC(&q, &qo)),
+            "queue options.size 52 is not a layout's (40 in API 1, 48 in API 2, 64 in API 3): "
+            "call nvme_mpath_queue_options_init()");
+  q.size = kCQueueOptionsSizeV3 + 8;
   EXPECT_THAT(Err(internal::QueueOptionsFromC(&q, &qo)), HasSubstr("newer nvme_mpath.h"));
-  q.size = kCQueueOptionsSizeV1;
-  EXPECT_TRUE(internal::QueueOptionsFromC(&q, &qo).ok());
+  for (size_t size : {kCQueueOptionsSizeV1, kCQueueOptionsSizeV2, kCQueueOptionsSizeV3}) {
+    q.size = uint32_t(size);
+    EXPECT_TRUE(internal::QueueOptionsFromC(&q, &qo).ok()) << size;
+  }
+  o.size = 8;
+  EXPECT_EQ(Err(internal::EngineOptionsFromC(&o, &eo)),
+            "options.size 8 is too small (96 in API 1, 112 in API 2): call nvme_mpath_options_init()");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // ValidateEngineOptions / ValidateQueueOptions and the C API's conversion (c_options.h): every
 // rejection has one message naming the field (docs/bad-inputs.md, "Options").
+#include <sys/sysinfo.h>
 #include <sys/uio.h>
 
 #include <string>
@@ -150,6 +151,30 @@ TEST(OptionsTest, Queue) {
   EXPECT_TRUE(ValidateQueueOptions(q).ok());
   q.fixed_buffers = false;
   EXPECT_THAT(Err(ValidateQueueOptions(q)), HasSubstr("fixed_buffers is not set"));
+}
+
+// sqpoll_cpu: -1, or with sqpoll a CPU below the configured count (the kernel's bare EINVAL
+// names nothing, so the library checks what it can first).
+TEST(OptionsTest, SqpollCpu) {
+  const int ncpu = get_nprocs_conf();
+  QueueOptions q;
+  EXPECT_EQ(q.sqpoll_cpu, -1);
+  q.sqpoll_cpu = 0;
+  EXPECT_EQ(Err(ValidateQueueOptions(q)), "sqpoll_cpu = 0 without sqpoll: it pins the SQPOLL thread");
+  q.sqpoll = true;
+  EXPECT_TRUE(ValidateQueueOptions(q).ok());
+  q.sqpoll_cpu = ncpu - 1;
+  EXPECT_TRUE(ValidateQueueOptions(q).ok());
+  q.sqpoll_cpu = ncpu;
+  EXPECT_EQ(Err(ValidateQueueOptions(q)),
+            "sqpoll_cpu = " + std::to_string(ncpu) + ": -1 (not pinned) or a CPU 0.." +
+                std::to_string(ncpu - 1));
+  q.sqpoll_cpu = -2;
+  EXPECT_THAT(Err(ValidateQueueOptions(q)), HasSubstr("sqpoll_cpu = -2: -1 (not pinned)"));
+  q.sqpoll_cpu = -1;
+  EXPECT_TRUE(ValidateQueueOptions(q).ok());
+  q.sqpoll = false;
+  EXPECT_TRUE(ValidateQueueOptions(q).ok());
 }
 
 TEST(OptionsTest, FromCChecksTheStructThenTheValues) {

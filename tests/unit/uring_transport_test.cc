@@ -5,9 +5,14 @@
 // wait is bounded, so a regression fails instead of hanging.
 #include "uring_transport.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -199,6 +204,79 @@ TEST(UringTransportTest, RegistersFixedBuffers) {
   o.buffers.push_back(iovec{buf, sizeof(buf)});
   auto t = UringTransport::Create(o);
   ASSERT_OK(t);
+}
+
+// The kernel's SQPOLL threads of this process ("iou-sqp-<pid>"), by thread id.
+std::vector<pid_t> SqpollThreads() {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char comm[64] = {}, name[300];
+    snprintf(name, sizeof(name), "/proc/self/task/%s/comm", e->d_name);
+    FILE* f = fopen(name, "r");
+    if (f == nullptr) continue;
+    if (fgets(comm, sizeof(comm), f) != nullptr && strncmp(comm, "iou-sqp-", 8) == 0)
+      out.push_back(pid_t(atoi(e->d_name)));
+    fclose(f);
+  }
+  closedir(d);
+  return out;
+}
+
+// sqpoll_cpu pins the ring's SQ thread (IORING_SETUP_SQ_AFF): its affinity becomes that one CPU.
+TEST(UringTransportTest, PinsTheSqpollThreadToItsCpu) {
+  cpu_set_t mine;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(mine), &mine), 0);
+  int cpu = -1;  // the highest CPU this process may use: online and in its cpuset
+  for (int i = 0; i < CPU_SETSIZE; ++i)
+    if (CPU_ISSET(i, &mine)) cpu = i;
+  ASSERT_GE(cpu, 0);
+  // Another ring's SQ thread (an earlier test's) may still be exiting, or not yet visible:
+  // start with none, so that the one found below is this ring's.
+  for (int i = 0; i < 200 && !SqpollThreads().empty(); ++i) usleep(10'000);
+  ASSERT_TRUE(SqpollThreads().empty()) << "an SQPOLL thread of an earlier ring is still there";
+  UringOptions o;
+  o.entries = 8;
+  o.sqpoll = true;
+  o.sqpoll_cpu = cpu;
+  auto t = UringTransport::Create(o);
+  if (!t.ok() && absl::IsPermissionDenied(t.status())) GTEST_SKIP() << t.status();
+  ASSERT_OK(t);
+  EXPECT_EQ((*t)->mode(), "plain+sqpoll");
+  // The thread shows up, and applies the affinity itself, once it runs: wait (bounded).
+  pid_t sq = 0;
+  cpu_set_t got;
+  CPU_ZERO(&got);
+  for (int i = 0; i < 200; ++i) {
+    const std::vector<pid_t> now = SqpollThreads();
+    if (now.size() == 1) {
+      sq = now[0];
+      if (sched_getaffinity(sq, sizeof(got), &got) == 0 && CPU_COUNT(&got) == 1) break;
+    }
+    usleep(10'000);
+  }
+  ASSERT_NE(sq, 0) << "no iou-sqp thread";
+  EXPECT_EQ(CPU_COUNT(&got), 1);
+  EXPECT_TRUE(CPU_ISSET(cpu, &got)) << "pinned to CPU " << cpu;
+  printf("iou-sqp thread %d pinned to CPU %d\n", int(sq), cpu);
+}
+
+// A CPU the kernel will not pin to: named, not the bare EINVAL io_uring_setup answers (which
+// also means "no SQE128 rings"). ValidateQueueOptions stops numbers this large before.
+TEST(UringTransportTest, NamesTheCpuTheKernelRefused) {
+  UringOptions o;
+  o.entries = 8;
+  o.sqpoll = true;
+  o.sqpoll_cpu = 100000;
+  auto t = UringTransport::Create(o);
+  if (absl::IsPermissionDenied(t.status())) GTEST_SKIP() << t.status();
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(t.status())) << t.status();
+  EXPECT_EQ(t.status().message(),
+            "sqpoll_cpu = 100000: the kernel refused to pin the SQPOLL thread to CPU 100000 "
+            "(offline, or outside this process's cpuset)");
 }
 
 // A regular file: the kernel refuses a uring_cmd on it with a negative res, at once.
