@@ -110,6 +110,16 @@ static struct fio_option options[] = {
      .off1 = offsetof(struct mpath_options, sqpoll),
      .help = "Offload submission to a kernel thread (IORING_SETUP_SQPOLL)",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "hipri", .lname = "Polled completions", .type = FIO_OPT_STR_SET,
+     .off1 = offsetof(struct mpath_options, hipri),
+     .help = "Use polled I/O completions (IORING_SETUP_IOPOLL; every path needs poll queues: "
+             "nvme connect --nr-poll-queues=N)",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "hipri_force", .lname = "Poll on a kernel known to crash", .type = FIO_OPT_STR_SET,
+     .off1 = offsetof(struct mpath_options, hipri_force),
+     .help = "With hipri: poll even on the 6.1 kernel series, where polled passthrough is known "
+             "to crash the kernel",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "sqpoll_idle", .lname = "SQ thread idle (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, sqpoll_idle), .def = "1000",
      .help = "SQPOLL thread idle time before it sleeps",
@@ -203,6 +213,7 @@ static int mpath_open_file(struct thread_data* td, struct fio_file* f) {
   struct mpath_options* o = td->eo;
   struct nvme_mpath_queue_options qo;
   struct iovec buf;
+  char err[512];
   int r;
 
   if (md->engine != NULL) return 0;
@@ -215,6 +226,8 @@ static int mpath_open_file(struct thread_data* td, struct fio_file* f) {
   qo.depth = td->o.iodepth * 4 + 4;
   qo.sqpoll = o->sqpoll;
   qo.sqpoll_idle_ms = o->sqpoll_idle;
+  qo.iopoll = o->hipri != 0;
+  qo.iopoll_force = o->hipri_force != 0;
   if (o->fixedbufs) {
     buf.iov_base = td->orig_buffer;
     buf.iov_len = td->orig_buffer_size;
@@ -222,9 +235,9 @@ static int mpath_open_file(struct thread_data* td, struct fio_file* f) {
     qo.buffers = &buf;
     qo.nbuffers = 1;
   }
-  r = nvme_mpath_queue_create(md->engine, &qo, &md->queue);
+  r = nvme_mpath_queue_create_err(md->engine, &qo, &md->queue, err, sizeof(err));
   if (r < 0) {
-    log_err("mpath_nvme: %s: cannot create the I/O queue: %s%s\n", f->file_name, strerror(-r),
+    log_err("mpath_nvme: %s: cannot create the I/O queue: %s%s\n", f->file_name, err[0] ? err : strerror(-r),
             r == -EACCES || r == -EPERM ? " (is io_uring disabled? see kernel.io_uring_disabled)" : "");
     nvme_mpath_close(md->engine);
     md->engine = NULL;

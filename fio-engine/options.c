@@ -135,6 +135,8 @@ int mpath_opts_build(const struct mpath_options* o, const char* file_name, const
       return fail(err, errlen, "preferred_path=\"%s\": contains a space or control character",
                   show(&a, o->preferred_path, n));
   }
+  if (o->hipri_force && !o->hipri)
+    return fail(err, errlen, "hipri_force is only used with hipri (polled completions)");
   if (o->rr_min_io == 0) return fail(err, errlen, "rr_min_io=0: at least 1");
   /* fio's minval=-1 stops it first; checked anyway, the struct may come from elsewhere. */
   if (o->write_hold < -1)

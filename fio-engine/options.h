@@ -32,6 +32,8 @@ struct mpath_options {
   unsigned int fixedbufs;
   unsigned int sqpoll;
   unsigned int sqpoll_idle;
+  unsigned int hipri;        /* polled completions (the queue's iopoll), as fio's io_uring engines */
+  unsigned int hipri_force;  /* poll even on the 6.1 series (known to crash there) */
   char* stats_json;
 };
 

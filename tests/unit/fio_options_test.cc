@@ -90,6 +90,15 @@ TEST(FioOptionsTest, PolicyNames) {
     EXPECT_EQ(mpath_opts_policy(bad), -1) << bad;
 }
 
+// hipri_force only means something with hipri: alone it is a mistake, refused.
+TEST(FioOptionsTest, HipriForceNeedsHipri) {
+  Opts x;
+  x.o.hipri_force = 1;
+  EXPECT_EQ(Err(x.o), "hipri_force is only used with hipri (polled completions)");
+  x.o.hipri = 1;
+  EXPECT_EQ(Build(x.o)->rc, 0);
+}
+
 TEST(FioOptionsTest, DefaultsOpenTheFileAndDiscover) {
   auto b = Build(Defaults());
   ASSERT_EQ(b->rc, 0) << b->err;
@@ -183,7 +192,7 @@ TEST(FioOptionsTest, PreferredPath) {
   ASSERT_EQ(b->rc, 0) << b->err;
   EXPECT_STREQ(b->out.preferred_path, "/dev/ng1n1");
   // Other policies would ignore it: refused.
-  for (const char* p : {"numa", "round-robin", "queue-depth"})
+  for (const char* p : {"numa", "round-robin", "queue-depth", "latency"})
     EXPECT_EQ(Err(x.Policy(p).o), "preferred_path= is only used with iopolicy=active-passive") << p;
   mpath_options o = x.o;
   o.iopolicy = nullptr;  // the default, numa
