@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "fio.h"
@@ -57,14 +58,43 @@ struct mpath_data {
   unsigned long long duplicate_completions;
 };
 
+/* iopolicy=: fio keeps the string (the summary and the JSON show it); this refuses an unknown
+ * one as fio parses it, so that fio's "failed parsing iopolicy=..." follows the reason. The
+ * posval list is what fio --enghelp=mpath_nvme,iopolicy shows. */
+static int iopolicy_cb(void* data, const char* value) {
+  (void)data;
+  if (mpath_opts_policy(value) >= 0) return 0;
+  log_err("mpath_nvme: iopolicy=%s: not one of " MPATH_OPTS_POLICY_NAMES "\n", value);
+  return 1;
+}
+
+/* sqthread_poll_cpu=: as io_uring_cmd's fio_ioring_sqpoll_cb, the value and that it was given.
+ * fio 3.33 splits an integer option's value at '-' and calls this again with the rest, ignoring
+ * the first call's result: "-1" arrives as -1, then 1. A negative value therefore sticks, and
+ * mpath_opts_check_init refuses it (io_uring_cmd would pin the thread to CPU 1). */
+static int sqpoll_cpu_cb(void* data, long long* value) {
+  struct mpath_options* o = data;
+  if (o->sqpoll_cpu_set && o->sqpoll_cpu < 0) return 0;
+  o->sqpoll_cpu = *value;
+  o->sqpoll_cpu_set = 1;
+  return 0;
+}
+
 static struct fio_option options[] = {
     {.name = "paths", .lname = "Explicit paths", .type = FIO_OPT_STR_STORE,
      .off1 = offsetof(struct mpath_options, paths),
      .help = "Colon-separated /dev/ngXnY paths to use (no discovery)",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "iopolicy", .lname = "I/O policy", .type = FIO_OPT_STR_STORE,
-     .off1 = offsetof(struct mpath_options, iopolicy), .def = "numa",
+     .off1 = offsetof(struct mpath_options, iopolicy), .def = "numa", .cb = iopolicy_cb,
      .help = "Path selection: " MPATH_OPTS_POLICY_NAMES,
+     .posval = {
+         {.ival = "numa", .help = "Optimized paths on the submitting CPU's NUMA node first"},
+         {.ival = "round-robin", .help = "Rotate over the optimized paths (rr_min_io each)"},
+         {.ival = "queue-depth", .help = "The optimized path with the fewest commands in flight"},
+         {.ival = "active-passive", .help = "One path (preferred_path) while it is usable"},
+         {.ival = "latency", .help = "Lowest (in flight + 1) x latency estimate"},
+     },
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "preferred_path", .lname = "Preferred path", .type = FIO_OPT_STR_STORE,
      .off1 = offsetof(struct mpath_options, preferred_path),
@@ -76,39 +106,45 @@ static struct fio_option options[] = {
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "no_path_timeout", .lname = "No-path timeout (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, no_path_timeout), .def = "30000",
+     .maxval = MPATH_OPTS_MAX_MS,
      .help = "How long I/O waits for a usable path before failing (0: fail at once)",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "cmd_timeout", .lname = "Command timeout (ms)", .type = FIO_OPT_INT,
-     .off1 = offsetof(struct mpath_options, cmd_timeout), .def = "0",
+     .off1 = offsetof(struct mpath_options, cmd_timeout), .def = "0", .maxval = MPATH_OPTS_MAX_MS,
      .help = "Per-command timeout (nvme_uring_cmd.timeout_ms); 0: the kernel's",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "io_timeout", .lname = "I/O deadline (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, io_timeout), .def = "120000",
+     .maxval = MPATH_OPTS_MAX_MS,
      .help = "Deadline of one I/O across all retries; 0: none",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "max_retries", .lname = "Max same-path retries", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, max_retries), .def = "5",
+     .maxval = MPATH_OPTS_MAX_RETRIES,
      .help = "Same-path retries per command (CRD, namespace not ready)",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "write_hold", .lname = "Write hold (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, write_hold), .def = "-1", .minval = -1,
+     .maxval = MPATH_OPTS_MAX_MS,
      .help = "Hold before resending a write that may still execute; -1: (TBKAS ? 3 : 2) x KATO + CQT",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "failback_delay", .lname = "Failback delay (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, failback_delay), .def = "0",
+     .maxval = MPATH_OPTS_MAX_MS,
      .help = "Use a returning optimized path only after it has been usable this long",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    /* 0 (never) or at least 10: fio's range cannot say "or", the library refuses 1..9. */
     {.name = "ana_poll", .lname = "ANA poll interval (ms)", .type = FIO_OPT_INT,
-     .off1 = offsetof(struct mpath_options, ana_poll), .def = "1000",
-     .help = "ANA log and controller state poll interval",
+     .off1 = offsetof(struct mpath_options, ana_poll), .def = "1000", .maxval = MPATH_OPTS_MAX_MS,
+     .help = "ANA log and controller state poll interval (0: never, else at least 10)",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "fixedbufs", .lname = "Fixed (pre-mapped) buffers", .type = FIO_OPT_STR_SET,
      .off1 = offsetof(struct mpath_options, fixedbufs),
      .help = "Register the I/O buffers with the ring (IORING_URING_CMD_FIXED)",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
-    {.name = "sqpoll", .lname = "Kernel SQ thread polling", .type = FIO_OPT_STR_SET,
-     .off1 = offsetof(struct mpath_options, sqpoll),
-     .help = "Offload submission to a kernel thread (IORING_SETUP_SQPOLL)",
+    {.name = "sqpoll", .alias = "sqthread_poll", .lname = "Kernel SQ thread polling",
+     .type = FIO_OPT_STR_SET, .off1 = offsetof(struct mpath_options, sqpoll),
+     .help = "Offload submission to a kernel thread (IORING_SETUP_SQPOLL); alias sqthread_poll",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "hipri", .lname = "Polled completions", .type = FIO_OPT_STR_SET,
      .off1 = offsetof(struct mpath_options, hipri),
@@ -122,11 +158,90 @@ static struct fio_option options[] = {
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "sqpoll_idle", .lname = "SQ thread idle (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, sqpoll_idle), .def = "1000",
+     .maxval = MPATH_OPTS_MAX_MS,
      .help = "SQPOLL thread idle time before it sleeps",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "stats_json", .lname = "Per-path stats JSON file", .type = FIO_OPT_STR_STORE,
      .off1 = offsetof(struct mpath_options, stats_json),
      .help = "Write the per-path summary as JSON to this file",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+
+    /* fio 3.33 io_uring_cmd's options (engines/io_uring.c: names, types, defaults and ranges
+     * as there), so that its job files run with --ioengine=mpath_nvme; docs/fio-engine.md,
+     * "io_uring_cmd job files". hipri, the last of them, is above (polled completions, with
+     * this engine's hipri_force). */
+    {.name = "sqthread_poll_cpu", .lname = "SQ Thread Poll CPU", .type = FIO_OPT_INT,
+     .cb = sqpoll_cpu_cb,
+     .help = "CPU to pin the SQPOLL thread to (IORING_SETUP_SQ_AFF); only with sqthread_poll",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    /* readfua/writefua: io_uring_cmd's in fio releases after 3.33 (same names, type, default). */
+    {.name = "readfua", .lname = "Read fua flag support", .type = FIO_OPT_BOOL,
+     .off1 = offsetof(struct mpath_options, readfua), .def = "0",
+     .help = "Set FUA flag (force unit access) for all Read operations",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "writefua", .lname = "Write fua flag support", .type = FIO_OPT_BOOL,
+     .off1 = offsetof(struct mpath_options, writefua), .def = "0",
+     .help = "Set FUA flag (force unit access) for all Write operations",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "registerfiles", .lname = "Register file set", .type = FIO_OPT_STR_SET,
+     .off1 = offsetof(struct mpath_options, registerfiles),
+     .help = "Accepted for io_uring_cmd job files: mpath_nvme always registers its files",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "nonvectored", .lname = "Non-vectored", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, nonvectored), .def = "-1",
+     .help = "Accepted for io_uring_cmd job files: commands are always non-vectored "
+             "(NVME_URING_CMD_IO), whatever the value",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "cmd_type", .lname = "Uring cmd type", .type = FIO_OPT_STR,
+     .off1 = offsetof(struct mpath_options, cmd_type), .def = "nvme",
+     .help = "Specify uring-cmd type: only nvme (always NVMe passthrough)",
+     .posval = {{.ival = "nvme", .oval = MPATH_OPTS_CMD_TYPE_NVME, .help = "Issue nvme-uring-cmd"}},
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+#ifdef FIO_HAVE_IOPRIO_CLASS
+    /* Per-I/O priorities: not supported yet; only their defaults (unset, 0) are accepted. */
+    {.name = "cmdprio_percentage", .lname = "high priority percentage", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, cmdprio_percentage[0]),
+     .off2 = offsetof(struct mpath_options, cmdprio_percentage[1]), .minval = 0, .maxval = 100,
+     .help = "Not supported yet by mpath_nvme: only 0 is accepted",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "cmdprio_class", .lname = "Asynchronous I/O priority class", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, cmdprio_class[0]),
+     .off2 = offsetof(struct mpath_options, cmdprio_class[1]),
+     .minval = IOPRIO_MIN_PRIO_CLASS + 1, .maxval = IOPRIO_MAX_PRIO_CLASS, .interval = 1,
+     .help = "Not supported yet by mpath_nvme: must not be set",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "cmdprio", .lname = "Asynchronous I/O priority level", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, cmdprio[0]),
+     .off2 = offsetof(struct mpath_options, cmdprio[1]),
+     .minval = IOPRIO_MIN_PRIO, .maxval = IOPRIO_MAX_PRIO, .interval = 1,
+     .help = "Not supported yet by mpath_nvme: only 0 is accepted",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "cmdprio_bssplit", .lname = "Priority percentage block size split",
+     .type = FIO_OPT_STR_STORE, .off1 = offsetof(struct mpath_options, cmdprio_bssplit),
+     .help = "Not supported yet by mpath_nvme: must not be set",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+#else
+    {.name = "cmdprio_percentage", .lname = "high priority percentage", .type = FIO_OPT_UNSUPPORTED,
+     .help = "Your platform does not support I/O priority classes"},
+    {.name = "cmdprio_class", .lname = "Asynchronous I/O priority class", .type = FIO_OPT_UNSUPPORTED,
+     .help = "Your platform does not support I/O priority classes"},
+    {.name = "cmdprio", .lname = "Asynchronous I/O priority level", .type = FIO_OPT_UNSUPPORTED,
+     .help = "Your platform does not support I/O priority classes"},
+    {.name = "cmdprio_bssplit", .lname = "Priority percentage block size split",
+     .type = FIO_OPT_UNSUPPORTED, .help = "Your platform does not support I/O priority classes"},
+#endif
+    /* File I/O flags: nothing to do on NVMe passthrough; only 0 is accepted. */
+    {.name = "uncached", .lname = "Uncached", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, uncached),
+     .help = "Not applicable (RWF_UNCACHED, buffered file I/O): only 0 is accepted",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "nowait", .lname = "RWF_NOWAIT", .type = FIO_OPT_BOOL,
+     .off1 = offsetof(struct mpath_options, nowait),
+     .help = "Not applicable (RWF_NOWAIT, file reads and writes): only 0 is accepted",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "force_async", .lname = "Force async", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, force_async),
+     .help = "Not supported yet by mpath_nvme (IOSQE_ASYNC every N): only 0 is accepted",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = NULL},
 };
@@ -163,8 +278,16 @@ static int open_engine(struct thread_data* td, struct fio_file* f, int probe_onl
 static int mpath_get_file_size(struct thread_data* td, struct fio_file* f) {
   nvme_mpath_engine* e;
   struct nvme_mpath_ns_info ns;
+  struct mpath_options* o = td->eo;
+  char err[512];
   int r;
   if (fio_file_size_known(f)) return 0;
+  /* What .init checks, already here: fio sizes the file in its main process before it starts
+   * the job, so a bad job stops before anything else happens. */
+  if (mpath_opts_check_init(o, get_nprocs_conf(), err, sizeof(err)) < 0) {
+    log_err("mpath_nvme: %s\n", err);
+    return EINVAL;
+  }
   r = open_engine(td, f, 1, &e);
   if (r < 0) return -r;
   r = nvme_mpath_ns_info(e, &ns);
@@ -178,13 +301,20 @@ static int mpath_get_file_size(struct thread_data* td, struct fio_file* f) {
 static int mpath_init(struct thread_data* td) {
   struct mpath_data* md;
   struct mpath_options* o = td->eo;
+  char err[512];
   if (td->o.nr_files > 1) {
     log_err("mpath_nvme: one namespace (file) per job; use several jobs for several namespaces\n");
     return 1;
   }
-  if (mpath_opts_policy(o->iopolicy) < 0) { /* the rest is checked when the file opens */
+  if (mpath_opts_policy(o->iopolicy) < 0) { /* fio's parser stopped it already (iopolicy_cb) */
     log_err("mpath_nvme: iopolicy=%s: not one of " MPATH_OPTS_POLICY_NAMES "\n",
             o->iopolicy);
+    return 1;
+  }
+  /* io_uring_cmd's options taken only at their defaults, cmd_type, sqthread_poll_cpu; the rest
+   * is checked when the file opens. */
+  if (mpath_opts_check_init(o, get_nprocs_conf(), err, sizeof(err)) < 0) {
+    log_err("mpath_nvme: %s\n", err);
     return 1;
   }
   md = calloc(1, sizeof(*md));
@@ -226,6 +356,7 @@ static int mpath_open_file(struct thread_data* td, struct fio_file* f) {
   qo.depth = td->o.iodepth * 4 + 4;
   qo.sqpoll = o->sqpoll;
   qo.sqpoll_idle_ms = o->sqpoll_idle;
+  qo.sqpoll_cpu = mpath_opts_sqpoll_cpu(o);
   qo.iopoll = o->hipri != 0;
   qo.iopoll_force = o->hipri_force != 0;
   if (o->fixedbufs) {
@@ -360,6 +491,8 @@ static enum fio_q_status mpath_queue(struct thread_data* td, struct io_u* io_u) 
       io->nlb = (uint32_t)(io_u->xfer_buflen >> md->lba_shift);
       io->buf = io_u->xfer_buf;
       if (o->fixedbufs) io->buf_index = 0;
+      /* readfua/writefua: Force Unit Access (CDW12 bit 30), as io_uring_cmd sets it. */
+      if (io_u->ddir == DDIR_READ ? o->readfua : o->writefua) io->flags |= NVME_MPATH_IO_FUA;
       break;
     case DDIR_TRIM:
       m->range.cattr = 0;

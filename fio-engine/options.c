@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -178,4 +179,66 @@ int mpath_opts_build(const struct mpath_options* o, const char* file_name, const
   }
   *out = mo;
   return 0;
+}
+
+/* A read,write pair as fio's two-offset options take it: "10" when both are alike, else
+ * "10,20". */
+static const char* pair(char* b, size_t n, const unsigned int v[2]) {
+  if (v[0] == v[1])
+    snprintf(b, n, "%u", v[0]);
+  else
+    snprintf(b, n, "%u,%u", v[0], v[1]);
+  return b;
+}
+
+int mpath_opts_check_init(const struct mpath_options* o, int ncpu, char* err, size_t errlen) {
+  struct shown a;
+  char v[32];
+
+  if (err != NULL && errlen > 0) err[0] = '\0';
+  if (o == NULL) return fail(err, errlen, "internal error: mpath_opts_check_init() called with NULL");
+  if (ncpu < 1) ncpu = 1;
+  /* fio's table lets only "nvme" through; checked anyway, the struct may come from elsewhere. */
+  if (o->cmd_type != 0 && o->cmd_type != MPATH_OPTS_CMD_TYPE_NVME)
+    return fail(err, errlen, "cmd_type=%u: only nvme (NVMe passthrough) exists", o->cmd_type);
+  if (o->sqpoll_cpu_set) {
+    if (o->sqpoll_cpu < 0 || o->sqpoll_cpu >= ncpu)
+      return fail(err, errlen, "sqthread_poll_cpu=%lld: not a CPU of this machine (0..%d)",
+                  o->sqpoll_cpu, ncpu - 1);
+    /* io_uring_cmd ignores it without sqthread_poll: a job that names a CPU expects the
+     * thread there, so say it instead. */
+    if (!o->sqpoll)
+      return fail(err, errlen,
+                  "sqthread_poll_cpu=%lld without sqthread_poll (sqpoll): there is no SQ thread to pin",
+                  o->sqpoll_cpu);
+  }
+  /* io_uring_cmd's options for what mpath_nvme has not got: a job that sets one needs it, and
+   * fails here rather than run without it. At their defaults they are accepted silently. */
+  if (o->cmdprio_percentage[0] || o->cmdprio_percentage[1])
+    return fail(err, errlen, "cmdprio_percentage=%s: not supported yet by mpath_nvme (per-I/O priorities)",
+                pair(v, sizeof(v), o->cmdprio_percentage));
+  if (o->cmdprio_class[0] || o->cmdprio_class[1])
+    return fail(err, errlen, "cmdprio_class=%s: not supported yet by mpath_nvme (per-I/O priorities)",
+                pair(v, sizeof(v), o->cmdprio_class));
+  if (o->cmdprio[0] || o->cmdprio[1])
+    return fail(err, errlen, "cmdprio=%s: not supported yet by mpath_nvme (per-I/O priorities)",
+                pair(v, sizeof(v), o->cmdprio));
+  if (given(o->cmdprio_bssplit))
+    return fail(err, errlen, "cmdprio_bssplit=%s: not supported yet by mpath_nvme (per-I/O priorities)",
+                show(&a, o->cmdprio_bssplit, strlen(o->cmdprio_bssplit)));
+  if (o->force_async)
+    return fail(err, errlen, "force_async=%u: not supported yet by mpath_nvme (IOSQE_ASYNC every N commands)",
+                o->force_async);
+  /* File I/O flags: an NVMe command has no page cache to skip and no RWF_NOWAIT. */
+  if (o->uncached)
+    return fail(err, errlen, "uncached=%u: not supported by mpath_nvme: RWF_UNCACHED is for buffered file I/O, "
+                "NVMe passthrough has no page cache", o->uncached);
+  if (o->nowait)
+    return fail(err, errlen, "nowait=%u: not supported by mpath_nvme: RWF_NOWAIT is for file reads and writes, "
+                "not NVMe passthrough commands", o->nowait);
+  return 0;
+}
+
+int mpath_opts_sqpoll_cpu(const struct mpath_options* o) {
+  return o->sqpoll_cpu_set && o->sqpoll_cpu >= 0 && o->sqpoll_cpu <= INT_MAX ? (int)o->sqpoll_cpu : -1;
 }

@@ -35,7 +35,29 @@ struct mpath_options {
   unsigned int hipri;        /* polled completions (the queue's iopoll), as fio's io_uring engines */
   unsigned int hipri_force;  /* poll even on the 6.1 series (known to crash there) */
   char* stats_json;
+  /* fio 3.33 io_uring_cmd's own options (engines/io_uring.c), so that its job files run here:
+   * docs/fio-engine.md, "io_uring_cmd job files", has what each does. sqthread_poll is an alias
+   * of sqpoll. Accepted with io_uring_cmd's meaning: */
+  long long sqpoll_cpu;        /* sqthread_poll_cpu= (stored by a callback, as io_uring_cmd's) */
+  unsigned int sqpoll_cpu_set; /* 1: sqthread_poll_cpu= was given */
+  unsigned int readfua;        /* FUA on every read (fio after 3.33 has these two) */
+  unsigned int writefua;       /* FUA on every write */
+  /* Accepted, nothing to do: */
+  unsigned int registerfiles;  /* the engine always registers its files with the ring */
+  int nonvectored;             /* commands are always non-vectored (NVME_URING_CMD_IO) */
+  unsigned int cmd_type;       /* MPATH_OPTS_CMD_TYPE_NVME, the only value (0: not set) */
+  /* Refused unless at their defaults (mpath_opts_check_init): */
+  unsigned int cmdprio_percentage[2]; /* [0] reads, [1] writes, as fio's off1/off2 */
+  unsigned int cmdprio_class[2];
+  unsigned int cmdprio[2];
+  char* cmdprio_bssplit;
+  unsigned int uncached;
+  unsigned int nowait;
+  unsigned int force_async;
 };
+
+/* cmd_type=nvme, as io_uring_cmd's FIO_URING_CMD_NVME. */
+#define MPATH_OPTS_CMD_TYPE_NVME 1
 
 /* The library's path limit (kMaxEnginePaths). */
 #define MPATH_OPTS_MAX_PATHS 16
@@ -49,6 +71,11 @@ struct mpath_opts_buf {
   char text[MPATH_OPTS_PATHS_BYTES]; /* paths= with each ':' replaced by a NUL */
   const char* list[MPATH_OPTS_MAX_PATHS];
 };
+
+/* The library's limits, declared in fio's option table too (src/options.cc): every time at
+ * most 24 h, max_retries at most 255. */
+#define MPATH_OPTS_MAX_MS 86400000
+#define MPATH_OPTS_MAX_RETRIES 255
 
 /* The iopolicy= values, as error messages list them. */
 #define MPATH_OPTS_POLICY_NAMES "numa, round-robin, queue-depth, active-passive, latency"
@@ -86,6 +113,19 @@ int mpath_opts_policy(const char* name);
 int mpath_opts_build(const struct mpath_options* o, const char* file_name, const char* job_name,
                      int probe_only, struct mpath_opts_buf* buf, struct nvme_mpath_options* out,
                      char* err, size_t errlen);
+
+/* Checks, when the job starts (fio's .init), what does not depend on the device: the options
+ * io_uring_cmd has and mpath_nvme takes only at their defaults (cmdprio_percentage,
+ * cmdprio_class, cmdprio, cmdprio_bssplit, uncached, nowait, force_async: a job that sets one
+ * needs what it asks for, so it fails here rather than run without it), cmd_type (nvme only),
+ * sqthread_poll_cpu (a CPU below `ncpu`, get_nprocs_conf(), and only with sqpoll /
+ * sqthread_poll: io_uring_cmd ignores it without, mpath_nvme refuses rather than drop it).
+ * Returns 0, or -EINVAL with a one-line message in err naming the option. */
+int mpath_opts_check_init(const struct mpath_options* o, int ncpu, char* err, size_t errlen);
+
+/* The CPU sqthread_poll_cpu= asks for, for nvme_mpath_queue_options.sqpoll_cpu: -1 when not
+ * given (after mpath_opts_check_init accepted `o`). */
+int mpath_opts_sqpoll_cpu(const struct mpath_options* o);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -32,6 +33,8 @@ mpath_options Defaults() {
   o.write_hold = -1;
   o.ana_poll = 1000;
   o.sqpoll_idle = 1000;
+  o.nonvectored = -1;  // io_uring_cmd's
+  o.cmd_type = MPATH_OPTS_CMD_TYPE_NVME;
   return o;
 }
 
@@ -429,6 +432,139 @@ TEST(FioOptionsTest, CallerMistakes) {
   std::strcpy(err, "stale");
   EXPECT_EQ(mpath_opts_build(&o, "f", "j", 0, &buf, &out, err, sizeof(err)), 0);
   EXPECT_STREQ(err, "");  // cleared on success
+}
+
+// ---- io_uring_cmd's options (mpath_opts_check_init) ----------------------------------------
+
+// What mpath_opts_check_init says: "" when it accepts.
+std::string InitErr(const mpath_options& o, int ncpu = 4) {
+  char err[512];
+  std::memset(err, 'x', sizeof(err));
+  const int rc = mpath_opts_check_init(&o, ncpu, err, sizeof(err));
+  if (rc == 0) {
+    EXPECT_STREQ(err, "");
+    return "";
+  }
+  EXPECT_EQ(rc, -EINVAL);
+  EXPECT_NE(std::string(err), "");
+  EXPECT_EQ(std::string(err).find('\n'), std::string::npos) << err;
+  return err;
+}
+
+TEST(FioOptionsTest, IoUringCmdDefaultsAndAlwaysOnOptionsAreAccepted) {
+  mpath_options o = Defaults();
+  EXPECT_EQ(InitErr(o), "");
+  o = mpath_options{};  // not from fio's table: cmd_type 0 is "not set"
+  EXPECT_EQ(InitErr(o), "");
+  o = Defaults();
+  o.registerfiles = 1;  // always on
+  o.nonvectored = 0;    // always non-vectored, whatever the value
+  o.readfua = 1;
+  o.writefua = 1;
+  EXPECT_EQ(InitErr(o), "");
+  EXPECT_EQ(mpath_opts_sqpoll_cpu(&o), -1);
+  // They change nothing mpath_opts_build() passes on.
+  auto a = Build(Defaults()), b = Build(o);
+  ASSERT_EQ(a->rc, 0);
+  ASSERT_EQ(b->rc, 0);
+  EXPECT_EQ(a->out.npaths, b->out.npaths);
+  EXPECT_EQ(a->out.policy, b->out.policy);
+  EXPECT_EQ(a->out.explicit_paths_only, b->out.explicit_paths_only);
+  EXPECT_EQ(a->out.io_timeout_ms, b->out.io_timeout_ms);
+  EXPECT_EQ(a->out.publish_stats, b->out.publish_stats);
+}
+
+TEST(FioOptionsTest, CmdTypeIsNvmeOnly) {
+  mpath_options o = Defaults();
+  o.cmd_type = 2;  // fio's posval stops it first
+  EXPECT_EQ(InitErr(o), "cmd_type=2: only nvme (NVMe passthrough) exists");
+}
+
+TEST(FioOptionsTest, SqthreadPollCpu) {
+  mpath_options o = Defaults();
+  o.sqpoll = 1;
+  o.sqpoll_cpu_set = 1;
+  o.sqpoll_cpu = 3;
+  EXPECT_EQ(InitErr(o, 4), "");
+  EXPECT_EQ(mpath_opts_sqpoll_cpu(&o), 3);
+  o.sqpoll_cpu = 0;
+  EXPECT_EQ(InitErr(o, 1), "");
+  EXPECT_EQ(mpath_opts_sqpoll_cpu(&o), 0);
+  o.sqpoll_cpu = 4;
+  EXPECT_EQ(InitErr(o, 4), "sqthread_poll_cpu=4: not a CPU of this machine (0..3)");
+  o.sqpoll_cpu = -1;  // what the callback keeps of "-1" (fio splits it at '-')
+  EXPECT_EQ(InitErr(o, 4), "sqthread_poll_cpu=-1: not a CPU of this machine (0..3)");
+  o.sqpoll_cpu = LLONG_MAX;
+  EXPECT_THAT(InitErr(o, 4), HasSubstr("not a CPU"));
+  EXPECT_EQ(mpath_opts_sqpoll_cpu(&o), -1);
+  // io_uring_cmd ignores it without sqthread_poll; here the job is told.
+  o.sqpoll = 0;
+  o.sqpoll_cpu = 1;
+  EXPECT_EQ(InitErr(o, 4), "sqthread_poll_cpu=1 without sqthread_poll (sqpoll): there is no SQ thread to pin");
+  // Given or not is what counts, not the value: 0 is CPU 0.
+  o.sqpoll_cpu = 0;
+  EXPECT_THAT(InitErr(o, 4), HasSubstr("without sqthread_poll"));
+  o.sqpoll_cpu_set = 0;
+  EXPECT_EQ(InitErr(o, 4), "");
+  EXPECT_EQ(mpath_opts_sqpoll_cpu(&o), -1);
+}
+
+// A job that sets one of these needs it: refused at init with one line naming the option.
+TEST(FioOptionsTest, IoUringCmdFeaturesNotHereAreRefusedUnlessDefault) {
+  struct Case {
+    void (*set)(mpath_options*);
+    const char* err;
+  } cases[] = {
+      {[](mpath_options* o) { o->cmdprio_percentage[0] = o->cmdprio_percentage[1] = 10; },
+       "cmdprio_percentage=10: not supported yet by mpath_nvme (per-I/O priorities)"},
+      {[](mpath_options* o) { o->cmdprio_percentage[1] = 20; },
+       "cmdprio_percentage=0,20: not supported yet by mpath_nvme (per-I/O priorities)"},
+      {[](mpath_options* o) { o->cmdprio_class[0] = o->cmdprio_class[1] = 1; },
+       "cmdprio_class=1: not supported yet by mpath_nvme (per-I/O priorities)"},
+      {[](mpath_options* o) { o->cmdprio[0] = 7; },
+       "cmdprio=7,0: not supported yet by mpath_nvme (per-I/O priorities)"},
+      {[](mpath_options* o) { o->cmdprio_bssplit = const_cast<char*>("4k/10:64k/50"); },
+       "cmdprio_bssplit=4k/10:64k/50: not supported yet by mpath_nvme (per-I/O priorities)"},
+      {[](mpath_options* o) { o->force_async = 4; },
+       "force_async=4: not supported yet by mpath_nvme (IOSQE_ASYNC every N commands)"},
+      {[](mpath_options* o) { o->uncached = 1; },
+       "uncached=1: not supported by mpath_nvme: RWF_UNCACHED is for buffered file I/O, NVMe passthrough has no page cache"},
+      {[](mpath_options* o) { o->nowait = 1; },
+       "nowait=1: not supported by mpath_nvme: RWF_NOWAIT is for file reads and writes, not NVMe passthrough commands"},
+  };
+  for (const Case& c : cases) {
+    mpath_options o = Defaults();
+    c.set(&o);
+    EXPECT_EQ(InitErr(o), c.err);
+  }
+  // The string is shown escaped, one line.
+  mpath_options o = Defaults();
+  o.cmdprio_bssplit = const_cast<char*>("4k\n/10");
+  EXPECT_EQ(InitErr(o), "cmdprio_bssplit=4k\\x0a/10: not supported yet by mpath_nvme (per-I/O priorities)");
+  o.cmdprio_bssplit = const_cast<char*>("");  // as not given
+  EXPECT_EQ(InitErr(o), "");
+  char err[8];
+  EXPECT_EQ(mpath_opts_check_init(nullptr, 4, err, sizeof(err)), -EINVAL);
+}
+
+// fio's option table declares the library's limits: they must be the library's.
+TEST(FioOptionsTest, TableRangesAreTheLibrarys) {
+  nvme_mpath::EngineOptions e;
+  e.paths = {"/dev/ng0n1"};
+  e.io_timeout_ms = MPATH_OPTS_MAX_MS;
+  e.max_retries = MPATH_OPTS_MAX_RETRIES;
+  e.write_hold_ms = MPATH_OPTS_MAX_MS;
+  EXPECT_TRUE(nvme_mpath::ValidateEngineOptions(e).ok());
+  e.io_timeout_ms = MPATH_OPTS_MAX_MS + 1;
+  EXPECT_FALSE(nvme_mpath::ValidateEngineOptions(e).ok());
+  e.io_timeout_ms = 0;
+  e.max_retries = MPATH_OPTS_MAX_RETRIES + 1;
+  EXPECT_FALSE(nvme_mpath::ValidateEngineOptions(e).ok());
+  nvme_mpath::QueueOptions q;
+  q.sqpoll_idle_ms = MPATH_OPTS_MAX_MS;
+  EXPECT_TRUE(nvme_mpath::ValidateQueueOptions(q).ok());
+  q.sqpoll_idle_ms = MPATH_OPTS_MAX_MS + 1;
+  EXPECT_FALSE(nvme_mpath::ValidateQueueOptions(q).ok());
 }
 
 }  // namespace
