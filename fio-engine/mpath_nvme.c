@@ -275,6 +275,27 @@ static int open_engine(struct thread_data* td, struct fio_file* f, int probe_onl
   return r;
 }
 
+/* As io_uring_cmd checks bs when it opens the file (fio releases after 3.33): sizes that are not
+ * whole LBAs would each fail with EINVAL at submission. Returns 0, or -EINVAL (logged). */
+static int check_block_sizes(struct thread_data* td, struct fio_file* f, unsigned int lba_size) {
+  unsigned long long split[3][BSSPLIT_MAX];
+  struct mpath_bs_dir dirs[3];
+  char err[512];
+  int d;
+  unsigned int i;
+  for (d = 0; d < 3; d++) {
+    const enum fio_ddir dd = d == 0 ? DDIR_READ : d == 1 ? DDIR_WRITE : DDIR_TRIM;
+    const unsigned int n = td->o.bssplit_nr[dd] < BSSPLIT_MAX ? td->o.bssplit_nr[dd] : BSSPLIT_MAX;
+    for (i = 0; i < n; i++) split[d][i] = td->o.bssplit[dd][i].bs;
+    dirs[d] = (struct mpath_bs_dir){td->o.min_bs[dd], td->o.max_bs[dd], td->o.ba[dd], split[d], n};
+  }
+  if (mpath_opts_check_bs(dirs, td->o.bs_unaligned, lba_size, f->file_name, err, sizeof(err)) < 0) {
+    log_err("mpath_nvme: %s\n", err);
+    return -EINVAL;
+  }
+  return 0;
+}
+
 static int mpath_get_file_size(struct thread_data* td, struct fio_file* f) {
   nvme_mpath_engine* e;
   struct nvme_mpath_ns_info ns;
@@ -282,8 +303,8 @@ static int mpath_get_file_size(struct thread_data* td, struct fio_file* f) {
   char err[512];
   int r;
   if (fio_file_size_known(f)) return 0;
-  /* What .init checks, already here: fio sizes the file in its main process before it starts
-   * the job, so a bad job stops before anything else happens. */
+  /* What .init and .open_file check, already here: fio sizes the file in its main process
+   * before it starts the job, so a bad job stops before anything else happens. */
   if (mpath_opts_check_init(o, get_nprocs_conf(), err, sizeof(err)) < 0) {
     log_err("mpath_nvme: %s\n", err);
     return EINVAL;
@@ -293,6 +314,7 @@ static int mpath_get_file_size(struct thread_data* td, struct fio_file* f) {
   r = nvme_mpath_ns_info(e, &ns);
   nvme_mpath_close(e);
   if (r < 0) return -r;
+  if (check_block_sizes(td, f, ns.lba_size) < 0) return EINVAL;
   f->real_file_size = ns.nsze * ns.lba_size;
   fio_file_set_size_known(f);
   return 0;
@@ -312,7 +334,7 @@ static int mpath_init(struct thread_data* td) {
     return 1;
   }
   /* io_uring_cmd's options taken only at their defaults, cmd_type, sqthread_poll_cpu; the rest
-   * is checked when the file opens. */
+   * is checked when the file opens (the paths, then the block sizes against the LBA size). */
   if (mpath_opts_check_init(o, get_nprocs_conf(), err, sizeof(err)) < 0) {
     log_err("mpath_nvme: %s\n", err);
     return 1;
@@ -351,6 +373,17 @@ static int mpath_open_file(struct thread_data* td, struct fio_file* f) {
   if (r < 0) return -r;
   nvme_mpath_ns_info(md->engine, &md->ns);
   md->lba_shift = (unsigned)__builtin_ctz(md->ns.lba_size);
+  /* Every I/O a whole number of LBAs, or the job stops here, before any I/O. */
+  r = check_block_sizes(td, f, md->ns.lba_size);
+  if (r < 0) {
+    /* The error makes the job fail (without it fio would end it quietly with no file); with
+     * direct=1 fio adds "destination does not support O_DIRECT" for any EINVAL here. The file
+     * is normally sized first, in fio's main process, which refuses the job already. */
+    td_verror(td, EINVAL, "mpath_open_file");
+    nvme_mpath_close(md->engine);
+    md->engine = NULL;
+    return -r;
+  }
   nvme_mpath_queue_options_init(&qo);
   /* Room for splits: an I/O larger than the transfer limit takes several command slots. */
   qo.depth = td->o.iodepth * 4 + 4;

@@ -242,3 +242,43 @@ int mpath_opts_check_init(const struct mpath_options* o, int ncpu, char* err, si
 int mpath_opts_sqpoll_cpu(const struct mpath_options* o) {
   return o->sqpoll_cpu_set && o->sqpoll_cpu >= 0 && o->sqpoll_cpu <= INT_MAX ? (int)o->sqpoll_cpu : -1;
 }
+
+int mpath_opts_check_bs(const struct mpath_bs_dir dirs[3], int bs_unaligned, unsigned int lba_size,
+                        const char* file, char* err, size_t errlen) {
+  static const char* const kDir[3] = {"reads", "writes", "trims"};
+  char what[160];
+  int d;
+  unsigned int i;
+
+  if (err != NULL && errlen > 0) err[0] = '\0';
+  if (dirs == NULL || lba_size == 0)
+    return fail(err, errlen, "internal error: mpath_opts_check_bs() without directions or LBA size");
+  what[0] = '\0';
+  for (d = 0; d < 3 && what[0] == '\0'; d++) {
+    const struct mpath_bs_dir* b = &dirs[d];
+    if (b->min_bs == b->max_bs) {
+      if (b->min_bs % lba_size) snprintf(what, sizeof(what), "bs=%llu for %s", b->min_bs, kDir[d]);
+    } else if (b->min_bs % lba_size) {
+      snprintf(what, sizeof(what), "smallest block size %llu (bsrange=/bssplit=) for %s", b->min_bs, kDir[d]);
+    } else if (b->max_bs % lba_size) {
+      snprintf(what, sizeof(what), "largest block size %llu (bsrange=/bssplit=) for %s", b->max_bs, kDir[d]);
+    } else if (bs_unaligned && b->nsplit == 0) {
+      /* Any size between the two, not a multiple of min_bs. */
+      snprintf(what, sizeof(what), "bs_unaligned with bsrange=%llu-%llu for %s (any size in between)",
+               b->min_bs, b->max_bs, kDir[d]);
+    } else if (bs_unaligned) {
+      for (i = 0; i < b->nsplit && b->split != NULL; i++)
+        if (b->split[i] % lba_size) {
+          snprintf(what, sizeof(what), "bssplit size %llu for %s (with bs_unaligned)", b->split[i], kDir[d]);
+          break;
+        }
+    }
+    /* Random offsets are multiples of blockalign (fio's default: the smallest block size). */
+    if (what[0] == '\0' && b->ba % lba_size)
+      snprintf(what, sizeof(what), "blockalign=%llu for %s", b->ba, kDir[d]);
+  }
+  if (what[0] != '\0')
+    return fail(err, errlen, "%s: block size must be a multiple of the LBA data size (%u bytes): %s",
+                file != NULL ? file : "(no file)", lba_size, what);
+  return 0;
+}

@@ -127,6 +127,25 @@ int mpath_opts_check_init(const struct mpath_options* o, int ncpu, char* err, si
  * given (after mpath_opts_check_init accepted `o`). */
 int mpath_opts_sqpoll_cpu(const struct mpath_options* o);
 
+/* The block sizes of one data direction (read, write, trim) as fio resolved them: min_bs,
+ * max_bs (bs=, bsrange=, bssplit='s extremes), ba (blockalign=, fio's default: min_bs), and the
+ * sizes of bssplit= (nsplit of them; split may be NULL when nsplit is 0). */
+struct mpath_bs_dir {
+  unsigned long long min_bs, max_bs, ba;
+  const unsigned long long* split;
+  unsigned int nsplit;
+};
+
+/* Checks, when the file opens (the LBA size is known then, no I/O was sent), that every I/O
+ * the job can make is a whole number of LBAs, as io_uring_cmd checks bs in later fio releases
+ * ("block size must be a multiple of LBA data size"): for each direction min_bs, max_bs and ba
+ * multiples of `lba_size`; with bs_unaligned, fio uses any size of a bsrange (refused) and the
+ * bssplit sizes as given (each checked); without it, every size is a multiple of min_bs or is
+ * max_bs. `file` names the device in the message. Returns 0, or -EINVAL with one line in err:
+ * "<file>: block size must be a multiple of the LBA data size (512 bytes): bs=1000 for reads". */
+int mpath_opts_check_bs(const struct mpath_bs_dir dirs[3], int bs_unaligned, unsigned int lba_size,
+                        const char* file, char* err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,7 +5,8 @@
 #     external:/path; the file size comes from Identify Namespace (no --size).
 #  2. No faults: write + verify crc32c, trim, numjobs=2 (one queue per job, labelled summaries,
 #     one JSON file per job), fixedbufs, sqpoll, iopolicy=queue-depth, paths= + active-passive
-#     with preferred_path; bad paths= and preferred_path= refused before any I/O.
+#     with preferred_path; bad paths= and preferred_path=, and a bs that is not whole LBAs,
+#     refused before any I/O; an unaligned offset fails its I/O.
 #  3. randrw + verify crc32c during faults: each fault class on its own, then the whole sequence
 #     in one run (ANA flip, port down/up, controller delete + reconnect, reset): fio exits 0 with
 #     no verify error and no I/O error.
@@ -79,9 +80,18 @@ check bash -c "fio --name=nj $(common) --rw=randwrite --bs=4k --iodepth=8 --numj
 DESC="numjobs=2 --thread: the same, jobs as threads of one process"
 check bash -c "fio --name=nt $(common) --thread --rw=randwrite --bs=4k --iodepth=8 --numjobs=2 --size=8m \
   --offset_increment=16m --verify=crc32c > nt.log 2>&1 && grep -c 'mpath_nvme: job=nt\.[01] ' nt.log | grep -q 2"
-DESC="unaligned bs (1000 bytes) is refused with a clear message"
-fio --name=unal $(common) --rw=read --bs=1000 --size=1m > unal.log 2>&1
-check grep -q "not a multiple of the 4096-byte LBA size" unal.log
+# bs=1000 is no multiple of any LBA data size (the namespaces here are files on tmpfs: 4096).
+DESC="bs=1000 (not whole LBAs) is refused before any I/O, naming bs and the LBA size"
+rm -f unal.json
+fio --name=unal $(common) --rw=write --bs=1000 --size=1m --stats_json=unal.json > unal.log 2>&1
+rc=$?
+grep "block size must be" unal.log | sed 's/^/     /' | tee -a results.txt
+check bash -c "[ $rc -ne 0 ] && [ \$(grep -c 'block size must be' unal.log) -eq 1 ] \
+  && grep -qE '^mpath_nvme: $A: block size must be a multiple of the LBA data size \([0-9]+ bytes\): bs=1000 for reads$' unal.log \
+  && ! grep -qE 'mpath_nvme: job=unal|IOPS=' unal.log && [ ! -e unal.json ]"
+DESC="an offset that is not whole LBAs (offset=1000) fails its I/O with a clear message"
+fio --name=unoff $(common) --rw=read --bs=4k --offset=1000 --size=1m > unoff.log 2>&1
+check grep -qE "offset 1000 / length 4096 not a multiple of the [0-9]+-byte LBA size" unoff.log
 DESC="fixedbufs (registered buffers, IORING_URING_CMD_FIXED) write + verify"
 check fio --name=fixed $(common) --rw=randwrite --bs=16k --iodepth=8 --size=8m --fixedbufs --verify=crc32c > fixed.log 2>&1
 DESC="sqpoll write + verify"

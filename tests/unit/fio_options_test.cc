@@ -547,6 +547,80 @@ TEST(FioOptionsTest, IoUringCmdFeaturesNotHereAreRefusedUnlessDefault) {
   EXPECT_EQ(mpath_opts_check_init(nullptr, 4, err, sizeof(err)), -EINVAL);
 }
 
+// ---- block sizes against the LBA size (mpath_opts_check_bs) ---------------------------------
+
+struct Bs {
+  mpath_bs_dir d[3];
+  std::vector<unsigned long long> split[3];
+  int unaligned = 0;
+
+  // bs=N for every direction, blockalign = N (fio's default).
+  explicit Bs(unsigned long long bs) {
+    for (auto& x : d) x = mpath_bs_dir{bs, bs, bs, nullptr, 0};
+  }
+  Bs& Dir(int i, unsigned long long min, unsigned long long max, unsigned long long ba = 0) {
+    d[i].min_bs = min;
+    d[i].max_bs = max;
+    d[i].ba = ba ? ba : min;
+    return *this;
+  }
+  Bs& Split(int i, std::vector<unsigned long long> s) {
+    split[i] = std::move(s);
+    d[i].split = split[i].data();
+    d[i].nsplit = unsigned(split[i].size());
+    return *this;
+  }
+  std::string Err(unsigned int lba = 512) const {
+    char err[512];
+    std::memset(err, 'x', sizeof(err));
+    const int rc = mpath_opts_check_bs(d, unaligned, lba, "/dev/ng0n1", err, sizeof(err));
+    if (rc == 0) {
+      EXPECT_STREQ(err, "");
+      return "";
+    }
+    EXPECT_EQ(rc, -EINVAL);
+    return err;
+  }
+};
+
+TEST(FioOptionsTest, BlockSizesThatAreWholeLbasAreAccepted) {
+  EXPECT_EQ(Bs(4096).Err(512), "");
+  EXPECT_EQ(Bs(4096).Err(4096), "");
+  EXPECT_EQ(Bs(512).Dir(1, 512, 1 << 20).Err(512), "");   // bsrange
+  EXPECT_EQ(Bs(1536).Dir(0, 1536, 6144).Err(512), "");    // not a power of two: multiples of 1536
+  EXPECT_EQ(Bs(4096).Dir(0, 4096, 65536).Split(0, {4096, 8192, 65536}).Err(4096), "");
+  Bs b(4096);
+  b.Dir(0, 4096, 65536).Split(0, {4096, 65536});
+  b.unaligned = 1;  // bssplit sizes are used as given: all whole LBAs here
+  EXPECT_EQ(b.Err(4096), "");
+  EXPECT_EQ(Bs(0).Err(512), "");  // a direction fio does not use
+}
+
+TEST(FioOptionsTest, BlockSizesThatAreNotWholeLbasAreRefused) {
+  const std::string head = "/dev/ng0n1: block size must be a multiple of the LBA data size (512 bytes): ";
+  EXPECT_EQ(Bs(1000).Err(), head + "bs=1000 for reads");
+  EXPECT_EQ(Bs(4096).Err(4096), "");
+  EXPECT_EQ(Bs(512).Err(4096),
+            "/dev/ng0n1: block size must be a multiple of the LBA data size (4096 bytes): bs=512 for reads");
+  EXPECT_EQ(Bs(4096).Dir(1, 1000, 1000).Err(), head + "bs=1000 for writes");
+  EXPECT_EQ(Bs(4096).Dir(2, 4095, 4095).Err(), head + "bs=4095 for trims");
+  EXPECT_EQ(Bs(4096).Dir(0, 1000, 8192).Err(), head + "smallest block size 1000 (bsrange=/bssplit=) for reads");
+  EXPECT_EQ(Bs(4096).Dir(1, 4096, 10000).Err(), head + "largest block size 10000 (bsrange=/bssplit=) for writes");
+  EXPECT_EQ(Bs(4096).Dir(0, 4096, 4096, 1000).Err(), head + "blockalign=1000 for reads");
+  Bs r(4096);
+  r.Dir(0, 4096, 65536);
+  r.unaligned = 1;  // any size in the range
+  EXPECT_EQ(r.Err(), head + "bs_unaligned with bsrange=4096-65536 for reads (any size in between)");
+  Bs s(4096);
+  s.Dir(1, 4096, 65536).Split(1, {4096, 6000, 65536});
+  EXPECT_EQ(s.Err(), "");  // without bs_unaligned fio rounds 6000 down to a multiple of 4096
+  s.unaligned = 1;
+  EXPECT_EQ(s.Err(), head + "bssplit size 6000 for writes (with bs_unaligned)");
+  char err[8];
+  EXPECT_EQ(mpath_opts_check_bs(Bs(4096).d, 0, 0, "f", err, sizeof(err)), -EINVAL);
+  EXPECT_EQ(mpath_opts_check_bs(nullptr, 0, 512, "f", err, sizeof(err)), -EINVAL);
+}
+
 // fio's option table declares the library's limits: they must be the library's.
 TEST(FioOptionsTest, TableRangesAreTheLibrarys) {
   nvme_mpath::EngineOptions e;
