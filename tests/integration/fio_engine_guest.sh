@@ -5,8 +5,9 @@
 #     external:/path; the file size comes from Identify Namespace (no --size).
 #  2. No faults: write + verify crc32c, trim, numjobs=2 (one queue per job, labelled summaries,
 #     one JSON file per job), fixedbufs, sqpoll, iopolicy=queue-depth, paths= + active-passive
-#     with preferred_path; bad paths= and preferred_path=, and a bs that is not whole LBAs,
-#     refused before any I/O; an unaligned offset fails its I/O.
+#     with preferred_path, an io_uring_cmd job file (sqthread_poll, registerfiles, nonvectored,
+#     fixedbufs, readfua=1 writefua=1, verify) over 2 paths; bad paths= and preferred_path=, and
+#     a bs that is not whole LBAs, refused before any I/O; an unaligned offset fails its I/O.
 #  3. randrw + verify crc32c during faults: each fault class on its own, then the whole sequence
 #     in one run (ANA flip, port down/up, controller delete + reconnect, reset): fio exits 0 with
 #     no verify error and no I/O error.
@@ -102,6 +103,20 @@ check bash -c "fio --name=qd $(common) --rw=randread --bs=4k --iodepth=16 --runt
 DESC="iopolicy=queue-depth: both paths carried I/O"
 check json_ok qd.json "all(p['ios'] > 0 for p in d['paths'])"
 figures qd.log
+# A job file written for io_uring_cmd (tests/unit/testdata/fio/io_uring_cmd.fio), its ioengine=
+# line replaced (the job file's own ioengine= would win over the command line's), with FUA on
+# every read and write; round-robin over both paths, both optimized.
+DESC="io_uring_cmd job file (sqthread_poll registerfiles nonvectored fixedbufs readfua=1 writefua=1, verify) over 2 paths"
+sed -e 's/^ioengine=io_uring_cmd$/ioengine=mpath_nvme/' -e 's/^readfua=0$/readfua=1/' -e 's/^writefua=0$/writefua=1/' \
+  "${NVME_MPATH_SOURCE_DIR:?}/tests/unit/testdata/fio/io_uring_cmd.fio" > uring_cmd.fio
+check bash -c "grep -qx readfua=1 uring_cmd.fio && grep -qx writefua=1 uring_cmd.fio && grep -qx ioengine=mpath_nvme uring_cmd.fio \
+  && fio $(common) --iopolicy=round-robin --stats_json=uc.json uring_cmd.fio > uc.log 2>&1 \
+  && grep -q 'mpath_nvme: job=uring_cmd_verify mode=per-path nsid=1 paths=2 policy=round-robin' uc.log"
+figures uc.log
+DESC="io_uring_cmd job file: no verify error, no I/O error in the fio log"
+check clean_log uc.log
+DESC="io_uring_cmd job file: io_errors 0, both paths carried I/O without errors (per-path JSON)"
+check json_ok uc.json "d['io_errors'] == 0 and len(d['paths']) == 2 and all(p['ios'] > 0 and p['errors'] == 0 for p in d['paths'])"
 B2=$(lab_ng 2 1)
 DESC="paths=A:B iopolicy=active-passive preferred_path=B (explicit paths, both optimized)"
 check bash -c "fio --name=ap $(common) --paths=$A:$B2 --iopolicy=active-passive --preferred_path=$B2 \
