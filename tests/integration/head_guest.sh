@@ -25,6 +25,16 @@ no_usable_path_2s() {
   sleep "$1"; must lab_ana 1 inaccessible; must lab_ana 2 inaccessible
   sleep 2; must lab_ana 2 optimized
 }
+# Waits (30 s at most) until the fio writing LOG (run with --eta=always --eta-newline=1) reports
+# a non-zero read rate: under load fio takes seconds to start, and a fault that is over before
+# its first I/O tests nothing (a 6.12 run in a 5-run loop: the peer's first I/O came 7 s after
+# its start, 2 s after the outage, so it "survived" a fault it never met). fio shows a rate
+# about 3 s after its I/O starts: the runtimes leave room for that and the fault.
+wait_fio_io() {
+  local i
+  for ((i = 0; i < 300; i++)); do grep -qE '\]\[r=[1-9]' "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "fio ($1) did no I/O within 30 s"; return 1
+}
 H=$(lab_head_ng 1) || { echo "FAIL - no multipath head for nsid 1"; echo "0 passed, 1 failed"; exit 1; }
 echo "kernel $(uname -r), head $H"
 lab_paths
@@ -44,9 +54,11 @@ sys.exit(0 if got == [('non-optimized', '$H', 'live'), ('optimized', '$H', 'live
 
 # 1. The peer on the head.
 fio --name=peer --ioengine=io_uring_cmd --cmd_type=nvme --filename="$H" --rw=randread --bs=4k \
-  --iodepth=8 --size=16m --runtime=8 --time_based > "$OUT/peer.log" 2>&1 &
+  --iodepth=8 --size=16m --runtime=12 --time_based --eta=always --eta-newline=1 > "$OUT/peer.log" 2>&1 &
 fp=$!
-no_usable_path_2s 3  # the same fault the engine's fio meets below
+must wait_fio_io "$OUT/peer.log"
+no_usable_path_2s 1  # the same fault the engine's fio meets below
+DESC="peer: the fault came while it ran"; check kill -0 $fp
 wait $fp; prc=$?
 must lab_ana 1 optimized; must lab_ana 2 non-optimized
 grep -E "err=|error" "$OUT/peer.log" | head -3
@@ -91,9 +103,11 @@ python3 -c "import json; d=json.load(open('$OUT/storm.json')); print('FIGURE hea
 # names the mode.
 export LD_LIBRARY_PATH=$B/fio-engine
 fio --name=headfio --ioengine=mpath_nvme --filename="$H" --rw=randrw --bs=4k --iodepth=8 \
-  --size=8m --runtime=10 --time_based --verify=crc32c --verify_backlog=64 > "$OUT/fio.log" 2>&1 &
+  --size=8m --runtime=14 --time_based --verify=crc32c --verify_backlog=64 --eta=always --eta-newline=1 \
+  > "$OUT/fio.log" 2>&1 &
 fp=$!
-no_usable_path_2s 4  # the engine must see it: -EINVAL, ANA errors, or parked I/O
+must wait_fio_io "$OUT/fio.log"
+no_usable_path_2s 1  # the engine must see it: -EINVAL, ANA errors, or parked I/O
 # While fio still runs: the engine's shared-memory stats say head mode and count the recovery.
 "$CTL" stats --name headfio; "$CTL" stats --name headfio -o json > "$OUT/stats.json"
 DESC="ctl stats on the head: mode head, policy kernel, one path, retries + failovers + requeues > 0"
