@@ -370,7 +370,10 @@ static int mpath_open_file(struct thread_data* td, struct fio_file* f) {
 
   if (md->engine != NULL) return 0;
   r = open_engine(td, f, 0, &md->engine);
-  if (r < 0) return -r;
+  if (r < 0) {
+    td_verror(td, -r, "nvme_mpath_open");  /* the job fails: fio exits non-zero */
+    return -r;
+  }
   nvme_mpath_ns_info(md->engine, &md->ns);
   md->lba_shift = (unsigned)__builtin_ctz(md->ns.lba_size);
   /* Every I/O a whole number of LBAs, or the job stops here, before any I/O. */
@@ -403,6 +406,9 @@ static int mpath_open_file(struct thread_data* td, struct fio_file* f) {
   if (r < 0) {
     log_err("mpath_nvme: %s: cannot create the I/O queue: %s%s\n", f->file_name, err[0] ? err : strerror(-r),
             r == -EACCES || r == -EPERM ? " (is io_uring disabled? see kernel.io_uring_disabled)" : "");
+    /* Without it fio ends the job quietly, with no I/O and exit status 0 (seen in the lab:
+     * hipri=1 refused for want of poll queues, fio exit 0). */
+    td_verror(td, -r, "nvme_mpath_queue_create");
     nvme_mpath_close(md->engine);
     md->engine = NULL;
     return -r;

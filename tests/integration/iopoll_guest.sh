@@ -55,10 +55,11 @@ DESC="io_poll is 1 on both paths ($(io_poll 1) $(io_poll 2))"
 check test "$(io_poll 1)" = 1 -a "$(io_poll 2)" = 1
 A=$(lab_ng 1 1)
 fio --name=fill --ioengine=io_uring_cmd --cmd_type=nvme --filename="$A" --rw=write --bs=128k --size=64m > /dev/null 2>&1
-common=(--rw=randread --bs=4k --iodepth=32 --runtime=4 --time_based --ramp_time=1 --hipri=1 --output-format=json)
+# hipri after --ioengine: fio parses an engine's options only once the engine is known.
+common=(--rw=randread --bs=4k --iodepth=32 --runtime=4 --time_based --ramp_time=1 --output-format=json)
 for r in 1 2 3; do
-  fio --name=uc "${common[@]}" --ioengine=io_uring_cmd --cmd_type=nvme --filename="$A" > "uc.$r.json" 2> "uc.$r.err"; rc1=$?
-  NVME_MPATH_LOG=debug fio --name=mp "${common[@]}" --ioengine=mpath_nvme --filename="$A" --iopolicy=round-robin \
+  fio --name=uc "${common[@]}" --ioengine=io_uring_cmd --hipri=1 --cmd_type=nvme --filename="$A" > "uc.$r.json" 2> "uc.$r.err"; rc1=$?
+  NVME_MPATH_LOG=debug fio --name=mp "${common[@]}" --ioengine=mpath_nvme --hipri=1 --filename="$A" --iopolicy=round-robin \
     --stats_json="mp-paths.$r.json" > "mp.$r.json" 2> "mp.$r.err"; rc2=$?
   DESC="round $r: io_uring_cmd hipri=1 ($rc1) and mpath_nvme hipri=1 ($rc2) exit 0"
   check test $rc1 -eq 0 -a $rc2 -eq 0
