@@ -16,7 +16,9 @@ K=${NVME_MPATH_BENCH_KERNEL:-6.12}
 [ -x "$NVME_MPATH_BUILD_DIR/fio-engine/mpath_nvme" ] || [ -f "$NVME_MPATH_BUILD_DIR/fio-engine/mpath_nvme" ] \
   || { echo "latency_bench: build the fio engine first ($NVME_MPATH_BUILD_DIR)" >&2; exit 2; }
 OUT=$(mktemp -d /var/tmp/nvme-mpath-latency-bench.XXXXXX)
-for mp in N Y; do
+# NVME_MPATH_BENCH_RECOVERY_ONLY=1: only the recovery measurement (one VM, no table).
+MPS="N Y"; [ "${NVME_MPATH_BENCH_RECOVERY_ONLY:-0}" = 1 ] && MPS=N
+for mp in $MPS; do
   mkdir -p "$OUT/$mp"
   LAB_PROXY_PORTS="1 2" "$TOP/tests/lab/vm.sh" --kernel "$K" --mp $mp --ports 2 --timeout 1200 --out "$OUT/$mp" \
     -- /bin/bash "$TOP/bench/latency_bench_guest.sh" > "$OUT/vm.$mp.log" 2>&1 \
@@ -39,7 +41,8 @@ rows = [("N", "unimpaired-round-robin", "mpath_nvme round-robin, no delay"),
         ("Y", "head-unimpaired", "kernel head round-robin, no delay"),
         ("Y", "head-numa", "kernel head numa"), ("Y", "head-round-robin", "kernel head round-robin"),
         ("Y", "head-queue-depth", "kernel head queue-depth")]
-for qd in (1, 8, 32):
+only_recovery = os.environ.get("NVME_MPATH_BENCH_RECOVERY_ONLY") == "1"
+for qd in () if only_recovery else (1, 8, 32):
     base = {mp: statistics.median(iops(mp, n, qd)) for mp, n in (("N", "unimpaired-round-robin"), ("Y", "head-unimpaired"))}
     print(f"latency_bench: QD {qd}, port 1 delayed {delay} ms unless 'no delay'")
     for mp, n, label in rows:
@@ -51,9 +54,14 @@ for qd in (1, 8, 32):
 slow, off, samples = None, None, []
 for line in open(os.path.join(out, "N", "recovery.txt")):
     w = line.split()
-    if w[0] == "delay-off": off = int(w[1])
+    if w[0] == "delay-off": off = int(w[1]) * 1000  # ms -> us
     elif w[0] == "slow": slow = w[1]
-    elif w[0] == "sample": samples.append((int(w[1]), {k: int(x) for k, x in (kv.split("=") for kv in w[2:])}))
+for line in open(os.path.join(out, "N", "recovery.jsonl")):
+    try:
+        e = json.loads(line)["engines"][0]
+    except (ValueError, KeyError, IndexError):
+        continue  # the last line, cut when the watcher stopped
+    samples.append((e["sampled_at_ms"] * 1000, {p["ng"]: p["ios"] for p in e["paths"]}))
 assert slow and off and len(samples) > 20, "recovery.txt incomplete"
 back = None
 for i in range(len(samples)):
@@ -71,7 +79,7 @@ def rate(t_from, t_to):
 print(f"latency_bench: recovery (latency, QD 32): IOPS {rate(off - 2_000_000, off):.0f} in the 2 s before the delay went off, "
       f"{rate(off + 2_000_000, off + 4_000_000):.0f} 2-4 s after; the healed path carried >= 30 % again "
       + (f"{(back - off) / 1e6:.2f} s after" if back else "never (within the run)"))
-for mp in ("N", "Y"):
+for mp in ("N",) if only_recovery else ("N", "Y"):
     k = re.search(r"vm.sh: kernel (\S+), accel (\S+)", open(os.path.join(out, f"vm.{mp}.log")).read())
     print(f"latency_bench: multipath={mp}: kernel {k.group(1) if k else '?'}, accel {k.group(2).rstrip(',') if k else '?'}")
 PY
