@@ -64,7 +64,7 @@ enum nvme_mpath_policy {
   NVME_MPATH_POLICY_ROUND_ROBIN = 1,
   NVME_MPATH_POLICY_QUEUE_DEPTH = 2,
   NVME_MPATH_POLICY_ACTIVE_PASSIVE = 3,
-  NVME_MPATH_POLICY_LATENCY = 4, /* API 3: lowest (in flight + 1) x latency EWMA */
+  NVME_MPATH_POLICY_LATENCY = 4, /* API 3: lowest latency EWMA, ties to fewer in flight */
 };
 
 struct nvme_mpath_options {

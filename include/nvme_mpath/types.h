@@ -36,7 +36,7 @@ enum class IoPolicy : uint8_t {
   kRoundRobin,     // rotate, after rr_min_io I/Os on a path
   kQueueDepth,     // fewest I/Os in flight
   kActivePassive,  // the preferred path while it is usable, else the next
-  kLatency,        // the lowest expected completion time: (in flight + 1) x latency EWMA
+  kLatency,        // the lowest latency EWMA; ties to fewer in flight (see policy.cc)
 };
 // "numa", "round-robin", "queue-depth", "active-passive", "latency"
 const char* IoPolicyName(IoPolicy p);

@@ -129,7 +129,7 @@ void Check(const mpath_options& o, const char* file, const char* job, int probe,
   if (err[0] != '\0') __builtin_trap();
   if (out.paths != buf->list) __builtin_trap();
   if (out.npaths < 1 || out.npaths > MPATH_OPTS_MAX_PATHS) __builtin_trap();
-  if (out.policy < NVME_MPATH_POLICY_NUMA || out.policy > NVME_MPATH_POLICY_ACTIVE_PASSIVE) __builtin_trap();
+  if (out.policy < NVME_MPATH_POLICY_NUMA || out.policy > NVME_MPATH_POLICY_LATENCY) __builtin_trap();
   if (out.nsid != before.nsid || out.subsysnqn != nullptr || out.size != before.size) __builtin_trap();
   const bool from_list = Given(o.paths);  // the probe opens only the first of them
   if (!from_list) {
@@ -225,7 +225,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.sqpoll_idle = num[10];
 
   const int pol = mpath_opts_policy(o.iopolicy);
-  if (pol < -1 || pol > NVME_MPATH_POLICY_ACTIVE_PASSIVE) __builtin_trap();
+  if (pol < -1 || pol > NVME_MPATH_POLICY_LATENCY) __builtin_trap();
   if (o.iopolicy == nullptr && pol != NVME_MPATH_POLICY_NUMA) __builtin_trap();
 
   Check(o, s[4], job, 0, expect);
