@@ -1,5 +1,5 @@
 # nvme_mpath_add_lab_test(NAME SCRIPT [ARGS...] [PORTS n] [MP N|Y] [TIMEOUT s] [KERNEL 6.1|6.12]
-#                         [MEM size] [PROXY "1 2"] [NO_SETUP])
+#                         [MEM size] [PROXY "1 2"] [TOPOLOGY tcp|pcie] [NO_SETUP])
 #
 # Registers a CTest test (label "lab", SKIP_RETURN_CODE 77) that boots the lab VM
 # (tests/lab/vm.sh) and runs `bash SCRIPT ARGS...` inside it, as root in a chroot of the host root,
@@ -9,6 +9,8 @@
 #   LAB_PORTS, LAB_MP     the topology
 #   NVME_MPATH_BUILD_DIR  this CMake build directory (shared into the guest at the same path)
 #   NVME_MPATH_SOURCE_DIR the source tree (shared read-only at the same path)
+#   LAB_TOPOLOGY          tcp, or pcie (TOPOLOGY pcie: QEMU's dual-controller PCIe subsystem,
+#                         LAB_LIB is then tests/lab/pcie.sh; PORTS, MP and PROXY do not apply)
 #   LAB_PROXY_PORTS       PROXY's ports: their host traffic goes through the fault proxy
 #                         (lab_inject, lab_delay, lab_proxy)
 # and every NVME_MPATH_* / LAB_* variable of the environment ctest runs in.
@@ -24,7 +26,7 @@ option(NVME_MPATH_LAB_PARALLEL "Let ctest run several lab VMs at once" OFF)
 set(NVME_MPATH_LAB_SRC_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "tests/lab")
 
 function(nvme_mpath_add_lab_test name script)
-  cmake_parse_arguments(LT "NO_SETUP" "PORTS;MP;TIMEOUT;KERNEL;MEM;PROXY" "" ${ARGN})
+  cmake_parse_arguments(LT "NO_SETUP" "PORTS;MP;TIMEOUT;KERNEL;MEM;PROXY;TOPOLOGY" "" ${ARGN})
   if(NOT LT_PORTS)
     set(LT_PORTS 2)
   endif()
@@ -39,6 +41,9 @@ function(nvme_mpath_add_lab_test name script)
   set(opts --ports ${LT_PORTS} --mp ${LT_MP} --timeout ${vm_timeout})
   if(LT_KERNEL)
     list(APPEND opts --kernel ${LT_KERNEL})
+  endif()
+  if(LT_TOPOLOGY)
+    list(APPEND opts --topology ${LT_TOPOLOGY})
   endif()
   if(LT_MEM)
     list(APPEND opts --mem ${LT_MEM})

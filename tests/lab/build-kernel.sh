@@ -98,9 +98,9 @@ depmod -b "$tmp/pkg" "$KVER"   # the .deb ships no modules.dep (its postinst run
 ROOT=$tmp/initramfs
 mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,mnt/host,etc,lib/modules/$KVER}
 cp /bin/busybox "$ROOT/bin/busybox"
-# 9p root, configfs, NVMe/TCP host and target, nftables (blackhole), crc32c (nvme-tcp digests),
+# 9p root, configfs, the NVMe PCIe driver (vm.sh --topology pcie), NVMe/TCP host and target, nftables (blackhole), crc32c (nvme-tcp digests),
 # ext4 (bench/sqlite_bench.sh: SQLite on ext4 on the block device, the VFS's peer).
-MODS="virtio_pci 9pnet_virtio 9p configfs nvme-core nvme-fabrics nvme-tcp nvmet nvmet-tcp nf_tables crc32c_generic ext4"
+MODS="virtio_pci 9pnet_virtio 9p configfs nvme-core nvme nvme-fabrics nvme-tcp nvmet nvmet-tcp nf_tables crc32c_generic ext4"
 for m in $MODS; do
   modprobe -d "$tmp/pkg" -S "$KVER" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}' | grep . \
     || { modprobe -d "$tmp/pkg" -S "$KVER" --show-depends "$m" 2>&1 | grep -q builtin || die "module $m not found in $PKG"; }

@@ -14,6 +14,11 @@
 # and LAB_* variable of the host environment, and ASAN_OPTIONS, UBSAN_OPTIONS and TSAN_OPTIONS.
 #
 # Options:
+#   --topology tcp|pcie  tcp (default): nvmet over NVMe/TCP, --ports paths. pcie: no nvmet; QEMU's
+#                   emulated NVMe subsystem (nvme-subsys) with 2 PCIe controllers on their own root
+#                   ports sharing 4 namespaces (tests/lab/pcie.sh: plain; 8-byte separate metadata
+#                   with PI type 1; 8-byte extended LBAs; FDP), run by the bookworm-backports QEMU
+#                   (tests/lab/fetch-qemu.sh); the guest drives the QEMU monitor for hot-plug
 #   --mp N|Y        nvme_core.multipath (default N; Y gives the kernel's native head)
 #   --ports N       target ports / paths, 1..4 (default 2)
 #   --mem SIZE      guest RAM (default 512M)
@@ -35,12 +40,13 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 LAB=${NVME_MPATH_LAB_DIR:-/var/tmp/nvme-mpath-lab}
-MP=N PORTS=2 MEM=512M SMP=2 TIMEOUT=900 SETUP=1 OUT= LOG= ACCEL=${NVME_MPATH_LAB_ACCEL:-auto}
+TOPO=tcp MP=N PORTS=2 MEM=512M SMP=2 TIMEOUT=900 SETUP=1 OUT= LOG= ACCEL=${NVME_MPATH_LAB_ACCEL:-auto}
 RO_SHARES=() RW_SHARES=()
 die() { echo "vm.sh: error: $*" >&2; exit 2; }
 absdir() { [ -d "$1" ] || die "$2: '$1' is not a directory"; (cd "$1" && pwd -P); }
 while [ $# -gt 0 ]; do
   case $1 in
+    --topology) TOPO=${2:-}; shift 2 ;;
     --mp) MP=${2:-}; shift 2 ;;
     --ports) PORTS=${2:-}; shift 2 ;;
     --mem) MEM=${2:-}; shift 2 ;;
@@ -53,7 +59,7 @@ while [ $# -gt 0 ]; do
     --log) LOG=${2:-}; shift 2 ;;
     --kernel) export NVME_MPATH_KERNEL=${2:-}; shift 2 ;;
     --accel) ACCEL=${2:-}; shift 2 ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) break ;;
@@ -61,6 +67,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || die "no command given (see --help)"
 case $MP in N|Y) ;; *) die "--mp must be N or Y" ;; esac
+case $TOPO in tcp|pcie) ;; *) die "--topology must be tcp or pcie" ;; esac
 case $PORTS in 1|2|3|4) ;; *) die "--ports must be 1..4" ;; esac
 case $TIMEOUT in ''|*[!0-9]*) die "--timeout wants seconds" ;; esac
 case $ACCEL in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
@@ -75,6 +82,12 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 mkdir -p "$LAB" || skip "cannot create the lab directory $LAB"
 KDIR=$("$HERE/build-kernel.sh") || skip "no lab kernel could be fetched or built (see build-kernel.sh's message above)"
 KVER=$(cat "$KDIR/kver")
+QEMU_BIN=qemu-system-x86_64 QEMU_DATA=()
+if [ "$TOPO" = pcie ]; then
+  QDIR=$("$HERE/fetch-qemu.sh") || skip "no QEMU with FDP for the PCIe topology (see fetch-qemu.sh's message above)"
+  QEMU_BIN=$QDIR/bin/qemu-system-x86_64 QEMU_DATA=(-L "$QDIR/share/qemu")
+  PORTS=2  # two controllers
+fi
 
 now() { date +%s.%N; }
 el() { awk -v a="$(now)" -v b="$1" 'BEGIN{printf "%.1f", a-b}'; }
@@ -132,11 +145,12 @@ case $RUN in *[,\ :]*) die "the lab directory '$LAB' must have no commas, colons
 # the timings; a failed set-up leaves $RUN/setup.failed (so any exit status of COMMAND is its own).
 {
   echo "set -o pipefail"
-  echo "export LAB_LIB=$(printf %q "$HERE/lab.sh") LAB_OUT=$(printf %q "$OUT") LAB_PORTS=$PORTS LAB_MP=$MP LAB_RUN=$(printf %q "$RUN")"
+  lib=$HERE/lab.sh; [ "$TOPO" = pcie ] && lib=$HERE/pcie.sh
+  echo "export LAB_LIB=$(printf %q "$lib") LAB_OUT=$(printf %q "$OUT") LAB_PORTS=$PORTS LAB_MP=$MP LAB_RUN=$(printf %q "$RUN") LAB_TOPOLOGY=$TOPO"
   echo "export NVME_MPATH_SOURCE_DIR=$(printf %q "$TOP")"
   # The sanitizers' options too, so a sanitized binary behaves in the guest as on the host.
   for k in $(compgen -e | grep -E '^((NVME_MPATH|LAB)_[A-Za-z0-9_]*|[AUT]SAN_OPTIONS)$'); do
-    case $k in LAB_LIB|LAB_OUT|LAB_PORTS|LAB_MP|LAB_RUN|NVME_MPATH_SOURCE_DIR) continue ;; esac
+    case $k in LAB_LIB|LAB_OUT|LAB_PORTS|LAB_MP|LAB_RUN|LAB_TOPOLOGY|NVME_MPATH_SOURCE_DIR) continue ;; esac
     echo "export $k=$(printf %q "${!k}")"
   done
   echo "cd $(printf %q "$PWD") 2>/dev/null || cd /"
@@ -152,11 +166,50 @@ case $RUN in *[,\ :]*) die "the lab directory '$LAB' must have no commas, colons
 
 APPEND="console=ttyS0 panic=-1 loglevel=4 mitigations=off nvme_core.multipath=$MP lab.run=$RUN"
 [ -n "$SHARE_ARG" ] && APPEND+=" lab.shares=$SHARE_ARG"
-QEMU=(qemu-system-x86_64 -M pc "${ACCELARGS[@]}" -smp "$SMP" -m "$MEM" -no-reboot -nic none
+# The PCIe topology (tests/lab/pcie.sh): a q35 machine, one root port per controller (hot-plug
+# goes through the port: device_del/device_add), one nvme-subsys with FDP, two controllers, four
+# shared namespaces on sparse images in the run directory, and the human monitor on a socket that
+# a host-side relay drives for the guest (monitor_relay below).
+MACHINE=pc PCIE=()
+if [ "$TOPO" = pcie ]; then
+  MACHINE=q35
+  PCIE=(-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+        -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
+        -device "nvme-subsys,id=subsys0,nqn=${LAB_PCIE_NQN:-nqn.2026-12.io.nvme-mpath:pcie},fdp=on,fdp.nruh=8,fdp.nrg=1,fdp.runs=4M"
+        -device nvme,id=ctrl1,serial=mpath-pcie-1,subsys=subsys0,bus=rp1
+        -device nvme,id=ctrl2,serial=mpath-pcie-2,subsys=subsys0,bus=rp2
+        -monitor "unix:$RUN/monitor.sock,server=on,wait=off")
+  # nsid: extra nvme-ns properties (pcie.sh's LAB_PCIE_NS describes the same four)
+  declare -A NSPROPS=([1]="" [2]=",ms=8,mset=0,pi=1,pil=0" [3]=",ms=8,mset=1" [4]=",fdp.ruhs=0-3")
+  for n in 1 2 3 4; do
+    truncate -s "${LAB_NS_MB:-64}M" "$RUN/pcie-ns$n.img" || die "cannot create $RUN/pcie-ns$n.img"
+    PCIE+=(-blockdev "driver=file,filename=$RUN/pcie-ns$n.img,node-name=ns$n,cache.direct=off"
+           -device "nvme-ns,drive=ns$n,nsid=$n,shared=on,logical_block_size=4096,physical_block_size=4096${NSPROPS[$n]}")
+  done
+fi
+QEMU=("$QEMU_BIN" "${QEMU_DATA[@]}" -M "$MACHINE" "${ACCELARGS[@]}" -smp "$SMP" -m "$MEM" -no-reboot -nic none
   -kernel "$KDIR/vmlinuz" -initrd "$KDIR/initramfs.cpio.gz" -append "$APPEND"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -virtfs "local,path=$RUN,mount_tag=run,security_model=none,multidevs=remap"
-  "${VIRTFS[@]}" -pidfile "$RUN/qemu.pid" -display none -monitor none -serial stdio)
+  "${VIRTFS[@]}" "${PCIE[@]}" -pidfile "$RUN/qemu.pid" -display none -serial stdio)
+[ "$TOPO" = pcie ] || QEMU+=(-monitor none)
+
+# The guest's monitor requests (PCIe topology): the guest writes one HMP command to
+# $RUN/monitor/req.N (atomically, by rename); the relay sends it to QEMU's monitor socket and
+# writes QEMU's answer to $RUN/monitor/rep.N. pcie.sh: lab_monitor.
+monitor_relay() {
+  mkdir -p "$RUN/monitor"
+  while [ ! -f "$RUN/qemu.rc" ]; do
+    for r in "$RUN"/monitor/req.*; do
+      [ -f "$r" ] || continue
+      n=${r##*.}
+      /usr/bin/python3 "$HERE/hmp.py" "$RUN/monitor.sock" "$(cat "$r")" > "$RUN/monitor/rep.$n.tmp" 2>&1
+      echo "rc=$?" >> "$RUN/monitor/rep.$n.tmp"
+      rm -f "$r"; mv "$RUN/monitor/rep.$n.tmp" "$RUN/monitor/rep.$n"
+    done
+    sleep 0.2
+  done
+}
 
 # Interrupted (ctest timeout, Ctrl-C): take the VM down with us. The pidfile is a regular file in
 # the run directory (never a device: QEMU deletes its pidfile on exit).
@@ -167,9 +220,11 @@ on_signal() {
 }
 trap on_signal INT TERM HUP
 
-echo "vm.sh: kernel $KVER, accel $ACCEL, mem $MEM, smp $SMP, multipath=$MP, ports $PORTS, run $RUN" >&2
+echo "vm.sh: kernel $KVER, accel $ACCEL, mem $MEM, smp $SMP, multipath=$MP, topology $TOPO, ports $PORTS, run $RUN" >&2
 boot() {
 T0=$(now)
+relay=
+if [ "$TOPO" = pcie ]; then monitor_relay & relay=$!; fi
 { timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null; echo $? > "$RUN/qemu.rc"; } 2>&1 | while IFS= read -r line; do
   line=${line%$'\r'}
   t=$(el "$T0")
@@ -182,6 +237,7 @@ T0=$(now)
   case $line in LAB:*) ;; *) printf '%s\n' "$line" ;; esac
 done &
 wait $! 2>/dev/null
+[ -n "$relay" ] && { kill "$relay" 2>/dev/null; wait "$relay" 2>/dev/null; }
 wall=$(el "$T0")
 qrc=$(cat "$RUN/qemu.rc" 2>/dev/null || echo '?')
 }

@@ -1,0 +1,126 @@
+#!/bin/bash
+# pcie_guest.sh — runs in the PCIe lab (tests/lab/vm.sh --topology pcie): the dual-controller
+# PCIe subsystem, its namespace formats, and the engine's failover across a controller reset and
+# a hot-unplug + replug of a controller, with fio (mpath_nvme, randrw + verify crc32c,
+# round-robin over both controllers) on the plain namespace:
+#  1. topology: both controllers live, one ng per (controller, namespace); the formats the lab
+#     asked QEMU for (Identify Namespace): nsid 1 no metadata; 2 8-byte separate metadata, PI
+#     type 1; 3 8-byte extended LBAs; FDP supported by the controllers (CTRATT bit 19);
+#     nvme-mpath-ctl list shows each namespace with its two paths;
+#  2. a reset of controller 2 under I/O: done, live again; the engine saw it (errors, retries,
+#     requeues or failovers moved);
+#  3. device_del of controller 2 under I/O: gone from the guest; the engine saw the path go
+#     (not usable) while the other path's I/O count grew; device_add: back, the engine reopened
+#     it (usable) and sends it I/O again;
+#  4. fio exits 0 with no verify or I/O error (its log and the engine's JSON).
+# Prints "ok - ..." / "FAIL - ..." per check (also in $LAB_OUT/results.txt); exits 0 only when
+# every check passed. Logs stay in $LAB_OUT.
+set -uo pipefail
+source "${LAB_LIB:?run me through tests/lab/vm.sh --topology pcie}"
+[ "${LAB_TOPOLOGY:-}" = pcie ] || { echo "pcie_guest.sh: needs vm.sh --topology pcie"; exit 1; }
+B=${NVME_MPATH_BUILD_DIR:?}
+[ -f "$B/fio-engine/mpath_nvme" ] || { echo "no $B/fio-engine/mpath_nvme: build the fio engine"; exit 1; }
+CTL=$B/tools/nvme-mpath-ctl/nvme-mpath-ctl
+export LD_LIBRARY_PATH=$B/fio-engine
+OUT=${LAB_OUT:-/tmp}
+cd "$OUT" || exit 1
+: > results.txt
+pass=0 fail=0
+check() {
+  local r
+  if "$@"; then r="ok   - $DESC"; pass=$((pass+1)); else r="FAIL - $DESC"; fail=$((fail+1)); fi
+  echo "$r"; echo "$r" >> results.txt
+}
+JOB=pcie
+snap() { "$CTL" stats --name "$JOB" -o json > "$1" 2> "$1.err"; }
+# KEY of the path NG in a stats snapshot (python's repr); "sum" KEY...: over every path.
+field() {
+  python3 - "$@" <<'PY'
+import json, sys
+f, ng, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
+e = json.load(open(f))["engines"]
+assert len(e) == 1, ("one engine expected", len(e))
+if ng == "sum":
+    print(sum(p[k] for p in e[0]["paths"] for k in keys))
+else:
+    p = [p for p in e[0]["paths"] if p["ng"] == ng]
+    assert len(p) == 1, ("path not in stats", ng)
+    print(p[0][keys[0]])
+PY
+}
+lab_paths | tee paths.txt
+
+# ---- 1. topology and formats -----------------------------------------------------------------
+for p in 1 2; do
+  DESC="controller $p ($(lab_ctrl $p)) is live"; check test "$(lab_state $p)" = live
+  for ns in $LAB_NSIDS; do DESC="controller $p nsid $ns: ng device $(lab_ng $p $ns)"; check test -c "$(lab_ng $p $ns)"; done
+done
+idns() {  # NG FIELD...: Identify Namespace fields, the in-use LBA format's ms and the extended bit
+  nvme id-ns "$1" -o json | python3 -c "
+import json, sys
+d = json.load(sys.stdin); f = d['flbas'] & 0xf
+print(d['lbafs'][f]['ms'], d['lbafs'][f]['ds'], (d['flbas'] >> 4) & 1, d['dps'] & 7)"
+}
+read -r ms1 ds1 ext1 pi1 < <(idns "$(lab_ng 1 1)")
+read -r ms2 ds2 ext2 pi2 < <(idns "$(lab_ng 1 2)")
+read -r ms3 ds3 ext3 pi3 < <(idns "$(lab_ng 1 3)")
+DESC="nsid 1: 4096-byte LBAs, no metadata, no PI (ms $ms1, lbads $ds1, pi $pi1)"; check test "$ms1 $ds1 $pi1" = "0 12 0"
+DESC="nsid 2: 8 bytes of separate metadata, PI type 1 (ms $ms2, extended $ext2, pi $pi2)"; check test "$ms2 $ext2 $pi2" = "8 0 1"
+DESC="nsid 3: 8 bytes of extended metadata (ms $ms3, extended $ext3)"; check test "$ms3 $ext3" = "8 1"
+ctratt=$(nvme id-ctrl "$(lab_ng 1 4)" -o json | python3 -c "import json,sys; print(json.load(sys.stdin)['ctratt'])")
+DESC="the controllers support FDP (CTRATT $ctratt, bit 19)"; check test $(( ctratt >> 19 & 1 )) -eq 1
+"$CTL" list -o json > list.json; rc=$?
+DESC="nvme-mpath-ctl list: exit 0 ($rc); every namespace of the subsystem has its 2 paths"
+check python3 -c "
+import json; d = json.load(open('list.json'))
+ns = [n for s in d['subsystems'] if s['nqn'] == '$LAB_PCIE_NQN' for n in s['namespaces']]
+assert sorted(n['nsid'] for n in ns) == [1, 2, 3, 4], ns
+assert all(len(n['paths']) == 2 for n in ns), ns" && test $rc -eq 0
+
+# ---- fio on nsid 1, round-robin over both controllers ------------------------------------------
+A=$(lab_ng 1 1) O=$(lab_ng 2 1)
+rm -f /dev/shm/nvme-mpath.*
+NVME_MPATH_LOG=info fio --name=$JOB --ioengine=mpath_nvme --filename="$A" --direct=1 \
+  --rw=randrw --bs=4k --iodepth=16 --size=32m --verify=crc32c --verify_backlog=64 \
+  --runtime=120 --time_based --iopolicy=round-robin --stats_json="$OUT/$JOB.json" > $JOB.log 2>&1 &
+fpid=$!
+for ((i = 0; i < 300; i++)); do "$CTL" stats --name $JOB > /dev/null 2>&1 && break; sleep 0.1; done
+sleep 2
+snap s0.json
+DESC="both controllers carry I/O ($(field s0.json "$A" ios) / $(field s0.json "$O" ios))"
+check test "$(field s0.json "$A" ios)" -gt 0 -a "$(field s0.json "$O" ios)" -gt 0
+
+# ---- 2. reset of controller 2 ----------------------------------------------------------------
+e0=$(field s0.json sum errors retries requeues failovers)
+DESC="fault: reset controller 2 under I/O"; check lab_reset 2
+DESC="controller 2 live again after the reset"; check lab_wait_state 2 live 30
+sleep 2; snap s1.json
+e1=$(field s1.json sum errors retries requeues failovers)
+DESC="the engine saw the reset: errors + retries + requeues + failovers $e0 -> $e1"
+check test "$e1" -gt "$e0"
+
+# ---- 3. hot-unplug and replug of controller 2 ------------------------------------------------
+DESC="fault: device_del controller 2 under I/O (gone from the guest)"; check lab_unplug 2
+sleep 2; snap s2.json; sleep 1; snap s3.json
+DESC="the engine saw the path go: $O not usable"; check test "$(field s3.json "$O" usable)" = False
+DESC="the other controller carries the I/O ($(field s2.json "$A" ios) -> $(field s3.json "$A" ios))"
+check test "$(field s3.json "$A" ios)" -gt "$(field s2.json "$A" ios)"
+DESC="fault: device_add controller 2 (its ng devices are back: $(lab_ng 2 1 || echo none))"; check lab_plug 2
+ok=0
+for ((i = 0; i < 60; i++)); do snap s4.json && [ "$(field s4.json "$O" usable)" = True ] && { ok=1; break; }; sleep 0.5; done
+DESC="the engine reopened the replugged path within 30 s"; check test $ok = 1
+o4=$(field s4.json "$O" ios); sleep 2; snap s5.json; o5=$(field s5.json "$O" ios)
+DESC="the replugged path carries I/O again ($o4 -> $o5)"; check test "$o5" -gt "$o4"
+DESC="fio still ran through every fault (else its 120 s runtime is too short on this host)"; check kill -0 $fpid
+
+# ---- 4. fio saw nothing ------------------------------------------------------------------------
+wait $fpid; rc=$?
+grep -E "IOPS=|  path /dev|err=" $JOB.log | sed 's/^/     /' | tee -a results.txt
+DESC="fio exit status $rc"; check test $rc -eq 0
+DESC="no verify error, no I/O error in the fio log"
+check bash -c "! grep -qE 'verify: bad|verify failed|bad magic|crc32c: verify|err= *[1-9]|fio: pid=.*err=|BUG:' $JOB.log"
+DESC="io_errors 0 in the engine's JSON"
+check python3 -c "import json; d = json.load(open('$JOB.json')); assert d['io_errors'] == 0, d['io_errors']"
+
+echo "pcie: $pass passed, $fail failed"
+[ $fail -eq 0 ]
