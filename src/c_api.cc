@@ -132,6 +132,8 @@ int Fill(nvme_mpath_io* c) {
     case NVME_MPATH_OP_DEALLOCATE: io.op = IoOp::kDeallocate; break;
     case NVME_MPATH_OP_COMPARE: io.op = IoOp::kCompare; break;
     case NVME_MPATH_OP_RAW: io.op = IoOp::kRaw; break;
+    case NVME_MPATH_OP_VERIFY: io.op = IoOp::kVerify; break;
+    case NVME_MPATH_OP_WRITE_UNCORRECTABLE: io.op = IoOp::kWriteUncorrectable; break;
     default: return -EINVAL;  // a bad request: nothing submitted
   }
   io.slba = c->slba;
@@ -140,7 +142,10 @@ int Fill(nvme_mpath_io* c) {
   io.md = c->md;
   io.buf_index = c->buf_index;
   io.cdw13 = c->cdw13;
-  io.cdw12_flags = (c->flags & NVME_MPATH_IO_FUA) != 0 ? nvme_mpath::kCdw12Fua : 0;
+  io.cdw12_flags = (c->cdw12 & ~0xffffu) | ((c->flags & NVME_MPATH_IO_FUA) != 0 ? nvme_mpath::kCdw12Fua : 0);
+  io.reftag = c->cdw14;
+  io.apptag = static_cast<uint16_t>(c->cdw15);
+  io.apptag_mask = static_cast<uint16_t>(c->cdw15 >> 16);
   io.raw.opcode = c->raw_opcode;
   io.raw.idempotent = (c->flags & NVME_MPATH_IO_IDEMPOTENT) != 0;
   io.raw.cdw2 = c->cdw2;

@@ -51,9 +51,31 @@ void CommandBuilder::BuildOther(const Io& io, const Fragment& f, nvme_uring_cmd*
       out->cdw11 = static_cast<uint32_t>(f.slba >> 32);
       out->cdw12 = (f.nlb - 1) | (io.cdw12_flags & ~0xffffu);
       out->cdw13 = io.cdw13;
+      out->cdw14 = io.reftag + f.offset_lbas;
+      out->cdw15 = Cdw15(io);
       break;
     case IoOp::kWriteZeroes:
+      // PRINFO, and the tags the controller writes (PRACT) or checks (NVM Command Set: Write
+      // Zeroes CDW12 bits 29:26, CDW14, CDW15); FUA and deallocate bits as given.
       out->opcode = kOpWriteZeroes;
+      out->cdw10 = static_cast<uint32_t>(f.slba);
+      out->cdw11 = static_cast<uint32_t>(f.slba >> 32);
+      out->cdw12 = (f.nlb - 1) | (io.cdw12_flags & ~0xffffu);
+      out->cdw14 = io.reftag + f.offset_lbas;
+      out->cdw15 = Cdw15(io);
+      break;
+    case IoOp::kVerify:
+      // PRINFO (PRCHK: which tags the controller checks), FUA, LR, and the expected tags.
+      out->opcode = kOpVerify;
+      out->cdw10 = static_cast<uint32_t>(f.slba);
+      out->cdw11 = static_cast<uint32_t>(f.slba >> 32);
+      out->cdw12 = (f.nlb - 1) | (io.cdw12_flags & ~0xffffu);
+      out->cdw14 = io.reftag + f.offset_lbas;
+      out->cdw15 = Cdw15(io);
+      break;
+    case IoOp::kWriteUncorrectable:
+      // CDW12 holds only the LBA count: no protection, FUA or directive fields.
+      out->opcode = kOpWriteUncorrectable;
       out->cdw10 = static_cast<uint32_t>(f.slba);
       out->cdw11 = static_cast<uint32_t>(f.slba >> 32);
       out->cdw12 = f.nlb - 1;

@@ -34,19 +34,22 @@ namespace nvme_mpath::internal {
 inline constexpr uint8_t kOpFlush = 0x00;
 inline constexpr uint8_t kOpWrite = 0x01;
 inline constexpr uint8_t kOpRead = 0x02;
+inline constexpr uint8_t kOpWriteUncorrectable = 0x04;
 inline constexpr uint8_t kOpCompare = 0x05;
 inline constexpr uint8_t kOpWriteZeroes = 0x08;
 inline constexpr uint8_t kOpDsm = 0x09;
+inline constexpr uint8_t kOpVerify = 0x0c;
 inline constexpr uint32_t kDsmAttrDeallocate = 1u << 2;  // Dataset Management cdw11 AD
 inline constexpr uint32_t kMaxDsmRanges = 256;           // NR is an 8-bit 0's based field
 
 // Returns true when `io` may modify data on the namespace (the write hold applies to it): a
-// write, write zeroes, deallocate, or a raw command that is not a plain controller-to-host
+// write, write zeroes, write uncorrectable, deallocate, or a raw command that is not a plain controller-to-host
 // transfer (opcode bits 1:0 other than 10b).
 inline bool ModifiesData(const Io& io) {
   switch (io.op) {
     case IoOp::kWrite:
     case IoOp::kWriteZeroes:
+    case IoOp::kWriteUncorrectable:
     case IoOp::kDeallocate:
       return true;
     case IoOp::kRaw:
@@ -86,12 +89,13 @@ class CommandBuilder {
     w[4] = DwordPair(md_len, f.nlb * buf_lba_bytes_);
     w[5] = DwordPair(static_cast<uint32_t>(f.slba), static_cast<uint32_t>(f.slba >> 32));
     w[6] = Cdw12And13(io) | (f.nlb - 1);
-    w[7] = 0;             // cdw14, cdw15
+    w[7] = Cdw14And15(io, f.offset_lbas);
     w[8] = tail_;         // timeout_ms, rsvd2
     std::memcpy(out, w, sizeof(w));
   }
 
-  // Builds every op but read and write (compare, write zeroes, flush, deallocate, raw).
+  // Builds every op but read and write (compare, write zeroes, verify, write uncorrectable,
+  // flush, deallocate, raw).
   void BuildOther(const Io& io, const Fragment& f, nvme_uring_cmd* out) const;
 
  private:
@@ -104,6 +108,18 @@ class CommandBuilder {
     std::memcpy(&w, &io.cdw12_flags, sizeof(w));
     return w & ~uint64_t{0xffff};
   }
+  // CDW14 (the fragment's reference tag: the I/O's plus the fragment's offset, modulo 2^32) and
+  // CDW15 (application tag and mask) as the command's word 7: Io keeps reftag, apptag and
+  // apptag_mask adjacent, in command order.
+  static uint64_t Cdw14And15(const Io& io, uint32_t offset_lbas) {
+    static_assert(offsetof(Io, apptag) == offsetof(Io, reftag) + 4);
+    static_assert(offsetof(Io, apptag_mask) == offsetof(Io, apptag) + 2);
+    uint64_t w;
+    std::memcpy(&w, &io.reftag, sizeof(w));
+    return (w & ~uint64_t{0xffffffff}) | static_cast<uint32_t>(static_cast<uint32_t>(w) + offset_lbas);
+  }
+  // The CDW15 of `io`: LBATM in bits 31:16, LBAT in 15:0.
+  static uint32_t Cdw15(const Io& io) { return uint32_t{io.apptag_mask} << 16 | io.apptag; }
   // The word holding two adjacent dwords, `first` at the lower address.
   static constexpr uint64_t DwordPair(uint32_t first, uint32_t second) {
     return std::endian::native == std::endian::little ? uint64_t{first} | uint64_t{second} << 32

@@ -177,6 +177,9 @@ absl::Status EngineImpl::Init() {
   info_.lba_size = ns.lba_size;
   info_.metadata_size = ns.extended_lba ? 0 : ns.metadata_size;
   info_.extended_metadata_size = ns.extended_lba ? ns.metadata_size : 0;
+  info_.pi_type = ns.pi_type();
+  info_.pi_first = (ns.dps & 0x8) != 0;
+  info_.fdp = topo.paths[0].ctrl.fdp_supported();  // every path agrees (PathMismatch)
   info_.nguid = ns.has_nguid() ? HexString(ns.nguid) : "";
   if (ns.has_uuid()) {
     std::string h = HexString(ns.uuid);

@@ -57,7 +57,7 @@ std::string NamespaceIdentity::GroupingId() const {
 
 bool NamespaceIdentity::SameFormat(const NamespaceIdentity& o) const {
   return lba_size == o.lba_size && metadata_size == o.metadata_size &&
-         extended_lba == o.extended_lba && nsze == o.nsze;
+         extended_lba == o.extended_lba && dps == o.dps && nsze == o.nsze;
 }
 
 uint32_t AtomicWriteLbas(const ControllerIdentity& c, const NamespaceIdentity& ns) {
@@ -121,6 +121,7 @@ absl::StatusOr<NamespaceIdentity> ParseIdNs(const nvme_id_ns& id, uint32_t nsid)
   ns.lba_size = 1u << f.ds;
   ns.metadata_size = le16toh(f.ms);
   ns.extended_lba = (id.flbas & NVME_NS_FLBAS_META_EXT) != 0 && ns.metadata_size != 0;
+  ns.dps = id.dps & 0xf;
   ns.anagrpid = le32toh(id.anagrpid);
   ns.noiob = le16toh(id.noiob);
   ns.nmic = id.nmic;

@@ -32,6 +32,9 @@ struct ControllerIdentity {
   uint16_t cqt_ms = 0;                  // Command Quiesce Time (bytes 387:386), ms; 0 = not reported
   uint16_t awupf = 0;                   // Atomic Write Unit Power Fail, LBAs, 0's based
   bool ana_supported() const { return cmic & 0x8; }
+  // Returns true when the controller supports Flexible Data Placement (CTRATT bit 19, FDPS).
+  bool fdp_supported() const { return ctratt & kCtrattFdps; }
+  static constexpr uint32_t kCtrattFdps = 1u << 19;
   // Returns true when the controller restarts its keep-alive timer on any command (CTRATT bit 6,
   // the kernel's NVME_CTRL_ATTR_TBKAS; nvmet sets it).
   bool tbkas() const { return ctratt & kCtrattTbkas; }
@@ -47,6 +50,10 @@ struct NamespaceIdentity {
   uint32_t metadata_size = 0;  // bytes per LBA
   bool extended_lba = false;   // metadata interleaved with data
   uint8_t flbas_index = 0;
+  // End-to-end Data Protection Type Settings (DPS): bits 2:0 the protection information type
+  // (0 none, 1-3), bit 3 PI in the first bytes of the metadata (else the last).
+  uint8_t dps = 0;
+  uint8_t pi_type() const { return dps & 0x7; }
   uint32_t anagrpid = 0;
   uint16_t noiob = 0;          // optimal I/O boundary in LBAs (0 = none)
   uint8_t nmic = 0;
@@ -64,7 +71,8 @@ struct NamespaceIdentity {
   // Returns the namespace identifier used to group paths: "nguid:<hex>", else "uuid:<...>",
   // else "eui64:<hex>", else "" (an all-zero ID never matches: nvmet reports EUI64 = 0).
   std::string GroupingId() const;
-  // Returns true when the format (LBA size, metadata, size) matches `o`.
+  // Returns true when the format (LBA size, metadata and its layout, protection information type
+  // and location, size) matches `o`.
   bool SameFormat(const NamespaceIdentity& o) const;
 };
 

@@ -21,6 +21,8 @@ int CheckIo(const Io* io, uint64_t nsze, uint32_t depth, const SplitPlanner& pla
       if (io->md != nullptr && (reinterpret_cast<uintptr_t>(io->md) & 3) != 0) return -EINVAL;
       [[fallthrough]];
     case IoOp::kWriteZeroes:
+    case IoOp::kVerify:
+    case IoOp::kWriteUncorrectable:
       if (io->nlb == 0) return -EINVAL;
       if (io->slba >= nsze || io->nlb > nsze - io->slba) return -ERANGE;
       *commands = planner.CountCommands(io->op, io->slba, io->nlb);

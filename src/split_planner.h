@@ -42,7 +42,11 @@ class SplitPlanner {
   uint32_t max_transfer_bytes() const { return max_transfer_bytes_; }
 
   // Returns the most LBAs one command of a read, write, compare or write zeroes may carry.
-  uint32_t MaxLbas(IoOp op) const { return op == IoOp::kWriteZeroes ? kMaxNlb : max_lbas_data_; }
+  // Write Zeroes, Verify and Write Uncorrectable move no data: only their NLB field limits them.
+  uint32_t MaxLbas(IoOp op) const { return NoData(op) ? kMaxNlb : max_lbas_data_; }
+  static bool NoData(IoOp op) {
+    return op == IoOp::kWriteZeroes || op == IoOp::kVerify || op == IoOp::kWriteUncorrectable;
+  }
 
   // Returns true when the `nlb` (>= 1; 0 wraps to false) LBAs at `slba` of a read, write or
   // compare fit in one command: the hot path's check, inline.
@@ -56,7 +60,7 @@ class SplitPlanner {
   uint32_t ForEachFragment(IoOp op, uint64_t slba, uint32_t nlb, Fn&& fn) const {
     NVME_MPATH_ASSERT(nlb != 0);
     NVME_MPATH_ASSERT(op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare ||
-                      op == IoOp::kWriteZeroes);
+                      NoData(op));
     const uint32_t max = MaxLbas(op);
     Fragment f{slba, 0, 0};
     uint32_t n = 0;

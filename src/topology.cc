@@ -139,6 +139,41 @@ std::vector<PathDesc> ScanSysfsPaths() {
 }
 
 namespace {
+// A namespace format as messages show it: "4096+8e PI type 1 (first bytes) x 16384".
+std::string FormatOf(const NamespaceIdentity& ns) {
+  std::string pi;
+  if (ns.pi_type() != 0)
+    pi = fmt::format(" PI type {} ({} bytes)", ns.pi_type(), (ns.dps & 0x8) ? "first" : "last");
+  return fmt::format("{}+{}{}{} x {}", ns.lba_size, ns.metadata_size, ns.extended_lba ? "e" : "",
+                     pi, ns.nsze);
+}
+}  // namespace
+
+std::string PathMismatch(const PathDesc& ref, const PathDesc& d) {
+  if (d.key.subsysnqn != ref.key.subsysnqn)
+    return fmt::format("{} is in subsystem {}, {} in {}", d.ng_path, d.key.subsysnqn, ref.ng_path,
+                       ref.key.subsysnqn);
+  if (d.nsid != ref.nsid)
+    return fmt::format("{} is nsid {}, {} is nsid {}", d.ng_path, d.nsid, ref.ng_path, ref.nsid);
+  const std::string a = ref.ns.GroupingId(), b = d.ns.GroupingId();
+  if (a.empty() || b.empty() || a != b)
+    return fmt::format("{} belongs to namespace {} but {} is {}", d.ng_path,
+                       b.empty() ? "(no NGUID/UUID/EUI64)" : b, ref.ng_path,
+                       a.empty() ? "(no NGUID/UUID/EUI64)" : a);
+  if (!d.ns.SameFormat(ref.ns))
+    return fmt::format("{}: LBA format differs: {} vs {} on {}", d.ng_path, FormatOf(d.ns),
+                       FormatOf(ref.ns), ref.ng_path);
+  // Placement handles mean what the endurance group's FDP configuration says: a write's handle
+  // must mean the same on every path it may be resent on.
+  if (d.ctrl.fdp_supported() != ref.ctrl.fdp_supported())
+    return fmt::format("{}: Flexible Data Placement {} on {} but {} on {} ({})", d.ng_path,
+                       d.ctrl.fdp_supported() ? "supported" : "not supported", d.ctrl_name,
+                       ref.ctrl.fdp_supported() ? "supported" : "not supported", ref.ctrl_name,
+                       ref.ng_path);
+  return "";
+}
+
+namespace {
 
 std::vector<PathDesc> ScanPaths() { return ScanSysfsPaths(); }
 
@@ -181,28 +216,7 @@ std::string Canonical(std::string_view path) {
   return p;
 }
 
-std::string FormatOf(const NamespaceIdentity& ns) {
-  return fmt::format("{}+{}{} x {}", ns.lba_size, ns.metadata_size, ns.extended_lba ? "e" : "",
-                     ns.nsze);
-}
 
-// Checks that `d` is the same namespace as `ref`; returns why not.
-std::string Mismatch(const PathDesc& ref, const PathDesc& d) {
-  if (d.key.subsysnqn != ref.key.subsysnqn)
-    return fmt::format("{} is in subsystem {}, {} in {}", d.ng_path, d.key.subsysnqn, ref.ng_path,
-                       ref.key.subsysnqn);
-  if (d.nsid != ref.nsid)
-    return fmt::format("{} is nsid {}, {} is nsid {}", d.ng_path, d.nsid, ref.ng_path, ref.nsid);
-  const std::string a = ref.ns.GroupingId(), b = d.ns.GroupingId();
-  if (a.empty() || b.empty() || a != b)
-    return fmt::format("{} belongs to namespace {} but {} is {}", d.ng_path,
-                       b.empty() ? "(no NGUID/UUID/EUI64)" : b, ref.ng_path,
-                       a.empty() ? "(no NGUID/UUID/EUI64)" : a);
-  if (!d.ns.SameFormat(ref.ns))
-    return fmt::format("{}: LBA format differs: {} vs {} on {}", d.ng_path, FormatOf(d.ns),
-                       FormatOf(ref.ns), ref.ng_path);
-  return "";
-}
 
 // Builds a topology from `ref` and the other scanned paths of its namespace.
 NamespaceTopology Collect(const PathDesc& ref, std::vector<PathDesc>& all) {
@@ -218,7 +232,7 @@ NamespaceTopology Collect(const PathDesc& ref, std::vector<PathDesc>& all) {
       MPLOG_WARN("path {} ({}) left out: {}", d.ng_path, d.ctrl_name, st.message());
       continue;
     }
-    if (std::string why = Mismatch(ref, d); !why.empty()) {
+    if (std::string why = PathMismatch(ref, d); !why.empty()) {
       MPLOG_WARN("path {} left out: {}", d.ng_path, why);
       continue;
     }
@@ -413,7 +427,7 @@ absl::StatusOr<NamespaceTopology> ValidatePaths(const std::vector<std::string>& 
     if (found->is_head()) return DiscoverFromDevice(p);
     if (absl::Status st = Identify(found); !st.ok()) return st;
     if (!t.paths.empty()) {
-      if (std::string why = Mismatch(t.paths[0], *found); !why.empty())
+      if (std::string why = PathMismatch(t.paths[0], *found); !why.empty())
         return absl::InvalidArgumentError(why);
     } else {
       t.subsysnqn = found->key.subsysnqn;

@@ -59,6 +59,11 @@ struct NamespaceTopology {
 absl::StatusOr<NamespaceTopology> DiscoverFromDevice(std::string_view ng_path);
 // Same, by subsystem NQN and NSID.
 absl::StatusOr<NamespaceTopology> DiscoverByNqn(std::string_view subsysnqn, uint32_t nsid);
+// Returns why `d` is not a path of the same namespace as `ref`, naming the first mismatch: subsystem,
+// NSID, namespace ID (NGUID/UUID/EUI64), LBA format (data and metadata sizes, extended LBAs,
+// protection information type and location, size), Flexible Data Placement support; "" when
+// it is one.
+std::string PathMismatch(const PathDesc& ref, const PathDesc& d);
 // Checks an explicit list: each must be an NVMe generic char device of the same namespace and
 // format. The first bad one is an error naming it (kInvalidArgument / kFailedPrecondition).
 absl::StatusOr<NamespaceTopology> ValidatePaths(const std::vector<std::string>& ng_paths);

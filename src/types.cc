@@ -64,6 +64,8 @@ const char* IoOpName(IoOp op) {
     case IoOp::kWriteZeroes: return "write-zeroes";
     case IoOp::kDeallocate: return "deallocate";
     case IoOp::kCompare: return "compare";
+    case IoOp::kVerify: return "verify";
+    case IoOp::kWriteUncorrectable: return "write-uncorrectable";
     case IoOp::kRaw: return "raw";
   }
   return "?";

@@ -155,6 +155,14 @@ struct NamespaceInfo {
   // each LBA's data in Io::buf, which then holds nlb * (lba_size + extended_metadata_size)
   // bytes; 0 if none / separate.
   uint32_t extended_metadata_size = 0;
+  // End-to-end protection: the PI type (0 none, 1-3) and whether the PI is the first bytes of
+  // each LBA's metadata (else the last), from Identify Namespace DPS. With PI, Io::cdw12_flags
+  // PRINFO, Io::reftag/apptag/apptag_mask say what the controller generates and checks.
+  uint8_t pi_type = 0;
+  bool pi_first = false;
+  // The controllers support Flexible Data Placement (CTRATT bit 19): a write may carry a
+  // placement handle (Io::cdw12_flags DTYPE 2, Io::cdw13 DSPEC), kept across resends.
+  bool fdp = false;
   std::string nguid;          // hex, "" when zero
   std::string uuid;           // "" when absent
   uint32_t max_transfer_bytes = 0;  // the strictest limit over all paths: larger I/O is split

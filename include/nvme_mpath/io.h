@@ -20,6 +20,9 @@ enum class IoOp : uint8_t {
   kDeallocate,   // NVMe Dataset Management (0x09) with AD: `buf` holds `nlb` nvme_dsm_range
   kCompare,      // NVMe Compare (0x05)
   kRaw,          // any I/O command: opcode and dwords from `raw`, never split
+  // Non-data commands over an LBA range, split like Write Zeroes (by the 16-bit NLB only):
+  kVerify,              // NVMe Verify (0x0C): reads and checks the LBAs (PI with PRCHK), no data
+  kWriteUncorrectable,  // NVMe Write Uncorrectable (0x04): later reads of the LBAs fail
 };
 const char* IoOpName(IoOp op);
 
@@ -62,12 +65,21 @@ struct Io {
                           // metadata after its data (NamespaceInfo)
   void* md = nullptr;     // optional separate metadata buffer: nlb * metadata_size bytes
   int32_t buf_index = -1; // index of a buffer registered with the queue (fixed buffers), or -1
-  // Read/write/compare CDW12 bits 16-31, passed through (bits 0-15, the LBA count, are the
-  // engine's and ignored here): kCdw12Fua (Force Unit Access: the write completes only once its
+  // Read/write/compare/write zeroes CDW12 bits 16-31, passed through (bits 0-15, the LBA count,
+  // are the engine's and ignored here): kCdw12Fua (Force Unit Access: the write completes only once its
   // data is on non-volatile media, the read reads from it; docs/durability.md), and the
   // protection and directive fields. Every command of a split I/O carries them.
   uint32_t cdw12_flags = 0;
   uint32_t cdw13 = 0;     // dataset-management hints etc. for read/write (passed through)
+  // End-to-end protection (read, write, compare, write zeroes), with the PRINFO bits in
+  // cdw12_flags (bits 29:26: PRACT, PRCHK guard/application/reference tag): the Initial Logical
+  // Block Reference Tag of the I/O's first LBA (CDW14; for PI type 1 its LBA's low 32 bits), and
+  // the Logical Block Application Tag and its mask (CDW15). Each command of a split I/O carries
+  // reftag + its first LBA's offset in the I/O, so that type 1 and 2 tags stay right per
+  // fragment; a resent command carries exactly the same dwords.
+  uint32_t reftag = 0;
+  uint16_t apptag = 0;
+  uint16_t apptag_mask = 0;
 
   // Raw passthrough (op == kRaw): the command as given; data length is raw_data_len bytes.
   // A raw command is sent again (retried on the same path, or failed over) only when its failing

@@ -50,7 +50,8 @@ extern "C" {
 #define NVME_MPATH_VERSION_PATCH 0
 /* The C API level: 1 = release 0.1, 2 = release 0.2 (the log callback, the option fields below
  * marked "API 2", nvme_mpath_queue_create_err, nvme_mpath_version_check), 3 = release 0.3
- * (NVME_MPATH_POLICY_LATENCY; path maintenance: nvme_mpath_set_path_enabled,
+ * (NVME_MPATH_POLICY_LATENCY; protection and placement fields of read/write: nvme_mpath_io
+ * cdw12/cdw14/cdw15; path maintenance: nvme_mpath_set_path_enabled,
  * nvme_mpath_path_stats.disabled; nvme_mpath_queue_options.sqpoll_cpu, iopoll, iopoll_force). The
  * symbols a level added are in version node
  * NVME_MPATH_<level> of libnvme_mpath.so (docs/c-api.md, "Versions"). */
@@ -216,6 +217,8 @@ enum nvme_mpath_op {
   NVME_MPATH_OP_DEALLOCATE = 4, /* buf: nlb struct nvme_mpath_dsm_range */
   NVME_MPATH_OP_COMPARE = 5,
   NVME_MPATH_OP_RAW = 6,
+  NVME_MPATH_OP_VERIFY = 7,               /* API 3: no data; PRCHK in cdw12 checks the PI */
+  NVME_MPATH_OP_WRITE_UNCORRECTABLE = 8,  /* API 3: no data; later reads of the LBAs fail */
 };
 
 struct nvme_mpath_dsm_range {
@@ -254,7 +257,12 @@ struct nvme_mpath_io {
   int32_t buf_index;         /* fixed buffer, or -1 */
   uint32_t raw_data_len;     /* NVME_MPATH_OP_RAW */
   uint32_t raw_metadata_len;
-  uint32_t cdw2, cdw3, cdw10, cdw11, cdw12, cdw13, cdw14, cdw15; /* RAW; cdw13 also for r/w */
+  /* RAW: the command's dwords. Read, write, compare and write zeroes (API 3) use cdw12 bits
+   * 31:16 (PRINFO 29:26, FUA 30, LR 31, DTYPE 23:20: protection, placement; bits 15:0 are the
+   * engine's), cdw13 (DSPEC, DSM hints), cdw14 (the reference tag of the I/O's first LBA: each
+   * command of a split I/O gets it plus its offset in LBAs) and cdw15 (application tag and
+   * mask); every command of the I/O, resent or not, carries them. */
+  uint32_t cdw2, cdw3, cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
   nvme_mpath_cb cb;
   void* ctx;                 /* caller's */
   /* result, valid in cb */

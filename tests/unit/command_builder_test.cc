@@ -55,6 +55,8 @@ TEST(CommandBuilderTest, WordBuildEqualsFieldBuild) {
     Fragment f;
     uint32_t cdw13;
     bool md;
+    uint32_t cdw12_flags = 0, reftag = 0;
+    uint16_t apptag = 0, apptag_mask = 0;
   };
   const Case cases[] = {
       {512, 0, IoOp::kRead, {0, 1, 0}, 0, false},
@@ -62,11 +64,18 @@ TEST(CommandBuilderTest, WordBuildEqualsFieldBuild) {
       {512, 8, IoOp::kRead, {100, 8, 8}, 0, true},       // separate metadata, a later fragment
       {520, 0, IoOp::kWrite, {5, 7, 7}, 0, false},       // extended LBA: 512 + 8 per LBA in buf
       {512, 8, IoOp::kWrite, {~0ull >> 20, 3, 0}, 0, false},  // metadata format, no md given
+      // PI: PRACT + PRCHK, a later fragment's reference tag (wraps at 2^32), app tag and mask
+      {4096, 8, IoOp::kWrite, {1000, 4, 12}, 0, true, 0x3c000000u, 0xfffffffeu, 0xbeef, 0xff00},
+      {4096, 8, IoOp::kRead, {1000, 4, 0}, 0, true, 0x1c000000u, 988, 0x1234, 0xffff},
   };
   for (const Case& k : cases) {
     const CommandBuilder b(3, k.buf_lba_bytes, k.metadata_size, 0);
     Io io = MakeIo(k.op, k.f.slba, k.f.nlb);
     io.cdw13 = k.cdw13;
+    io.cdw12_flags = k.cdw12_flags;
+    io.reftag = k.reftag;
+    io.apptag = k.apptag;
+    io.apptag_mask = k.apptag_mask;
     if (k.md) io.md = g_md;
     nvme_uring_cmd word, field;
     std::memset(&word, 0xa5, sizeof(word));
@@ -75,6 +84,9 @@ TEST(CommandBuilderTest, WordBuildEqualsFieldBuild) {
     EXPECT_EQ(std::memcmp(&word, &field, sizeof(word)), 0) << "slba " << k.f.slba;
     EXPECT_EQ(word.addr, reinterpret_cast<uintptr_t>(g_buf) + uint64_t{k.f.offset_lbas} * k.buf_lba_bytes);
     EXPECT_EQ(word.data_len, k.f.nlb * k.buf_lba_bytes);
+    EXPECT_EQ(word.cdw12, (k.f.nlb - 1) | k.cdw12_flags);
+    EXPECT_EQ(word.cdw14, static_cast<uint32_t>(k.reftag + k.f.offset_lbas));  // the fragment's
+    EXPECT_EQ(word.cdw15, uint32_t{k.apptag_mask} << 16 | k.apptag);
     if (k.md) {
       EXPECT_EQ(word.metadata, reinterpret_cast<uintptr_t>(g_md) + uint64_t{k.f.offset_lbas} * k.metadata_size);
       EXPECT_EQ(word.metadata_len, k.f.nlb * k.metadata_size);
@@ -93,6 +105,41 @@ TEST(CommandBuilderTest, OtherOpsAreBuiltPerSpec) {
   EXPECT_EQ(c.cdw10, 0u);
   EXPECT_EQ(c.cdw11, 2u);
   EXPECT_EQ(c.cdw12, 99u);
+  EXPECT_EQ(c.addr, 0u);
+  EXPECT_EQ(c.data_len, 0u);
+  EXPECT_EQ(c.cdw14, 0u);
+  // Write Zeroes with PRACT (the controller writes the PI) and the tags of a later fragment.
+  wz.cdw12_flags = 1u << 29;
+  wz.reftag = 7;
+  wz.apptag = 0x55;
+  wz.apptag_mask = 0xff;
+  b.Build(wz, Fragment{wz.slba + 10, 90, 10}, &c);
+  EXPECT_EQ(c.cdw12, 89u | 1u << 29);
+  EXPECT_EQ(c.cdw14, 17u);
+  EXPECT_EQ(c.cdw15, 0xff0055u);
+
+  // Verify: no data; PRCHK and FUA pass, the tags of the fragment.
+  Io vf = MakeIo(IoOp::kVerify, 5, 70000);
+  vf.cdw12_flags = 0x7u << 26 | kCdw12Fua;
+  vf.reftag = 5;
+  vf.apptag = 1;
+  b.Build(vf, Fragment{5 + 65536, 70000 - 65536, 65536}, &c);
+  EXPECT_EQ(c.opcode, kOpVerify);
+  EXPECT_EQ(c.nsid, 9u);
+  EXPECT_EQ(c.cdw10, 65541u);
+  EXPECT_EQ(c.cdw12, (70000u - 65536 - 1) | 0x7u << 26 | kCdw12Fua);
+  EXPECT_EQ(c.cdw14, 65541u);
+  EXPECT_EQ(c.cdw15, 1u);
+  EXPECT_EQ(c.addr, 0u);
+  EXPECT_EQ(c.data_len, 0u);
+  // Write Uncorrectable: the LBA count only (its CDW12 has no other field).
+  Io wu = MakeIo(IoOp::kWriteUncorrectable, 1ull << 32, 3);
+  wu.cdw12_flags = kCdw12Fua;
+  b.Build(wu, Fragment{wu.slba, wu.nlb, 0}, &c);
+  EXPECT_EQ(c.opcode, kOpWriteUncorrectable);
+  EXPECT_EQ(c.cdw10, 0u);
+  EXPECT_EQ(c.cdw11, 1u);
+  EXPECT_EQ(c.cdw12, 2u);
   EXPECT_EQ(c.addr, 0u);
   EXPECT_EQ(c.data_len, 0u);
 
@@ -148,8 +195,9 @@ TEST(CommandBuilderTest, OtherOpsAreBuiltPerSpec) {
 
 TEST(CommandBuilderTest, WhatMayModifyData) {
   Io io;
-  const IoOp modify[] = {IoOp::kWrite, IoOp::kWriteZeroes, IoOp::kDeallocate};
-  const IoOp keep[] = {IoOp::kRead, IoOp::kCompare, IoOp::kFlush};
+  const IoOp modify[] = {IoOp::kWrite, IoOp::kWriteZeroes, IoOp::kDeallocate,
+                         IoOp::kWriteUncorrectable};
+  const IoOp keep[] = {IoOp::kRead, IoOp::kCompare, IoOp::kFlush, IoOp::kVerify};
   for (IoOp op : modify) {
     io.op = op;
     EXPECT_TRUE(ModifiesData(io)) << IoOpName(op);

@@ -102,6 +102,37 @@ TEST(IdentifyTest, ExtendedLbaAndMetadata) {
   EXPECT_FALSE(ns->SameFormat(*sep));
 }
 
+// DPS: protection information type (bits 2:0) and location (bit 3) are part of the format:
+// paths that disagree on them would check or generate different tags for the same data.
+TEST(IdentifyTest, ProtectionInformationIsPartOfTheFormat) {
+  nvme_id_ns id = Ns(0x00, 12, 8);
+  id.dps = 0x9;  // type 1, first 8 bytes of the metadata
+  auto t1 = ParseIdNs(id, 1);
+  ASSERT_OK(t1);
+  EXPECT_EQ(t1->pi_type(), 1);
+  EXPECT_EQ(t1->dps, 0x9);
+  id.dps = 0x1;  // type 1, last bytes
+  auto last = ParseIdNs(id, 1);
+  id.dps = 0x0;
+  auto none = ParseIdNs(id, 1);
+  ASSERT_OK(last);
+  ASSERT_OK(none);
+  EXPECT_EQ(none->pi_type(), 0);
+  EXPECT_FALSE(t1->SameFormat(*last));
+  EXPECT_FALSE(t1->SameFormat(*none));
+  EXPECT_TRUE(t1->SameFormat(*t1));
+  id.dps = 0xf9;  // reserved bits 7:4 are not kept
+  EXPECT_EQ(ParseIdNs(id, 1)->dps, 0x9);
+}
+
+TEST(IdentifyTest, FdpSupportFromCtratt) {
+  nvme_id_ctrl ctrl;
+  memset(&ctrl, 0, sizeof(ctrl));
+  EXPECT_FALSE(ParseIdCtrl(ctrl)->fdp_supported());
+  ctrl.ctratt = htole32(1u << 19);
+  EXPECT_TRUE(ParseIdCtrl(ctrl)->fdp_supported());
+}
+
 TEST(IdentifyTest, AtomicWriteUnitFromAwupfOrNawupf) {
   nvme_id_ctrl ctrl;
   memset(&ctrl, 0, sizeof(ctrl));

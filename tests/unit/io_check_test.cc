@@ -74,6 +74,17 @@ TEST(IoCheckTest, SplitIoCountsItsCommands) {
   io.buf = nullptr;
   EXPECT_EQ(Check(io, p, &n), 0);
   EXPECT_EQ(n, 3u);
+  for (IoOp op : {IoOp::kVerify, IoOp::kWriteUncorrectable}) {  // the same, no buffer needed
+    io.op = op;
+    EXPECT_EQ(Check(io, p, &n), 0) << IoOpName(op);
+    EXPECT_EQ(n, 3u) << IoOpName(op);
+    io.nlb = 0;
+    EXPECT_EQ(Check(io, p, &n), -EINVAL) << IoOpName(op);
+    io.nlb = 30;
+    io.slba = kNsze - 1;
+    EXPECT_EQ(Check(io, p, &n), -ERANGE) << IoOpName(op);
+    io.slba = 10;
+  }
 }
 
 TEST(IoCheckTest, DeallocateRangesAndRawLengths) {

@@ -4,6 +4,7 @@
 #include "queue.h"
 
 #include <cerrno>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -771,6 +772,43 @@ TEST_F(QueueTest, SplitsAtMaxTransferAndCompletesOnce) {
   transport_->Complete(0, 0x2302);  // one part fails over
   Poll();
   EXPECT_EQ(d.calls, 0);
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_EQ(d.calls, 1);
+  EXPECT_EQ(d.res, 0);
+}
+
+// End-to-end protection across a split and a failover: each command of a split I/O carries the
+// reference tag of its own first LBA (type 1: the I/O's reftag + offset), the same application
+// tag and PRINFO bits; the command resent on the other path is the same bytes.
+TEST_F(QueueTest, SplitProtectedIoKeepsItsTagsPerFragmentAcrossFailover) {
+  QueueConfig cfg;
+  cfg.max_transfer_bytes = 8192;
+  Build(cfg);
+  Done d;
+  Io io = MakeRead(3, 40, &d);  // 16 + 16 + 8 LBAs
+  io.op = IoOp::kWrite;
+  io.cdw12_flags = 0x7u << 26;  // PRCHK guard, application and reference tag
+  io.reftag = 3;                // type 1: the first LBA's low 32 bits
+  io.apptag = 0xabcd;
+  io.apptag_mask = 0xffff;
+  ASSERT_EQ(queue_->Submit(&io), 0);
+  queue_->Flush();
+  ASSERT_EQ(transport_->inflight().size(), 3u);
+  for (const auto& s : transport_->inflight()) {
+    EXPECT_EQ(s.cmd.cdw14, s.cmd.cdw10) << "the fragment's reference tag is its first LBA";
+    EXPECT_EQ(s.cmd.cdw15, 0xffffabcdu);
+    EXPECT_EQ(s.cmd.cdw12 & ~0xffffu, 0x7u << 26);
+  }
+  const nvme_uring_cmd second = transport_->inflight()[1].cmd;
+  EXPECT_EQ(second.cdw14, 19u);
+  const int first_path = transport_->inflight()[1].path;
+  transport_->Complete(1, 0x2302);  // the middle fragment fails over
+  Poll();
+  ASSERT_EQ(transport_->inflight().size(), 3u);
+  const auto& resent = transport_->inflight().back();
+  EXPECT_NE(resent.path, first_path);
+  EXPECT_EQ(std::memcmp(&resent.cmd, &second, sizeof(second)), 0) << "a resend is the same command";
   transport_->CompleteAll(0);
   Poll();
   EXPECT_EQ(d.calls, 1);

@@ -80,6 +80,12 @@ TEST(SplitPlannerTest, WriteZeroesIgnoresTheTransferLimitButNotNoiob) {
   EXPECT_EQ(p.CountCommands(IoOp::kWriteZeroes, 0, kMaxNlb * 2 + 1), 3u);
   SplitPlanner q(512, 100, 4096);
   EXPECT_EQ(q.CountCommands(IoOp::kWriteZeroes, 50, 100), 2u);
+  // Verify and Write Uncorrectable move no data either.
+  for (IoOp op : {IoOp::kVerify, IoOp::kWriteUncorrectable}) {
+    EXPECT_EQ(p.MaxLbas(op), kMaxNlb) << IoOpName(op);
+    EXPECT_EQ(p.CountCommands(op, 0, kMaxNlb + 1), 2u) << IoOpName(op);
+    EXPECT_EQ(q.CountCommands(op, 50, 100), 2u) << IoOpName(op);
+  }
 }
 
 TEST(SplitPlannerTest, FollowsTheTransferLimitOfTheCurrentAssociations) {

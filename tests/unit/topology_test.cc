@@ -137,6 +137,51 @@ TEST_F(TopologyTest, ToleratesHalfDeletedControllers) {
   EXPECT_TRUE(ScanSysfsPaths().empty());
 }
 
+// Two descriptions of nsid 1 of one subsystem, same NGUID and format, on controllers nvme0/1.
+std::pair<PathDesc, PathDesc> TwoPaths() {
+  PathDesc a;
+  a.ng_path = "/dev/ng0n1";
+  a.ctrl_name = "nvme0";
+  a.key.subsysnqn = "nqn.test";
+  a.nsid = 1;
+  a.ns.nsid = 1;
+  a.ns.nsze = 16384;
+  a.ns.lba_size = 4096;
+  a.ns.nguid[0] = 1;
+  PathDesc b = a;
+  b.ng_path = "/dev/ng1n1";
+  b.ctrl_name = "nvme1";
+  return {a, b};
+}
+
+TEST(TopologyCheckTest, PathsMustAgreeOnFormatProtectionAndPlacement) {
+  auto [a, b] = TwoPaths();
+  EXPECT_EQ(PathMismatch(a, b), "");
+  b.ns.metadata_size = 8;
+  EXPECT_EQ(PathMismatch(a, b),
+            "/dev/ng1n1: LBA format differs: 4096+8 x 16384 vs 4096+0 x 16384 on /dev/ng0n1");
+  a.ns.metadata_size = 8;
+  b.ns.dps = 0x9;
+  EXPECT_EQ(PathMismatch(a, b),
+            "/dev/ng1n1: LBA format differs: 4096+8 PI type 1 (first bytes) x 16384 vs 4096+8 x "
+            "16384 on /dev/ng0n1");
+  a.ns.dps = 0x1;
+  EXPECT_NE(PathMismatch(a, b), "");  // same type, other location
+  a.ns.dps = 0x9;
+  EXPECT_EQ(PathMismatch(a, b), "");
+  b.ns.extended_lba = true;
+  EXPECT_NE(PathMismatch(a, b), "");
+  b.ns.extended_lba = false;
+  b.ctrl.ctratt = ControllerIdentity::kCtrattFdps;
+  EXPECT_EQ(PathMismatch(a, b),
+            "/dev/ng1n1: Flexible Data Placement supported on nvme1 but not supported on nvme0 "
+            "(/dev/ng0n1)");
+  a.ctrl.ctratt = ControllerIdentity::kCtrattFdps;
+  EXPECT_EQ(PathMismatch(a, b), "");
+  b.nsid = 2;
+  EXPECT_EQ(PathMismatch(a, b), "/dev/ng1n1 is nsid 2, /dev/ng0n1 is nsid 1");
+}
+
 TEST(TopologyCheckTest, GenericCharDevice) {
   EXPECT_EQ(CheckGenericCharDevice("/dev/null").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckGenericCharDevice("/etc/hostname").code(), absl::StatusCode::kInvalidArgument);
