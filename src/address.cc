@@ -27,6 +27,13 @@ std::string AddressField(std::string_view address, std::string_view key) {
 }
 
 bool SameTransportAddress(std::string_view a, std::string_view b) {
+  a = Trim(a);
+  b = Trim(b);
+  if (a.empty() || b.empty()) return false;
+  // A PCIe controller's sysfs address is its PCI function: a whole-string match. (Without this a
+  // deleted PCIe controller's path was reopened on the other controller: no traddr on either
+  // side compared equal. Seen in lab.pcie.)
+  if (AddressField(a, "traddr").empty() || AddressField(b, "traddr").empty()) return a == b;
   for (std::string_view key : {"traddr", "trsvcid"}) {
     if (AddressField(a, key) != AddressField(b, key)) return false;
   }

@@ -22,7 +22,7 @@ int CheckIo(const Io* io, uint64_t nsze, uint32_t depth, const SplitPlanner& pla
       [[fallthrough]];
     case IoOp::kWriteZeroes:
     case IoOp::kVerify:
-    case IoOp::kWriteUncorrectable:
+    case IoOp::kWriteUncorrectable:  // no data buffer
       if (io->nlb == 0) return -EINVAL;
       if (io->slba >= nsze || io->nlb > nsze - io->slba) return -ERANGE;
       *commands = planner.CountCommands(io->op, io->slba, io->nlb);

@@ -279,6 +279,20 @@ void PathMonitor::TryReopen(int i) {
     endpoint_present_[i] = true;
     return;
   }
+  {
+    // Never two paths through one controller: a path is a controller (an endpoint lookup that
+    // answers with another path's live controller is wrong, whatever made it so).
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t j = 0; j < slots_.size(); ++j) {
+      if (int(j) == i || slots_[j].ctl.ctrl != CtrlState::kLive) continue;
+      if (slots_[j].desc.ctrl_name == found->ctrl_name) {
+        MPLOG_WARN("path {}: the lookup for {} found {}, which is path {}'s controller; not used",
+                   i, key.address, found->ctrl_name, j);
+        endpoint_present_[i] = false;
+        return;
+      }
+    }
+  }
   const int fd = access_->Open(found->ng_path);
   std::lock_guard<std::mutex> lock(mu_);
   if (fd < 0) {

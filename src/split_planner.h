@@ -42,10 +42,14 @@ class SplitPlanner {
   uint32_t max_transfer_bytes() const { return max_transfer_bytes_; }
 
   // Returns the most LBAs one command of a read, write, compare or write zeroes may carry.
-  // Write Zeroes, Verify and Write Uncorrectable move no data: only their NLB field limits them.
-  uint32_t MaxLbas(IoOp op) const { return NoData(op) ? kMaxNlb : max_lbas_data_; }
-  static bool NoData(IoOp op) {
-    return op == IoOp::kWriteZeroes || op == IoOp::kVerify || op == IoOp::kWriteUncorrectable;
+  // Write Zeroes and Write Uncorrectable move no data: only their NLB field limits them. Verify
+  // moves none either, but controllers bound it by a Verify Size Limit (VSL, NVM Command Set
+  // Identify Controller; QEMU's default equals its MDTS and refuses more with Invalid Field, as
+  // lab.pcie saw): the engine does not read VSL, so it splits a Verify at the transfer limit,
+  // as a read of the same LBAs, which no controller we know bounds more tightly.
+  uint32_t MaxLbas(IoOp op) const { return Unbounded(op) ? kMaxNlb : max_lbas_data_; }
+  static bool Unbounded(IoOp op) {
+    return op == IoOp::kWriteZeroes || op == IoOp::kWriteUncorrectable;
   }
 
   // Returns true when the `nlb` (>= 1; 0 wraps to false) LBAs at `slba` of a read, write or
@@ -60,7 +64,7 @@ class SplitPlanner {
   uint32_t ForEachFragment(IoOp op, uint64_t slba, uint32_t nlb, Fn&& fn) const {
     NVME_MPATH_ASSERT(nlb != 0);
     NVME_MPATH_ASSERT(op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare ||
-                      NoData(op));
+                      op == IoOp::kVerify || Unbounded(op));
     const uint32_t max = MaxLbas(op);
     Fragment f{slba, 0, 0};
     uint32_t n = 0;

@@ -20,9 +20,11 @@ enum class IoOp : uint8_t {
   kDeallocate,   // NVMe Dataset Management (0x09) with AD: `buf` holds `nlb` nvme_dsm_range
   kCompare,      // NVMe Compare (0x05)
   kRaw,          // any I/O command: opcode and dwords from `raw`, never split
-  // Non-data commands over an LBA range, split like Write Zeroes (by the 16-bit NLB only):
-  kVerify,              // NVMe Verify (0x0C): reads and checks the LBAs (PI with PRCHK), no data
-  kWriteUncorrectable,  // NVMe Write Uncorrectable (0x04): later reads of the LBAs fail
+  // Non-data commands over an LBA range (no buffer):
+  kVerify,              // NVMe Verify (0x0C): reads and checks the LBAs (PI with PRCHK); split
+                        // as a read of the same LBAs (split_planner.h: the Verify Size Limit)
+  kWriteUncorrectable,  // NVMe Write Uncorrectable (0x04): later reads of the LBAs fail; split
+                        // like Write Zeroes, by the 16-bit NLB only
 };
 const char* IoOpName(IoOp op);
 

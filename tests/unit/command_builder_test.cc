@@ -119,16 +119,16 @@ TEST(CommandBuilderTest, OtherOpsAreBuiltPerSpec) {
   EXPECT_EQ(c.cdw15, 0xff0055u);
 
   // Verify: no data; PRCHK and FUA pass, the tags of the fragment.
-  Io vf = MakeIo(IoOp::kVerify, 5, 70000);
+  Io vf = MakeIo(IoOp::kVerify, 5, 700);
   vf.cdw12_flags = 0x7u << 26 | kCdw12Fua;
   vf.reftag = 5;
   vf.apptag = 1;
-  b.Build(vf, Fragment{5 + 65536, 70000 - 65536, 65536}, &c);
+  b.Build(vf, Fragment{5 + 256, 700 - 256, 256}, &c);
   EXPECT_EQ(c.opcode, kOpVerify);
   EXPECT_EQ(c.nsid, 9u);
-  EXPECT_EQ(c.cdw10, 65541u);
-  EXPECT_EQ(c.cdw12, (70000u - 65536 - 1) | 0x7u << 26 | kCdw12Fua);
-  EXPECT_EQ(c.cdw14, 65541u);
+  EXPECT_EQ(c.cdw10, 261u);
+  EXPECT_EQ(c.cdw12, (700u - 256 - 1) | 0x7u << 26 | kCdw12Fua);
+  EXPECT_EQ(c.cdw14, 261u);
   EXPECT_EQ(c.cdw15, 1u);
   EXPECT_EQ(c.addr, 0u);
   EXPECT_EQ(c.data_len, 0u);

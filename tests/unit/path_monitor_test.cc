@@ -468,6 +468,30 @@ TEST_F(PathMonitorTest, ReopenThatFindsAnotherNamespaceIsNotUsedAndNotLost) {
   EXPECT_TRUE(ps.Usable());
 }
 
+// A reopen that finds another path's live controller leaves the path closed: two paths through
+// one controller would make failover between them meaningless.
+TEST_F(PathMonitorTest, ReopenNeverUsesAnotherPathsController) {
+  Build();
+  monitor_->RefreshPath(0);
+  monitor_->RefreshPath(1);
+  access_.SetState("nvme0", CtrlState::kDeleting);
+  monitor_->RefreshPath(0);  // closed
+  PathDesc wrong = Desc(1);  // path 1's controller, answering for path 0's endpoint
+  wrong.key = Desc(0).key;
+  access_.reappeared.push_back(wrong);
+  clock_.Advance(kLostAfterNs);
+  monitor_->RefreshPath(0);
+  EXPECT_TRUE(access_.opened.empty());
+  EXPECT_EQ(table_->path(0).fd.load(), -1);
+  EXPECT_FALSE(table_->path(0).Usable());
+  EXPECT_TRUE(table_->path(1).Usable());
+  access_.reappeared[0] = Desc(0);  // its own controller, back under a new name
+  access_.reappeared[0].ctrl_name = "nvme5";
+  access_.reappeared[0].ng_path = "/dev/ng5n1";
+  monitor_->RefreshPath(0);
+  EXPECT_EQ(access_.opened, std::vector<std::string>{"/dev/ng5n1"});
+}
+
 TEST_F(PathMonitorTest, MarginalPathIsTrustedAfterThreeQuickGoodProbes) {
   Build();
   monitor_->RefreshPath(0);

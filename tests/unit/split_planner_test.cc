@@ -80,12 +80,13 @@ TEST(SplitPlannerTest, WriteZeroesIgnoresTheTransferLimitButNotNoiob) {
   EXPECT_EQ(p.CountCommands(IoOp::kWriteZeroes, 0, kMaxNlb * 2 + 1), 3u);
   SplitPlanner q(512, 100, 4096);
   EXPECT_EQ(q.CountCommands(IoOp::kWriteZeroes, 50, 100), 2u);
-  // Verify and Write Uncorrectable move no data either.
-  for (IoOp op : {IoOp::kVerify, IoOp::kWriteUncorrectable}) {
-    EXPECT_EQ(p.MaxLbas(op), kMaxNlb) << IoOpName(op);
-    EXPECT_EQ(p.CountCommands(op, 0, kMaxNlb + 1), 2u) << IoOpName(op);
-    EXPECT_EQ(q.CountCommands(op, 50, 100), 2u) << IoOpName(op);
-  }
+  // Write Uncorrectable moves no data either.
+  EXPECT_EQ(p.MaxLbas(IoOp::kWriteUncorrectable), kMaxNlb);
+  EXPECT_EQ(p.CountCommands(IoOp::kWriteUncorrectable, 0, kMaxNlb + 1), 2u);
+  EXPECT_EQ(q.CountCommands(IoOp::kWriteUncorrectable, 50, 100), 2u);
+  // Verify is bounded as a read of its LBAs (the controller's Verify Size Limit is not read).
+  EXPECT_EQ(p.MaxLbas(IoOp::kVerify), 8u);
+  EXPECT_EQ(p.CountCommands(IoOp::kVerify, 0, 17), 3u);
 }
 
 TEST(SplitPlannerTest, FollowsTheTransferLimitOfTheCurrentAssociations) {

@@ -182,6 +182,20 @@ TEST(TopologyCheckTest, PathsMustAgreeOnFormatProtectionAndPlacement) {
   EXPECT_EQ(PathMismatch(a, b), "/dev/ng1n1 is nsid 2, /dev/ng0n1 is nsid 1");
 }
 
+// A PCIe controller's address is its PCI function: only the same function is the same endpoint
+// (a reopen must never land on the other controller of a dual-port device).
+TEST(TopologyCheckTest, PcieEndpointsAreTheirPciFunction) {
+  const PathKey a{"nqn.q", "pcie", "0000:01:00.0", 0}, b{"nqn.q", "pcie", "0000:02:00.0", 1};
+  EXPECT_FALSE(a.SameEndpoint(b));
+  EXPECT_TRUE(a.SameEndpoint(PathKey{"nqn.q", "pcie", "0000:01:00.0\n", 5}));
+  EXPECT_FALSE(a.SameEndpoint(PathKey{"nqn.q", "pcie", "", 0}));
+  EXPECT_FALSE((PathKey{"nqn.q", "pcie", "", 0}).SameEndpoint(PathKey{"nqn.q", "pcie", "", 0}));
+  // Fabrics still compare by field, ignoring src_addr.
+  EXPECT_TRUE((PathKey{"n", "tcp", "traddr=1.2.3.4,trsvcid=4420,src_addr=9.9.9.9", 0})
+                  .SameEndpoint(PathKey{"n", "tcp", "traddr=1.2.3.4,trsvcid=4420", 0}));
+  EXPECT_FALSE(a.SameEndpoint(PathKey{"nqn.q", "tcp", "traddr=0000:01:00.0", 0}));
+}
+
 TEST(TopologyCheckTest, GenericCharDevice) {
   EXPECT_EQ(CheckGenericCharDevice("/dev/null").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckGenericCharDevice("/etc/hostname").code(), absl::StatusCode::kInvalidArgument);
