@@ -5,7 +5,8 @@
 #   scripts/setup.sh                 # as root; idempotent; a second run takes a few seconds
 #
 # Environment:
-#   NVME_MPATH_KERNEL=6.1|6.12   6.12 also adds the bookworm-backports suite (same mirror).
+#   NVME_MPATH_KERNEL=6.1|6.12   the lab kernel (bookworm-backports, same mirror, is always added:
+#                                6.12 and the PCIe lab's QEMU come from there)
 #   FIO_SRC_DIR=DIR              where the fio source tree goes (default: .deps/fio-src)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -67,7 +68,9 @@ ensure_backports() {
     "$uri" > /etc/apt/sources.list.d/nvme-mpath-backports.sources
   return 1
 }
-if [ "${NVME_MPATH_KERNEL:-6.1}" = 6.12 ]; then ensure_backports || need_update=1; fi
+# bookworm-backports: the 6.12 lab kernel, and the QEMU of the PCIe lab topology
+# (tests/lab/fetch-qemu.sh: downloaded and unpacked into the lab directory, never installed).
+ensure_backports || need_update=1
 
 stamp=/var/lib/apt/lists/.nvme-mpath-updated
 if [ ${#missing[@]} -gt 0 ] || [ $need_update = 1 ] || [ ! -f "$stamp" ]; then

@@ -55,6 +55,7 @@ export NVME_MPATH_BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 if [ "${CI:-}" = true ]; then export NVME_MPATH_LAB_REQUIRED=1; fi
 phase "lab kernels: $KERNELS"
 for k in $KERNELS; do NVME_MPATH_KERNEL=$k tests/lab/build-kernel.sh; done
+tests/lab/fetch-qemu.sh >/dev/null  # the PCIe topology's QEMU (bookworm-backports)
 phase "tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 900 "$@"
 if [ $# -eq 0 ] && [ "${NVME_MPATH_SANITIZE_STAGE:-1}" = 1 ]; then

@@ -3,12 +3,15 @@
 # PCIe subsystem, its namespace formats, and the engine's failover across a controller reset and
 # a hot-unplug + replug of a controller, with fio (mpath_nvme, randrw + verify crc32c,
 # round-robin over both controllers) on the plain namespace:
-#  1. topology: both controllers live, one ng per (controller, namespace); the formats the lab
+#  1. topology: the 4 controllers live, one ng per (controller, namespace); the formats the lab
 #     asked QEMU for (Identify Namespace): nsid 1 no metadata; 2 8-byte separate metadata, PI
-#     type 1; 3 8-byte extended LBAs; FDP supported by the controllers (CTRATT bit 19);
-#     nvme-mpath-ctl list shows each namespace with its two paths;
-#  2. a reset of controller 2 under I/O: done, live again; the engine saw it (errors, retries,
-#     requeues or failovers moved);
+#     type 1; 3 8-byte extended LBAs; FDP supported by the FDP subsystem's controllers (CTRATT
+#     bit 19) and not by the others; nvme-mpath-ctl list shows each namespace with its 2 paths;
+#  1b. the data path through the C API on the real (emulated) controllers (pcie_lab_test, a
+#     gtest binary): PI type 1 across a split, wrong tags refused, Verify; extended LBAs read
+#     back across a split; Write Uncorrectable and FUA; an FDP write lands on its handle;
+#  2. 3 resets of controller 2 under I/O, commands in flight on it: each done, live again; the
+#     engine keeps the path and sends it I/O (QEMU completes every command of a reset: below);
 #  3. device_del of controller 2 under I/O: gone from the guest; the engine saw the path go
 #     (not usable) while the other path's I/O count grew; device_add: back, the engine reopened
 #     it (usable) and sends it I/O again;
@@ -51,9 +54,9 @@ PY
 lab_paths | tee paths.txt
 
 # ---- 1. topology and formats -----------------------------------------------------------------
-for p in 1 2; do
+for p in 1 2 3 4; do
   DESC="controller $p ($(lab_ctrl $p)) is live"; check test "$(lab_state $p)" = live
-  for ns in $LAB_NSIDS; do DESC="controller $p nsid $ns: ng device $(lab_ng $p $ns)"; check test -c "$(lab_ng $p $ns)"; done
+  for ns in $(_lab_pcie_nsids $p); do DESC="controller $p nsid $ns: ng device $(lab_ng $p $ns)"; check test -c "$(lab_ng $p $ns)"; done
 done
 idns() {  # NG FIELD...: Identify Namespace fields, the in-use LBA format's ms and the extended bit
   nvme id-ns "$1" -o json | python3 -c "
@@ -61,21 +64,30 @@ import json, sys
 d = json.load(sys.stdin); f = d['flbas'] & 0xf
 print(d['lbafs'][f]['ms'], d['lbafs'][f]['ds'], (d['flbas'] >> 4) & 1, d['dps'] & 7)"
 }
-read -r ms1 ds1 ext1 pi1 < <(idns "$(lab_ng 1 1)")
-read -r ms2 ds2 ext2 pi2 < <(idns "$(lab_ng 1 2)")
-read -r ms3 ds3 ext3 pi3 < <(idns "$(lab_ng 1 3)")
+read -r ms1 ds1 ext1 pi1 <<< "$(idns "$(lab_ng 1 1)")"
+read -r ms2 ds2 ext2 pi2 <<< "$(idns "$(lab_ng 1 2)")"
+read -r ms3 ds3 ext3 pi3 <<< "$(idns "$(lab_ng 1 3)")"
 DESC="nsid 1: 4096-byte LBAs, no metadata, no PI (ms $ms1, lbads $ds1, pi $pi1)"; check test "$ms1 $ds1 $pi1" = "0 12 0"
 DESC="nsid 2: 8 bytes of separate metadata, PI type 1 (ms $ms2, extended $ext2, pi $pi2)"; check test "$ms2 $ext2 $pi2" = "8 0 1"
 DESC="nsid 3: 8 bytes of extended metadata (ms $ms3, extended $ext3)"; check test "$ms3 $ext3" = "8 1"
-ctratt=$(nvme id-ctrl "$(lab_ng 1 4)" -o json | python3 -c "import json,sys; print(json.load(sys.stdin)['ctratt'])")
-DESC="the controllers support FDP (CTRATT $ctratt, bit 19)"; check test $(( ctratt >> 19 & 1 )) -eq 1
+ctratt() { nvme id-ctrl "$1" -o json | python3 -c "import json,sys; print(json.load(sys.stdin)['ctratt'])"; }
+c3=$(ctratt "$(lab_ng 3 1)") c1=$(ctratt "$(lab_ng 1 1)")
+DESC="FDP: supported by the FDP subsystem's controllers (CTRATT $c3, bit 19), not the other's ($c1)"
+check test $(( c3 >> 19 & 1 )) -eq 1 -a $(( c1 >> 19 & 1 )) -eq 0
 "$CTL" list -o json > list.json; rc=$?
 DESC="nvme-mpath-ctl list: exit 0 ($rc); every namespace of the subsystem has its 2 paths"
 check python3 -c "
 import json; d = json.load(open('list.json'))
-ns = [n for s in d['subsystems'] if s['nqn'] == '$LAB_PCIE_NQN' for n in s['namespaces']]
-assert sorted(n['nsid'] for n in ns) == [1, 2, 3, 4], ns
-assert all(len(n['paths']) == 2 for n in ns), ns" && test $rc -eq 0
+def ns(nqn): return [n for s in d['subsystems'] if s['nqn'] == nqn for n in s['namespaces']]
+a, f = ns('$LAB_PCIE_NQN'), ns('$LAB_PCIE_FDP_NQN')
+assert sorted(n['nsid'] for n in a) == [1, 2, 3] and [n['nsid'] for n in f] == [1], (a, f)
+assert all(len(n['paths']) == 2 for n in a + f), (a, f)" && test $rc -eq 0
+
+# ---- 1b. the data path (C API) ----------------------------------------------------------------
+"$B/tests/integration/pcie_lab_test" --gtest_color=no > pcie_lab_test.log 2>&1; rc=$?
+sed 's/^/     /' pcie_lab_test.log | grep -E 'OK|FAILED|Failure|Expected|Which is|actual|error' | head -40
+DESC="pcie_lab_test: PI per fragment, extended LBAs, write uncorrectable + FUA, FDP placement (exit $rc)"
+check test $rc -eq 0
 
 # ---- fio on nsid 1, round-robin over both controllers ------------------------------------------
 A=$(lab_ng 1 1) O=$(lab_ng 2 1)
@@ -91,13 +103,21 @@ DESC="both controllers carry I/O ($(field s0.json "$A" ios) / $(field s0.json "$
 check test "$(field s0.json "$A" ios)" -gt 0 -a "$(field s0.json "$O" ios)" -gt 0
 
 # ---- 2. reset of controller 2 ----------------------------------------------------------------
-e0=$(field s0.json sum errors retries requeues failovers)
-DESC="fault: reset controller 2 under I/O"; check lab_reset 2
-DESC="controller 2 live again after the reset"; check lab_wait_state 2 live 30
-sleep 2; snap s1.json
-e1=$(field s1.json sum errors retries requeues failovers)
-DESC="the engine saw the reset: errors + retries + requeues + failovers $e0 -> $e1"
-check test "$e1" -gt "$e0"
+# The kernel's reset (reset_controller, synchronous: it returns once the controller was disabled
+# and enabled again) deletes the I/O queues; QEMU's controller then finishes every command it
+# holds before it deletes a queue (its Delete I/O SQ waits for each outstanding request), so
+# every command completes with success and the engine sees nothing: measured, 8 resets under
+# fio, with the namespace throttled to 400 IOPS so that commands wait in the controller (vm.sh):
+# errors, retries, requeues and failovers stayed 0. What is checked: commands were in flight on
+# controller 2 when it was reset, each reset was done and left it live, the engine kept the
+# path (usable, and it carries I/O after the resets), and fio saw no error (section 4).
+snap s0r.json; i0=$(field s0r.json "$O" inflight) rok=1
+for r in 1 2 3; do lab_reset 2 && lab_wait_state 2 live 30 || rok=0; done
+DESC="fault: 3 resets of controller 2 under I/O ($i0 commands in flight on it before), live again after each"
+check test $rok = 1 -a "$i0" -gt 0
+snap s1.json; o1=$(field s1.json "$O" ios); sleep 2; snap s1b.json; o1b=$(field s1b.json "$O" ios)
+DESC="the engine kept controller 2's path: usable, and it carries I/O after the resets ($o1 -> $o1b)"
+check test "$(field s1b.json "$O" usable)" = True -a "$o1b" -gt "$o1"
 
 # ---- 3. hot-unplug and replug of controller 2 ------------------------------------------------
 DESC="fault: device_del controller 2 under I/O (gone from the guest)"; check lab_unplug 2
@@ -105,11 +125,15 @@ sleep 2; snap s2.json; sleep 1; snap s3.json
 DESC="the engine saw the path go: $O not usable"; check test "$(field s3.json "$O" usable)" = False
 DESC="the other controller carries the I/O ($(field s2.json "$A" ios) -> $(field s3.json "$A" ios))"
 check test "$(field s3.json "$A" ios)" -gt "$(field s2.json "$A" ios)"
-DESC="fault: device_add controller 2 (its ng devices are back: $(lab_ng 2 1 || echo none))"; check lab_plug 2
+DESC="fault: device_add controller 2 (its ng devices are back)"; check lab_plug 2
+# The replugged controller may get another name (nvme1 came back as nvme4 in one run), so its
+# ng device too: the engine finds it by PCI address and the stats show the new ng.
+O2=$(lab_ng 2 1 || echo none)
+echo "     controller 2 is now $(lab_ctrl 2 || echo none), nsid 1 at $O2"
 ok=0
-for ((i = 0; i < 60; i++)); do snap s4.json && [ "$(field s4.json "$O" usable)" = True ] && { ok=1; break; }; sleep 0.5; done
-DESC="the engine reopened the replugged path within 30 s"; check test $ok = 1
-o4=$(field s4.json "$O" ios); sleep 2; snap s5.json; o5=$(field s5.json "$O" ios)
+for ((i = 0; i < 60; i++)); do snap s4.json && [ "$(field s4.json "$O2" usable 2>/dev/null)" = True ] && { ok=1; break; }; sleep 0.5; done
+DESC="the engine reopened the replugged path ($O -> $O2) within 30 s"; check test $ok = 1
+o4=$(field s4.json "$O2" ios); sleep 2; snap s5.json; o5=$(field s5.json "$O2" ios)
 DESC="the replugged path carries I/O again ($o4 -> $o5)"; check test "$o5" -gt "$o4"
 DESC="fio still ran through every fault (else its 120 s runtime is too short on this host)"; check kill -0 $fpid
 

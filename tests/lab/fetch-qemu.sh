@@ -2,8 +2,10 @@
 # fetch-qemu.sh — the QEMU of the PCIe lab topology: qemu-system-x86 from bookworm-backports
 # (10.x), fetched with apt-get download and unpacked with dpkg -x into the lab directory, never
 # installed: the TCP lab keeps Debian 12's own QEMU 7.2, and the PCIe lab gets what 7.2 lacks
-# (Flexible Data Placement in nvme-subsys, QEMU 8 and later). Its libraries are all Debian 12's.
-# Prints the directory holding bin/qemu-system-x86_64 and share/qemu (pass it as -L).
+# (Flexible Data Placement in nvme-subsys, QEMU 8 and later). Its libraries are all Debian 12's;
+# its BIOS is the backports seabios, copied into its data directory.
+# Prints the directory holding bin/qemu-system-x86_64, share/qemu (pass it as -L) and modules/
+# (pass it as QEMU_MODULE_DIR).
 #
 #   tests/lab/fetch-qemu.sh           # cached in $NVME_MPATH_LAB_DIR/qemu-bpo, keyed by version
 #
@@ -17,7 +19,9 @@ log() { echo "fetch-qemu: $*" >&2; }
 mkdir -p "$LAB/dl"
 exec 9>"$LAB/.qemu.lock" && flock 9
 have_cache() { [ -x "$OUT/bin/qemu-system-x86_64" ] && [ -f "$OUT/key" ]; }
-PKGS="qemu-system-x86 qemu-system-common qemu-system-data"
+# seabios too: with Debian 12's 1.16.2, QEMU 10's q35 spends 37 s in the BIOS before the kernel
+# runs (measured under TCG: 40.7 s to the kernel banner, 6.6 s with the backports 1.16.3).
+PKGS="qemu-system-x86 qemu-system-common qemu-system-data seabios"
 # The backports candidate of each package: "Version" of the bookworm-backports entry.
 bpo_version() {
   apt-cache madison "$1" 2>/dev/null | awk -F'|' '$3 ~ /bookworm-backports/ {gsub(/ /, "", $2); print $2; exit}'
@@ -50,9 +54,12 @@ rm -rf "$tmp"; trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/x" "$tmp/bin"
 for f in "${debs[@]}"; do dpkg -x "$f" "$tmp/x" || die "dpkg -x $f failed"; done
 cp "$tmp/x/usr/bin/qemu-system-x86_64" "$tmp/bin/"
+# Its own loadable modules (QEMU_MODULE_DIR): it refuses the system QEMU's ("Only modules from
+# the same build can be loaded").
+mv "$tmp/x/usr/lib/x86_64-linux-gnu/qemu" "$tmp/modules"
 mv "$tmp/x/usr/share/qemu" "$tmp/share-qemu"
+cp -f "$tmp/x/usr/share/seabios/"*.bin "$tmp/share-qemu/" || die "no seabios firmware in the packages"
 rm -rf "$tmp/x"; mkdir -p "$tmp/share"; mv "$tmp/share-qemu" "$tmp/share/qemu"
-# Its firmware links point at Debian 12's seabios/ipxe packages (installed by setup.sh).
 missing=$(ldd "$tmp/bin/qemu-system-x86_64" | awk '/not found/{print $1}' | paste -sd' ')
 [ -z "$missing" ] || die "QEMU $VER needs libraries this host lacks: $missing"
 "$tmp/bin/qemu-system-x86_64" -L "$tmp/share/qemu" -device nvme-subsys,help 2>&1 | grep -q 'fdp=' \

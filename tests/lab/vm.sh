@@ -15,9 +15,10 @@
 #
 # Options:
 #   --topology tcp|pcie  tcp (default): nvmet over NVMe/TCP, --ports paths. pcie: no nvmet; QEMU's
-#                   emulated NVMe subsystem (nvme-subsys) with 2 PCIe controllers on their own root
-#                   ports sharing 4 namespaces (tests/lab/pcie.sh: plain; 8-byte separate metadata
-#                   with PI type 1; 8-byte extended LBAs; FDP), run by the bookworm-backports QEMU
+#                   emulated NVMe: 2 subsystems (nvme-subsys) of 2 PCIe controllers each, every
+#                   controller on its own root port (tests/lab/pcie.sh: the first shares a plain
+#                   namespace, one with 8-byte separate metadata and PI type 1 and one with 8-byte
+#                   extended LBAs; the second an FDP namespace), run by the bookworm-backports QEMU
 #                   (tests/lab/fetch-qemu.sh); the guest drives the QEMU monitor for hot-plug
 #   --mp N|Y        nvme_core.multipath (default N; Y gives the kernel's native head)
 #   --ports N       target ports / paths, 1..4 (default 2)
@@ -86,6 +87,7 @@ QEMU_BIN=qemu-system-x86_64 QEMU_DATA=()
 if [ "$TOPO" = pcie ]; then
   QDIR=$("$HERE/fetch-qemu.sh") || skip "no QEMU with FDP for the PCIe topology (see fetch-qemu.sh's message above)"
   QEMU_BIN=$QDIR/bin/qemu-system-x86_64 QEMU_DATA=(-L "$QDIR/share/qemu")
+  export QEMU_MODULE_DIR=$QDIR/modules
   PORTS=2  # two controllers
 fi
 
@@ -167,24 +169,44 @@ case $RUN in *[,\ :]*) die "the lab directory '$LAB' must have no commas, colons
 APPEND="console=ttyS0 panic=-1 loglevel=4 mitigations=off nvme_core.multipath=$MP lab.run=$RUN"
 [ -n "$SHARE_ARG" ] && APPEND+=" lab.shares=$SHARE_ARG"
 # The PCIe topology (tests/lab/pcie.sh): a q35 machine, one root port per controller (hot-plug
-# goes through the port: device_del/device_add), one nvme-subsys with FDP, two controllers, four
-# shared namespaces on sparse images in the run directory, and the human monitor on a socket that
+# goes through the port: device_del/device_add), two nvme-subsys of two controllers each (the
+# controllers of one subsystem share its serial), shared namespaces on sparse images in the run
+# directory, and the human monitor on a socket that
 # a host-side relay drives for the guest (monitor_relay below).
 MACHINE=pc PCIE=()
 if [ "$TOPO" = pcie ]; then
   MACHINE=q35
-  PCIE=(-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
-        -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
-        -device "nvme-subsys,id=subsys0,nqn=${LAB_PCIE_NQN:-nqn.2026-12.io.nvme-mpath:pcie},fdp=on,fdp.nruh=8,fdp.nrg=1,fdp.runs=4M"
-        -device nvme,id=ctrl1,serial=mpath-pcie-1,subsys=subsys0,bus=rp1
-        -device nvme,id=ctrl2,serial=mpath-pcie-2,subsys=subsys0,bus=rp2
-        -monitor "unix:$RUN/monitor.sock,server=on,wait=off")
-  # nsid: extra nvme-ns properties (pcie.sh's LAB_PCIE_NS describes the same four)
-  declare -A NSPROPS=([1]="" [2]=",ms=8,mset=0,pi=1,pil=0" [3]=",ms=8,mset=1" [4]=",fdp.ruhs=0-3")
+  # QEMU names a subsystem nqn.2019-08.org.qemu:<nqn>. Two subsystems: FDP makes every namespace of its endurance group (QEMU: the subsystem) use
+  # one LBA format, so the FDP namespace has a subsystem of its own, with its own two controllers.
+  PCIE=(-monitor "unix:$RUN/monitor.sock,server=on,wait=off"
+        -device "nvme-subsys,id=subsys0,nqn=nvme-mpath-pcie"
+        -device "nvme-subsys,id=subsys1,nqn=nvme-mpath-pcie-fdp,fdp=on,fdp.nruh=8,fdp.nrg=1,fdp.runs=4M")
+  for c in 1 2 3 4; do
+    s=0 serial=mpath-pcie; [ $c -ge 3 ] && s=1 serial=mpath-pcie-fdp
+    PCIE+=(-device "pcie-root-port,id=rp$c,bus=pcie.0,chassis=$c,slot=$c"
+           -device "nvme,id=ctrl$c,serial=$serial,subsys=subsys$s,bus=rp$c")
+  done
+  # drive: subsystem, nsid, extra nvme-ns properties (pcie.sh describes the same namespaces). A
+  # shared namespace is given on its subsystem's first controller, attaches to every controller
+  # of the subsystem and lives on the subsystem (a controller's hot-unplug keeps it).
+  # A fixed UUID per namespace: the kernel ignores QEMU's namespace IDs (NVME_QUIRK_BOGUS_NID),
+  # the engine groups paths by them.
+  declare -A NSPROPS=([1]="0 1 " [2]="0 2 ,ms=8,mset=0,pi=1,pil=0" [3]="0 3 ,ms=8,mset=1" [4]="1 1 ,fdp.ruhs=0-3")
   for n in 1 2 3 4; do
+    read -r s nsid props <<< "${NSPROPS[$n]}"
     truncate -s "${LAB_NS_MB:-64}M" "$RUN/pcie-ns$n.img" || die "cannot create $RUN/pcie-ns$n.img"
-    PCIE+=(-blockdev "driver=file,filename=$RUN/pcie-ns$n.img,node-name=ns$n,cache.direct=off"
-           -device "nvme-ns,drive=ns$n,nsid=$n,shared=on,logical_block_size=4096,physical_block_size=4096${NSPROPS[$n]}")
+    if [ "$n" = 1 ]; then
+      # The plain namespace (the fio one) is throttled to LAB_PCIE_IOPS (400) IOPS, so that a
+      # queue depth's worth of commands waits inside the controller as on a real device: under
+      # TCG the unthrottled page-cache-backed controller completes each command before the
+      # guest can reset it, and 8 resets under fio aborted nothing (measured).
+      PCIE+=(-object "throttle-group,id=tg$n,x-iops-total=${LAB_PCIE_IOPS:-400}"
+             -blockdev "driver=file,filename=$RUN/pcie-ns$n.img,node-name=ns${n}f,cache.direct=off"
+             -blockdev "driver=throttle,throttle-group=tg$n,file=ns${n}f,node-name=ns$n")
+    else
+      PCIE+=(-blockdev "driver=file,filename=$RUN/pcie-ns$n.img,node-name=ns$n,cache.direct=off")
+    fi
+    PCIE+=(-device "nvme-ns,drive=ns$n,bus=ctrl$((s * 2 + 1)),nsid=$nsid,shared=on,uuid=7a2b3c4d-0000-4e5f-9a0b-1c2d3e4f5a0$n,logical_block_size=4096,physical_block_size=4096$props")
   done
 fi
 QEMU=("$QEMU_BIN" "${QEMU_DATA[@]}" -M "$MACHINE" "${ACCELARGS[@]}" -smp "$SMP" -m "$MEM" -no-reboot -nic none
@@ -202,7 +224,7 @@ monitor_relay() {
   while [ ! -f "$RUN/qemu.rc" ]; do
     for r in "$RUN"/monitor/req.*; do
       [ -f "$r" ] || continue
-      n=${r##*.}
+      n=${r#"$RUN/monitor/req."}
       /usr/bin/python3 "$HERE/hmp.py" "$RUN/monitor.sock" "$(cat "$r")" > "$RUN/monitor/rep.$n.tmp" 2>&1
       echo "rc=$?" >> "$RUN/monitor/rep.$n.tmp"
       rm -f "$r"; mv "$RUN/monitor/rep.$n.tmp" "$RUN/monitor/rep.$n"
