@@ -23,7 +23,8 @@ out=$(fio --enghelp=mpath_nvme 2>&1) || fail "fio --enghelp=mpath_nvme: $out"
 for opt in paths iopolicy preferred_path rr_min_io no_path_timeout cmd_timeout io_timeout \
            max_retries write_hold failback_delay ana_poll fixedbufs sqpoll sqpoll_idle stats_json \
            hipri hipri_force sqthread_poll_cpu readfua writefua registerfiles nonvectored cmd_type \
-           cmdprio_percentage cmdprio_class cmdprio cmdprio_bssplit uncached nowait force_async; do
+           cmdprio_percentage cmdprio_class cmdprio cmdprio_bssplit uncached nowait force_async \
+           pi_act pi_chk apptag apptag_mask md_per_io_size; do
   grep -q "^$opt[[:space:]]*:" <<<"$out" || fail "option $opt missing:"$'\n'"$out"
 done
 ok "fio lists all engine options"
@@ -50,6 +51,10 @@ details cmdprio "range: min=0, max=7$"
 details nonvectored "default: -1"
 details readfua "boolean" "default: 0"
 details writefua "boolean" "default: 0"
+details pi_act "boolean" "default: 1"
+details apptag "range: min=0, max=65535$" "default: 0x1234"
+details apptag_mask "range: min=0, max=65535$" "default: 0xffff"
+details md_per_io_size "default: 0"
 ok "fio shows the values, ranges and defaults (iopolicy's five policies, cmd_type=nvme, sqthread_poll alias)"
 
 # The job file: a real io_uring_cmd one (fio 3.33 knows every option but readfua/writefua) ...
@@ -88,6 +93,8 @@ refused rr_min_io=0 "rr_min_io: min value out of range: 0 (1 min)"
 refused readfua=2 "max value out of range: 2 (1 max)"
 refused cmdprio_class=4 "cmdprio_class: max value out of range"
 refused cmdprio_percentage=101 "cmdprio_percentage: max value out of range"
+refused apptag=0x10000 "apptag: max value out of range"
+refused apptag_mask=65536 "apptag_mask: max value out of range"
 for v in numa round-robin queue-depth active-passive latency; do
   out=$(fio --parse-only --name=x --ioengine=mpath_nvme --filename=/dev/ng0n1 --iopolicy=$v 2>&1) ||
     fail "--iopolicy=$v refused: $out"
@@ -115,11 +122,14 @@ at_init "force_async=4: not supported yet by mpath_nvme" --force_async=4
 at_init "sqthread_poll_cpu=0 without sqthread_poll (sqpoll): there is no SQ thread to pin" --sqthread_poll_cpu=0
 at_init "sqthread_poll_cpu=-1: not a CPU of this machine" --sqthread_poll --sqthread_poll_cpu=-1
 at_init "sqthread_poll_cpu=100000: not a CPU of this machine" --sqthread_poll --sqthread_poll_cpu=100000
+at_init "md_per_io_size=64: not supported yet by mpath_nvme" --md_per_io_size=64
+at_init 'pi_chk=GUARD,crc: "crc" is not one of GUARD, REFTAG, APPTAG' --pi_chk=GUARD,crc
 # Their defaults, set explicitly, and the always-on ones: the job gets as far as the file. (fio
 # 3.33 exits 0 when sizing fails in the job with create_serialize=0, io_uring_cmd alike: only
 # the message tells.)
 out=$(start --cmdprio_percentage=0 --cmdprio=0 --uncached=0 --nowait=0 --force_async=0 --registerfiles=0 \
-        --nonvectored=0 --cmd_type=nvme --readfua=1 --writefua=1 --sqthread_poll --sqthread_poll_cpu=0)
+        --nonvectored=0 --cmd_type=nvme --readfua=1 --writefua=1 --sqthread_poll --sqthread_poll_cpu=0 \
+        --pi_act=1 --pi_chk=GUARD,REFTAG,APPTAG --apptag=0x5a5a --apptag_mask=0xff00 --md_per_io_size=0)
 grep -q "mpath_nvme: /dev/null is not an NVMe generic char device" <<<"$out" || fail "defaults refused: $out"
 grep -q "io engine mpath_nvme init failed" <<<"$out" && fail "init failed: $out"
 ok "io_uring_cmd's options mpath_nvme lacks are refused when the job starts, their defaults accepted"

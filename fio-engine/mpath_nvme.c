@@ -44,6 +44,7 @@ struct mpath_data {
   nvme_mpath_engine* engine;
   nvme_mpath_queue* queue;
   struct nvme_mpath_ns_info ns;
+  struct mpath_pi pi; /* what each read and write carries for end-to-end protection */
   struct io_u** ring; /* completed io_us: [head, head + count) */
   unsigned int ring_size, head, count, reaped;
   struct io_u** pending; /* queued since the last commit (issue time, slat) */
@@ -183,6 +184,29 @@ static struct fio_option options[] = {
      .off1 = offsetof(struct mpath_options, writefua), .def = "0",
      .help = "Set FUA flag (force unit access) for all Write operations",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    /* End-to-end protection: io_uring_cmd's in fio releases after 3.33 (same names, types,
+     * defaults, ranges), without a metadata buffer (md_per_io_size only 0): docs/fio-engine.md. */
+    {.name = "md_per_io_size", .lname = "Separate Metadata Buffer Size per I/O", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, md_per_io_size), .def = "0",
+     .help = "Size of separate metadata buffer per I/O: only 0 (none) with mpath_nvme",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "pi_act", .lname = "Protection Information Action", .type = FIO_OPT_BOOL,
+     .off1 = offsetof(struct mpath_options, pi_act), .def = "1",
+     .help = "Protection Information Action bit (pi_act=1 or pi_act=0); on a namespace with PI, "
+             "only 1 (the controller generates and strips the PI)",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "pi_chk", .lname = "Protection Information Check", .type = FIO_OPT_STR_STORE,
+     .off1 = offsetof(struct mpath_options, pi_chk),
+     .help = "Control of Protection Information Checking (pi_chk=GUARD,REFTAG,APPTAG)",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "apptag", .lname = "Application Tag used in Protection Information", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, apptag), .def = "0x1234", .maxval = 0xffff,
+     .help = "Application Tag used in Protection Information field (Default: 0x1234)",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
+    {.name = "apptag_mask", .lname = "Application Tag Mask", .type = FIO_OPT_INT,
+     .off1 = offsetof(struct mpath_options, apptag_mask), .def = "0xffff", .maxval = 0xffff,
+     .help = "Application Tag Mask used with Application Tag (Default: 0xffff)",
+     .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "registerfiles", .lname = "Register file set", .type = FIO_OPT_STR_SET,
      .off1 = offsetof(struct mpath_options, registerfiles),
      .help = "Accepted for io_uring_cmd job files: mpath_nvme always registers its files",
@@ -296,6 +320,23 @@ static int check_block_sizes(struct thread_data* td, struct fio_file* f, unsigne
   return 0;
 }
 
+/* The namespace's metadata and protection against the job's pi_act/pi_chk/apptag options
+ * (mpath_opts_check_format); fills *pi for every read and write. Returns 0, or -EINVAL
+ * (logged). */
+static int check_format(struct thread_data* td, struct fio_file* f, nvme_mpath_engine* e,
+                        struct mpath_pi* pi) {
+  struct nvme_mpath_ns_format fmt;
+  char err[512];
+  int r = nvme_mpath_ns_format(e, &fmt);
+  if (r < 0) return r;
+  if (mpath_opts_check_format(td->eo, fmt.metadata_size, fmt.extended, fmt.pi_type, f->file_name,
+                              pi, err, sizeof(err)) < 0) {
+    log_err("mpath_nvme: %s\n", err);
+    return -EINVAL;
+  }
+  return 0;
+}
+
 static int mpath_get_file_size(struct thread_data* td, struct fio_file* f) {
   nvme_mpath_engine* e;
   struct nvme_mpath_ns_info ns;
@@ -312,6 +353,10 @@ static int mpath_get_file_size(struct thread_data* td, struct fio_file* f) {
   r = open_engine(td, f, 1, &e);
   if (r < 0) return -r;
   r = nvme_mpath_ns_info(e, &ns);
+  if (r == 0) {
+    struct mpath_pi pi;
+    r = check_format(td, f, e, &pi);
+  }
   nvme_mpath_close(e);
   if (r < 0) return -r;
   if (check_block_sizes(td, f, ns.lba_size) < 0) return EINVAL;
@@ -376,8 +421,10 @@ static int mpath_open_file(struct thread_data* td, struct fio_file* f) {
   }
   nvme_mpath_ns_info(md->engine, &md->ns);
   md->lba_shift = (unsigned)__builtin_ctz(md->ns.lba_size);
-  /* Every I/O a whole number of LBAs, or the job stops here, before any I/O. */
-  r = check_block_sizes(td, f, md->ns.lba_size);
+  /* A metadata format the job can run on and every I/O a whole number of LBAs, or the job stops
+   * here, before any I/O. */
+  r = check_format(td, f, md->engine, &md->pi);
+  if (r == 0) r = check_block_sizes(td, f, md->ns.lba_size);
   if (r < 0) {
     /* The error makes the job fail (without it fio would end it quietly with no file); with
      * direct=1 fio adds "destination does not support O_DIRECT" for any EINVAL here. The file
@@ -532,6 +579,10 @@ static enum fio_q_status mpath_queue(struct thread_data* td, struct io_u* io_u) 
       if (o->fixedbufs) io->buf_index = 0;
       /* readfua/writefua: Force Unit Access (CDW12 bit 30), as io_uring_cmd sets it. */
       if (io_u->ddir == DDIR_READ ? o->readfua : o->writefua) io->flags |= NVME_MPATH_IO_FUA;
+      /* pi_act/pi_chk/apptag/apptag_mask on a namespace with PI (mpath_opts_check_format). */
+      io->cdw12 = md->pi.cdw12;
+      io->cdw15 = md->pi.cdw15;
+      if (md->pi.reftag_is_lba) io->cdw14 = (uint32_t)io->slba;
       break;
     case DDIR_TRIM:
       m->range.cattr = 0;

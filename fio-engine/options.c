@@ -229,6 +229,19 @@ int mpath_opts_check_init(const struct mpath_options* o, int ncpu, char* err, si
   if (o->force_async)
     return fail(err, errlen, "force_async=%u: not supported yet by mpath_nvme (IOSQE_ASYNC every N commands)",
                 o->force_async);
+  if (o->md_per_io_size)
+    return fail(err, errlen, "md_per_io_size=%u: not supported yet by mpath_nvme (metadata buffers from fio); "
+                "a namespace with 8-byte protection information runs with pi_act=1 and no metadata buffer",
+                o->md_per_io_size);
+  {
+    unsigned int bits;
+    const int r = mpath_opts_pi_chk(o->pi_chk, &bits, err, errlen);
+    if (r < 0) return r;
+  }
+  /* fio's maxval stops them first; checked anyway, the struct may come from elsewhere. */
+  if (o->apptag > 0xffff) return fail(err, errlen, "apptag=%u: at most 0xffff (16 bits)", o->apptag);
+  if (o->apptag_mask > 0xffff)
+    return fail(err, errlen, "apptag_mask=%u: at most 0xffff (16 bits)", o->apptag_mask);
   /* File I/O flags: an NVMe command has no page cache to skip and no RWF_NOWAIT. */
   if (o->uncached)
     return fail(err, errlen, "uncached=%u: not supported by mpath_nvme: RWF_UNCACHED is for buffered file I/O, "
@@ -280,5 +293,75 @@ int mpath_opts_check_bs(const struct mpath_bs_dir dirs[3], int bs_unaligned, uns
   if (what[0] != '\0')
     return fail(err, errlen, "%s: block size must be a multiple of the LBA data size (%u bytes): %s",
                 file != NULL ? file : "(no file)", lba_size, what);
+  return 0;
+}
+
+int mpath_opts_pi_chk(const char* s, unsigned int* bits, char* err, size_t errlen) {
+  static const struct {
+    const char* word;
+    unsigned int bit;
+  } kWords[] = {{"GUARD", MPATH_OPTS_PRCHK_GUARD},
+                {"REFTAG", MPATH_OPTS_PRCHK_REFTAG},
+                {"APPTAG", MPATH_OPTS_PRCHK_APPTAG}};
+  struct shown a, b;
+  unsigned int out = 0;
+  const char* p = s;
+  *bits = 0;
+  if (!given(s)) return 0;
+  for (;;) {
+    const char* end = strchr(p, ',');
+    const size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+    size_t i;
+    for (i = 0; i < sizeof(kWords) / sizeof(kWords[0]); i++)
+      if (strlen(kWords[i].word) == n && !memcmp(kWords[i].word, p, n)) break;
+    if (i == sizeof(kWords) / sizeof(kWords[0]))
+      return fail(err, errlen, "pi_chk=%s: \"%s\" is not one of GUARD, REFTAG, APPTAG (comma-separated)",
+                  show(&a, s, strlen(s)), show(&b, p, n));
+    if (out & kWords[i].bit)
+      return fail(err, errlen, "pi_chk=%s: %s given twice", show(&a, s, strlen(s)), kWords[i].word);
+    out |= kWords[i].bit;
+    if (end == NULL) break;
+    p = end + 1;
+  }
+  *bits = out;
+  return 0;
+}
+
+int mpath_opts_check_format(const struct mpath_options* o, unsigned int metadata_size, int extended,
+                            int pi_type, const char* file, struct mpath_pi* pi, char* err,
+                            size_t errlen) {
+  unsigned int prchk;
+  int r;
+  if (err != NULL && errlen > 0) err[0] = '\0';
+  if (file == NULL) file = "(no file)";
+  memset(pi, 0, sizeof(*pi));
+  if (metadata_size == 0) return 0;
+  if (extended)
+    return fail(err, errlen,
+                "%s: formatted with %u bytes of metadata per LBA interleaved with the data (extended "
+                "LBAs): mpath_nvme moves no metadata between fio and the device (md_per_io_size); use a "
+                "namespace without metadata, or one with 8 bytes of separate protection information",
+                file, metadata_size);
+  if (pi_type == 0)
+    return fail(err, errlen,
+                "%s: formatted with %u bytes of separate metadata per LBA and no protection information: "
+                "mpath_nvme moves no metadata between fio and the device (md_per_io_size); use a "
+                "namespace without metadata", file, metadata_size);
+  if (metadata_size != 8)
+    return fail(err, errlen,
+                "%s: protection information type %d in %u bytes of metadata per LBA: the bytes beside the "
+                "PI would need a metadata buffer (md_per_io_size), which mpath_nvme has not; 8 bytes "
+                "(the PI alone) run with pi_act=1", file, pi_type, metadata_size);
+  if (!o->pi_act)
+    return fail(err, errlen,
+                "%s: pi_act=0 on a namespace with protection information (type %d): fio would have to "
+                "supply the PI in a metadata buffer (md_per_io_size), which mpath_nvme has not; use "
+                "pi_act=1 (the controller generates the PI on writes and strips it on reads)",
+                file, pi_type);
+  r = mpath_opts_pi_chk(o->pi_chk, &prchk, err, errlen);
+  if (r < 0) return r;
+  pi->cdw12 = MPATH_OPTS_PRACT | prchk;
+  pi->cdw15 = (o->apptag_mask & 0xffffu) << 16 | (o->apptag & 0xffffu);
+  pi->reftag_is_lba = pi_type == 1 || pi_type == 2;
   return 0;
 }

@@ -42,6 +42,14 @@ struct mpath_options {
   unsigned int sqpoll_cpu_set; /* 1: sqthread_poll_cpu= was given */
   unsigned int readfua;        /* FUA on every read (fio after 3.33 has these two) */
   unsigned int writefua;       /* FUA on every write */
+  /* End-to-end protection, io_uring_cmd's in fio releases after 3.33 (same names, types,
+   * defaults): checked when the job starts (pi_chk's words, md_per_io_size) and when the file
+   * opens (against the namespace's format: mpath_opts_check_format). */
+  unsigned int pi_act;         /* PRACT: the controller generates (writes) and strips (reads) the PI; default 1 */
+  char* pi_chk;                /* PRCHK: "GUARD", "REFTAG", "APPTAG", comma-separated; NULL: none */
+  unsigned int apptag;         /* the application tag, default 0x1234 */
+  unsigned int apptag_mask;    /* its mask, default 0xffff */
+  unsigned int md_per_io_size; /* a metadata buffer per I/O: only 0 (none) here */
   /* Accepted, nothing to do: */
   unsigned int registerfiles;  /* the engine always registers its files with the ring */
   int nonvectored;             /* commands are always non-vectored (NVME_URING_CMD_IO) */
@@ -116,8 +124,9 @@ int mpath_opts_build(const struct mpath_options* o, const char* file_name, const
 
 /* Checks, when the job starts (fio's .init), what does not depend on the device: the options
  * io_uring_cmd has and mpath_nvme takes only at their defaults (cmdprio_percentage,
- * cmdprio_class, cmdprio, cmdprio_bssplit, uncached, nowait, force_async: a job that sets one
- * needs what it asks for, so it fails here rather than run without it), cmd_type (nvme only),
+ * cmdprio_class, cmdprio, cmdprio_bssplit, uncached, nowait, force_async, md_per_io_size: a
+ * job that sets one needs what it asks for, so it fails here rather than run without it),
+ * pi_chk's words, apptag and apptag_mask at most 0xffff, cmd_type (nvme only),
  * sqthread_poll_cpu (a CPU below `ncpu`, get_nprocs_conf(), and only with sqpoll /
  * sqthread_poll: io_uring_cmd ignores it without, mpath_nvme refuses rather than drop it).
  * Returns 0, or -EINVAL with a one-line message in err naming the option. */
@@ -126,6 +135,39 @@ int mpath_opts_check_init(const struct mpath_options* o, int ncpu, char* err, si
 /* The CPU sqthread_poll_cpu= asks for, for nvme_mpath_queue_options.sqpoll_cpu: -1 when not
  * given (after mpath_opts_check_init accepted `o`). */
 int mpath_opts_sqpoll_cpu(const struct mpath_options* o);
+
+/* PRINFO (CDW12 bits 29:26), as NVMe and io_uring_cmd name them. */
+#define MPATH_OPTS_PRACT (1u << 29)
+#define MPATH_OPTS_PRCHK_GUARD (1u << 28)
+#define MPATH_OPTS_PRCHK_APPTAG (1u << 27)
+#define MPATH_OPTS_PRCHK_REFTAG (1u << 26)
+
+/* pi_chk= to PRCHK bits: comma-separated words GUARD, REFTAG, APPTAG (each at most once, as
+ * fio's documentation writes them); NULL or "" is none. Returns 0 and the bits in *bits, or
+ * -EINVAL with a message naming the word. */
+int mpath_opts_pi_chk(const char* s, unsigned int* bits, char* err, size_t errlen);
+
+/* What every read and write of a job carries for end-to-end protection. */
+struct mpath_pi {
+  unsigned int cdw12;   /* PRACT | PRCHK bits, or 0 */
+  unsigned int cdw15;   /* apptag_mask << 16 | apptag, or 0 */
+  int reftag_is_lba;    /* 1: CDW14 (the initial reference tag) is the low 32 bits of the SLBA
+                           (PI types 1 and 2; the library adds each fragment's offset) */
+};
+
+/* Checks, when the file opens, the job's protection options against the namespace's format
+ * (nvme_mpath_ns_format: metadata bytes per LBA, extended or separate, PI type) and fills *pi.
+ * mpath_nvme moves no metadata between fio and the device (md_per_io_size is 0), so:
+ *   no metadata: accepted, *pi all 0 (io_uring_cmd ignores its PI options there too);
+ *   extended metadata, or separate metadata without PI: refused (the buffers would need it);
+ *   PI in 8 bytes of separate metadata (16-bit guard: the PI is all the metadata) with
+ *   pi_act=1: accepted: PRACT, pi_chk's PRCHK, the tags; the controller makes and strips the PI;
+ *   PI with pi_act=0 or with more metadata than the PI: refused (fio would have to supply the
+ *   PI or the rest of the metadata).
+ * `file` names the device in the message. Returns 0, or -EINVAL with one line in err. */
+int mpath_opts_check_format(const struct mpath_options* o, unsigned int metadata_size, int extended,
+                            int pi_type, const char* file, struct mpath_pi* pi, char* err,
+                            size_t errlen);
 
 /* The block sizes of one data direction (read, write, trim) as fio resolved them: min_bs,
  * max_bs (bs=, bsrange=, bssplit='s extremes), ba (blockalign=, fio's default: min_bs), and the

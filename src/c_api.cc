@@ -288,6 +288,21 @@ NVME_MPATH_API int nvme_mpath_ns_info(const nvme_mpath_engine* e, struct nvme_mp
   });
 }
 
+NVME_MPATH_API int nvme_mpath_ns_format(const nvme_mpath_engine* e, struct nvme_mpath_ns_format* out) {
+  if (e == nullptr || out == nullptr) return -EINVAL;
+  return Guard([&] {
+    const auto& i = e->engine->info();
+    memset(out, 0, sizeof(*out));
+    out->lba_data_size = i.lba_size;
+    out->extended = i.extended_metadata_size > 0 ? 1 : 0;
+    out->metadata_size = out->extended ? i.extended_metadata_size : i.metadata_size;
+    out->pi_type = i.pi_type;
+    out->pi_first = i.pi_first ? 1 : 0;
+    out->fdp = i.fdp ? 1 : 0;
+    return 0;
+  });
+}
+
 NVME_MPATH_API int64_t nvme_mpath_atomic_write_bytes(const nvme_mpath_engine* e) {
   if (e == nullptr) return -EINVAL;
   return int64_t(e->engine->info().atomic_write_bytes);

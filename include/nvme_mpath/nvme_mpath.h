@@ -122,6 +122,22 @@ struct nvme_mpath_ns_info {
   char uuid[37];
 };
 NVME_MPATH_API int nvme_mpath_ns_info(const nvme_mpath_engine* e, struct nvme_mpath_ns_info* out);
+/* API 3. The namespace's LBA format beyond nvme_mpath_ns_info (Identify Namespace FLBAS, the
+ * LBA format's MS, DPS), the same on every path (checked at open: a path that differs is
+ * refused). Later levels fill `reserved` (0 until then), so the struct keeps its size. */
+struct nvme_mpath_ns_format {
+  uint32_t lba_data_size;  /* data bytes per LBA (ns_info's lba_size) */
+  uint32_t metadata_size;  /* metadata bytes per LBA, separate or extended; 0: none */
+  uint8_t extended;        /* 1: the metadata follows each LBA's data in the data buffer
+                              (which holds nlb * (lba_data_size + metadata_size) bytes); 0: in
+                              nvme_mpath_io.md (nlb * metadata_size bytes) */
+  uint8_t pi_type;         /* end-to-end protection: 0 none, 1-3 the PI type */
+  uint8_t pi_first;        /* 1: the PI is the first bytes of each LBA's metadata, 0: the last */
+  uint8_t fdp;             /* 1: the controllers support Flexible Data Placement (CTRATT 19) */
+  uint32_t reserved[6];
+};
+/* Fills *out. Returns 0, or -EINVAL for a NULL engine or out. */
+NVME_MPATH_API int nvme_mpath_ns_format(const nvme_mpath_engine* e, struct nvme_mpath_ns_format* out);
 /* Returns how many bytes a write is guaranteed to land atomically across a power failure when it
  * is aligned to its own size and that size is a power of two: Identify Controller AWUPF + 1 LBAs,
  * or Identify Namespace NAWUPF + 1 when NSFEAT bit 1 says the namespace has its own (capped by its

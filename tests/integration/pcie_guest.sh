@@ -2,7 +2,7 @@
 # pcie_guest.sh — runs in the PCIe lab (tests/lab/vm.sh --topology pcie): the dual-controller
 # PCIe subsystem, its namespace formats, and the engine's failover across a controller reset and
 # a hot-unplug + replug of a controller, with fio (mpath_nvme, randrw + verify crc32c,
-# round-robin over both controllers) on the plain namespace:
+# round-robin over both controllers) on the PI type 1 namespace with every PI check:
 #  1. topology: the 4 controllers live, one ng per (controller, namespace); the formats the lab
 #     asked QEMU for (Identify Namespace): nsid 1 no metadata; 2 8-byte separate metadata, PI
 #     type 1; 3 8-byte extended LBAs; FDP supported by the FDP subsystem's controllers (CTRATT
@@ -10,6 +10,9 @@
 #  1b. the data path through the C API on the real (emulated) controllers (pcie_lab_test, a
 #     gtest binary): PI type 1 across a split, wrong tags refused, Verify; extended LBAs read
 #     back across a split; Write Uncorrectable and FUA; an FDP write lands on its handle;
+#  1c. fio's PI options (pi_act, pi_chk, apptag, apptag_mask) on nsid 2: a write read back with
+#     every check; the wrong apptag fails the reads (the checks reach the controller); what
+#     needs a metadata buffer from fio (pi_act=0 there, the extended-LBA namespace) is refused;
 #  2. 3 resets of controller 2 under I/O, commands in flight on it: each done, live again; the
 #     engine keeps the path and sends it I/O (QEMU completes every command of a reset: below);
 #  3. device_del of controller 2 under I/O: gone from the guest; the engine saw the path go
@@ -89,11 +92,41 @@ sed 's/^/     /' pcie_lab_test.log | grep -E 'OK|FAILED|Failure|Expected|Which i
 DESC="pcie_lab_test: PI per fragment, extended LBAs, write uncorrectable + FUA, FDP placement (exit $rc)"
 check test $rc -eq 0
 
-# ---- fio on nsid 1, round-robin over both controllers ------------------------------------------
-A=$(lab_ng 1 1) O=$(lab_ng 2 1)
+# ---- fio and protection information (nsid 2, PI type 1) ----------------------------------------
+# io_uring_cmd's PI options (fio after 3.33): pi_act=1, the controller generates and strips the
+# PI; pi_chk, it checks guard, reference tag (the LBA) and application tag on every read.
+PI="--pi_act=1 --pi_chk=GUARD,REFTAG,APPTAG --apptag=0x5a5a --apptag_mask=0xffff"
+pfio() {  # NAME NG [fio args...]: a short mpath_nvme job on both paths; its log in NAME.log
+  local n=$1 ng=$2; shift 2
+  fio --name="$n" --ioengine=mpath_nvme --filename="$ng" --direct=1 --bs=4k --iodepth=4 \
+    --iopolicy=round-robin "$@" > "$n.log" 2>&1
+}
+P2=$(lab_ng 1 2)
+pfio piw "$P2" --rw=write --offset=40m --size=1m $PI; rc=$?
+DESC="fio writes 1 MiB with the PI options on nsid 2 (exit $rc)"; check test $rc -eq 0
+pfio pir "$P2" --rw=read --offset=40m --size=1m $PI; rc=$?
+DESC="... and reads it back with every PI check (exit $rc)"; check test $rc -eq 0
+# The proof that pi_chk reaches the controller: the wrong application tag fails every read
+# (End-to-end Application Tag Check Error, 0x283, the same on either path: not failed over).
+pfio pibad "$P2" --rw=read --offset=40m --size=1m --pi_act=1 --pi_chk=APPTAG --apptag=0x1111; rc=$?
+grep -E "err=|error" pibad.log | head -3 | sed 's/^/     /'
+DESC="a read with the wrong apptag fails (exit $rc, an I/O error in its log)"
+check bash -c "[ $rc -ne 0 ] && grep -qE 'err= *(5|EIO)|Input/output error' pibad.log"
+# What mpath_nvme cannot run without a metadata buffer from fio is refused at open, named.
+pfio piact0 "$P2" --rw=read --size=1m --pi_act=0; rc=$?
+DESC="pi_act=0 on the PI namespace: refused before any I/O (exit $rc)"
+check bash -c "[ $rc -ne 0 ] && grep -q 'pi_act=0 on a namespace with protection information' piact0.log"
+pfio ext "$(lab_ng 1 3)" --rw=read --size=1m; rc=$?
+DESC="the extended-LBA namespace: refused before any I/O (exit $rc)"
+check bash -c "[ $rc -ne 0 ] && grep -q 'extended LBAs' ext.log"
+
+# ---- fio verify on nsid 2 with every PI check, round-robin over both controllers ---------------
+# At 8-40 MiB: pcie_lab_test wrote LBAs 1000-1511 (3.9-5.9 MiB) with another application tag,
+# which every read of them with apptag 0x5a5a would (rightly) fail.
+A=$(lab_ng 1 2) O=$(lab_ng 2 2)
 rm -f /dev/shm/nvme-mpath.*
-NVME_MPATH_LOG=info fio --name=$JOB --ioengine=mpath_nvme --filename="$A" --direct=1 \
-  --rw=randrw --bs=4k --iodepth=16 --size=32m --verify=crc32c --verify_backlog=64 \
+NVME_MPATH_LOG=info fio --name=$JOB --ioengine=mpath_nvme --filename="$A" --direct=1 $PI \
+  --rw=randrw --bs=4k --iodepth=16 --offset=8m --size=32m --verify=crc32c --verify_backlog=64 \
   --runtime=120 --time_based --iopolicy=round-robin --stats_json="$OUT/$JOB.json" > $JOB.log 2>&1 &
 fpid=$!
 for ((i = 0; i < 300; i++)); do "$CTL" stats --name $JOB > /dev/null 2>&1 && break; sleep 0.1; done
@@ -128,8 +161,8 @@ check test "$(field s3.json "$A" ios)" -gt "$(field s2.json "$A" ios)"
 DESC="fault: device_add controller 2 (its ng devices are back)"; check lab_plug 2
 # The replugged controller may get another name (nvme1 came back as nvme4 in one run), so its
 # ng device too: the engine finds it by PCI address and the stats show the new ng.
-O2=$(lab_ng 2 1 || echo none)
-echo "     controller 2 is now $(lab_ctrl 2 || echo none), nsid 1 at $O2"
+O2=$(lab_ng 2 2 || echo none)
+echo "     controller 2 is now $(lab_ctrl 2 || echo none), nsid 2 at $O2"
 ok=0
 for ((i = 0; i < 60; i++)); do snap s4.json && [ "$(field s4.json "$O2" usable 2>/dev/null)" = True ] && { ok=1; break; }; sleep 0.5; done
 DESC="the engine reopened the replugged path ($O -> $O2) within 30 s"; check test $ok = 1

@@ -195,11 +195,11 @@ if [ "$TOPO" = pcie ]; then
   for n in 1 2 3 4; do
     read -r s nsid props <<< "${NSPROPS[$n]}"
     truncate -s "${LAB_NS_MB:-64}M" "$RUN/pcie-ns$n.img" || die "cannot create $RUN/pcie-ns$n.img"
-    if [ "$n" = 1 ]; then
-      # The plain namespace (the fio one) is throttled to LAB_PCIE_IOPS (400) IOPS, so that a
-      # queue depth's worth of commands waits inside the controller as on a real device: under
-      # TCG the unthrottled page-cache-backed controller completes each command before the
-      # guest can reset it, and 8 resets under fio aborted nothing (measured).
+    if [ "$n" = 2 ]; then
+      # The PI namespace (fio's under faults) is throttled to LAB_PCIE_IOPS (400) IOPS, so that a
+      # queue depth's worth of commands waits inside the controller when a fault hits, as on a
+      # real device (unthrottled, under TCG, the page-cache-backed controller has finished
+      # nearly every command before the guest looks). pcie_guest.sh checks they were in flight.
       PCIE+=(-object "throttle-group,id=tg$n,x-iops-total=${LAB_PCIE_IOPS:-400}"
              -blockdev "driver=file,filename=$RUN/pcie-ns$n.img,node-name=ns${n}f,cache.direct=off"
              -blockdev "driver=throttle,throttle-group=tg$n,file=ns${n}f,node-name=ns$n")

@@ -239,6 +239,7 @@ class FakeEngine final : public nvme_mpath::Engine {
  public:
   explicit FakeEngine(bool head) { info_.head_mode = head; }
   const nvme_mpath::NamespaceInfo& info() const override { return info_; }
+  nvme_mpath::NamespaceInfo& mutable_info() { return info_; }
   const nvme_mpath::EngineOptions& options() const override { return opts_; }
   absl::StatusOr<std::unique_ptr<nvme_mpath::Queue>> CreateQueue(const nvme_mpath::QueueOptions&) override {
     return absl::UnimplementedError("fake");
@@ -301,6 +302,42 @@ TEST(CApiTest, SetPathEnabledReachesTheEngineAndPathStatsShowsIt) {
   nvme_mpath_engine* head = nvme_mpath::internal::CApiWrapEngine(std::make_unique<FakeEngine>(true));
   EXPECT_EQ(nvme_mpath_set_path_enabled(head, "/dev/ng0n1", 0), -EOPNOTSUPP);
   nvme_mpath_close(head);
+}
+
+// The C view of the LBA format: separate metadata with PI, then extended metadata (its size
+// from extended_metadata_size, never from the separate one).
+TEST(CApiTest, NsFormatReportsSeparateAndExtendedMetadataAndPi) {
+  EXPECT_EQ(nvme_mpath_ns_format(nullptr, nullptr), -EINVAL);
+  auto owned = std::make_unique<FakeEngine>(false);
+  FakeEngine* fake = owned.get();
+  nvme_mpath::NamespaceInfo& i = fake->mutable_info();
+  i.lba_size = 4096;
+  i.metadata_size = 8;
+  i.pi_type = 1;
+  i.pi_first = true;
+  nvme_mpath_engine* e = nvme_mpath::internal::CApiWrapEngine(std::move(owned));
+  EXPECT_EQ(nvme_mpath_ns_format(e, nullptr), -EINVAL);
+  struct nvme_mpath_ns_format f;
+  memset(&f, 0x5a, sizeof(f));
+  ASSERT_EQ(nvme_mpath_ns_format(e, &f), 0);
+  EXPECT_EQ(f.lba_data_size, 4096u);
+  EXPECT_EQ(f.metadata_size, 8u);
+  EXPECT_EQ(f.extended, 0);
+  EXPECT_EQ(f.pi_type, 1);
+  EXPECT_EQ(f.pi_first, 1);
+  EXPECT_EQ(f.fdp, 0);
+  for (uint32_t r : f.reserved) EXPECT_EQ(r, 0u);
+  i.metadata_size = 0;
+  i.extended_metadata_size = 16;
+  i.pi_type = 0;
+  i.pi_first = false;
+  i.fdp = true;
+  ASSERT_EQ(nvme_mpath_ns_format(e, &f), 0);
+  EXPECT_EQ(f.metadata_size, 16u);
+  EXPECT_EQ(f.extended, 1);
+  EXPECT_EQ(f.pi_type, 0);
+  EXPECT_EQ(f.fdp, 1);
+  nvme_mpath_close(e);
 }
 
 }  // namespace

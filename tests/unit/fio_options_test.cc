@@ -35,6 +35,9 @@ mpath_options Defaults() {
   o.sqpoll_idle = 1000;
   o.nonvectored = -1;  // io_uring_cmd's
   o.cmd_type = MPATH_OPTS_CMD_TYPE_NVME;
+  o.pi_act = 1;
+  o.apptag = 0x1234;
+  o.apptag_mask = 0xffff;
   return o;
 }
 
@@ -639,6 +642,85 @@ TEST(FioOptionsTest, TableRangesAreTheLibrarys) {
   EXPECT_TRUE(nvme_mpath::ValidateQueueOptions(q).ok());
   q.sqpoll_idle_ms = MPATH_OPTS_MAX_MS + 1;
   EXPECT_FALSE(nvme_mpath::ValidateQueueOptions(q).ok());
+}
+
+// pi_chk=: io_uring_cmd's words, comma-separated, each once; anything else is named.
+TEST(FioPiTest, PiChkTakesGuardReftagApptag) {
+  unsigned int bits = 99;
+  char err[256];
+  EXPECT_EQ(mpath_opts_pi_chk(nullptr, &bits, err, sizeof(err)), 0);
+  EXPECT_EQ(bits, 0u);
+  EXPECT_EQ(mpath_opts_pi_chk("", &bits, err, sizeof(err)), 0);
+  EXPECT_EQ(bits, 0u);
+  EXPECT_EQ(mpath_opts_pi_chk("GUARD,REFTAG,APPTAG", &bits, err, sizeof(err)), 0);
+  EXPECT_EQ(bits, MPATH_OPTS_PRCHK_GUARD | MPATH_OPTS_PRCHK_REFTAG | MPATH_OPTS_PRCHK_APPTAG);
+  EXPECT_EQ(bits, 0x7u << 26);
+  EXPECT_EQ(mpath_opts_pi_chk("APPTAG", &bits, err, sizeof(err)), 0);
+  EXPECT_EQ(bits, 1u << 27);
+  EXPECT_EQ(mpath_opts_pi_chk("guard", &bits, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "pi_chk=guard: \"guard\" is not one of GUARD, REFTAG, APPTAG (comma-separated)");
+  EXPECT_EQ(mpath_opts_pi_chk("GUARD,,APPTAG", &bits, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("\"\" is not one of"));
+  EXPECT_EQ(mpath_opts_pi_chk("GUARD,", &bits, err, sizeof(err)), -EINVAL);
+  EXPECT_EQ(mpath_opts_pi_chk("GUARD,REFTAG,GUARD", &bits, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "pi_chk=GUARD,REFTAG,GUARD: GUARD given twice");
+  EXPECT_EQ(mpath_opts_pi_chk("GUARD|REFTAG", &bits, err, sizeof(err)), -EINVAL);
+}
+
+TEST(FioPiTest, JobStartRefusesAMetadataBufferAndABadPiChk) {
+  char err[256];
+  mpath_options o = Defaults();
+  EXPECT_EQ(mpath_opts_check_init(&o, 2, err, sizeof(err)), 0);
+  o.md_per_io_size = 64;
+  EXPECT_EQ(mpath_opts_check_init(&o, 2, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("md_per_io_size=64: not supported yet by mpath_nvme"));
+  o = Defaults();
+  o.pi_chk = const_cast<char*>("GUARD,CRC");
+  EXPECT_EQ(mpath_opts_check_init(&o, 2, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("\"CRC\" is not one of"));
+  o = Defaults();
+  o.apptag = 0x10000;
+  EXPECT_EQ(mpath_opts_check_init(&o, 2, err, sizeof(err)), -EINVAL);
+  EXPECT_STREQ(err, "apptag=65536: at most 0xffff (16 bits)");
+}
+
+// The namespace's format against the job: only a format that needs no metadata from fio runs.
+TEST(FioPiTest, FormatCheckRunsPlainAndPiOnlyNamespacesAndRefusesTheRest) {
+  char err[512];
+  mpath_pi pi;
+  mpath_options o = Defaults();
+  o.pi_chk = const_cast<char*>("GUARD,REFTAG,APPTAG");
+  o.apptag = 0x5a5a;
+  // No metadata: the PI options do nothing (as io_uring_cmd there).
+  memset(&pi, 0x11, sizeof(pi));
+  EXPECT_EQ(mpath_opts_check_format(&o, 0, 0, 0, "/dev/ng0n1", &pi, err, sizeof(err)), 0);
+  EXPECT_EQ(pi.cdw12, 0u);
+  EXPECT_EQ(pi.cdw15, 0u);
+  EXPECT_EQ(pi.reftag_is_lba, 0);
+  // PI type 1 in 8 bytes of separate metadata, pi_act=1: PRACT + PRCHK, the tags, CDW14 = SLBA.
+  EXPECT_EQ(mpath_opts_check_format(&o, 8, 0, 1, "/dev/ng0n2", &pi, err, sizeof(err)), 0);
+  EXPECT_EQ(pi.cdw12, MPATH_OPTS_PRACT | 0x7u << 26);
+  EXPECT_EQ(pi.cdw15, 0xffff5a5au);
+  EXPECT_EQ(pi.reftag_is_lba, 1);
+  EXPECT_EQ(mpath_opts_check_format(&o, 8, 0, 2, "/dev/ng0n2", &pi, err, sizeof(err)), 0);
+  EXPECT_EQ(pi.reftag_is_lba, 1);
+  EXPECT_EQ(mpath_opts_check_format(&o, 8, 0, 3, "/dev/ng0n2", &pi, err, sizeof(err)), 0);
+  EXPECT_EQ(pi.reftag_is_lba, 0);  // type 3: the reference tag is not the LBA
+  o.pi_chk = nullptr;
+  EXPECT_EQ(mpath_opts_check_format(&o, 8, 0, 1, "/dev/ng0n2", &pi, err, sizeof(err)), 0);
+  EXPECT_EQ(pi.cdw12, MPATH_OPTS_PRACT);  // insert and strip, check nothing
+  // Refused: every one would need a metadata buffer.
+  EXPECT_EQ(mpath_opts_check_format(&o, 8, 1, 0, "/dev/ng0n3", &pi, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("/dev/ng0n3: formatted with 8 bytes of metadata per LBA interleaved with the data (extended LBAs)"));
+  EXPECT_EQ(mpath_opts_check_format(&o, 8, 1, 1, "/dev/ng0n3", &pi, err, sizeof(err)), -EINVAL);
+  EXPECT_EQ(mpath_opts_check_format(&o, 16, 0, 0, "/dev/ng0n4", &pi, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("16 bytes of separate metadata per LBA and no protection information"));
+  EXPECT_EQ(mpath_opts_check_format(&o, 16, 0, 1, "/dev/ng0n4", &pi, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("protection information type 1 in 16 bytes of metadata per LBA"));
+  o.pi_act = 0;
+  EXPECT_EQ(mpath_opts_check_format(&o, 8, 0, 1, "/dev/ng0n2", &pi, err, sizeof(err)), -EINVAL);
+  EXPECT_THAT(err, HasSubstr("/dev/ng0n2: pi_act=0 on a namespace with protection information (type 1)"));
+  EXPECT_EQ(mpath_opts_check_format(&o, 0, 0, 0, "/dev/ng0n1", &pi, err, sizeof(err)), 0);
 }
 
 }  // namespace
