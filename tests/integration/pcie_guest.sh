@@ -8,8 +8,9 @@
 #     type 1; 3 8-byte extended LBAs; FDP supported by the FDP subsystem's controllers (CTRATT
 #     bit 19) and not by the others; nvme-mpath-ctl list shows each namespace with its 2 paths;
 #  1b. the data path through the C API on the real (emulated) controllers (pcie_lab_test, a
-#     gtest binary): PI type 1 across a split, wrong tags refused, Verify; extended LBAs read
-#     back across a split; Write Uncorrectable and FUA; an FDP write lands on its handle;
+#     gtest binary): PI type 1 across a split, wrong tags refused, Verify, Write Zeroes with PI;
+#     extended LBAs read back across a split; Write Uncorrectable and FUA; an FDP write lands on
+#     its handle;
 #  1c. fio's PI options (pi_act, pi_chk, apptag, apptag_mask) on nsid 2: a write read back with
 #     every check; the wrong apptag fails the reads (the checks reach the controller); what
 #     needs a metadata buffer from fio (pi_act=0 there, the extended-LBA namespace) is refused;
@@ -89,7 +90,7 @@ assert all(len(n['paths']) == 2 for n in a + f), (a, f)" && test $rc -eq 0
 # ---- 1b. the data path (C API) ----------------------------------------------------------------
 "$B/tests/integration/pcie_lab_test" --gtest_color=no > pcie_lab_test.log 2>&1; rc=$?
 sed 's/^/     /' pcie_lab_test.log | grep -E 'OK|FAILED|Failure|Expected|Which is|actual|error' | head -40
-DESC="pcie_lab_test: PI per fragment, extended LBAs, write uncorrectable + FUA, FDP placement (exit $rc)"
+DESC="pcie_lab_test: PI per fragment, Write Zeroes with PI, extended LBAs, write uncorrectable + FUA, FDP placement (exit $rc)"
 check test $rc -eq 0
 
 # ---- fio and protection information (nsid 2, PI type 1) ----------------------------------------
@@ -121,7 +122,7 @@ DESC="the extended-LBA namespace: refused before any I/O (exit $rc)"
 check bash -c "[ $rc -ne 0 ] && grep -q 'extended LBAs' ext.log"
 
 # ---- fio verify on nsid 2 with every PI check, round-robin over both controllers ---------------
-# At 8-40 MiB: pcie_lab_test wrote LBAs 1000-1511 (3.9-5.9 MiB) with another application tag,
+# At 8-40 MiB: pcie_lab_test writes below 8 MiB (LBAs 100-115 and 1000-1511) with other tags,
 # which every read of them with apptag 0x5a5a would (rightly) fail.
 A=$(lab_ng 1 2) O=$(lab_ng 2 2)
 rm -f /dev/shm/nvme-mpath.*
