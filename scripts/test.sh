@@ -25,7 +25,7 @@ QEMU VMs on kernels 6.1 and 6.12; then (with no arguments) the ASan+UBSan, Threa
 fuzzing stages. With arguments, only ctest runs, with them (e.g. -L unit, -R lab.fio).
 
 Run it as root (a non-root user with sudo: sudo scripts/test.sh). A full run takes about
-35 minutes on 2 cores once the packages are downloaded.
+45 minutes on 2 cores once the packages are downloaded.
 
 Environment:
   BUILD_DIR               build directory (default build)
