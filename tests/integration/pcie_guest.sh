@@ -15,7 +15,7 @@
 #     every check; the wrong apptag fails the reads (the checks reach the controller); what
 #     needs a metadata buffer from fio (pi_act=0 there, the extended-LBA namespace) is refused;
 #  2. 3 resets of controller 2 under I/O, commands in flight on it: each done, live again; the
-#     engine keeps the path and sends it I/O (QEMU mostly completes the commands of a reset: below);
+#     engine keeps the path and sends it I/O (what it saw is printed: below);
 #  3. device_del of controller 2 under I/O: gone from the guest; the engine saw the path go
 #     (not usable) while the other path's I/O count grew; device_add: back, the engine reopened
 #     it (usable) and sends it I/O again;
@@ -138,19 +138,20 @@ check test "$(field s0.json "$A" ios)" -gt 0 -a "$(field s0.json "$O" ios)" -gt 
 
 # ---- 2. reset of controller 2 ----------------------------------------------------------------
 # The kernel's reset (reset_controller, synchronous: it returns once the controller was disabled
-# and enabled again) deletes the I/O queues; QEMU's controller mostly finishes the commands it
-# holds before it deletes a queue, so the engine usually sees no error at all. Measured, with
-# the namespace throttled to 400 IOPS so that commands wait in the controller (vm.sh): in 3 of
-# 4 runs (8 resets in one, 3 in the others) errors, retries, requeues and failovers stayed 0; in
-# one, 2 commands failed on controller 2 and failed over. So the engine seeing a reset cannot be
-# required. What is checked: commands were in flight on controller 2 when it was reset, each
-# reset was done and left it live, the engine kept the path (usable, and it carries I/O after
-# the resets), and fio saw no error (section 4).
+# and enabled again) deletes the I/O queues, and QEMU finishes or aborts the commands it holds.
+# Measured, each namespace throttled to 400 IOPS in turn so that commands wait in the
+# controller (vm.sh): with fio on the plain namespace the engine's errors, retries, requeues and
+# failovers stayed 0 in 3 runs (8, 3 and 3 resets); on the PI namespace (now) 5 and 2 commands
+# failed over in 2 runs. Too few runs to require either, so the test prints what the engine saw
+# and checks: commands were in flight on controller 2 when it was reset, each reset was done and
+# left it live, the engine kept the path (usable, and it carries I/O after the resets), and fio
+# saw no error (section 4).
 snap s0r.json; i0=$(field s0r.json "$O" inflight) rok=1
 for r in 1 2 3; do lab_reset 2 && lab_wait_state 2 live 30 || rok=0; done
 DESC="fault: 3 resets of controller 2 under I/O ($i0 commands in flight on it before), live again after each"
 check test $rok = 1 -a "$i0" -gt 0
-snap s1.json; o1=$(field s1.json "$O" ios); sleep 2; snap s1b.json; o1b=$(field s1b.json "$O" ios)
+snap s1.json; o1=$(field s1.json "$O" ios)
+echo "     the engine during the resets: errors + retries + requeues + failovers $(field s0r.json sum errors retries requeues failovers) -> $(field s1.json sum errors retries requeues failovers)"; sleep 2; snap s1b.json; o1b=$(field s1b.json "$O" ios)
 DESC="the engine kept controller 2's path: usable, and it carries I/O after the resets ($o1 -> $o1b)"
 check test "$(field s1b.json "$O" usable)" = True -a "$o1b" -gt "$o1"
 
