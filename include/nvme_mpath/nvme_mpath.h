@@ -112,8 +112,7 @@ struct nvme_mpath_ns_info {
   uint32_t lba_size;            /* bytes */
   uint32_t metadata_size;       /* separate metadata bytes per LBA (0 if none / extended: an
                                    extended-LBA namespace's buffers hold lba_size + its metadata
-                                   bytes per LBA, a size this struct has no field for; the
-                                   engine logs it at open) */
+                                   bytes per LBA, which nvme_mpath_ns_format reports) */
   uint32_t nsid;
   uint32_t max_transfer_bytes;  /* larger I/O is split; 0 = no limit known */
   uint32_t npaths;
