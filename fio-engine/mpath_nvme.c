@@ -152,10 +152,10 @@ static struct fio_option options[] = {
      .help = "Use polled I/O completions (IORING_SETUP_IOPOLL; every path needs poll queues: "
              "nvme connect --nr-poll-queues=N)",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
-    {.name = "hipri_force", .lname = "Poll on a kernel known to crash", .type = FIO_OPT_STR_SET,
+    {.name = "hipri_force", .lname = "Poll where it is known to crash", .type = FIO_OPT_STR_SET,
      .off1 = offsetof(struct mpath_options, hipri_force),
-     .help = "With hipri: poll even on the 6.1 kernel series, where polled passthrough is known "
-             "to crash the kernel",
+     .help = "With hipri: poll even on the 6.1 kernel series and on NVMe/TCP paths, where polled "
+             "passthrough is known to crash the kernel",
      .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID},
     {.name = "sqpoll_idle", .lname = "SQ thread idle (ms)", .type = FIO_OPT_INT,
      .off1 = offsetof(struct mpath_options, sqpoll_idle), .def = "1000",

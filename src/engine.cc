@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -485,23 +486,52 @@ std::vector<PathStatsSnapshot> EngineImpl::Stats() const {
   return out;
 }
 
-// The facts CheckIopoll() (iopoll.h) decides on: the kernel release, each path's io_poll.
+// The facts CheckIopoll() (iopoll.h) decides on: the kernel release, each path's io_poll and
+// transport.
+namespace {
+std::string FirstLine(const std::string& file) {
+  std::string out;
+  if (FILE* f = fopen(file.c_str(), "re")) {
+    char line[32] = {};
+    if (fgets(line, sizeof(line), f) != nullptr) out.assign(line, strcspn(line, "\n"));
+    fclose(f);
+  }
+  return out;
+}
+// A controller's namespace names its transport; a head (multipath=Y) does not: take its paths'.
+// Of several, one known to crash under polling wins, so that the check sees it.
+std::string PathTransport(const std::string& ng) {
+  std::string t = FirstLine(TransportAttribute(ng));
+  if (!t.empty()) return t;
+  if (DIR* d = opendir(MultipathDir(ng).c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::string pt = FirstLine(fmt::format("/sys/block/{}/device/transport", e->d_name));
+      if (t.empty() || IopollKnownToCrashOn(pt)) t = pt;
+    }
+    closedir(d);
+  }
+  return t;
+}
+}  // namespace
+
 absl::Status EngineImpl::CheckIopollPaths(bool force) const {
   utsname u{};
   uname(&u);
   std::vector<IopollPath> paths;
   for (const std::string& ng : ng_paths_) {
-    IopollPath p{ng, IoPollAttribute(ng), ""};
-    if (FILE* f = fopen(p.sysfs.c_str(), "re")) {
-      char line[16] = {};
-      if (fgets(line, sizeof(line), f) != nullptr) p.io_poll = std::string(line, strcspn(line, "\n"));
-      fclose(f);
-    }
+    IopollPath p{ng, IoPollAttribute(ng), "", PathTransport(ng)};
+    p.io_poll = FirstLine(p.sysfs);
     paths.push_back(std::move(p));
   }
   absl::Status s = CheckIopoll(u.release, paths, force);
-  if (s.ok() && force && IopollKnownToCrash(u.release))
-    MPLOG_WARN("iopoll forced on kernel {}, where polled passthrough is known to crash", u.release);
+  if (s.ok() && force) {
+    if (IopollKnownToCrash(u.release))
+      MPLOG_WARN("iopoll forced on kernel {}, where polled passthrough is known to crash", u.release);
+    for (const IopollPath& p : paths)
+      if (IopollKnownToCrashOn(p.transport))
+        MPLOG_WARN("iopoll forced on path {} (nvme-{}), where polled passthrough is known to crash", p.ng, p.transport);
+  }
   return s;
 }
 

@@ -9,10 +9,15 @@
 //     PCIe: the nvme module's poll_queues=N). The kernel says so in
 //     /sys/block/nvmeXnY/queue/io_poll ("1"); an unreadable attribute is refused as well: the
 //     engine cannot tell.
-//   * Kernels on which polled passthrough is known to crash are refused unless forced: Debian's
-//     6.1 (the lab, kernel 6.1.0: a general protection fault in bio_poll() from
-//     nvme_ns_chr_uring_cmd_iopoll() on the second polled fio io_uring_cmd run; 6.12 is fine;
-//     docs/kernels.md).
+//   * Where polled passthrough is known to crash the kernel, it is refused unless forced:
+//       - Debian's 6.1 series, any transport (the lab, kernel 6.1.0: a general protection fault
+//         in bio_poll() from nvme_ns_chr_uring_cmd_iopoll() on the second polled fio
+//         io_uring_cmd run);
+//       - NVMe/TCP paths on any kernel (the lab, 6.12.117: a NULL pointer dereference in
+//         nvme_tcp_poll() from io_do_iopoll() on the fifth polled fio io_uring_cmd run, fio's own
+//         engine, no fault injected; no kernel is known to be fixed).
+//     PCIe paths on 6.12 passed the lab (polled runs and resets, hot-unplug: lab.iopoll.6.12).
+//     docs/kernels.md has the measurements.
 #ifndef NVME_MPATH_SRC_IOPOLL_H_
 #define NVME_MPATH_SRC_IOPOLL_H_
 
@@ -28,6 +33,8 @@ struct IopollPath {
   std::string ng;        // /dev/ngXnY
   std::string sysfs;     // the attribute read: /sys/block/nvmeXnY/queue/io_poll
   std::string io_poll;   // its first line: "1", "0", or "" when it could not be read
+  std::string transport; // its controller's (or, for a head, a path's) sysfs `transport`: "tcp",
+                         // "pcie", "rdma", ...; "" when it could not be read
 };
 
 // Returns the sysfs attribute that says whether ng device `ng` (/dev/ngXnY or ngXnY) polls:
@@ -35,11 +42,21 @@ struct IopollPath {
 // of the same head).
 std::string IoPollAttribute(std::string_view ng);
 
-// Returns true when polled passthrough is known to crash kernel `release` (uname -r).
+// The sysfs attributes that name the transport of ng device `ng`'s controller:
+// /sys/block/nvmeXnY/device/transport for a controller's namespace; a head's block device has
+// no controller, so also /sys/block/nvmeXnY/multipath (its paths' block devices, whose
+// device/transport the caller reads).
+std::string TransportAttribute(std::string_view ng);
+std::string MultipathDir(std::string_view ng);
+
+// Returns true when polled passthrough is known to crash kernel `release` (uname -r) whatever
+// the transport.
 bool IopollKnownToCrash(std::string_view release);
+// Returns true when polled passthrough over `transport` is known to crash on every kernel.
+bool IopollKnownToCrashOn(std::string_view transport);
 
 // OK when a polled queue may be created, else FailedPrecondition naming the first reason and
-// its fix. `force` skips the kernel check only (a path without poll queues cannot poll at all).
+// its fix. `force` skips the known-crash checks only (a path without poll queues cannot poll at all).
 absl::Status CheckIopoll(std::string_view release, const std::vector<IopollPath>& paths, bool force);
 
 }  // namespace nvme_mpath::internal

@@ -105,8 +105,9 @@ struct QueueOptions {
   // IORING_SETUP_IOPOLL (fio's hipri): completions are polled, not interrupt-driven; Poll()
   // spins in the kernel's poll loop instead of sleeping, and event_fd() is -1 (a polled queue
   // cannot be waited on). CreateQueue refuses it unless every path's controller has poll queues
-  // (nvme connect --nr-poll-queues=N), and on kernels where polled passthrough is known to
-  // crash (the 6.1 series) unless `iopoll_force` (docs/operations.md, "Polled I/O").
+  // (nvme connect --nr-poll-queues=N), and where polled passthrough is known to crash the
+  // kernel (the 6.1 series; NVMe/TCP paths on any kernel) unless `iopoll_force`
+  // (docs/operations.md, "Polled I/O").
   bool iopoll = false;
   bool iopoll_force = false;
 };

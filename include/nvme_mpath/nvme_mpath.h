@@ -199,8 +199,8 @@ struct nvme_mpath_queue_options {
   int iopoll;                /* 1: IORING_SETUP_IOPOLL (fio's hipri): completions are polled;
                                 needs poll queues on every path; nvme_mpath_queue_fd() is -1
                                 (see QueueOptions::iopoll in engine.h) */
-  int iopoll_force;          /* 1: poll even on the 6.1 series, where polled passthrough is
-                                known to crash the kernel */
+  int iopoll_force;          /* 1: poll even on the 6.1 series and on NVMe/TCP paths, where
+                                polled passthrough is known to crash the kernel */
   uint32_t reserved2;        /* 0; ends the struct on its alignment, so that the next field
                                 added starts at this layout's size */
 };

@@ -1,5 +1,5 @@
-// Whether a queue may poll (src/iopoll.h): poll queues on every path, and the 6.1 series
-// refused unless forced.
+// Whether a queue may poll (src/iopoll.h): poll queues on every path; the 6.1 series and
+// NVMe/TCP paths refused unless forced.
 #include "iopoll.h"
 
 #include <gmock/gmock.h>
@@ -10,11 +10,15 @@ namespace {
 
 using ::testing::HasSubstr;
 
-IopollPath P(const std::string& ng, const std::string& io_poll) { return {ng, IoPollAttribute(ng), io_poll}; }
+IopollPath P(const std::string& ng, const std::string& io_poll, const std::string& transport = "pcie") {
+  return {ng, IoPollAttribute(ng), io_poll, transport};
+}
 
 TEST(IopollTest, AttributeIsTheBlockDeviceOfTheSameNamespace) {
   EXPECT_EQ(IoPollAttribute("/dev/ng3n1"), "/sys/block/nvme3n1/queue/io_poll");
   EXPECT_EQ(IoPollAttribute("ng0n12"), "/sys/block/nvme0n12/queue/io_poll");
+  EXPECT_EQ(TransportAttribute("/dev/ng3n1"), "/sys/block/nvme3n1/device/transport");
+  EXPECT_EQ(MultipathDir("ng0n2"), "/sys/block/nvme0n2/multipath");
 }
 
 TEST(IopollTest, KnownToCrashIsThe61SeriesOnly) {
@@ -46,6 +50,23 @@ TEST(IopollTest, The61SeriesIsRefusedUnlessForced) {
   // The paths are checked first: their fix is needed whatever the kernel.
   EXPECT_THAT(CheckIopoll("6.1.0-27-amd64", {P("/dev/ng0n1", "0")}, false).message(),
               HasSubstr("no poll queues"));
+}
+
+TEST(IopollTest, TcpPathsAreRefusedOnEveryKernelUnlessForced) {
+  EXPECT_TRUE(IopollKnownToCrashOn("tcp"));
+  for (const char* t : {"pcie", "rdma", "loop", "fc", ""}) EXPECT_FALSE(IopollKnownToCrashOn(t)) << t;
+  const std::vector<IopollPath> mixed = {P("/dev/ng0n1", "1", "pcie"), P("/dev/ng1n1", "1", "tcp")};
+  const absl::Status s = CheckIopoll("6.12.117+deb12-amd64", mixed, false);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("path /dev/ng1n1: polled NVMe passthrough over nvme-tcp crashes the kernel"));
+  EXPECT_THAT(s.message(), HasSubstr("nvme_tcp_poll"));
+  EXPECT_THAT(s.message(), HasSubstr("hipri_force=1"));
+  EXPECT_TRUE(CheckIopoll("6.12.117+deb12-amd64", mixed, true).ok());
+  // PCIe paths on 6.12 poll; an unreadable transport is not refused (a head whose paths could
+  // not be read: nothing known either way).
+  EXPECT_TRUE(CheckIopoll("6.12.117+deb12-amd64", {P("/dev/ng0n1", "1"), P("/dev/ng1n1", "1", "")}, false).ok());
+  // Poll queues first: their fix is needed whatever else.
+  EXPECT_THAT(CheckIopoll("6.12.117", {P("/dev/ng1n1", "0", "tcp")}, true).message(), HasSubstr("no poll queues"));
 }
 
 }  // namespace
