@@ -293,8 +293,9 @@ inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
   return counters_.Completed(c->path, static_cast<uint64_t>(now_ - c->sent_ns));
 }
 
-// A successful completion of a command in flight: account and finish it.
-inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
+// A successful completion of a command in flight: account and finish it. Always inline: Poll()
+// calls it for every good completion (a call cost ~10 instructions per I/O of register saves).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
   PathCounters& pc = AccountCompletion(c);
   paths_.Succeeded(c->path, now_ - c->sent_ns, now_);
   PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
