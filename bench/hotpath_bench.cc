@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
     }
   } else if (mode == "peer") {
     Result p = RunPeer(ios, batch);
-    printf("hotpath peer: %.1f ns/io\n", p.ns_per_io);
+    printf("hotpath peer: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
+           p.ns_per_io, p.allocs_per_io, (unsigned long long)ios, batch);
   }
   return 0;
 }

@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
-# run-hotpath.sh BUILD_DIR — the host hot-path benchmark: ns/I/O and allocations/I/O against the
-# bare peer, then instructions/I/O under callgrind (difference of two run lengths, so set-up
-# cost cancels out). Figures only; exits non-zero only if a run fails.
+# run-hotpath.sh BUILD_DIR [PAIRS] — the host hot-path benchmark. Runs the engine and the bare
+# peer alternately PAIRS times (default 5, 10 M I/Os each) and prints min / median / max ns/I/O
+# for each, the ratio of the medians and heap allocations per I/O (the worst run); then the
+# instructions per I/O under callgrind (exact: the difference of two run lengths, so set-up cost
+# cancels out), and the host kernel. Every line starts with "hotpath". Figures only; exits
+# non-zero only if a run fails.
 set -euo pipefail
 B=${1:-build}
+pairs=${2:-5}
 bin=$B/bench/hotpath_bench
 [ -x "$bin" ] || { echo "run-hotpath: build $bin first" >&2; exit 2; }
-"$bin" --ios 10000000
+echo "hotpath host: kernel $(uname -r), $(nproc) cpus, $pairs engine/peer pairs of 10000000 I/Os"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for ((i = 0; i < pairs; i++)); do
+  for m in engine peer; do
+    # "hotpath M: X ns/io, Y heap allocations/io (...)": keep X and Y.
+    "$bin" --mode $m --ios 10000000 | awk -v m=$m '$2 == m":" {print $3, $5}' >>"$tmp/$m"
+  done
+done
+stats() {  # min median max of column 1, max of column 2, of file $1
+  sort -n "$1" | awk '{ns[NR] = $1; if ($2 > a) a = $2}
+    END {printf "%.1f %.1f %.1f %.3f\n", ns[1], (NR % 2 ? ns[(NR + 1) / 2] : (ns[NR / 2] + ns[NR / 2 + 1]) / 2), ns[NR], a}'
+}
+read -r emin emed emax ealloc < <(stats "$tmp/engine")
+read -r pmin pmed pmax palloc < <(stats "$tmp/peer")
+echo "hotpath engine: ns/io min $emin median $emed max $emax, $ealloc heap allocations/io"
+echo "hotpath peer (bare uring_cmd prep/reap): ns/io min $pmin median $pmed max $pmax, $palloc heap allocations/io"
+echo "hotpath ratio engine/peer: $(awk -v e="$emed" -v p="$pmed" 'BEGIN {printf "%.2f", e / p}')x time (medians)"
 if command -v valgrind >/dev/null; then
-  tmp=$(mktemp -d)
   count() {  # instructions of one run of N I/Os in mode M
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$1.$2" "$bin" --mode "$1" --ios "$2" >/dev/null 2>"$tmp/log"
     awk '/^summary:/{print $2}' "$tmp/cg.$1.$2"
@@ -17,5 +37,6 @@ if command -v valgrind >/dev/null; then
     a=$(count $m 100000); b=$(count $m 300000)
     echo "hotpath $m: $(( (b - a) / 200000 )) instructions/io (callgrind)"
   done
-  rm -rf "$tmp"
+else
+  echo "hotpath: no valgrind, no instruction counts"
 fi

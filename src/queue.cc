@@ -293,12 +293,17 @@ inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
   return counters_.Completed(c->path, static_cast<uint64_t>(now_ - c->sent_ns));
 }
 
-// A successful completion of a command in flight: account and finish it.
-inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
+// A successful completion of a command in flight: account and finish it. Always inline: Poll()
+// calls it for every good completion (the call and its register saves cost 15 instructions
+// per I/O).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
   PathCounters& pc = AccountCompletion(c);
   paths_.Succeeded(c->path, now_ - c->sent_ns, now_);
-  PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
-  if (c->io->op != IoOp::kRead) [[unlikely]] {
+  // A read is counted with the op known, so that Succeeded()'s tests of the op fold away.
+  if (c->io->op == IoOp::kRead) [[likely]] {
+    PathAccounting::Succeeded(pc, IoOp::kRead, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+  } else {
+    PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
     if (NonReadDone(c)) return;
   }
   FinishCmd(c, 0, 0, static_cast<uint32_t>(result));
