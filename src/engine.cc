@@ -506,7 +506,7 @@ std::string PathTransport(const std::string& ng) {
   if (DIR* d = opendir(MultipathDir(ng).c_str())) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;
-      std::string pt = FirstLine(fmt::format("/sys/block/{}/device/transport", e->d_name));
+      std::string pt = FirstLine(fmt::format("{}/{}/device/transport", MultipathDir(ng), e->d_name));
       if (t.empty() || IopollKnownToCrashOn(pt)) t = pt;
     }
     closedir(d);

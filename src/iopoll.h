@@ -14,7 +14,7 @@
 //         in bio_poll() from nvme_ns_chr_uring_cmd_iopoll() on the second polled fio
 //         io_uring_cmd run);
 //       - NVMe/TCP paths on any kernel (the lab, 6.12.117: a NULL pointer dereference in
-//         nvme_tcp_poll() from io_do_iopoll() on the fifth polled fio io_uring_cmd run, fio's own
+//         nvme_tcp_poll() from io_do_iopoll() on the third polled run of fio's own io_uring_cmd
 //         engine, no fault injected; no kernel is known to be fixed).
 //     PCIe paths on 6.12 passed the lab (polled runs and resets, hot-unplug: lab.iopoll.6.12).
 //     docs/kernels.md has the measurements.
@@ -44,8 +44,8 @@ std::string IoPollAttribute(std::string_view ng);
 
 // The sysfs attributes that name the transport of ng device `ng`'s controller:
 // /sys/block/nvmeXnY/device/transport for a controller's namespace; a head's block device has
-// no controller, so also /sys/block/nvmeXnY/multipath (its paths' block devices, whose
-// device/transport the caller reads).
+// no controller, so also /sys/block/nvmeXnY/multipath (links to its paths' block devices,
+// whose device/transport the caller reads).
 std::string TransportAttribute(std::string_view ng);
 std::string MultipathDir(std::string_view ng);
 

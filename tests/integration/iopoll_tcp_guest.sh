@@ -2,8 +2,8 @@
 # iopoll_tcp_guest.sh — runs in the VM lab (tests/lab/vm.sh, NVMe/TCP) on 6.12: where polled
 # I/O (fio hipri=1, QueueOptions::iopoll) is refused on NVMe/TCP paths, and why. No polled
 # command is sent: polled passthrough over nvme-tcp crashed this kernel (6.12.117: a NULL pointer
-# dereference in nvme_tcp_poll() from io_do_iopoll(), on the fifth polled run of fio's own
-# io_uring_cmd hipri=1, no fault; docs/kernels.md). Polled I/O itself is lab.iopoll.6.12 (PCIe).
+# dereference in nvme_tcp_poll() from io_do_iopoll(), on the third polled run of fio's own
+# io_uring_cmd hipri=1 (the fifth polled run of the boot), no fault; docs/kernels.md). Polled I/O itself is lab.iopoll.6.12 (PCIe).
 #  1. Without poll queues, mpath_nvme hipri=1 is refused before any I/O, naming the path, its
 #     io_poll attribute and `nvme connect --nr-poll-queues`.
 #  2. Both ports reconnected with --nr-poll-queues=1 (io_poll 1 on both): hipri=1 is refused
