@@ -21,7 +21,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <dirent.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -489,28 +488,14 @@ std::vector<PathStatsSnapshot> EngineImpl::Stats() const {
 // The facts CheckIopoll() (iopoll.h) decides on: the kernel release, each path's io_poll and
 // transport.
 namespace {
-std::string FirstLine(const std::string& file) {
-  std::string out;
-  if (FILE* f = fopen(file.c_str(), "re")) {
-    char line[32] = {};
-    if (fgets(line, sizeof(line), f) != nullptr) out.assign(line, strcspn(line, "\n"));
-    fclose(f);
-  }
-  return out;
-}
-// A controller's namespace names its transport; a head (multipath=Y) does not: take its paths'.
-// Of several, one known to crash under polling wins, so that the check sees it.
-std::string PathTransport(const std::string& ng) {
-  std::string t = FirstLine(TransportAttribute(ng));
-  if (!t.empty()) return t;
-  if (DIR* d = opendir(MultipathDir(ng).c_str())) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::string pt = FirstLine(fmt::format("{}/{}/device/transport", MultipathDir(ng), e->d_name));
-      if (t.empty() || IopollKnownToCrashOn(pt)) t = pt;
-    }
-    closedir(d);
-  }
+// The transport a path's polled commands travel over, as discovery read it: its controller's,
+// or for a head (multipath=Y, no controller of its own) its members'. Of several, one known to
+// crash under polling wins, so that the check sees it.
+std::string PollTransport(const PathDesc& d) {
+  if (!d.is_head()) return d.key.transport;
+  std::string t;
+  for (const HeadMember& m : ReadHeadMembers(d.head_block))
+    if (t.empty() || IopollKnownToCrashOn(m.key.transport)) t = m.key.transport;
   return t;
 }
 }  // namespace
@@ -518,10 +503,16 @@ std::string PathTransport(const std::string& ng) {
 absl::Status EngineImpl::CheckIopollPaths(bool force) const {
   utsname u{};
   uname(&u);
+  const std::vector<PathReport> reports = monitor_->Reports();
   std::vector<IopollPath> paths;
-  for (const std::string& ng : ng_paths_) {
-    IopollPath p{ng, IoPollAttribute(ng), "", PathTransport(ng)};
-    p.io_poll = FirstLine(p.sysfs);
+  for (size_t i = 0; i < ng_paths_.size(); ++i) {
+    const std::string& ng = ng_paths_[i];
+    IopollPath p{ng, IoPollAttribute(ng), "", i < reports.size() ? PollTransport(reports[i].desc) : ""};
+    if (FILE* f = fopen(p.sysfs.c_str(), "re")) {
+      char line[16] = {};
+      if (fgets(line, sizeof(line), f) != nullptr) p.io_poll = std::string(line, strcspn(line, "\n"));
+      fclose(f);
+    }
     paths.push_back(std::move(p));
   }
   absl::Status s = CheckIopoll(u.release, paths, force);

@@ -33,21 +33,14 @@ struct IopollPath {
   std::string ng;        // /dev/ngXnY
   std::string sysfs;     // the attribute read: /sys/block/nvmeXnY/queue/io_poll
   std::string io_poll;   // its first line: "1", "0", or "" when it could not be read
-  std::string transport; // its controller's (or, for a head, a path's) sysfs `transport`: "tcp",
-                         // "pcie", "rdma", ...; "" when it could not be read
+  std::string transport; // its controller's (for a head, a member's) sysfs `transport` as
+                         // discovery read it: "tcp", "pcie", "rdma", ...; "" when unknown
 };
 
 // Returns the sysfs attribute that says whether ng device `ng` (/dev/ngXnY or ngXnY) polls:
 // /sys/block/nvmeXnY/queue/io_poll (the block device of the same namespace and controller, or
 // of the same head).
 std::string IoPollAttribute(std::string_view ng);
-
-// The sysfs attributes that name the transport of ng device `ng`'s controller:
-// /sys/block/nvmeXnY/device/transport for a controller's namespace; a head's block device has
-// no controller, so also /sys/block/nvmeXnY/multipath (links to its paths' block devices,
-// whose device/transport the caller reads).
-std::string TransportAttribute(std::string_view ng);
-std::string MultipathDir(std::string_view ng);
 
 // Returns true when polled passthrough is known to crash kernel `release` (uname -r) whatever
 // the transport.

@@ -17,8 +17,6 @@ IopollPath P(const std::string& ng, const std::string& io_poll, const std::strin
 TEST(IopollTest, AttributeIsTheBlockDeviceOfTheSameNamespace) {
   EXPECT_EQ(IoPollAttribute("/dev/ng3n1"), "/sys/block/nvme3n1/queue/io_poll");
   EXPECT_EQ(IoPollAttribute("ng0n12"), "/sys/block/nvme0n12/queue/io_poll");
-  EXPECT_EQ(TransportAttribute("/dev/ng3n1"), "/sys/block/nvme3n1/device/transport");
-  EXPECT_EQ(MultipathDir("ng0n2"), "/sys/block/nvme0n2/multipath");
 }
 
 TEST(IopollTest, KnownToCrashIsThe61SeriesOnly) {
