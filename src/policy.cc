@@ -45,16 +45,20 @@ int QueueDepth(const PathView* paths, int n, uint8_t tier, int after) {
   return best;
 }
 
-// The path of `tier` whose commands complete fastest now: the lowest latency estimate, which
-// follows the path's load (a path that queues shows it in its latency, so more commands go
-// there only while it stays the fastest). At QD 1 every command goes down the fastest path; a
-// tie goes to the path with fewer commands in flight (equal paths share the load as with
-// queue-depth), then round-robin after the last choice. A path without a sample for
-// kLatencyProbeNs is probed first (once per interval); one that never had a sample is otherwise
-// taken only when no path has one (then they rotate), so that one slow unknown path is not sent
-// a whole queue depth at once.
+// The path of `tier` that would complete one more command soonest: the lowest (in flight + 1) x
+// latency estimate, the time to drain the path's share of this queue if its commands keep taking
+// what they took lately. With nothing in flight that is the fastest path, so at QD 1 every
+// command goes down it; under load the commands in flight spread in inverse proportion to the
+// estimates (a path twice as fast holds about twice as many), so one path never takes the whole
+// queue because its estimate is a little lower (the herding of a lowest-estimate-wins rule, which
+// swung the load between two equal paths in the lab). A tie goes to the faster path, then to the
+// one with fewer in flight, then round-robin after the last choice: never to the slower path. A
+// path without a sample for kLatencyProbeNs is probed first (once per interval); one that never
+// had a sample is otherwise taken only when no path has one (then they rotate), so that one slow
+// unknown path is not sent a whole queue depth at once.
 int Latency(const PathView* paths, int n, uint8_t tier, int after, PolicyState& st) {
   int best = -1;
+  uint64_t best_cost = 0;
   uint32_t best_lat = 0;
   for (int k = 1; k <= n; ++k) {
     int i = (after + k) % n;
@@ -65,9 +69,12 @@ int Latency(const PathView* paths, int n, uint8_t tier, int after, PolicyState& 
       st.probed_ns[i] = st.now_ns;
       return i;
     }
-    const uint32_t lat = v.latency_ns != 0 ? v.latency_ns : UINT32_MAX;
-    if (best < 0 || lat < best_lat || (lat == best_lat && v.inflight < paths[best].inflight)) {
+    const uint32_t lat = LatencyEstimate(v);
+    const uint64_t cost = LatencyCost(v);
+    if (best < 0 || cost < best_cost ||
+        (cost == best_cost && (lat < best_lat || (lat == best_lat && v.inflight < paths[best].inflight)))) {
       best = i;
+      best_cost = cost;
       best_lat = lat;
     }
   }

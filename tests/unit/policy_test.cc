@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <queue>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -137,30 +138,44 @@ PathView L(uint32_t latency_ns, uint32_t inflight, int64_t sampled_ns) {
 
 constexpr PolicyConfig kLat{IoPolicy::kLatency, 1, -1};
 
-TEST(PolicyTest, LatencyPicksTheFastestPathWhateverItsLoad) {
+TEST(PolicyTest, LatencyPicksTheFastestPathWhenIdleAndNeverTiesTowardsTheSlower) {
   const int64_t now = 10'000'000'000;
   PathView v[] = {L(30'000'000, 0, now), L(1'000'000, 0, now)};
   PolicyState st;
   st.now_ns = now;
+  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);  // QD 1: the fastest
+  // One more command on path 1 costs (29 + 1) x 1 ms = 30 ms, as one on path 0: a tie, which
+  // goes to the faster path though it has more in flight.
+  v[1].inflight = 29;
   EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
-  v[1].inflight = 100;  // its latency at this load is what counts, not the count itself
-  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
-  v[1].latency_ns = 30'000'001;  // it queued up to slower than the other: the other
+  v[1].inflight = 30;  // 31 ms against 30: now the slow path is the sooner
   EXPECT_EQ(SelectPath(v, 2, kLat, st), 0);
-  // A tie goes to fewer in flight, never to the busier path.
-  v[1].latency_ns = 30'000'000;
-  EXPECT_EQ(SelectPath(v, 2, kLat, st), 0);
-  v[0].inflight = 101;
-  EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
-  // Equal paths, equal load: they take turns.
+  // Equal paths, equal load: they take turns; unequal load: the one with fewer in flight.
   PathView w[] = {L(1000, 0, now), L(1000, 0, now)};
   PolicyState st2;
   st2.now_ns = now;
   const int a = SelectPath(w, 2, kLat, st2);
   EXPECT_EQ(SelectPath(w, 2, kLat, st2), 1 - a);
+  w[0].inflight = 3;
+  w[1].inflight = 2;
+  EXPECT_EQ(SelectPath(w, 2, kLat, st2), 1);
   // Only the best tier counts.
   v[0].tier = kTierNonOptimized;
   EXPECT_EQ(SelectPath(v, 2, kLat, st), 1);
+}
+
+TEST(PolicyTest, LatencySpreadsTheCommandsInFlightInInverseProportionToTheEstimates) {
+  const int64_t now = 10'000'000'000;
+  // 1, 2 and 4 ms: of 70 commands sent with none completing, 40, 20 and 10 (each path's
+  // (in flight + 1) x estimate ends within one estimate of the others').
+  PathView v[] = {L(1'000'000, 0, now), L(2'000'000, 0, now), L(4'000'000, 0, now)};
+  PolicyState st;
+  st.now_ns = now;
+  for (int i = 0; i < 70; ++i) ++v[SelectPath(v, 3, kLat, st)].inflight;
+  EXPECT_NEAR(v[0].inflight, 40, 1);
+  EXPECT_NEAR(v[1].inflight, 20, 1);
+  EXPECT_NEAR(v[2].inflight, 10, 1);
+  EXPECT_EQ(v[0].inflight + v[1].inflight + v[2].inflight, 70u);
 }
 
 TEST(PolicyTest, LatencyProbesAStalePathOncePerInterval) {
@@ -216,6 +231,7 @@ TEST(PolicyTest, LatencySampleMovesTheEstimateAndReplacesAStaleOne) {
 struct LoopResult {
   uint64_t done[2] = {0, 0};
   std::vector<int64_t> latencies;  // of every completion counted
+  uint32_t max_imbalance = 0;      // the largest |in flight on 0 - in flight on 1| while counting
   double Iops(double seconds) const { return double(done[0] + done[1]) / seconds; }
   int64_t P99() {
     std::sort(latencies.begin(), latencies.end());
@@ -226,6 +242,10 @@ struct Model {
   int64_t lat0, lat1;
   bool serial1 = false;
   int64_t heal_ns = INT64_MAX;
+  bool serial0 = false;  // path 0 serves one command after another too (`lat0` each)
+  // A serial path's service time varies, uniformly in [1 - jitter, 1 + jitter) x its latency, from
+  // a fixed seed (the lab's paths never take exactly the same time twice).
+  double jitter = 0;
 };
 LoopResult ClosedLoop(IoPolicy pol, int qd, const Model& m, int64_t duration_ns, int64_t count_from_ns = 0) {
   constexpr int64_t kStart = 1'000'000'000;  // a monotonic clock is never near 0
@@ -238,20 +258,31 @@ LoopResult ClosedLoop(IoPolicy pol, int qd, const Model& m, int64_t duration_ns,
   PolicyState st;
   const PolicyConfig cfg{pol, 1, -1};
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> inflight;
-  int64_t busy1_until = 0;
+  int64_t busy0_until = 0, busy1_until = 0;
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> spread(1 - m.jitter, 1 + m.jitter);
+  auto service = [&](int64_t lat) { return m.jitter == 0 ? lat : int64_t(double(lat) * spread(rng)); };
+  LoopResult r;
   auto send = [&](int64_t now) {
     const int p = SelectPath(v, 2, cfg, st);
     EXPECT_GE(p, 0);
     ++v[p].inflight;
     int64_t done = now + (now - kStart >= m.heal_ns ? m.lat1 : m.lat0);
+    if (p == 0 && m.serial0) {
+      done = std::max(now, busy0_until) + service(m.lat0);
+      busy0_until = done;
+    }
+    if (now - kStart >= count_from_ns) {
+      const uint32_t d = v[0].inflight > v[1].inflight ? v[0].inflight - v[1].inflight : v[1].inflight - v[0].inflight;
+      r.max_imbalance = std::max(r.max_imbalance, d);
+    }
     if (p == 1) {
-      done = m.serial1 ? std::max(now, busy1_until) + m.lat1 : now + m.lat1;
+      done = m.serial1 ? std::max(now, busy1_until) + service(m.lat1) : now + m.lat1;
       busy1_until = done;
     }
     inflight.push({done, now, p});
   };
   for (int i = 0; i < qd; ++i) send(kStart);
-  LoopResult r;
   while (inflight.top().done_ns < kStart + duration_ns) {
     const Event e = inflight.top();
     inflight.pop();
@@ -300,6 +331,22 @@ void ExpectLatencyGoals(bool serial) {
 
 TEST(PolicyTest, LatencyPolicyKeepsThroughputWithASlowPath) { ExpectLatencyGoals(false); }
 TEST(PolicyTest, LatencyPolicyKeepsThroughputWithASlowPathAndABusyFastOne) { ExpectLatencyGoals(true); }
+
+// Two equal paths whose latency grows with their queue (each serves one command after another,
+// as a busy CPU does under TCG): the commands in flight stay split about evenly, where a rule of
+// "the lowest estimate takes the command" herded them, the whole queue going to whichever path's
+// estimate was lower until its samples caught up (seen in the lab as the load swinging between
+// the paths).
+TEST(PolicyTest, LatencyDoesNotHerdTheLoadOntoOneOfTwoEqualPaths) {
+  Model m{150'000, 150'000, true};
+  m.serial0 = true;
+  m.jitter = 0.5;
+  const LoopResult r = ClosedLoop(IoPolicy::kLatency, 32, m, 2'000'000'000, 100'000'000);
+  EXPECT_LE(r.max_imbalance, 8u);
+  const double share = double(r.done[0]) / double(r.done[0] + r.done[1]);
+  EXPECT_GT(share, 0.45);
+  EXPECT_LT(share, 0.55);
+}
 
 TEST(PolicyTest, LatencyPolicyGivesAHealedPathItsShareBackWithinTwoSeconds) {
   constexpr int64_t kFast = 150'000, kSlow = 30'150'000;
