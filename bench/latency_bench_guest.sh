@@ -5,8 +5,9 @@
 # 32, NVME_MPATH_BENCH_REPS (3) interleaved rounds. Writes fio JSON to $LAB_OUT as
 # TARGET.qdQD.ROUND.json:
 #   multipath=N  mpath_nvme: unimpaired-round-robin, unimpaired-latency (no delay), then with the
-#                delay numa, round-robin, queue-depth, latency; and recovery.txt: the latency
-#                policy at QD 32 while the delay is switched off (per-path ios every 100 ms)
+#                delay numa, round-robin, queue-depth, latency; and recovery.jsonl/.txt: the
+#                latency policy at QD 32 while the delay is switched on (4 s) and off (9 s),
+#                the engine's per-path ios every 100 ms
 #   multipath=Y  fio io_uring_cmd on the kernel's head: head-unimpaired (round-robin), then with
 #                the delay head-numa, head-round-robin, head-queue-depth (the subsystem iopolicy)
 set -uo pipefail
@@ -60,11 +61,11 @@ else
     done
     echo "latency_bench: round $r done"
   done
-  # Recovery: the latency policy at QD 32 with the delay on, switched off after 4 s; the per-path
-  # ios of the engine every 100 ms (nvme-mpath-ctl stats), the switch time marked.
-  lab_delay 1 "$DELAY" || die "lab_delay"
+  # Recovery: the latency policy at QD 32 for 24 s: no delay for 4 s, port 1 delayed from 4 s to
+  # 9 s, healed after; the engine's counters every 100 ms, the two switch times marked.
+  lab_delay 1 0 || die "lab_delay"
   rm -f /dev/shm/nvme-mpath.*
-  fio --name=recovery --rw=randread --bs=4k --iodepth=32 --runtime=12 --time_based \
+  fio --name=recovery --rw=randread --bs=4k --iodepth=32 --runtime=24 --time_based \
     --output-format=json "${m[@]}" --iopolicy=latency > recovery.json 2> recovery.err &
   fpid=$!
   for ((i = 0; i < 300; i++)); do "$CTL" stats --name recovery > /dev/null 2>&1 && break; sleep 0.1; done
@@ -72,9 +73,14 @@ else
   # line); a ctl + python sample per loop turn took 2-3 s under TCG.
   "$CTL" watch --name recovery --interval 0.1 -o json > recovery.jsonl 2> recovery.watch.err &
   wpid=$!
+  # Each switch is marked at the start of its lab_delay call (the call takes ~0.7 s under TCG and
+  # the proxy switches within it), so the recovery is timed from the earliest the switch can be.
   sleep 4
+  echo "delay-on $(date +%s%3N)" > recovery.txt
+  lab_delay 1 "$DELAY" || die "lab_delay"
+  sleep 5
+  echo "delay-off $(date +%s%3N)" >> recovery.txt
   lab_delay 1 0 || die "lab_delay"
-  echo "delay-off $(date +%s%3N)" > recovery.txt
   wait $fpid || { cat recovery.err; die "recovery fio failed"; }
   kill $wpid 2>/dev/null
   echo "slow $A" >> recovery.txt

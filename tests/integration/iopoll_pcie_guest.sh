@@ -6,8 +6,8 @@
 #  2. nvme reloaded with poll_queues=1 (io_poll 1 on both controllers of the plain namespace):
 #     fio io_uring_cmd hipri=1 on one controller and mpath_nvme hipri=1 over both (round-robin),
 #     4k randread QD32, alternating, 3 runs each: every run exits 0 with no error, both paths
-#     carried mpath_nvme's I/O, its ring is polled (+iopoll); IOPS and CPU per I/O are printed
-#     (figures, not a test: under TCG polling gains nothing).
+#     carried mpath_nvme's I/O, its ring is polled (+iopoll). The figures of such runs are
+#     bench/iopoll_bench.sh's.
 #  3. randrw + crc32c verify with hipri=1 across 3 resets of controller 2 and its hot-unplug and
 #     replug: fio exits 0, no verify or I/O error, the engine saw the path go (not usable) and
 #     reopened it.
@@ -76,21 +76,6 @@ for t in ("uc", "mp"):
 PY
 DESC="the engine's ring is polled (+iopoll in its log)"
 check grep -q "+iopoll" mp.1.err
-python3 - <<'PY' | tee -a results.txt
-import json, statistics
-iops, cpu = {}, {}
-for t in ("uc", "mp"):
-    iops[t], cpu[t] = [], []
-    for r in (1, 2, 3):
-        j = json.load(open(f"{t}.{r}.json"))["jobs"][0]
-        iops[t].append(j["read"]["iops"])
-        cpu[t].append((j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] / 1000 / j["read"]["total_ios"] * 1e6)
-for t, name in (("uc", "fio io_uring_cmd hipri=1, one path"), ("mp", "mpath_nvme hipri=1, 2 paths")):
-    i, c = iops[t], cpu[t]
-    print(f"     iopoll: {name:36s} IOPS min/median/max {min(i):7.0f} {statistics.median(i):7.0f} {max(i):7.0f}  CPU/IO median {statistics.median(c):6.1f} us")
-m = statistics.median
-print(f"     iopoll: ratio mpath_nvme / io_uring_cmd (medians): IOPS {m(iops['mp']) / m(iops['uc']):.2f}x, CPU per I/O {m(cpu['mp']) / m(cpu['uc']):.2f}x")
-PY
 
 # ---- 3. faults under polling -----------------------------------------------------------------
 O=$(lab_ng 2 1)

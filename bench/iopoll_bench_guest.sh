@@ -1,0 +1,36 @@
+#!/bin/bash
+# iopoll_bench_guest.sh — guest side of bench/iopoll_bench.sh (the PCIe topology): nvme reloaded
+# with poll_queues=1, then 4k random read at QD 32 for NVME_MPATH_BENCH_SECONDS (4) after a 1 s
+# ramp, NVME_MPATH_BENCH_REPS (5) interleaved rounds of: fio io_uring_cmd on controller 1 and
+# mpath_nvme over controllers 1 and 2 (round-robin), each polled (hipri=1) and not. fio JSON in
+# $LAB_OUT as TARGET.ROUND.json.
+set -uo pipefail
+source "${LAB_LIB:?}"
+B=${NVME_MPATH_BUILD_DIR:?}
+export LD_LIBRARY_PATH=$B/fio-engine
+cd "${LAB_OUT:?}" || exit 1
+RT=${NVME_MPATH_BENCH_SECONDS:-4}
+REPS=${NVME_MPATH_BENCH_REPS:-5}
+die() { echo "iopoll_bench: $*"; exit 1; }
+case $(uname -r) in 6.1.*|6.1-*) die "not on 6.1: polled passthrough crashes it (docs/kernels.md)" ;; esac
+rmmod nvme && modprobe nvme poll_queues=1 || die "cannot reload nvme with poll_queues=1"
+for p in 1 2; do for ns in $(_lab_pcie_nsids "$p"); do _lab_wait_ng "$p" "$ns" 30 || die "controller $p's ng devices did not come back"; done; done
+A=$(lab_ng 1 1) || die "no ng device"
+for p in 1 2; do
+  q=/sys/block/$(basename "$(lab_ng $p 1)" | sed 's/^ng/nvme/')/queue/io_poll
+  [ "$(cat "$q")" = 1 ] || die "$q is not 1"
+done
+common=(--rw=randread --bs=4k --iodepth=32 --runtime="$RT" --time_based --ramp_time=1 --size=32m --output-format=json)
+run() {  # NAME FIO-ARGS...
+  local f=$1.$r
+  shift
+  fio --name="${f%%.*}" "${common[@]}" "$@" > "$f.json" 2> "$f.err" || { cat "$f.err"; die "fio $f failed"; }
+}
+for ((r = 1; r <= REPS; r++)); do
+  for hipri in 1 0; do
+    run uc-hipri$hipri --ioengine=io_uring_cmd --cmd_type=nvme --filename="$A" --hipri=$hipri
+    run mp-hipri$hipri --ioengine=mpath_nvme --filename="$A" --iopolicy=round-robin --hipri=$hipri
+  done
+  echo "iopoll_bench: round $r done"
+done
+echo "iopoll_bench: kernel $(uname -r)"

@@ -1,0 +1,68 @@
+#!/bin/bash
+# syscall_bench.sh — io_uring_enter calls per I/O (issue #18): fio io_uring_cmd on one path
+# against mpath_nvme over two (round-robin, nvme_core.multipath=N), 4k random read at QD 1, 32
+# and 128, NVME_MPATH_BENCH_REPS (3) interleaved rounds of a fixed number of I/Os each, in one VM
+# on kernel NVME_MPATH_BENCH_KERNEL (6.12). The guest kernel counts the calls (a tracefs
+# histogram on sys_enter_io_uring_enter, per process; fio's job processes are summed). Prints per
+# target and QD min/median/max calls per I/O and the ratio of the medians (mpath_nvme /
+# io_uring_cmd), the kernel and the accelerator, and redraws docs/syscalls.png. Figures, not a
+# test; docs/benchmarks.md quotes one run.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+export NVME_MPATH_BUILD_DIR=${NVME_MPATH_BUILD_DIR:-$TOP/build}
+K=${NVME_MPATH_BENCH_KERNEL:-6.12}
+[ -f "$NVME_MPATH_BUILD_DIR/fio-engine/mpath_nvme" ] \
+  || { echo "syscall_bench: build the fio engine first ($NVME_MPATH_BUILD_DIR)" >&2; exit 2; }
+OUT=$(mktemp -d /var/tmp/nvme-mpath-syscall-bench.XXXXXX)
+"$TOP/tests/lab/vm.sh" --kernel "$K" --mp N --ports 2 --timeout 1200 --out "$OUT" \
+  -- /bin/bash "$TOP/bench/syscall_bench_guest.sh" > "$OUT/vm.log" 2>&1 \
+  || { tail -20 "$OUT/vm.log"; exit 1; }
+/usr/bin/python3 - "$OUT" "$TOP/docs" <<'PY'
+import glob, json, os, re, statistics, subprocess, sys
+out, docs = sys.argv[1], sys.argv[2]
+def calls(hist):  # io_uring_enter entries of fio's processes, and of any other process
+    fio = other = 0
+    for m in re.finditer(r"common_pid:\s*(\S+)\s*\[\s*\d+\]\s*\}\s*hitcount:\s*(\d+)", open(hist).read()):
+        if m.group(1).startswith("fio"): fio += int(m.group(2))
+        else: other += int(m.group(2))
+    return fio, other
+def runs(name, qd):
+    v = []
+    for f in sorted(glob.glob(os.path.join(out, f"{name}.qd{qd}.*.json"))):
+        j = json.load(open(f))["jobs"][0]
+        ios = j["read"]["total_ios"]
+        assert j["error"] == 0 and ios > 0, f"{f}: error {j['error']}, {ios} I/Os"
+        fio, other = calls(f[:-5] + ".hist")
+        assert fio > 0, f"{f[:-5]}.hist: no io_uring_enter counted"
+        v.append((fio / ios, other, j["read"]["iops"]))
+    if not v: sys.exit(f"syscall_bench: no results for {name} QD {qd}")
+    return v
+vm = open(os.path.join(out, "vm.log")).read()
+k = re.search(r"vm.sh: kernel ([^\s,]+), accel ([^\s,]+)", vm)
+kernel, accel = (k.group(1), k.group(2)) if k else ("?", "?")
+labels = {"io_uring_cmd": "fio io_uring_cmd, one path", "mpath_nvme": "mpath_nvme, 2 paths (round-robin)"}
+dat = []
+for qd in (1, 32, 128):
+    print(f"syscall_bench: QD {qd}, 4k randread")
+    med = {}
+    for name in ("io_uring_cmd", "mpath_nvme"):
+        v = runs(name, qd)
+        c = sorted(x[0] for x in v)
+        med[name] = statistics.median(c)
+        others = max(x[1] for x in v)
+        print(f"syscall_bench:   {labels[name]:36s} runs {len(v)}  io_uring_enter per I/O min/median/max "
+              f"{c[0]:6.3f} {med[name]:6.3f} {c[-1]:6.3f}  IOPS median {statistics.median(x[2] for x in v):7.0f}"
+              + (f"  (other processes: up to {others} calls)" if others else ""))
+        dat.append((f"{name} QD{qd}", med[name], c[0], c[-1]))
+    print(f"syscall_bench:   ratio mpath_nvme / io_uring_cmd (medians): {med['mpath_nvme'] / med['io_uring_cmd']:.3f}x")
+print(f"syscall_bench: kernel {kernel}, accel {accel}")
+with open(os.path.join(out, "syscalls.dat"), "w") as f:
+    for i, (n, m, lo, hi) in enumerate(dat):
+        f.write(f'{i} "{n}" {m:.4f} {lo:.4f} {hi:.4f}\n')
+subprocess.run(["gnuplot", "-e", f"""set terminal png size 900,420 noenhanced; set output '{docs}/syscalls.png';
+set style fill solid; set boxwidth 0.6; set ylabel 'io_uring_enter calls per I/O'; set yrange [0:*]; unset key;
+set title 'lab ({accel}, kernel {kernel}): 4k randread, median of {len(runs("mpath_nvme", 1))} runs, bars min..max';
+set xtics rotate by -20;
+plot '{out}/syscalls.dat' using 1:3:xtic(2) with boxes, '' using 1:3:4:5 with yerrorbars lc rgb 'black'"""], check=False)
+PY
+echo "syscall_bench: output in $OUT"
