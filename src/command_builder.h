@@ -26,6 +26,7 @@
 
 #include "absl/base/attributes.h"
 
+#include "debug_assert.h"
 #include "split_planner.h"
 
 namespace nvme_mpath::internal {
@@ -70,11 +71,18 @@ class CommandBuilder {
   // Builds the command for fragment `f` of `io` (the whole I/O when unsplit) into `out`.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Build(const Io& io, const Fragment& f,
                                           nvme_uring_cmd* out) const {
-    const auto op = static_cast<uint8_t>(io.op);
-    if (op > static_cast<uint8_t>(IoOp::kWrite)) [[unlikely]] {
+    if (static_cast<uint8_t>(io.op) > static_cast<uint8_t>(IoOp::kWrite)) [[unlikely]] {
       BuildOther(io, f, out);
       return;
     }
+    BuildReadWrite(io, f, out);
+  }
+
+  // Build() for an `io` the caller knows is a read or a write.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void BuildReadWrite(const Io& io, const Fragment& f,
+                                                   nvme_uring_cmd* out) const {
+    const auto op = static_cast<uint8_t>(io.op);
+    NVME_MPATH_ASSERT(op <= static_cast<uint8_t>(IoOp::kWrite));
     uint64_t md = 0;
     uint32_t md_len = 0;
     if (io.md != nullptr && metadata_size_ != 0) {

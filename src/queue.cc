@@ -80,17 +80,27 @@ QueueCore::~QueueCore() {
 // Submission
 
 // The common I/O, an unsplit read or write (IsSimpleIo), inline; any other in SubmitChecked().
-// An unsplit command carries the I/O's own range and goes out by Send(): the snapshot was
+// An unsplit command carries the I/O's own range and goes out by Transmit(): the snapshot was
 // refreshed at the top, and nothing since could move the epoch but another thread, which a
-// second check a few instructions later would race with just the same.
+// second check a few instructions later would race with just the same. The path is picked
+// before the slot is taken (a fresh command has no sticky path, and the policy looks at no
+// slot): then no call (the policy's slow choice, the idle clock read) lies between the slot's
+// fresh state and the command built from it, and the compiler builds it from registers.
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
   if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]]
     return SubmitChecked(io);
   if (pool_.free() == 0) return -EAGAIN;
+  const int p = paths_.Pick(-1);
   BeginIo(io, 1);
-  Send(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+  const Fragment f{io->slba, io->nlb, 0};
+  Cmd* c = pool_.Take(io, f);
+  if (p < 0) [[unlikely]] {
+    Park(c);
+  } else {
+    Transmit</*kFresh=*/true>(c, p, f);
+  }
   CheckAccounting();
   return 0;
 }
@@ -173,8 +183,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   Send(c);
 }
 
-// Dispatch() with the snapshot known to be fresh. Inline, with the command just taken in view,
-// the compiler sees a fresh command's sticky path and attempt.
+// Dispatch() with the snapshot known to be fresh.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   const int sticky = c->sticky_path;
@@ -184,15 +193,36 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
     Park(c);
     return;
   }
+  Transmit</*kFresh=*/false>(c, p, c->frag);
+}
+
+// Sends taken command `c` (carrying `f`, its c->frag) down path `p`: builds it, tags the new
+// attempt and prepares it in the transport. `kFresh`: a command just taken for a read or write
+// (IsSimpleIo), on its first attempt. The command is accounted in flight before Prep() (MarkSent), so that nothing
+// but the command itself is live across that call (its register saves were 17 instructions
+// per I/O); a refused Prep() undoes that (PrepFailed). Nothing reads those counts in between:
+// Prep() does not call back into the queue.
+template <bool kFresh>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Transmit(Cmd* c, int p, const Fragment& f) {
+  NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   nvme_uring_cmd cmd;
-  builder_.Build(*c->io, c->frag, &cmd);
-  ++c->attempt;
+  if constexpr (kFresh) {
+    NVME_MPATH_ASSERT(c->attempt == 0);
+    builder_.BuildReadWrite(*c->io, f, &cmd);
+    c->attempt = 1;
+  } else {
+    builder_.Build(*c->io, f, &cmd);
+    ++c->attempt;
+  }
   c->path = static_cast<uint8_t>(p);
   c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
   const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
-  if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] {
-    if (PrepFailed(c, p, r) != 0) return;
-  }
+  MarkSent(c, p);
+  if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] PrepFailed(c, r);
+}
+
+// Command `c`, tagged for path `p`, is prepared in the transport: in flight.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::MarkSent(Cmd* c, int p) {
   pool_.Move(c, CmdState::kInflight);
   c->fd_gen = paths_.fd_gen(p);
   c->sent_ns = now_;
@@ -201,23 +231,26 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
   unsent_.Prepared();
 }
 
-// Prep() refused: on a full SQ submit and try once more; otherwise (or again refused) the command
-// waits for the next Poll(). Returns the final Prep() result. It builds the same command again
-// rather than being handed it: then nothing of the build stays live across Send()'s Prep() call
-// (that cost the hot path 2 instructions of register saves).
-ABSL_ATTRIBUTE_NOINLINE int QueueCore::PrepFailed(Cmd* c, int p, int r) {
+// Prep() refused `c` with `r` after MarkSent(): it is taken back out of flight, then, on a full
+// SQ, the queue submits and tries once more; otherwise (or again refused) the command waits for
+// the next Poll(). It builds the same command again rather than being handed it: then nothing
+// of the build stays live across Transmit()'s Prep() call.
+ABSL_ATTRIBUTE_NOINLINE void QueueCore::PrepFailed(Cmd* c, int r) {
+  const int p = c->path;
+  pool_.Move(c, CmdState::kTaken);
+  paths_.RemoveInflight(p);
+  counters_.Dropped(p);
+  unsent_.Unprepared();
   if (r == -EBUSY) {
     ++qc_.sq_full;
     SubmitPrepared();
     nvme_uring_cmd cmd;
     builder_.Build(*c->io, c->frag, &cmd);
     r = transport_->Prep(p, cmd, c->tag, cfg_.fixed_buffers ? c->io->buf_index : -1);
+    if (r == 0) return MarkSent(c, p);
   }
-  if (r != 0) {
-    // No SQE (or the file slot was emptied under us): try again from the next Poll().
-    Delay(c, DelayKind::kResend, now_);
-  }
-  return r;
+  // No SQE (or the file slot was emptied under us): try again from the next Poll().
+  Delay(c, DelayKind::kResend, now_);
 }
 
 int QueueCore::Flush() {

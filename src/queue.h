@@ -140,7 +140,10 @@ class QueueCore final : public Queue {
   bool NonReadDone(Cmd* c);
   void Dispatch(Cmd* c);
   void Send(Cmd* c);
-  int PrepFailed(Cmd* c, int p, int r);
+  template <bool kFresh>
+  void Transmit(Cmd* c, int p, const Fragment& f);
+  void MarkSent(Cmd* c, int p);
+  void PrepFailed(Cmd* c, int r);
   int SubmitPrepared();
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
