@@ -226,8 +226,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::MarkSent(Cmd* c, int p) {
   pool_.Move(c, CmdState::kInflight);
   c->fd_gen = paths_.fd_gen(p);
   c->sent_ns = now_;
-  paths_.AddInflight(p);
-  counters_.Sent(p);
+  paths_.AddInflight(p);  // and so in the block's gauge at the next publish (PublishCounters)
   unsent_.Prepared();
 }
 
@@ -239,7 +238,6 @@ ABSL_ATTRIBUTE_NOINLINE void QueueCore::PrepFailed(Cmd* c, int r) {
   const int p = c->path;
   pool_.Move(c, CmdState::kTaken);
   paths_.RemoveInflight(p);
-  counters_.Dropped(p);
   unsent_.Unprepared();
   if (r == -EBUSY) {
     ++qc_.sq_full;
@@ -254,12 +252,25 @@ ABSL_ATTRIBUTE_NOINLINE void QueueCore::PrepFailed(Cmd* c, int r) {
 }
 
 int QueueCore::Flush() {
+  const int r = SubmitUnsent();
+  PublishCounters();
+  return r;
+}
+
+// Flush() without the publish: Poll() and Close() publish once, when they return.
+int QueueCore::SubmitUnsent() {
   if (unsent_.count() == 0) return 0;
   now_ = clock_->NowNs();
   const int r = SubmitPrepared();
   // A kernel short of resources is not the caller's error: the commands stay queued, the next
   // Flush()/Poll() sends them, and they fail (with its errno) only if it never takes them.
   return r < 0 && r != -EEXIST ? 0 : r;
+}
+
+// Stores the per-I/O counters, kept privately (queue_counters.h), in the path blocks the
+// readers see: once per batch, when Poll() or Flush() returns, and at Close().
+void QueueCore::PublishCounters() {
+  for (int p = 0; p < paths_.count(); ++p) counters_.Publish(p, paths_.inflight(p));
 }
 
 // Sends what Prep() queued. The transport may take fewer than were prepared, or none (-errno):
@@ -290,8 +301,7 @@ void QueueCore::FailUnsent(int res) {
   qc_.unsent_failed += n_doomed;
   for (Cmd* c = doomed.head; c != nullptr;) {
     Cmd* next = c->next;
-    paths_.RemoveInflight(c->path);
-    counters_.Dropped(c->path);
+    paths_.RemoveInflight(c->path);  // dropped: no latency counted
     FinishCmd(c, res, 0, 0);
     c = next;
   }
@@ -319,24 +329,29 @@ inline Cmd* QueueCore::MatchCompletion(uint64_t tag) {
   return pool_.Find(tag, CmdState::kInflight);
 }
 
-// Any completion of a command in flight: in-flight counts, busy time, latency. Returns the
-// counters of its path.
-inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
+// Any completion of a command in flight: in-flight counts, busy time, latency.
+inline void QueueCore::AccountCompletion(const Cmd* c) {
   paths_.RemoveInflight(c->path);
-  return counters_.Completed(c->path, static_cast<uint64_t>(now_ - c->sent_ns));
+  counters_.Completed(c->path, static_cast<uint64_t>(now_ - c->sent_ns));
 }
 
 // A successful completion of a command in flight: account and finish it. Always inline: Poll()
 // calls it for every good completion (the call and its register saves cost 15 instructions
 // per I/O).
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
-  PathCounters& pc = AccountCompletion(c);
-  paths_.Succeeded(c->path, now_ - c->sent_ns, now_);
+  // AccountCompletion() and the success counts, with the histogram's relaxed atomic update
+  // last: the compiler takes it as a barrier, and would load the command's fields again after it.
+  const int p = c->path;
+  const int64_t latency_ns = now_ - c->sent_ns;
+  paths_.RemoveInflight(p);
+  paths_.Succeeded(p, latency_ns, now_);
   // A read is counted with the op known, so that Succeeded()'s tests of the op fold away.
   if (c->io->op == IoOp::kRead) [[likely]] {
-    PathAccounting::Succeeded(pc, IoOp::kRead, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Succeeded(p, IoOp::kRead, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Completed(p, static_cast<uint64_t>(latency_ns));
   } else {
-    PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Succeeded(p, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Completed(p, static_cast<uint64_t>(latency_ns));
     if (NonReadDone(c)) return;
   }
   FinishCmd(c, 0, 0, static_cast<uint32_t>(result));
@@ -520,7 +535,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
     if (!waits_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
     if (deadline_.Due(now)) [[unlikely]] ExpireIos(now);
-    if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
+    if (SubmitUnsent() == -EEXIST) return PollDone(-EEXIST);
     if (unsent_.Stalled(now_)) [[unlikely]] FailUnsent(unsent_.error());
 
     const bool want = completed_ < min_complete && now < deadline;
@@ -533,7 +548,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
     if (n < 0) [[unlikely]] {
       // This thread cannot use the ring (see uring_transport.h): say so rather than spin.
-      if (n == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
+      if (n == -EEXIST) return PollDone(-EEXIST);
       n = 0;
     }
     now = now_ = clock_->NowNs();
@@ -550,13 +565,19 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
       // Drain what the completions above made due (resends, parked commands) before returning.
       MaybeRefresh();
       if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
-      Flush();
+      SubmitUnsent();
       break;
     }
     if (now >= deadline || timeout_us == 0) break;
   }
   CheckAccounting();
-  return static_cast<int>(completed_);
+  return PollDone(0);
+}
+
+// Poll()'s return: the counters published, the I/Os completed, or `err` when there were none.
+int QueueCore::PollDone(int err) {
+  PublishCounters();
+  return completed_ != 0 || err == 0 ? static_cast<int>(completed_) : err;
 }
 
 void QueueCore::Close() {
@@ -575,14 +596,13 @@ void QueueCore::Close() {
   const bool gave_up = !DrainKernel(
       transport_.get(), clock_, kCloseWaitNs, [this] { return pool_.free() == pool_.depth(); },
       [this] {
-        Flush();
+        SubmitUnsent();
         if (unsent_.count() != 0) FailUnsent(-ESHUTDOWN);
       },
       [this](const Completion& cqe) {
         if (ReleaseOrphan(cqe.tag)) return;
         if (Cmd* c = MatchCompletion(cqe.tag)) {
-          paths_.RemoveInflight(c->path);
-          counters_.Dropped(c->path);
+          paths_.RemoveInflight(c->path);  // dropped: no latency counted
           FinishCmd(c, cqe.res == 0 ? 0 : -ESHUTDOWN, 0, 0);
         }
       });
@@ -591,6 +611,7 @@ void QueueCore::Close() {
   NVME_MPATH_ASSERT(waits_.empty() && waits_.holds() == 0 && unsent_.count() == 0);
   NVME_MPATH_ASSERT_MSG(gave_up || (pool_.free() == pool_.depth() && ios_outstanding_ == 0),
                         "closed with a command left");
+  PublishCounters();  // the last counts, before the engine frees the blocks' slot
   CheckAccounting();
 }
 

@@ -122,6 +122,8 @@ class QueueCore final : public Queue {
   void Close();
 
   const QueueCounters& queue_counters() const { return qc_; }
+  // Path `path`'s counter block, as published when Poll() or Flush() last returned (see
+  // queue_counters.h: the per-I/O counters are published once per batch).
   const PathCounters& counters(int path) const { return counters_.path(path); }
   Transport* transport() { return transport_.get(); }
   // Commands (not I/Os) parked waiting for a path / delayed (retry, write hold or resend).
@@ -145,10 +147,13 @@ class QueueCore final : public Queue {
   void MarkSent(Cmd* c, int p);
   void PrepFailed(Cmd* c, int r);
   int SubmitPrepared();
+  int SubmitUnsent();
+  void PublishCounters();
+  int PollDone(int err);
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
   void ReportPathError(const Cmd* c, int path, Disposition d);
-  PathCounters& AccountCompletion(const Cmd* c);
+  void AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t due_ns);
