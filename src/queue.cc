@@ -14,6 +14,7 @@
 #include <nvme_mpath/status.h>
 
 #include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 
 #include "command_builder.h"
 #include "completion_action.h"
@@ -83,17 +84,18 @@ QueueCore::~QueueCore() {
 // An unsplit command carries the I/O's own range and goes out by Transmit(): the snapshot was
 // refreshed at the top, and nothing since could move the epoch but another thread, which a
 // second check a few instructions later would race with just the same. The path is picked
-// before the slot is taken (a fresh command has no sticky path, and the policy looks at no
-// slot): then no call (the policy's slow choice, the idle clock read) lies between the slot's
-// fresh state and the command built from it, and the compiler builds it from registers.
+// before the slot is taken (a fresh command has no sticky path, and the policy looks at neither
+// the slot nor the I/O): then no call (the policy's slow choice, the idle clock read) lies
+// between the slot's fresh state and the command built from it, and the compiler builds it from
+// registers.
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
   if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]]
     return SubmitChecked(io);
   if (pool_.free() == 0) return -EAGAIN;
+  BeginIo(io, 1);  // first: the path is not live across its clock read
   const int p = paths_.Pick(-1);
-  BeginIo(io, 1);
   const Fragment f{io->slba, io->nlb, 0};
   Cmd* c = pool_.Take(io, f);
   if (p < 0) [[unlikely]] {
@@ -215,6 +217,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Transmit(Cmd* c, int p, cons
     ++c->attempt;
   }
   c->path = static_cast<uint8_t>(p);
+  // What the pool and the snapshot guarantee, told to the compiler: Pack() then masks nothing.
+  ABSL_ASSUME(c->slot < Tag::kMaxSlots && p >= 0 && p < kMaxPaths);
   c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
   const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
   MarkSent(c, p);
