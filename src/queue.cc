@@ -231,6 +231,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::MarkSent(Cmd* c, int p) {
   c->fd_gen = paths_.fd_gen(p);
   c->sent_ns = now_;
   paths_.AddInflight(p);  // and so in the block's gauge at the next publish (PublishCounters)
+  counters_.Sent(p);
   unsent_.Prepared();
 }
 
@@ -255,9 +256,13 @@ ABSL_ATTRIBUTE_NOINLINE void QueueCore::PrepFailed(Cmd* c, int r) {
   Delay(c, DelayKind::kResend, now_);
 }
 
+// Publishes the in-flight gauges only: nothing completes outside Poll() and Close(), which
+// publish the rest.
 int QueueCore::Flush() {
   const int r = SubmitUnsent();
-  PublishCounters();
+  for (int p = 0; p < paths_.count(); ++p) {
+    if (counters_.marked(p)) counters_.PublishInflight(p, paths_.inflight(p));
+  }
   return r;
 }
 
@@ -272,9 +277,12 @@ int QueueCore::SubmitUnsent() {
 }
 
 // Stores the per-I/O counters, kept privately (queue_counters.h), in the path blocks the
-// readers see: once per batch, when Poll() or Flush() returns, and at Close().
+// readers see, for the paths they may have moved on (marked): once per batch, when Poll()
+// returns, and at Close() (Flush() stores the gauges).
 void QueueCore::PublishCounters() {
-  for (int p = 0; p < paths_.count(); ++p) counters_.Publish(p, paths_.inflight(p));
+  for (int p = 0; p < paths_.count(); ++p) {
+    if (counters_.marked(p)) counters_.Publish(p, paths_.inflight(p));
+  }
 }
 
 // Sends what Prep() queued. The transport may take fewer than were prepared, or none (-errno):

@@ -9,7 +9,8 @@
 // Threading model: a queue's blocks have one writer, the queue's thread. The counters every I/O
 // moves (ios, bytes, reads, writes, busy_ns, and the in-flight gauge, which the queue's path
 // snapshot already keeps for the policy) are kept in plain private totals and published to
-// the block once per batch: at the end of each Poll() and Flush(), and at Close() (Publish()).
+// the block once per batch: at the end of each Poll() (and the gauge at the end of Flush()),
+// and at Close(), for the paths that had commands in flight since the last publish (Publish()).
 // The others (the latency and failover histograms, errors, retries, failovers, requeues) are
 // updated in the block as they happen. Every update of the block is a relaxed store (a relaxed
 // load and store for an increment, PathCounters::Add): no locked instruction. Readers (the stats
@@ -92,9 +93,15 @@ class PathAccounting {
   // requeue list; stats.h, the ctl's JSON).
   void Parked(int p) { PathCounters::Add(paths_[p].block->requeues, 1); }
 
+  // A command is prepared on path `p`: the path is marked for publishing (marked()). Its counts
+  // move only through commands in flight on it, so it stays marked until a Publish() finds none
+  // there. (One byte store per I/O: the publishes of a batch then skip the idle paths.)
+  void Sent(int p) { marked_[p] = true; }
+  bool marked(int p) const { return marked_[p]; }
+
   // Stores path `p`'s private totals in its block, with `inflight`, the queue's commands in
   // flight on `p` now (PathSnapshot::inflight(): counted there for the policy, so not twice).
-  // Once per batch: two loads and stores per counter, for each of the queue's paths.
+  // Once per batch, for each marked path: two loads and stores per counter.
   void Publish(int p, uint32_t inflight) {
     const Path& t = paths_[p];
     PathCounters& pc = *t.block;
@@ -104,6 +111,11 @@ class PathAccounting {
     pc.writes.store(t.writes, std::memory_order_relaxed);
     pc.busy_ns.store(t.busy_ns, std::memory_order_relaxed);
     pc.inflight.store(t.inflight_base + inflight, std::memory_order_relaxed);
+    marked_[p] = inflight != 0;
+  }
+  // Publish() of the gauge alone: what Submit() moves (Flush(); no completion since Poll()).
+  void PublishInflight(int p, uint32_t inflight) {
+    paths_[p].block->inflight.store(paths_[p].inflight_base + inflight, std::memory_order_relaxed);
   }
 
  private:
@@ -118,6 +130,7 @@ class PathAccounting {
 
   std::unique_ptr<PathCounters[]> own_;
   std::array<Path, kMaxPaths> paths_{};
+  std::array<bool, kMaxPaths> marked_{};  // Sent(): to publish
 };
 
 }  // namespace nvme_mpath::internal

@@ -9,11 +9,17 @@ namespace {
 uint64_t Ld(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 
 // The per-I/O counters reach the block when published, with the gauge the queue gives; the
-// histograms move at once.
+// histograms move at once. A path is published while it may move (marked).
 TEST(QueueCountersTest, CompletedMovesTheLatencyAndPublishSetsTheGauge) {
   PathAccounting acc(nullptr);
-  acc.Publish(1, 2);
+  EXPECT_FALSE(acc.marked(1));
+  acc.Sent(1);
+  acc.Sent(1);
+  EXPECT_TRUE(acc.marked(1)) << "to publish";
+  acc.PublishInflight(1, 2);
   EXPECT_EQ(Ld(acc.path(1).inflight), 2u);
+  acc.Publish(1, 2);
+  EXPECT_TRUE(acc.marked(1)) << "commands in flight: its counts still move";
   acc.Completed(1, 3000);  // 3 us
   const PathCounters& pc = acc.path(1);
   EXPECT_EQ(Ld(pc.latency_hist[LatencyBucket(3000)]), 1u);
@@ -22,6 +28,7 @@ TEST(QueueCountersTest, CompletedMovesTheLatencyAndPublishSetsTheGauge) {
   EXPECT_EQ(Ld(pc.inflight), 1u);
   EXPECT_EQ(Ld(pc.busy_ns), 3000u);
   acc.Publish(1, 0);
+  EXPECT_FALSE(acc.marked(1)) << "none in flight: nothing moves until the next Sent()";
   EXPECT_EQ(Ld(pc.inflight), 0u);
   EXPECT_EQ(Ld(pc.busy_ns), 3000u);  // published again: the same totals
   EXPECT_EQ(Ld(acc.path(0).inflight), 0u);
