@@ -20,7 +20,8 @@ CommandBuilder::CommandBuilder(uint32_t nsid, uint32_t buf_lba_bytes, uint32_t m
     : nsid_(nsid),
       buf_lba_bytes_(buf_lba_bytes),
       metadata_size_(metadata_size),
-      timeout_ms_(timeout_ms) {
+      timeout_ms_(timeout_ms),
+      md_mask_(metadata_size != 0 ? ~uint64_t{0} : 0) {
   for (IoOp op : {IoOp::kRead, IoOp::kWrite}) {
     nvme_uring_cmd t{};
     t.opcode = op == IoOp::kRead ? kOpRead : kOpWrite;

@@ -26,6 +26,7 @@
 
 #include "absl/base/attributes.h"
 
+#include "debug_assert.h"
 #include "split_planner.h"
 
 namespace nvme_mpath::internal {
@@ -70,17 +71,24 @@ class CommandBuilder {
   // Builds the command for fragment `f` of `io` (the whole I/O when unsplit) into `out`.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Build(const Io& io, const Fragment& f,
                                           nvme_uring_cmd* out) const {
-    const auto op = static_cast<uint8_t>(io.op);
-    if (op > static_cast<uint8_t>(IoOp::kWrite)) [[unlikely]] {
+    if (static_cast<uint8_t>(io.op) > static_cast<uint8_t>(IoOp::kWrite)) [[unlikely]] {
       BuildOther(io, f, out);
       return;
     }
-    uint64_t md = 0;
-    uint32_t md_len = 0;
-    if (io.md != nullptr && metadata_size_ != 0) {
-      md = reinterpret_cast<uintptr_t>(io.md) + uint64_t{f.offset_lbas} * metadata_size_;
-      md_len = f.nlb * metadata_size_;
-    }
+    BuildReadWrite(io, f, out);
+  }
+
+  // Build() for an `io` the caller knows is a read or a write.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void BuildReadWrite(const Io& io, const Fragment& f,
+                                                   nvme_uring_cmd* out) const {
+    const auto op = static_cast<uint8_t>(io.op);
+    NVME_MPATH_ASSERT(op <= static_cast<uint8_t>(IoOp::kWrite));
+    // No branch on the metadata: with no separate metadata (md_mask_ 0) both words are 0, and
+    // without an io.md too.
+    const uintptr_t io_md = reinterpret_cast<uintptr_t>(io.md);
+    const uint64_t md =
+        io_md != 0 ? (io_md + uint64_t{f.offset_lbas} * metadata_size_) & md_mask_ : 0;
+    const uint32_t md_len = io_md != 0 ? f.nlb * metadata_size_ : 0;
     uint64_t w[9];
     w[0] = rw_head_[op];  // opcode, flags, rsvd1, nsid
     w[1] = 0;             // cdw2, cdw3
@@ -130,6 +138,7 @@ class CommandBuilder {
   const uint32_t buf_lba_bytes_;
   const uint32_t metadata_size_;
   const uint32_t timeout_ms_;
+  const uint64_t md_mask_;    // ~0 with a separate metadata buffer (metadata_size_ != 0), else 0
   uint64_t rw_head_[2] = {};  // the first word of a read (IoOp::kRead) and a write (kWrite)
   uint64_t tail_ = 0;         // the last word of every command
 };

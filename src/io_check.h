@@ -29,9 +29,9 @@ int CheckIo(const Io* io, uint64_t nsze, uint32_t depth, const SplitPlanner& pla
 inline bool IsSimpleIo(const Io& io, uint64_t nsze, const SplitPlanner& planner) {
   static_assert(static_cast<int>(IoOp::kRead) == 0 && static_cast<int>(IoOp::kWrite) == 1);
   const uintptr_t buf = reinterpret_cast<uintptr_t>(io.buf);
+  const uintptr_t md = reinterpret_cast<uintptr_t>(io.md);
   return static_cast<uint8_t>(io.op) <= static_cast<uint8_t>(IoOp::kWrite) &&
-         io.done != nullptr && buf != 0 && (buf & 3) == 0 &&
-         (reinterpret_cast<uintptr_t>(io.md) & 3) == 0 && io.slba < nsze &&
+         io.done != nullptr && buf != 0 && ((buf | md) & 3) == 0 && io.slba < nsze &&
          io.nlb <= nsze - io.slba && planner.FitsOneCommand(io.slba, io.nlb);  // nlb 0: false
 }
 

@@ -109,6 +109,9 @@ class PathSnapshot {
     NVME_MPATH_ASSERT(views_[p].inflight != 0);
     --views_[p].inflight;
   }
+  uint32_t inflight(int p) const { return views_[p].inflight; }
+  // The table's paths (0..count()-1).
+  int count() const { return npaths_; }
 
   // The fd generation (association) of path `p` as installed in the ring.
   uint32_t fd_gen(int p) const { return fd_gen_[p]; }

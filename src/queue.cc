@@ -14,6 +14,7 @@
 #include <nvme_mpath/status.h>
 
 #include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 
 #include "command_builder.h"
 #include "completion_action.h"
@@ -80,17 +81,28 @@ QueueCore::~QueueCore() {
 // Submission
 
 // The common I/O, an unsplit read or write (IsSimpleIo), inline; any other in SubmitChecked().
-// An unsplit command carries the I/O's own range and goes out by Send(): the snapshot was
+// An unsplit command carries the I/O's own range and goes out by Transmit(): the snapshot was
 // refreshed at the top, and nothing since could move the epoch but another thread, which a
-// second check a few instructions later would race with just the same.
+// second check a few instructions later would race with just the same. The path is picked
+// before the slot is taken (a fresh command has no sticky path, and the policy looks at neither
+// the slot nor the I/O): then no call (the policy's slow choice, the idle clock read) lies
+// between the slot's fresh state and the command built from it, and the compiler builds it from
+// registers.
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
   if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]]
     return SubmitChecked(io);
   if (pool_.free() == 0) return -EAGAIN;
-  BeginIo(io, 1);
-  Send(pool_.Take(io, Fragment{io->slba, io->nlb, 0}));
+  BeginIo(io, 1);  // first: the path is not live across its clock read
+  const int p = paths_.Pick(-1);
+  const Fragment f{io->slba, io->nlb, 0};
+  Cmd* c = pool_.Take(io, f);
+  if (p < 0) [[unlikely]] {
+    Park(c);
+  } else {
+    Transmit</*kFresh=*/true>(c, p, f);
+  }
   CheckAccounting();
   return 0;
 }
@@ -173,8 +185,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Dispatch(Cmd* c) {
   Send(c);
 }
 
-// Dispatch() with the snapshot known to be fresh. Inline, with the command just taken in view,
-// the compiler sees a fresh command's sticky path and attempt.
+// Dispatch() with the snapshot known to be fresh.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   const int sticky = c->sticky_path;
@@ -184,49 +195,94 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
     Park(c);
     return;
   }
+  Transmit</*kFresh=*/false>(c, p, c->frag);
+}
+
+// Sends taken command `c` (carrying `f`, its c->frag) down path `p`: builds it, tags the new
+// attempt and prepares it in the transport. `kFresh`: a command just taken for a read or write
+// (IsSimpleIo), on its first attempt. The command is accounted in flight before Prep() (MarkSent), so that nothing
+// but the command itself is live across that call (its register saves were 17 instructions
+// per I/O); a refused Prep() undoes that (PrepFailed). Nothing reads those counts in between:
+// Prep() does not call back into the queue.
+template <bool kFresh>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Transmit(Cmd* c, int p, const Fragment& f) {
+  NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   nvme_uring_cmd cmd;
-  builder_.Build(*c->io, c->frag, &cmd);
-  ++c->attempt;
+  if constexpr (kFresh) {
+    NVME_MPATH_ASSERT(c->attempt == 0);
+    builder_.BuildReadWrite(*c->io, f, &cmd);
+    c->attempt = 1;
+  } else {
+    builder_.Build(*c->io, f, &cmd);
+    ++c->attempt;
+  }
   c->path = static_cast<uint8_t>(p);
+  // What the pool and the snapshot guarantee, told to the compiler: Pack() then masks nothing.
+  ABSL_ASSUME(c->slot < Tag::kMaxSlots && p >= 0 && p < kMaxPaths);
   c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
   const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
-  if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] {
-    if (PrepFailed(c, p, r) != 0) return;
-  }
+  MarkSent(c, p);
+  if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] PrepFailed(c, r);
+}
+
+// Command `c`, tagged for path `p`, is prepared in the transport: in flight.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::MarkSent(Cmd* c, int p) {
   pool_.Move(c, CmdState::kInflight);
   c->fd_gen = paths_.fd_gen(p);
   c->sent_ns = now_;
-  paths_.AddInflight(p);
+  paths_.AddInflight(p);  // and so in the block's gauge at the next publish (PublishCounters)
   counters_.Sent(p);
   unsent_.Prepared();
 }
 
-// Prep() refused: on a full SQ submit and try once more; otherwise (or again refused) the command
-// waits for the next Poll(). Returns the final Prep() result. It builds the same command again
-// rather than being handed it: then nothing of the build stays live across Send()'s Prep() call
-// (that cost the hot path 2 instructions of register saves).
-ABSL_ATTRIBUTE_NOINLINE int QueueCore::PrepFailed(Cmd* c, int p, int r) {
+// Prep() refused `c` with `r` after MarkSent(): it is taken back out of flight, then, on a full
+// SQ, the queue submits and tries once more; otherwise (or again refused) the command waits for
+// the next Poll(). It builds the same command again rather than being handed it: then nothing
+// of the build stays live across Transmit()'s Prep() call.
+ABSL_ATTRIBUTE_NOINLINE void QueueCore::PrepFailed(Cmd* c, int r) {
+  const int p = c->path;
+  pool_.Move(c, CmdState::kTaken);
+  paths_.RemoveInflight(p);
+  unsent_.Unprepared();
   if (r == -EBUSY) {
     ++qc_.sq_full;
     SubmitPrepared();
     nvme_uring_cmd cmd;
     builder_.Build(*c->io, c->frag, &cmd);
     r = transport_->Prep(p, cmd, c->tag, cfg_.fixed_buffers ? c->io->buf_index : -1);
+    if (r == 0) return MarkSent(c, p);
   }
-  if (r != 0) {
-    // No SQE (or the file slot was emptied under us): try again from the next Poll().
-    Delay(c, DelayKind::kResend, now_);
+  // No SQE (or the file slot was emptied under us): try again from the next Poll().
+  Delay(c, DelayKind::kResend, now_);
+}
+
+// Publishes the in-flight gauges only: nothing completes outside Poll() and Close(), which
+// publish the rest.
+int QueueCore::Flush() {
+  const int r = SubmitUnsent();
+  for (int p = 0; p < paths_.count(); ++p) {
+    if (counters_.marked(p)) counters_.PublishInflight(p, paths_.inflight(p));
   }
   return r;
 }
 
-int QueueCore::Flush() {
+// Flush() without the publish: Poll() and Close() publish once, when they return.
+int QueueCore::SubmitUnsent() {
   if (unsent_.count() == 0) return 0;
   now_ = clock_->NowNs();
   const int r = SubmitPrepared();
   // A kernel short of resources is not the caller's error: the commands stay queued, the next
   // Flush()/Poll() sends them, and they fail (with its errno) only if it never takes them.
   return r < 0 && r != -EEXIST ? 0 : r;
+}
+
+// Stores the per-I/O counters, kept privately (queue_counters.h), in the path blocks the
+// readers see, for the paths they may have moved on (marked): once per batch, when Poll()
+// returns, and at Close() (Flush() stores the gauges).
+void QueueCore::PublishCounters() {
+  for (int p = 0; p < paths_.count(); ++p) {
+    if (counters_.marked(p)) counters_.Publish(p, paths_.inflight(p));
+  }
 }
 
 // Sends what Prep() queued. The transport may take fewer than were prepared, or none (-errno):
@@ -257,8 +313,7 @@ void QueueCore::FailUnsent(int res) {
   qc_.unsent_failed += n_doomed;
   for (Cmd* c = doomed.head; c != nullptr;) {
     Cmd* next = c->next;
-    paths_.RemoveInflight(c->path);
-    counters_.Dropped(c->path);
+    paths_.RemoveInflight(c->path);  // dropped: no latency counted
     FinishCmd(c, res, 0, 0);
     c = next;
   }
@@ -286,24 +341,29 @@ inline Cmd* QueueCore::MatchCompletion(uint64_t tag) {
   return pool_.Find(tag, CmdState::kInflight);
 }
 
-// Any completion of a command in flight: in-flight counts, busy time, latency. Returns the
-// counters of its path.
-inline PathCounters& QueueCore::AccountCompletion(const Cmd* c) {
+// Any completion of a command in flight: in-flight counts, busy time, latency.
+inline void QueueCore::AccountCompletion(const Cmd* c) {
   paths_.RemoveInflight(c->path);
-  return counters_.Completed(c->path, static_cast<uint64_t>(now_ - c->sent_ns));
+  counters_.Completed(c->path, static_cast<uint64_t>(now_ - c->sent_ns));
 }
 
 // A successful completion of a command in flight: account and finish it. Always inline: Poll()
 // calls it for every good completion (the call and its register saves cost 15 instructions
 // per I/O).
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::CompleteOk(Cmd* c, uint64_t result) {
-  PathCounters& pc = AccountCompletion(c);
-  paths_.Succeeded(c->path, now_ - c->sent_ns, now_);
+  // AccountCompletion() and the success counts, with the histogram's relaxed atomic update
+  // last: the compiler takes it as a barrier, and would load the command's fields again after it.
+  const int p = c->path;
+  const int64_t latency_ns = now_ - c->sent_ns;
+  paths_.RemoveInflight(p);
+  paths_.Succeeded(p, latency_ns, now_);
   // A read is counted with the op known, so that Succeeded()'s tests of the op fold away.
   if (c->io->op == IoOp::kRead) [[likely]] {
-    PathAccounting::Succeeded(pc, IoOp::kRead, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Succeeded(p, IoOp::kRead, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Completed(p, static_cast<uint64_t>(latency_ns));
   } else {
-    PathAccounting::Succeeded(pc, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Succeeded(p, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Completed(p, static_cast<uint64_t>(latency_ns));
     if (NonReadDone(c)) return;
   }
   FinishCmd(c, 0, 0, static_cast<uint32_t>(result));
@@ -487,7 +547,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
     if (!waits_.empty() || paths_.failback_refresh_ns() != 0) RunTimers(now);
     if (deadline_.Due(now)) [[unlikely]] ExpireIos(now);
-    if (Flush() == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
+    if (SubmitUnsent() == -EEXIST) return PollDone(-EEXIST);
     if (unsent_.Stalled(now_)) [[unlikely]] FailUnsent(unsent_.error());
 
     const bool want = completed_ < min_complete && now < deadline;
@@ -500,7 +560,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
     int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
     if (n < 0) [[unlikely]] {
       // This thread cannot use the ring (see uring_transport.h): say so rather than spin.
-      if (n == -EEXIST) return completed_ != 0 ? static_cast<int>(completed_) : -EEXIST;
+      if (n == -EEXIST) return PollDone(-EEXIST);
       n = 0;
     }
     now = now_ = clock_->NowNs();
@@ -517,13 +577,19 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
       // Drain what the completions above made due (resends, parked commands) before returning.
       MaybeRefresh();
       if (waits_.parked() != 0 && paths_.any_usable()) DispatchParked();
-      Flush();
+      SubmitUnsent();
       break;
     }
     if (now >= deadline || timeout_us == 0) break;
   }
   CheckAccounting();
-  return static_cast<int>(completed_);
+  return PollDone(0);
+}
+
+// Poll()'s return: the counters published, the I/Os completed, or `err` when there were none.
+int QueueCore::PollDone(int err) {
+  PublishCounters();
+  return completed_ != 0 || err == 0 ? static_cast<int>(completed_) : err;
 }
 
 void QueueCore::Close() {
@@ -542,14 +608,13 @@ void QueueCore::Close() {
   const bool gave_up = !DrainKernel(
       transport_.get(), clock_, kCloseWaitNs, [this] { return pool_.free() == pool_.depth(); },
       [this] {
-        Flush();
+        SubmitUnsent();
         if (unsent_.count() != 0) FailUnsent(-ESHUTDOWN);
       },
       [this](const Completion& cqe) {
         if (ReleaseOrphan(cqe.tag)) return;
         if (Cmd* c = MatchCompletion(cqe.tag)) {
-          paths_.RemoveInflight(c->path);
-          counters_.Dropped(c->path);
+          paths_.RemoveInflight(c->path);  // dropped: no latency counted
           FinishCmd(c, cqe.res == 0 ? 0 : -ESHUTDOWN, 0, 0);
         }
       });
@@ -558,6 +623,7 @@ void QueueCore::Close() {
   NVME_MPATH_ASSERT(waits_.empty() && waits_.holds() == 0 && unsent_.count() == 0);
   NVME_MPATH_ASSERT_MSG(gave_up || (pool_.free() == pool_.depth() && ios_outstanding_ == 0),
                         "closed with a command left");
+  PublishCounters();  // the last counts, before the engine frees the blocks' slot
   CheckAccounting();
 }
 

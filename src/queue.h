@@ -122,6 +122,8 @@ class QueueCore final : public Queue {
   void Close();
 
   const QueueCounters& queue_counters() const { return qc_; }
+  // Path `path`'s counter block, as published when Poll() or Flush() last returned (see
+  // queue_counters.h: the per-I/O counters are published once per batch).
   const PathCounters& counters(int path) const { return counters_.path(path); }
   Transport* transport() { return transport_.get(); }
   // Commands (not I/Os) parked waiting for a path / delayed (retry, write hold or resend).
@@ -140,12 +142,18 @@ class QueueCore final : public Queue {
   bool NonReadDone(Cmd* c);
   void Dispatch(Cmd* c);
   void Send(Cmd* c);
-  int PrepFailed(Cmd* c, int p, int r);
+  template <bool kFresh>
+  void Transmit(Cmd* c, int p, const Fragment& f);
+  void MarkSent(Cmd* c, int p);
+  void PrepFailed(Cmd* c, int r);
   int SubmitPrepared();
+  int SubmitUnsent();
+  void PublishCounters();
+  int PollDone(int err);
   Cmd* MatchCompletion(uint64_t tag);
   void HandleCompletion(const Completion& cqe);
   void ReportPathError(const Cmd* c, int path, Disposition d);
-  PathCounters& AccountCompletion(const Cmd* c);
+  void AccountCompletion(const Cmd* c);
   void CompleteOk(Cmd* c, uint64_t result);
   void Park(Cmd* c);
   void Delay(Cmd* c, DelayKind kind, int64_t due_ns);

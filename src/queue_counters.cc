@@ -10,7 +10,16 @@ PathAccounting::PathAccounting(PathCounters* blocks) {
     own_ = std::make_unique<PathCounters[]>(kMaxPaths);
     blocks = own_.get();
   }
-  for (int i = 0; i < kMaxPaths; ++i) blocks_[i] = &blocks[i];
+  for (int i = 0; i < kMaxPaths; ++i) {
+    const PathCounters& pc = blocks[i];
+    paths_[i] = Path{&blocks[i],
+                     pc.ios.load(std::memory_order_relaxed),
+                     pc.bytes.load(std::memory_order_relaxed),
+                     pc.reads.load(std::memory_order_relaxed),
+                     pc.writes.load(std::memory_order_relaxed),
+                     pc.busy_ns.load(std::memory_order_relaxed),
+                     pc.inflight.load(std::memory_order_relaxed)};
+  }
 }
 
 }  // namespace nvme_mpath::internal

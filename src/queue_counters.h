@@ -6,10 +6,16 @@
 // completed, failed, retried, failed over, parked) and knows which fields each one moves, so
 // that the queue says what happened, not which counter to add to.
 //
-// Threading model: a queue's blocks have one writer, the queue's thread: every update is a
-// relaxed load and store (PathCounters::Add), no locked instruction. Readers (the stats
-// publisher, nvme-mpath-ctl through shared memory) sum them with relaxed loads; a read that
-// misses the latest update is harmless.
+// Threading model: a queue's blocks have one writer, the queue's thread. The counters every I/O
+// moves (ios, bytes, reads, writes, busy_ns, and the in-flight gauge, which the queue's path
+// snapshot already keeps for the policy) are kept in plain private totals and published to
+// the block once per batch: at the end of each Poll() (and the gauge at the end of Flush()),
+// and at Close(), for the paths that had commands in flight since the last publish (Publish()).
+// The others (the latency and failover histograms, errors, retries, failovers, requeues) are
+// updated in the block as they happen. Every update of the block is a relaxed store (a relaxed
+// load and store for an increment, PathCounters::Add): no locked instruction. Readers (the stats
+// publisher, nvme-mpath-ctl through shared memory) sum the blocks with relaxed loads; what they
+// see is up to one batch late, and a read that misses the latest update is harmless.
 #ifndef NVME_MPATH_SRC_QUEUE_COUNTERS_H_
 #define NVME_MPATH_SRC_QUEUE_COUNTERS_H_
 
@@ -45,60 +51,86 @@ struct QueueCounters {
 class PathAccounting {
  public:
   // `blocks` holds kMaxPaths blocks (engine-owned, may live in shared memory and must outlive
-  // this), or is null for private ones.
+  // this), or is null for private ones. A block may come from a closed queue (a reused slot of
+  // the shared segment): its counts stay in it, and this queue's are added to them.
   explicit PathAccounting(PathCounters* blocks);
   PathAccounting(const PathAccounting&) = delete;
   PathAccounting& operator=(const PathAccounting&) = delete;
 
-  const PathCounters& path(int p) const { return *blocks_[p]; }
+  // Path `p`'s block: as of the last Publish().
+  const PathCounters& path(int p) const { return *paths_[p].block; }
 
-  // A command was prepared on path `p`: one more in flight there.
-  void Sent(int p) { PathCounters::Add(blocks_[p]->inflight, 1); }
-  // A command in flight on `p` completed after `latency_ns`, however it ended: one fewer in
-  // flight, its latency in the busy time and the histogram. Returns the path's block.
-  PathCounters& Completed(int p, uint64_t latency_ns) {
-    PathCounters& pc = *blocks_[p];
-    Dec(pc.inflight);
-    PathCounters::Add(pc.busy_ns, latency_ns);
-    PathCounters::Add(pc.latency_hist[LatencyBucket(latency_ns)], 1);
-    return pc;
+  // A command in flight on `p` completed after `latency_ns`, however it ended: its latency in
+  // the busy time and the histogram. (The in-flight gauge is the snapshot's: Publish().)
+  void Completed(int p, uint64_t latency_ns) {
+    Path& t = paths_[p];
+    t.busy_ns += latency_ns;
+    PathCounters::Add(t.block->latency_hist[LatencyBucket(latency_ns)], 1);
   }
-  // A command in flight on `p` left it without completing (taken back unsent, or abandoned at
-  // close): one fewer in flight.
-  void Dropped(int p) { Dec(blocks_[p]->inflight); }
-  // A command of `op` moving `nlb` LBAs of `lba_size` bytes succeeded at `now` on the path of
-  // block `pc` (from Completed()); `first_fail_ns`, when not 0, is when it first failed on
-  // another path. (The products are formed only where they are counted: this is per I/O.)
-  static void Succeeded(PathCounters& pc, IoOp op, uint32_t nlb, uint32_t lba_size,
-                        int64_t first_fail_ns, int64_t now) {
-    PathCounters::Add(pc.ios, 1);
+  // A command of `op` moving `nlb` LBAs of `lba_size` bytes succeeded at `now` on path `p`
+  // (it also Completed()); `first_fail_ns`, when not 0, is when it first failed on another path.
+  // (The products are formed only where they are counted: this is per I/O.)
+  void Succeeded(int p, IoOp op, uint32_t nlb, uint32_t lba_size, int64_t first_fail_ns,
+                 int64_t now) {
+    Path& t = paths_[p];
+    ++t.ios;
     if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
-      PathCounters::Add(pc.bytes, uint64_t{nlb} * lba_size);
-      PathCounters::Add(op == IoOp::kWrite ? pc.writes : pc.reads, 1);  // a compare reads
+      t.bytes += uint64_t{nlb} * lba_size;
+      ++(op == IoOp::kWrite ? t.writes : t.reads);  // a compare reads
     }
     if (first_fail_ns != 0) [[unlikely]]
-      PathCounters::Add(pc.failover_hist[LatencyBucket(static_cast<uint64_t>(now - first_fail_ns))], 1);
+      PathCounters::Add(t.block->failover_hist[LatencyBucket(static_cast<uint64_t>(now - first_fail_ns))], 1);
   }
   // An error completion on `p`, of class `cls`.
   void Failed(int p, ErrorClass cls) {
-    PathCounters& pc = *blocks_[p];
+    PathCounters& pc = *paths_[p].block;
     PathCounters::Add(pc.errors, 1);
     PathCounters::Add(pc.errors_by_class[static_cast<int>(cls)], 1);
   }
-  void Retried(int p) { PathCounters::Add(blocks_[p]->retries, 1); }
-  void FailedOver(int p) { PathCounters::Add(blocks_[p]->failovers, 1); }
+  void Retried(int p) { PathCounters::Add(paths_[p].block->retries, 1); }
+  void FailedOver(int p) { PathCounters::Add(paths_[p].block->failovers, 1); }
   // A command found no usable path after `p`: its public name is `requeues` (the kernel's
   // requeue list; stats.h, the ctl's JSON).
-  void Parked(int p) { PathCounters::Add(blocks_[p]->requeues, 1); }
+  void Parked(int p) { PathCounters::Add(paths_[p].block->requeues, 1); }
 
- private:
-  static void Dec(std::atomic<uint64_t>& c) {
-    NVME_MPATH_ASSERT(c.load(std::memory_order_relaxed) != 0);
-    c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  // A command is prepared on path `p`: the path is marked for publishing (marked()). Its counts
+  // move only through commands in flight on it, so it stays marked until a Publish() finds none
+  // there. (One byte store per I/O: the publishes of a batch then skip the idle paths.)
+  void Sent(int p) { marked_[p] = true; }
+  bool marked(int p) const { return marked_[p]; }
+
+  // Stores path `p`'s private totals in its block, with `inflight`, the queue's commands in
+  // flight on `p` now (PathSnapshot::inflight(): counted there for the policy, so not twice).
+  // Once per batch, for each marked path: two loads and stores per counter.
+  void Publish(int p, uint32_t inflight) {
+    const Path& t = paths_[p];
+    PathCounters& pc = *t.block;
+    pc.ios.store(t.ios, std::memory_order_relaxed);
+    pc.bytes.store(t.bytes, std::memory_order_relaxed);
+    pc.reads.store(t.reads, std::memory_order_relaxed);
+    pc.writes.store(t.writes, std::memory_order_relaxed);
+    pc.busy_ns.store(t.busy_ns, std::memory_order_relaxed);
+    pc.inflight.store(t.inflight_base + inflight, std::memory_order_relaxed);
+    marked_[p] = inflight != 0;
+  }
+  // Publish() of the gauge alone: what Submit() moves (Flush(); no completion since Poll()).
+  void PublishInflight(int p, uint32_t inflight) {
+    paths_[p].block->inflight.store(paths_[p].inflight_base + inflight, std::memory_order_relaxed);
   }
 
+ private:
+  // Per path: its block, and the block's counts that the queue keeps privately (Publish), from
+  // the block's own at start. One cache line, so that a path's entry is one shift from its
+  // index (the block is reached through the pointer: no multiply by its size per I/O).
+  struct alignas(64) Path {
+    PathCounters* block = nullptr;
+    uint64_t ios = 0, bytes = 0, reads = 0, writes = 0, busy_ns = 0;
+    uint64_t inflight_base = 0;  // the block's gauge at start: commands a closed queue left
+  };
+
   std::unique_ptr<PathCounters[]> own_;
-  std::array<PathCounters*, kMaxPaths> blocks_;  // one pointer per path: no multiply per I/O
+  std::array<Path, kMaxPaths> paths_{};
+  std::array<bool, kMaxPaths> marked_{};  // Sent(): to publish
 };
 
 }  // namespace nvme_mpath::internal

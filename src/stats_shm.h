@@ -21,7 +21,8 @@
 //   * The engine's refresh workers (and SetPolicy/SetPathEnabled) write the header's path
 //     descriptors, one at a time (the engine's publish lock), inside a seqlock (`seq` odd while
 //     writing); readers (other processes) retry descriptor reads while `seq` is odd or changed.
-//   * Each queue is the single writer of its own counter blocks; readers use relaxed loads.
+//   * Each queue is the single writer of its own counter blocks; readers use relaxed loads. The
+//     per-I/O counters are stored once per batch (queue_counters.h): up to one batch late.
 //   * `admin_want` is the one part another process writes: nvme-mpath-ctl, which maps the
 //     segment read-write for `path` only, stores a request (AdminWant) for one path; the
 //     engine's control thread takes it (ApplyAdminRequests(): applies it, then compare-exchanges

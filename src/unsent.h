@@ -36,6 +36,8 @@ class UnsentCommands {
 
   // One more command prepared.
   void Prepared() { ++count_; }
+  // The transport refused the command just counted by Prepared(): one fewer.
+  void Unprepared() { --count_; }
   // The transport's Submit() returned `r` at `now`: how many commands the kernel took, or
   // -errno with none taken. -EEXIST (this thread may not use the ring) is not a stall: the
   // commands wait for their thread. Returns true when the kernel refused commands it was

@@ -189,7 +189,8 @@ class Engine {
   virtual const EngineOptions& options() const = 0;
   virtual absl::StatusOr<std::unique_ptr<Queue>> CreateQueue(const QueueOptions& options) = 0;
   virtual std::vector<PathInfo> Paths() const = 0;
-  // Returns counters summed over all queues, per path.
+  // Returns counters summed over all queues, per path: as each queue last published them, when
+  // its Poll() or Flush() last returned (up to one batch late; nvme_mpath/stats.h).
   virtual std::vector<PathStatsSnapshot> Stats() const = 0;
   // Switches the I/O policy at run time; queues pick it up on their next submit.
   virtual absl::Status SetPolicy(IoPolicy policy, std::string_view preferred_path = "") = 0;

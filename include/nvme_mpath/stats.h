@@ -7,7 +7,11 @@
 // Threading model: single writer per block (the owning queue's thread) using relaxed load+store
 // (no locked instruction on the hot path); any number of readers. A reader may see counters of
 // one I/O partially updated (ios incremented, bytes not yet): harmless for monitoring, and every
-// counter is monotonic except `inflight`.
+// counter is monotonic except `inflight`. The counters every I/O moves (ios, bytes, reads,
+// writes, inflight, busy_ns) are kept privately by the queue and stored in its block once per
+// batch, when its Poll() or Flush() returns (and when it closes): what a reader sees of them is
+// up to one batch late, and a callback running inside Poll() sees them as of the Poll() before.
+// The histograms, errors, retries, failovers and requeues are stored as they happen.
 #ifndef NVME_MPATH_STATS_H_
 #define NVME_MPATH_STATS_H_
 

@@ -1195,6 +1195,39 @@ TEST_F(QueueTest, FailedSubmitKeepsCommandsAndRetriesThem) {
   EXPECT_EQ(queue_->queue_counters().unsent_failed, 0u);
 }
 
+// A full SQ (Prep() -EBUSY): the queue submits what it prepared and prepares the command again;
+// refused again, the command waits for the next Poll(). It is counted in flight only once
+// prepared, and the SQ-full count says how often Prep() was refused.
+TEST_F(QueueTest, FullSubmissionQueueSubmitsAndPreparesAgain) {
+  transport_->set_sq_entries(1);
+  Done d;
+  Io io[3] = {MakeRead(0, 1, &d), MakeRead(1, 1, &d), MakeRead(2, 1, &d)};
+  ASSERT_EQ(queue_->Submit(&io[0]), 0);
+  ASSERT_EQ(queue_->Submit(&io[1]), 0) << "SQ full: submits the first, prepares the second";
+  EXPECT_EQ(queue_->queue_counters().sq_full, 1u);
+  EXPECT_EQ(transport_->inflight().size(), 1u);
+  EXPECT_EQ(transport_->prepared(), 1u);
+  transport_->set_submit_error(-EAGAIN);  // the kernel takes nothing: the third finds no SQE
+  ASSERT_EQ(queue_->Submit(&io[2]), 0);
+  EXPECT_EQ(queue_->queue_counters().sq_full, 2u);
+  EXPECT_EQ(transport_->prepared(), 1u);
+  EXPECT_EQ(queue_->delayed(), 1u) << "waits for the next Poll()";
+  EXPECT_EQ(queue_->Flush(), 0);
+  EXPECT_EQ(queue_->counters(0).inflight.load(), 2u) << "the delayed one is not in flight";
+  transport_->set_submit_error(0);
+  transport_->set_sq_entries(8);
+  Poll();  // submits the second, then resends the third
+  EXPECT_EQ(queue_->delayed(), 0u);
+  EXPECT_EQ(queue_->counters(0).inflight.load(), 3u);
+  EXPECT_EQ(transport_->CompleteAll(0), 3);
+  Poll();
+  EXPECT_EQ(d.calls, 3);
+  EXPECT_EQ(d.res, 0);
+  EXPECT_EQ(queue_->counters(0).inflight.load(), 0u);
+  EXPECT_EQ(queue_->counters(0).ios.load(), 3u);
+  EXPECT_EQ(queue_->queue_counters().sq_full, 2u);
+}
+
 TEST_F(QueueTest, ShortSubmitSendsTheRestNextTime) {
   Done d;
   Io io[3] = {MakeRead(0, 1, &d), MakeRead(1, 1, &d), MakeRead(2, 1, &d)};
