@@ -2,7 +2,8 @@
 # iopoll_bench.sh — polled I/O (issue #18): the PCIe lab topology (QEMU's emulated NVMe
 # controllers; nvme loaded with poll_queues=1) on kernel NVME_MPATH_BENCH_KERNEL (6.12), 4k random
 # read at QD 32, NVME_MPATH_BENCH_REPS (5) interleaved rounds of fio io_uring_cmd on one
-# controller and mpath_nvme over two (round-robin), each with hipri=1 and without. Prints per
+# controller, mpath_nvme over two (round-robin) and mpath_nvme on one (numa), each with hipri=1
+# and without. Prints per
 # target min/median/max IOPS and median CPU per I/O (fio's usr + sys over its I/Os), the ratios
 # of the medians (mpath_nvme / io_uring_cmd, polled and not), the kernel and the accelerator, and
 # redraws docs/iopoll.png. Figures, not a test (lab.iopoll.6.12 is the test); docs/benchmarks.md
@@ -35,18 +36,19 @@ med = statistics.median
 dat = []
 for hipri, mode in (("1", "polled, hipri=1"), ("0", "interrupts, hipri=0")):
     m = {}
-    for t, label in (("uc", "fio io_uring_cmd, one path"), ("mp", "mpath_nvme, 2 paths")):
+    for t, label in (("uc", "fio io_uring_cmd, one path"), ("mp", "mpath_nvme, 2 paths"), ("mp1", "mpath_nvme, one path (numa)")):
         v = runs(f"{t}-hipri{hipri}")
         i = sorted(x[0] for x in v)
         m[t] = (med(i), med(x[1] for x in v))
-        print(f"iopoll_bench: {label + ', ' + mode:48s} runs {len(v)}  IOPS min/median/max {i[0]:7.0f} {m[t][0]:7.0f} {i[-1]:7.0f}  CPU/IO median {m[t][1]:6.1f} us")
+        print(f"iopoll_bench: {label + ', ' + mode:55s} runs {len(v)}  IOPS min/median/max {i[0]:7.0f} {m[t][0]:7.0f} {i[-1]:7.0f}  CPU/IO median {m[t][1]:6.1f} us")
         dat.append((f"{t} hipri={hipri}", m[t][0], i[0], i[-1]))
-    print(f"iopoll_bench: ratio mpath_nvme / io_uring_cmd, {mode} (medians): IOPS {m['mp'][0] / m['uc'][0]:.2f}x, CPU per I/O {m['mp'][1] / m['uc'][1]:.2f}x")
+    for t, label in (("mp", "2 paths"), ("mp1", "one path")):
+        print(f"iopoll_bench: ratio mpath_nvme {label} / io_uring_cmd, {mode} (medians): IOPS {m[t][0] / m['uc'][0]:.2f}x, CPU per I/O {m[t][1] / m['uc'][1]:.2f}x")
 print(f"iopoll_bench: kernel {kernel}, accel {accel}, PCIe (QEMU's emulated NVMe), nvme poll_queues=1")
 with open(os.path.join(out, "iopoll.dat"), "w") as f:
     for n, (name, m_, lo, hi) in enumerate(dat):
         f.write(f'{n} "{name}" {m_:.0f} {lo:.0f} {hi:.0f}\n')
-subprocess.run(["gnuplot", "-e", f"""set terminal png size 900,420 noenhanced; set output '{docs}/iopoll.png';
+subprocess.run(["gnuplot", "-e", f"""set terminal png size 1000,420 noenhanced; set output '{docs}/iopoll.png'; set xtics rotate by -15;
 set style fill solid; set boxwidth 0.6; set ylabel 'IOPS (4k randread QD32)'; set yrange [0:*]; unset key;
 set title 'PCIe lab ({accel}, kernel {kernel}): median of {len(runs("uc-hipri1"))} runs, bars min..max';
 plot '{out}/iopoll.dat' using 1:3:xtic(2) with boxes, '' using 1:3:4:5 with yerrorbars lc rgb 'black'"""], check=False)

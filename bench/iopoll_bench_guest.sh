@@ -1,8 +1,9 @@
 #!/bin/bash
 # iopoll_bench_guest.sh — guest side of bench/iopoll_bench.sh (the PCIe topology): nvme reloaded
 # with poll_queues=1, then 4k random read at QD 32 for NVME_MPATH_BENCH_SECONDS (4) after a 1 s
-# ramp, NVME_MPATH_BENCH_REPS (5) interleaved rounds of: fio io_uring_cmd on controller 1 and
-# mpath_nvme over controllers 1 and 2 (round-robin), each polled (hipri=1) and not. fio JSON in
+# ramp, NVME_MPATH_BENCH_REPS (5) interleaved rounds of: fio io_uring_cmd on controller 1,
+# mpath_nvme over controllers 1 and 2 (round-robin) and mpath_nvme on one of them (numa: every
+# command down the first path), each polled (hipri=1) and not. fio JSON in
 # $LAB_OUT as TARGET.ROUND.json.
 set -uo pipefail
 source "${LAB_LIB:?}"
@@ -30,6 +31,7 @@ for ((r = 1; r <= REPS; r++)); do
   for hipri in 1 0; do
     run uc-hipri$hipri --ioengine=io_uring_cmd --cmd_type=nvme --filename="$A" --hipri=$hipri
     run mp-hipri$hipri --ioengine=mpath_nvme --filename="$A" --iopolicy=round-robin --hipri=$hipri
+    run mp1-hipri$hipri --ioengine=mpath_nvme --filename="$A" --iopolicy=numa --hipri=$hipri
   done
   echo "iopoll_bench: round $r done"
 done
