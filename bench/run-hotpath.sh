@@ -3,8 +3,8 @@
 # peer alternately PAIRS times (default 5, 10 M I/Os each) and prints min / median / max ns/I/O
 # for each, the ratio of the medians and heap allocations per I/O (the worst run); then the
 # instructions per I/O under callgrind (exact: the difference of two run lengths, so set-up cost
-# cancels out), and the host kernel. Every line starts with "hotpath". Figures only; exits
-# non-zero only if a run fails.
+# cancels out), and the host kernel; redraws docs/hotpath.png (ns/io of every run). Every line
+# starts with "hotpath". Figures only; exits non-zero only if a run fails.
 set -euo pipefail
 B=${1:-build}
 pairs=${2:-5}
@@ -27,6 +27,13 @@ read -r emin emed emax ealloc < <(stats "$tmp/engine")
 read -r pmin pmed pmax palloc < <(stats "$tmp/peer")
 echo "hotpath engine: ns/io min $emin median $emed max $emax, $ealloc heap allocations/io"
 echo "hotpath peer (bare uring_cmd prep/reap): ns/io min $pmin median $pmed max $pmax, $palloc heap allocations/io"
+if command -v gnuplot >/dev/null; then  # docs/hotpath.png: ns/io of each run, engine and peer
+  paste <(awk '{print $1}' "$tmp/engine") <(awk '{print $1}' "$tmp/peer") | awk '{print NR, $1, $2}' >"$tmp/runs.dat"
+  gnuplot -e "set terminal png size 800,380 noenhanced; set output '$(dirname "$0")/../docs/hotpath.png';
+    set xlabel 'pair (engine, then peer)'; set ylabel 'ns per I/O'; set yrange [0:*]; set xtics 1; set key below;
+    set title 'host hot path, batch 32, 10 M I/Os per run (kernel $(uname -r))';
+    plot '$tmp/runs.dat' using 1:2 with linespoints title 'engine', '' using 1:3 with linespoints title 'peer (bare prep/reap)'" || true
+fi
 echo "hotpath ratio engine/peer: $(awk -v e="$emed" -v p="$pmed" 'BEGIN {printf "%.2f", e / p}')x time (medians)"
 if command -v valgrind >/dev/null; then
   count() {  # instructions of one run of N I/Os in mode M

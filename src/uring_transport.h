@@ -7,7 +7,9 @@
 // Threading model: owned by one queue and used by one thread at a time. The default ring is
 // SINGLE_ISSUER|DEFER_TASKRUN (when the kernel has them): the kernel then lets exactly one task
 // submit, wait and register (any other gets -EEXIST), and posts completions only when that task
-// enters the kernel (Reap() does so even when it does not wait). So that the queue's thread, not
+// enters the kernel with GETEVENTS: Submit() asks for that in its own system call
+// (io_uring_submit_and_get_events), and Reap() enters once when the ring has nothing, by its wait
+// or, when it may not wait, by io_uring_get_events. So that the queue's thread, not
 // the thread that created it, is that task, the ring is created disabled (R_DISABLED, with its
 // file table and buffers registered, which a disabled ring allows from any thread) and enabled
 // by the first Submit() or Reap(): IORING_REGISTER_ENABLE_RINGS binds a SINGLE_ISSUER ring to
