@@ -18,8 +18,9 @@ OUT=$(mktemp -d /var/tmp/nvme-mpath-iopoll-bench.XXXXXX)
 "$TOP/tests/lab/vm.sh" --kernel "$K" --topology pcie --timeout 900 --out "$OUT" \
   -- /bin/bash "$TOP/bench/iopoll_bench_guest.sh" > "$OUT/vm.log" 2>&1 \
   || { tail -20 "$OUT/vm.log"; exit 1; }
-/usr/bin/python3 - "$OUT" "$TOP/docs" <<'PY'
-import glob, json, os, re, statistics, subprocess, sys
+PYTHONPATH=$TOP/bench /usr/bin/python3 - "$OUT" "$TOP/docs" <<'PY'
+import glob, json, os, statistics, sys
+import benchlib
 out, docs = sys.argv[1], sys.argv[2]
 def runs(name):
     v = []
@@ -30,8 +31,7 @@ def runs(name):
         v.append((j["read"]["iops"], (j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] / 1000 / ios * 1e6))
     if not v: sys.exit(f"iopoll_bench: no results for {name}")
     return v
-k = re.search(r"vm.sh: kernel ([^\s,]+), accel ([^\s,]+)", open(os.path.join(out, "vm.log")).read())
-kernel, accel = (k.group(1), k.group(2)) if k else ("?", "?")
+kernel, accel = benchlib.vm_kernel(os.path.join(out, "vm.log"))
 med = statistics.median
 dat = []
 for hipri, mode in (("1", "polled, hipri=1"), ("0", "interrupts, hipri=0")):
@@ -45,12 +45,7 @@ for hipri, mode in (("1", "polled, hipri=1"), ("0", "interrupts, hipri=0")):
     for t, label in (("mp", "2 paths"), ("mp1", "one path")):
         print(f"iopoll_bench: ratio mpath_nvme {label} / io_uring_cmd, {mode} (medians): IOPS {m[t][0] / m['uc'][0]:.2f}x, CPU per I/O {m[t][1] / m['uc'][1]:.2f}x")
 print(f"iopoll_bench: kernel {kernel}, accel {accel}, PCIe (QEMU's emulated NVMe), nvme poll_queues=1")
-with open(os.path.join(out, "iopoll.dat"), "w") as f:
-    for n, (name, m_, lo, hi) in enumerate(dat):
-        f.write(f'{n} "{name}" {m_:.0f} {lo:.0f} {hi:.0f}\n')
-subprocess.run(["gnuplot", "-e", f"""set terminal png size 1000,420 noenhanced; set output '{docs}/iopoll.png'; set xtics rotate by -15;
-set style fill solid; set boxwidth 0.6; set ylabel 'IOPS (4k randread QD32)'; set yrange [0:*]; unset key;
-set title 'PCIe lab ({accel}, kernel {kernel}): median of {len(runs("uc-hipri1"))} runs, bars min..max';
-plot '{out}/iopoll.dat' using 1:3:xtic(2) with boxes, '' using 1:3:4:5 with yerrorbars lc rgb 'black'"""], check=False)
+benchlib.bars(f"{docs}/iopoll.png", f"{out}/iopoll.dat", dat, "IOPS (4k randread QD32)",
+              f"PCIe lab ({accel}, kernel {kernel}): median of {len(runs('uc-hipri1'))} runs, bars min..max")
 PY
 echo "iopoll_bench: output in $OUT"

@@ -26,14 +26,12 @@ for mp in $MPS; do
     -- /bin/bash "$TOP/bench/latency_bench_guest.sh" > "$OUT/vm.$mp.log" 2>&1 \
     || { tail -20 "$OUT/vm.$mp.log"; exit 1; }
 done
-/usr/bin/python3 - "$OUT" "${NVME_MPATH_BENCH_DELAY_MS:-30}" "$TOP/docs" <<'PY'
-import glob, json, os, re, statistics, subprocess, sys
+PYTHONPATH=$TOP/bench /usr/bin/python3 - "$OUT" "${NVME_MPATH_BENCH_DELAY_MS:-30}" "$TOP/docs" <<'PY'
+import glob, json, os, statistics, sys
+import benchlib
 out, delay, docs, reps = sys.argv[1], sys.argv[2], sys.argv[3], os.environ.get("NVME_MPATH_BENCH_REPS", "3")
 def kernel(mp):
-    k = re.search(r"vm.sh: kernel ([^\s,]+), accel ([^\s,]+)", open(os.path.join(out, f"vm.{mp}.log")).read())
-    return f"kernel {k.group(1)}, {k.group(2)}" if k else "kernel ?"
-def plot(png, script):  # redraws docs/PNG; a missing gnuplot costs the plot only
-    subprocess.run(["gnuplot", "-e", script % png], check=False)
+    return "kernel %s, %s" % benchlib.vm_kernel(os.path.join(out, f"vm.{mp}.log"))
 def iops(mp, name, qd):
     v = []
     for f in sorted(glob.glob(os.path.join(out, mp, f"{name}.qd{qd}.*.json"))):
@@ -66,11 +64,11 @@ if not only_recovery:  # the table as a plot: each target's median against the u
                 v = iops(mp, n, qd)
                 f.write(f" {statistics.median(v) / base:.3f} {min(v) / base:.3f} {max(v) / base:.3f}")
             f.write("\n")
-    plot(os.path.join(docs, "latency-policies.png"), f"""set terminal png size 1000,460 noenhanced; set output '%s';
-set style data histogram; set style histogram errorbars gap 1 lw 1; set style fill solid border -1;
+    benchlib.plot(os.path.join(docs, "latency-policies.png"), f"""set style data histogram; set style histogram errorbars gap 1 lw 1; set style fill solid border -1;
 set ylabel 'IOPS / unimpaired (median, min..max)'; set yrange [0:*]; set key top right;
 set title 'one path delayed {delay} ms, 4k randread, {reps} runs each ({kernel("N")})'; set xtics rotate by -25;
-plot '{out}/policies.dat' using 2:3:4:xtic(1) title 'QD 1', '' using 5:6:7 title 'QD 8', '' using 8:9:10 title 'QD 32'""")
+plot '{out}/policies.dat' using 2:3:4:xtic(1) title 'QD 1', '' using 5:6:7 title 'QD 8', '' using 8:9:10 title 'QD 32'""",
+                  size="1000,540")
 # Recovery: the engine's per-path ios every ~100 ms while port 1 is delayed (on) and healed (off).
 slow, marks, samples = None, {}, []
 for line in open(os.path.join(out, "N", "recovery.txt")):
@@ -115,13 +113,11 @@ with open(os.path.join(out, "recovery.dat"), "w") as f:
     fast = next(p for p in samples[-1][1] if p != slow)
     for t, (r, sh) in wins:
         f.write(f"{(t + W / 2 - t0) / 1e6:.2f} {r:.0f} {r * (1 - sh):.0f} {r * sh:.0f}\n")  # at the window's middle
-plot(os.path.join(docs, "latency-recovery.png"), f"""set terminal png size 1000,400 noenhanced; set output '%s';
-set xlabel 's (the first sample at 0)'; set ylabel 'IOPS ({W // 1000} ms windows)'; set yrange [0:*]; set key below;
+benchlib.plot(os.path.join(docs, "latency-recovery.png"), f"""set xlabel 's (the first sample at 0)'; set ylabel 'IOPS ({W // 1000} ms windows)'; set yrange [0:*]; set key below;
 set object 1 rect from {(on - t0) / 1e6:.2f},graph 0 to {(off - t0) / 1e6:.2f},graph 1 fc rgb '#eeeeee' behind;
 set title 'latency policy, QD 32: {slow} delayed {delay} ms while shaded ({kernel("N")})';
 plot '{out}/recovery.dat' using 1:2 with lines lw 2 title 'total', '' using 1:3 with lines title '{fast}', '' using 1:4 with lines title '{slow} (delayed, then healed)'""")
 for mp in ("N",) if only_recovery else ("N", "Y"):
-    k = re.search(r"vm.sh: kernel (\S+), accel (\S+)", open(os.path.join(out, f"vm.{mp}.log")).read())
-    print(f"latency_bench: multipath={mp}: kernel {k.group(1) if k else '?'}, accel {k.group(2).rstrip(',') if k else '?'}")
+    print("latency_bench: multipath=%s: kernel %s, accel %s" % ((mp,) + benchlib.vm_kernel(os.path.join(out, f"vm.{mp}.log"))))
 PY
 echo "latency_bench: output in $OUT"

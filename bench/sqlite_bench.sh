@@ -13,8 +13,9 @@ export NVME_MPATH_BUILD_DIR=${NVME_MPATH_BUILD_DIR:-$TOP/build}
 OUT=$(mktemp -d /var/tmp/nvme-mpath-sqlite-bench.XXXXXX)
 "$TOP/tests/lab/vm.sh" --ports 2 --timeout 900 --out "$OUT" -- /bin/bash "$TOP/bench/sqlite_bench_guest.sh" > "$OUT/vm.log" 2>&1 \
   || { tail -20 "$OUT/vm.log"; exit 1; }
-python3 - "$OUT" "$TOP/docs" <<'PY'
-import glob, json, os, re, statistics, subprocess, sys
+PYTHONPATH=$TOP/bench python3 - "$OUT" "$TOP/docs" <<'PY'
+import glob, json, os, statistics, sys
+import benchlib
 out, docs = sys.argv[1], sys.argv[2]
 def runs(t):
     v = []
@@ -33,15 +34,10 @@ for t, v in res.items():
     med[t] = (statistics.median(tps), statistics.median([x[1] for x in v]))
     print(f"sqlite_bench: {names[t]:40s} runs {len(v)}  tx/s min/median/max {min(tps):6.1f} {med[t][0]:6.1f} {max(tps):6.1f}  CPU/tx median {med[t][1]:7.0f} us")
 print(f"sqlite_bench: ratio VFS / ext4: tx/s {med['vfs'][0] / med['ext4'][0]:.2f}x, CPU per transaction {med['vfs'][1] / med['ext4'][1]:.2f}x (medians)")
-k = re.search(r"vm.sh: kernel ([^\s,]+), accel ([^\s,]+)", open(os.path.join(out, "vm.log")).read())
-with open(os.path.join(out, "sqlite.dat"), "w") as f:
-    for i, (t, v) in enumerate(res.items()):
-        tps = [x[0] for x in v]
-        f.write(f'{i} "{names[t]}" {med[t][0]:.1f} {min(tps):.1f} {max(tps):.1f}\n')
-subprocess.run(["gnuplot", "-e", f"""set terminal png size 800,400 noenhanced; set output '{docs}/sqlite.png';
-set style fill solid; set boxwidth 0.5; set ylabel 'transactions/s'; set yrange [0:*]; unset key; set xrange [-0.5:1.5];
-set title 'SQLite bank, synchronous=FULL ({k.group(2) if k else "?"}, kernel {k.group(1) if k else "?"}): median of {len(res["vfs"])} runs, bars min..max';
-plot '{out}/sqlite.dat' using 1:3:xtic(2) with boxes, '' using 1:3:4:5 with yerrorbars lc rgb 'black'"""], check=False)
+kernel, accel = benchlib.vm_kernel(os.path.join(out, "vm.log"))
+benchlib.bars(f"{docs}/sqlite.png", f"{out}/sqlite.dat",
+              [(names[t], med[t][0], min(x[0] for x in v), max(x[0] for x in v)) for t, v in res.items()],
+              "transactions/s", f"SQLite bank, synchronous=FULL ({accel}, kernel {kernel}): median of {len(res['vfs'])} runs, bars min..max")
 PY
 grep -h "sqlite_bench: kernel" "$OUT/vm.log" || true
 echo "sqlite_bench: output in $OUT"

@@ -17,8 +17,9 @@ OUT=$(mktemp -d /var/tmp/nvme-mpath-syscall-bench.XXXXXX)
 "$TOP/tests/lab/vm.sh" --kernel "$K" --mp N --ports 2 --timeout 1200 --out "$OUT" \
   -- /bin/bash "$TOP/bench/syscall_bench_guest.sh" > "$OUT/vm.log" 2>&1 \
   || { tail -20 "$OUT/vm.log"; exit 1; }
-/usr/bin/python3 - "$OUT" "$TOP/docs" <<'PY'
-import glob, json, os, re, statistics, subprocess, sys
+PYTHONPATH=$TOP/bench /usr/bin/python3 - "$OUT" "$TOP/docs" <<'PY'
+import glob, json, os, re, statistics, sys
+import benchlib
 out, docs = sys.argv[1], sys.argv[2]
 def calls(hist):  # io_uring_enter entries of fio's processes, and of any other process
     fio = other = 0
@@ -37,9 +38,7 @@ def runs(name, qd):
         v.append((fio / ios, other, j["read"]["iops"]))
     if not v: sys.exit(f"syscall_bench: no results for {name} QD {qd}")
     return v
-vm = open(os.path.join(out, "vm.log")).read()
-k = re.search(r"vm.sh: kernel ([^\s,]+), accel ([^\s,]+)", vm)
-kernel, accel = (k.group(1), k.group(2)) if k else ("?", "?")
+kernel, accel = benchlib.vm_kernel(os.path.join(out, "vm.log"))
 labels = {"io_uring_cmd": "fio io_uring_cmd, one path", "mpath_nvme": "mpath_nvme, 2 paths (round-robin)"}
 dat = []
 for qd in (1, 32, 128):
@@ -56,13 +55,7 @@ for qd in (1, 32, 128):
         dat.append((f"{name} QD{qd}", med[name], c[0], c[-1]))
     print(f"syscall_bench:   ratio mpath_nvme / io_uring_cmd (medians): {med['mpath_nvme'] / med['io_uring_cmd']:.3f}x")
 print(f"syscall_bench: kernel {kernel}, accel {accel}")
-with open(os.path.join(out, "syscalls.dat"), "w") as f:
-    for i, (n, m, lo, hi) in enumerate(dat):
-        f.write(f'{i} "{n}" {m:.4f} {lo:.4f} {hi:.4f}\n')
-subprocess.run(["gnuplot", "-e", f"""set terminal png size 900,420 noenhanced; set output '{docs}/syscalls.png';
-set style fill solid; set boxwidth 0.6; set ylabel 'io_uring_enter calls per I/O'; set yrange [0:*]; unset key;
-set title 'lab ({accel}, kernel {kernel}): 4k randread, median of {len(runs("mpath_nvme", 1))} runs, bars min..max';
-set xtics rotate by -20;
-plot '{out}/syscalls.dat' using 1:3:xtic(2) with boxes, '' using 1:3:4:5 with yerrorbars lc rgb 'black'"""], check=False)
+benchlib.bars(f"{docs}/syscalls.png", f"{out}/syscalls.dat", dat, "io_uring_enter calls per I/O",
+              f"lab ({accel}, kernel {kernel}): 4k randread, median of {len(runs('mpath_nvme', 1))} runs, bars min..max")
 PY
 echo "syscall_bench: output in $OUT"
