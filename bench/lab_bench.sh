@@ -14,10 +14,11 @@ OUT=$(mktemp -d /var/tmp/nvme-mpath-bench.XXXXXX)
   || { tail -20 "$OUT/vmN.log"; exit 1; }
 "$TOP/tests/lab/vm.sh" --mp Y --out "$OUT" -- /bin/bash "$TOP/bench/lab_bench_guest.sh" >"$OUT/vmY.log" 2>&1 \
   || { tail -20 "$OUT/vmY.log"; exit 1; }
-KVER=$(cat "${NVME_MPATH_LAB_DIR:-/var/tmp/nvme-mpath-lab}/kernel-${NVME_MPATH_KERNEL:-6.1}/kver")
-python3 - "$OUT" "$TOP/docs" "$KVER" <<'PY'
-import json, sys, os, glob, statistics, subprocess
-out, docs, kver = sys.argv[1:4]
+PYTHONPATH=$TOP/bench python3 - "$OUT" "$TOP/docs" <<'PY'
+import json, sys, os, glob, statistics
+import benchlib
+out, docs = sys.argv[1:3]
+kver, accel = benchlib.vm_kernel(os.path.join(out, "vmN.log"))
 def runs(name):
     v = []
     for f in sorted(glob.glob(os.path.join(out, name + ".*.json"))):
@@ -46,19 +47,13 @@ for label, e, plabel, p in pairs:
     print(f"bench: ratio {label} / {plabel}: IOPS {ratio:.2f}x, CPU per I/O {cr:.2f}x (medians)")
 paths = json.load(open(sorted(glob.glob(os.path.join(out, "mpath-paths.*.json")))[-1]))["paths"]
 split = ", ".join(f"{p['ng']} {p['ios']} I/Os" for p in paths)
-print("bench: kernel", kver)
+print(f"bench: kernel {kver}, accel {accel}")
 print("bench: mpath_nvme per path (last run):", split)
-with open(os.path.join(out, "bench.dat"), "w") as f:
-    for i, (name, v) in enumerate(dat):
-        f.write(f'{i} "{name.split(" (")[0]}" {v[1]:.0f} {v[0]:.0f} {v[2]:.0f}\n')
-png = os.path.join(docs, "benchmarks.png")
-subprocess.run(["gnuplot", "-e", f"""set terminal png size 900,420 noenhanced; set output '{png}';
-set style fill solid; set boxwidth 0.6; set ylabel 'IOPS (4k randread QD32)'; set yrange [0:*];
-set title 'lab (TCG, kernel {kver}): median of {len(pairs[0][1])} runs, bars min..max'; unset key;
-set xtics rotate by -15;
-plot '{out}/bench.dat' using 1:3:xtic(2) with boxes, '' using 1:3:4:5 with yerrorbars lc rgb 'black'"""], check=False)
+benchlib.bars(os.path.join(docs, "benchmarks.png"), os.path.join(out, "bench.dat"),
+              [(name.split(" (")[0], v[1], v[0], v[2]) for name, v in dat], "IOPS (4k randread QD32)",
+              f"lab ({accel}, kernel {kver}): median of {len(pairs[0][1])} runs, bars min..max")
 with open(os.path.join(out, "benchmarks-lab.md"), "w") as f:
-    f.write(f"kernel {kver}, 4k randread QD32\n\n" + "\n".join(lines) + f"\n\nmpath_nvme per path (last run): {split}\n")
+    f.write(f"kernel {kver}, accel {accel}, 4k randread QD32\n\n" + "\n".join(lines) + f"\n\nmpath_nvme per path (last run): {split}\n")
 print("bench: results in", out)
 PY
 echo "$OUT"

@@ -298,8 +298,9 @@ int UringTransport::Submit() {
   for (;;) {
     // With DEFER_TASKRUN the same system call also posts the completions that are ready
     // (GETEVENTS, waiting for none), so that the Reap() after it finds them in the ring without
-    // entering the kernel again, as a ring without DEFER_TASKRUN does (its completions are posted
-    // when any system call returns): 1.05 io_uring_enter per I/O at QD 32 without this.
+    // entering the kernel again, as it would on a plain ring (whose completions task work posts
+    // as the task returns from any system call): 1.06 io_uring_enter per I/O at QD 32 without
+    // this, 1.004 with it (bench/syscall_bench.sh).
     const int r = defer_taskrun_ ? io_uring_submit_and_get_events(&ring_) : io_uring_submit(&ring_);
     if (r == -EINTR) continue;
     // -EAGAIN/-EBUSY (no memory for requests, CQ overflow backlog) and the rest: the SQEs stay
