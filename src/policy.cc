@@ -69,8 +69,10 @@ int Latency(const PathView* paths, int n, uint8_t tier, int after, PolicyState& 
       st.probed_ns[i] = st.now_ns;
       return i;
     }
-    const uint32_t lat = LatencyEstimate(v);
-    const uint64_t cost = LatencyCost(v);
+    // The estimate (UINT32_MAX while the path has no sample), and the cost of one more command
+    // there (64 bits: no overflow).
+    const uint32_t lat = v.latency_ns != 0 ? v.latency_ns : UINT32_MAX;
+    const uint64_t cost = (uint64_t{v.inflight} + 1) * lat;
     if (best < 0 || cost < best_cost ||
         (cost == best_cost && (lat < best_lat || (lat == best_lat && v.inflight < paths[best].inflight)))) {
       best = i;

@@ -50,11 +50,6 @@ inline constexpr int kLatencyEwmaDiv = 8;
 // Folds one completion latency `latency_ns`, seen at `now`, into path view `v`'s estimate.
 void SampleLatency(PathView& v, int64_t latency_ns, int64_t now);
 
-// The latency policy's view of a path: its estimate (UINT32_MAX while it has no sample), and the
-// cost of sending it one more command, (in flight + 1) x estimate (64 bits: no overflow).
-inline uint32_t LatencyEstimate(const PathView& v) { return v.latency_ns != 0 ? v.latency_ns : UINT32_MAX; }
-inline uint64_t LatencyCost(const PathView& v) { return (uint64_t{v.inflight} + 1) * LatencyEstimate(v); }
-
 // Per-queue selector state (the current-path cache).
 struct PolicyState {
   int current = -1;       // cached choice; -1 = none
