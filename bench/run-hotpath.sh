@@ -3,8 +3,9 @@
 # peer alternately PAIRS times (default 5, 10 M I/Os each) and prints min / median / max ns/I/O
 # for each, the ratio of the medians and heap allocations per I/O (the worst run); then the
 # instructions per I/O under callgrind (exact: the difference of two run lengths, so set-up cost
-# cancels out), and the host kernel; redraws docs/hotpath.png (ns/io of every run). Every line
-# starts with "hotpath". Figures only; exits non-zero only if a run fails.
+# cancels out), at batch 32 and at batch 1; the first line names the host kernel. Redraws
+# docs/hotpath.png (ns/io of every run). Every line starts with "hotpath". Figures only; exits
+# non-zero only if a run fails.
 set -euo pipefail
 B=${1:-build}
 pairs=${2:-5}
@@ -36,14 +37,17 @@ if command -v gnuplot >/dev/null; then  # docs/hotpath.png: ns/io of each run, e
 fi
 echo "hotpath ratio engine/peer: $(awk -v e="$emed" -v p="$pmed" 'BEGIN {printf "%.2f", e / p}')x time (medians)"
 if command -v valgrind >/dev/null; then
-  count() {  # instructions of one run of N I/Os in mode M
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$1.$2" "$bin" --mode "$1" --ios "$2" >/dev/null 2>"$tmp/log"
-    awk '/^summary:/{print $2}' "$tmp/cg.$1.$2"
+  count() {  # instructions of one run of N I/Os in mode M, batch B
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$1.$2.$3" "$bin" --mode "$1" --ios "$2" --batch "$3" \
+      >/dev/null 2>"$tmp/log"
+    awk '/^summary:/{print $2}' "$tmp/cg.$1.$2.$3"
   }
-  for m in engine peer; do
-    a=$(count $m 100000); b=$(count $m 300000)
-    echo "hotpath $m: $(( (b - a) / 200000 )) instructions/io (callgrind)"
-  done
+  per_io() {  # instructions per I/O of mode M at batch B: the difference of two run lengths
+    echo $(( ($(count "$1" 300000 "$2") - $(count "$1" 100000 "$2")) / 200000 ))
+  }
+  for m in engine peer; do echo "hotpath $m: $(per_io $m 32) instructions/io (callgrind)"; done
+  # One I/O per Poll() (a synchronous caller at QD 1): what is paid per batch is paid per I/O.
+  for m in engine peer; do echo "hotpath $m at batch 1: $(per_io $m 1) instructions/io (callgrind)"; done
 else
   echo "hotpath: no valgrind, no instruction counts"
 fi
