@@ -89,17 +89,19 @@ class CommandBuilder {
     const uint64_t md =
         io_md != 0 ? (io_md + uint64_t{f.offset_lbas} * metadata_size_) & md_mask_ : 0;
     const uint32_t md_len = io_md != 0 ? f.nlb * metadata_size_ : 0;
-    uint64_t w[9];
-    w[0] = rw_head_[op];  // opcode, flags, rsvd1, nsid
-    w[1] = 0;             // cdw2, cdw3
-    w[2] = md;
-    w[3] = reinterpret_cast<uintptr_t>(io.buf) + uint64_t{f.offset_lbas} * buf_lba_bytes_;
-    w[4] = DwordPair(md_len, f.nlb * buf_lba_bytes_);
-    w[5] = DwordPair(static_cast<uint32_t>(f.slba), static_cast<uint32_t>(f.slba >> 32));
-    w[6] = Cdw12And13(io) | (f.nlb - 1);
-    w[7] = Cdw14And15(io, f.offset_lbas);
-    w[8] = tail_;         // timeout_ms, rsvd2
-    std::memcpy(out, w, sizeof(w));
+    // Word by word into `out` (often a submission entry: Transport::Reserve()), not through a
+    // local array, which GCC built on the stack and copied.
+    static_assert(sizeof(nvme_uring_cmd) == 9 * sizeof(uint64_t));
+    auto* w = reinterpret_cast<unsigned char*>(out);
+    StoreWord(w, 0, rw_head_[op]);  // opcode, flags, rsvd1, nsid
+    StoreWord(w, 1, 0);             // cdw2, cdw3
+    StoreWord(w, 2, md);
+    StoreWord(w, 3, reinterpret_cast<uintptr_t>(io.buf) + uint64_t{f.offset_lbas} * buf_lba_bytes_);
+    StoreWord(w, 4, DwordPair(md_len, f.nlb * buf_lba_bytes_));
+    StoreWord(w, 5, DwordPair(static_cast<uint32_t>(f.slba), static_cast<uint32_t>(f.slba >> 32)));
+    StoreWord(w, 6, Cdw12And13(io) | (f.nlb - 1));
+    StoreWord(w, 7, Cdw14And15(io, f.offset_lbas));
+    StoreWord(w, 8, tail_);         // timeout_ms, rsvd2
   }
 
   // Builds every op but read and write (compare, write zeroes, verify, write uncorrectable,
@@ -128,6 +130,8 @@ class CommandBuilder {
   }
   // The CDW15 of `io`: LBATM in bits 31:16, LBAT in 15:0.
   static uint32_t Cdw15(const Io& io) { return uint32_t{io.apptag_mask} << 16 | io.apptag; }
+  // Stores word `i` (8 bytes) of a command at `w`.
+  static void StoreWord(unsigned char* w, int i, uint64_t v) { std::memcpy(w + 8 * i, &v, 8); }
   // The word holding two adjacent dwords, `first` at the lower address.
   static constexpr uint64_t DwordPair(uint32_t first, uint32_t second) {
     return std::endian::native == std::endian::little ? uint64_t{first} | uint64_t{second} << 32

@@ -2,9 +2,11 @@
 //
 // An I/O and its commands, as the block layer chains a split bio to its parent (bio_chain(),
 // bio_endio()): the I/O completes once, when the last of its commands has, with the first error
-// any of them had (and that command's NVMe status) and the last non-zero result dword. The
-// state lives in the caller's Io (Io::priv) and the result fields are set only at the end.
-// StartIo() and EndCommand() are inline: they run once per I/O and per command on the hot path.
+// any of them had (and that command's NVMe status) and the last non-zero result dword. Those
+// are gathered in the Io's result fields themselves, which io.h declares valid only inside the
+// callback (cleared at the start, so a caller never sees a previous use's); the count of
+// commands left lives in Io::priv. StartIo() and EndCommand() are inline: they run once per I/O
+// and per command on the hot path.
 //
 // Threading model: an Io belongs to the queue it was submitted to, and is used by its thread only
 // until its callback has run.
@@ -20,10 +22,9 @@
 
 namespace nvme_mpath::internal {
 
-// Starts `io`, submitted at `now`, as `commands` commands: its private state afresh, its result
-// fields cleared (a caller that looks before the callback sees no stale result).
+// Starts `io`, submitted at `now`, as `commands` commands: its private state afresh (the flush
+// plan is SubmitFlush()'s), its result fields cleared.
 inline void StartIo(Io* io, uint32_t commands, int64_t now) {
-  io->priv = IoPrivate{};
   io->priv.submit_ns = now;
   io->priv.children_left = static_cast<uint16_t>(commands);
   io->res = 0;
@@ -32,20 +33,16 @@ inline void StartIo(Io* io, uint32_t commands, int64_t now) {
 }
 
 // One command of `io` ended with `res` (0 or -errno), NVMe `status` and result dword `result`.
-// Returns true when it was the last one: `io`'s result fields are then set, and its callback is
-// the caller's to run.
+// Returns true when it was the last one: `io`'s result fields are then final, and its callback
+// is the caller's to run.
 inline bool EndCommand(Io* io, int res, uint16_t status, uint32_t result) {
-  if (res != 0 && io->priv.first_err == 0) {
-    io->priv.first_err = res;
-    io->priv.first_status = status;
+  if (res != 0 && io->res == 0) {
+    io->res = res;
+    io->status = NvmeStatus{status};
   }
-  if (result != 0) io->priv.result = result;
+  if (result != 0) io->result = result;
   NVME_MPATH_ASSERT(io->priv.children_left != 0);
-  if (--io->priv.children_left != 0) return false;
-  io->res = io->priv.first_err;
-  io->status = NvmeStatus{io->priv.first_status};
-  io->result = io->priv.result;
-  return true;
+  return --io->priv.children_left == 0;
 }
 
 }  // namespace nvme_mpath::internal

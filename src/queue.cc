@@ -101,7 +101,7 @@ int QueueCore::Submit(Io* io) {
   if (p < 0) [[unlikely]] {
     Park(c);
   } else {
-    Transmit</*kFresh=*/true>(c, p, f);
+    Transmit</*kFresh=*/true>(c, p);
   }
   CheckAccounting();
   return 0;
@@ -195,25 +195,23 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
     Park(c);
     return;
   }
-  Transmit</*kFresh=*/false>(c, p, c->frag);
+  Transmit</*kFresh=*/false>(c, p);
 }
 
-// Sends taken command `c` (carrying `f`, its c->frag) down path `p`: builds it, tags the new
-// attempt and prepares it in the transport. `kFresh`: a command just taken for a read or write
-// (IsSimpleIo), on its first attempt. The command is accounted in flight before Prep() (MarkSent), so that nothing
-// but the command itself is live across that call (its register saves were 17 instructions
-// per I/O); a refused Prep() undoes that (PrepFailed). Nothing reads those counts in between:
-// Prep() does not call back into the queue.
+// Sends taken command `c` down path `p`: tags the new attempt, reserves its submission entry and
+// builds the command in place there (Transport::Reserve()). `kFresh`: a command just taken for a
+// read or write (IsSimpleIo), on its first attempt. The command is accounted in flight before
+// Reserve() (MarkSent) and built after it from the slot, so that only the queue and the command
+// are live across that call (no stack frame, two callee-saved registers); a refused Reserve()
+// undoes that (PrepFailed). Nothing reads those counts in between: Reserve() does not call back
+// into the queue.
 template <bool kFresh>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Transmit(Cmd* c, int p, const Fragment& f) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Transmit(Cmd* c, int p) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
-  nvme_uring_cmd cmd;
   if constexpr (kFresh) {
     NVME_MPATH_ASSERT(c->attempt == 0);
-    builder_.BuildReadWrite(*c->io, f, &cmd);
     c->attempt = 1;
   } else {
-    builder_.Build(*c->io, f, &cmd);
     ++c->attempt;
   }
   c->path = static_cast<uint8_t>(p);
@@ -222,7 +220,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Transmit(Cmd* c, int p, cons
   c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
   const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
   MarkSent(c, p);
-  if (int r = transport_->Prep(p, cmd, c->tag, buf_index); r != 0) [[unlikely]] PrepFailed(c, r);
+  const CmdSlot slot = transport_->Reserve(p, c->tag, buf_index);
+  if (slot.cmd == nullptr) [[unlikely]] return PrepFailed(c, slot.err);
+  if constexpr (kFresh) {
+    builder_.BuildReadWrite(*c->io, c->frag, slot.cmd);
+  } else {
+    builder_.Build(*c->io, c->frag, slot.cmd);
+  }
 }
 
 // Command `c`, tagged for path `p`, is prepared in the transport: in flight.
@@ -235,10 +239,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::MarkSent(Cmd* c, int p) {
   unsent_.Prepared();
 }
 
-// Prep() refused `c` with `r` after MarkSent(): it is taken back out of flight, then, on a full
-// SQ, the queue submits and tries once more; otherwise (or again refused) the command waits for
-// the next Poll(). It builds the same command again rather than being handed it: then nothing
-// of the build stays live across Transmit()'s Prep() call.
+// Reserve() refused `c` with `r` after MarkSent(): it is taken back out of flight, then, on a
+// full SQ, the queue submits and tries once more; otherwise (or again refused) the command waits
+// for the next Poll().
 ABSL_ATTRIBUTE_NOINLINE void QueueCore::PrepFailed(Cmd* c, int r) {
   const int p = c->path;
   pool_.Move(c, CmdState::kTaken);
@@ -247,10 +250,12 @@ ABSL_ATTRIBUTE_NOINLINE void QueueCore::PrepFailed(Cmd* c, int r) {
   if (r == -EBUSY) {
     ++qc_.sq_full;
     SubmitPrepared();
-    nvme_uring_cmd cmd;
-    builder_.Build(*c->io, c->frag, &cmd);
-    r = transport_->Prep(p, cmd, c->tag, cfg_.fixed_buffers ? c->io->buf_index : -1);
-    if (r == 0) return MarkSent(c, p);
+    const CmdSlot slot =
+        transport_->Reserve(p, c->tag, cfg_.fixed_buffers ? c->io->buf_index : -1);
+    if (slot.cmd != nullptr) {
+      builder_.Build(*c->io, c->frag, slot.cmd);
+      return MarkSent(c, p);
+    }
   }
   // No SQE (or the file slot was emptied under us): try again from the next Poll().
   Delay(c, DelayKind::kResend, now_);

@@ -143,7 +143,7 @@ class QueueCore final : public Queue {
   void Dispatch(Cmd* c);
   void Send(Cmd* c);
   template <bool kFresh>
-  void Transmit(Cmd* c, int p, const Fragment& f);
+  void Transmit(Cmd* c, int p);
   void MarkSent(Cmd* c, int p);
   void PrepFailed(Cmd* c, int r);
   int SubmitPrepared();

@@ -12,6 +12,7 @@
 #include <linux/nvme_ioctl.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "absl/status/status.h"
 
@@ -26,6 +27,13 @@ struct Completion {
   uint64_t result = 0;  // big_cqe[0]: the command's result dword(s)
 };
 
+// A submission entry reserved for one command (Transport::Reserve()): where its NVMe command
+// goes, or why there is none.
+struct CmdSlot {
+  nvme_uring_cmd* cmd = nullptr;  // null when refused
+  int err = 0;                    // 0; or, when refused, -EBUSY or -EBADF (see Reserve())
+};
+
 // Largest number of paths (file slots) a transport serves: the engine's limit, the one number
 // every per-path array (path table, snapshot, counters, tag bits) is sized by.
 inline constexpr int kMaxPaths = static_cast<int>(kMaxEnginePaths);
@@ -34,11 +42,20 @@ class Transport {
  public:
   virtual ~Transport() = default;
 
-  // Prepares one command on file slot `path` (0..kMaxPaths-1) with user_data `tag`.
-  // `fixed_buf_index` >= 0 selects a registered buffer (IORING_URING_CMD_FIXED).
-  // Returns 0, or -EBUSY when no submission slot is free (call Submit() and Reap() first), or
-  // -EBADF when the slot has no file.
-  virtual int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) = 0;
+  // Prepares one command on file slot `path` (0..kMaxPaths-1) with user_data `tag`, and returns
+  // where the command goes: the command area of its submission entry (io_uring_get_sqe() and
+  // its prep in one), so that the caller builds the command in place instead of copying it
+  // there. The caller writes the whole nvme_uring_cmd before its next call on this transport;
+  // the entry is prepared from then on (Submit() sends it). `fixed_buf_index` >= 0 selects a
+  // registered buffer (IORING_URING_CMD_FIXED). Refused, with nothing prepared: -EBUSY when no
+  // submission slot is free (call Submit() and Reap() first), -EBADF when the slot has no file.
+  virtual CmdSlot Reserve(int path, uint64_t tag, int fixed_buf_index) = 0;
+  // Reserve() with a built command copied in: returns 0 or Reserve()'s -errno.
+  int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) {
+    const CmdSlot s = Reserve(path, tag, fixed_buf_index);
+    if (s.cmd != nullptr) std::memcpy(s.cmd, &cmd, sizeof(cmd));
+    return s.err;
+  }
   // Sends prepared commands to the kernel, oldest first. Returns the number the kernel took,
   // which may be fewer than were prepared (a short submit): the others stay prepared, in order,
   // and go with the next Submit(). Or returns -errno, and none were taken: -EAGAIN / -EBUSY /

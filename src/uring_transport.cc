@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -28,15 +29,22 @@ namespace {
 
 // liburing 2.3 has no io_uring_prep_uring_cmd: fill the SQE ourselves (liburing's
 // __io_uring_prep_uring_cmd in later versions does the same).
-inline void PrepUringCmd(io_uring_sqe* sqe, int slot, const nvme_uring_cmd& cmd, uint64_t tag) {
-  std::memset(sqe, 0, 2 * sizeof(io_uring_sqe));  // SQE128: the command spills into the 2nd half
+// Prepares SQE128 `sqe` as an NVMe uring_cmd on fixed file `slot` with user_data `tag`, but for
+// the NVMe command itself, and returns where that goes: the caller writes all of it
+// (Transport::Reserve()). The 8 bytes of the SQE after the command are cleared here.
+inline nvme_uring_cmd* PrepUringCmd(io_uring_sqe* sqe, int slot, uint64_t tag) {
+  static_assert(sizeof(nvme_uring_cmd) <= 80, "the NVMe command must fit in an SQE128");
+  static_assert(offsetof(io_uring_sqe, cmd) + 80 == 2 * sizeof(io_uring_sqe),
+                "SQE128: the command area runs to the end of the second half");
+  std::memset(sqe, 0, offsetof(io_uring_sqe, cmd));  // the header; the command is the caller's
+  std::memset(reinterpret_cast<uint8_t*>(sqe->cmd) + sizeof(nvme_uring_cmd), 0,
+              80 - sizeof(nvme_uring_cmd));
   sqe->opcode = IORING_OP_URING_CMD;
   sqe->fd = slot;
   sqe->flags = IOSQE_FIXED_FILE;
   sqe->cmd_op = NVME_URING_CMD_IO;
   sqe->user_data = tag;
-  static_assert(sizeof(nvme_uring_cmd) <= 80, "the NVMe command must fit in an SQE128");
-  std::memcpy(sqe->cmd, &cmd, sizeof(cmd));
+  return reinterpret_cast<nvme_uring_cmd*>(sqe->cmd);
 }
 
 absl::Status SetupError(int err, unsigned flags) {
@@ -184,22 +192,22 @@ UringTransport::~UringTransport() {
   if (ring_ok_) io_uring_queue_exit(&ring_);
 }
 
-int UringTransport::Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) {
+CmdSlot UringTransport::Reserve(int path, uint64_t tag, int fixed_buf_index) {
   // Only writes the SQ ring's memory, never enters the kernel: no thread check needed here.
-  if (path < 0 || path >= kMaxPaths || !has_file_[path]) return -EBADF;
-  if (nfree_ == 0) return -EBUSY;  // every SQE belongs to a command not reaped yet
+  if (path < 0 || path >= kMaxPaths || !has_file_[path]) return {nullptr, -EBADF};
+  if (nfree_ == 0) return {nullptr, -EBUSY};  // every SQE belongs to a command not reaped yet
   // Reserve the next SQ ring entry (the SQE liburing returns is not used: see SQE ownership).
-  if (io_uring_get_sqe(&ring_) == nullptr) return -EBUSY;
+  if (io_uring_get_sqe(&ring_) == nullptr) return {nullptr, -EBUSY};
   const uint32_t idx = free_sqes_[--nfree_];
   ring_.sq.array[(ring_.sq.sqe_tail - 1) & ring_.sq.ring_mask] = idx;
   io_uring_sqe* sqe = &ring_.sq.sqes[idx << 1];  // SQE128
-  PrepUringCmd(sqe, path, cmd, idx);
+  nvme_uring_cmd* cmd = PrepUringCmd(sqe, path, idx);
   sqe_tag_[idx] = tag;
   if (fixed_buf_index >= 0 && uint32_t(fixed_buf_index) < buffers_.size()) {
     sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
     sqe->buf_index = uint16_t(fixed_buf_index);
   }
-  return 0;
+  return {cmd, 0};
 }
 
 int UringTransport::CheckThreadSlow(bool bind) {

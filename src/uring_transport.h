@@ -81,7 +81,7 @@ class UringTransport final : public Transport {
   static absl::StatusOr<std::unique_ptr<UringTransport>> Create(const UringOptions& o);
   ~UringTransport() override;
 
-  int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int fixed_buf_index) override;
+  CmdSlot Reserve(int path, uint64_t tag, int fixed_buf_index) override;
   int Submit() override;
   int Reap(Completion* out, int max, int min, int64_t wait_ns) override;
   int DropUnsent(uint64_t* tags, int max) override;

@@ -48,12 +48,8 @@ namespace internal {
 // Engine-private per-I/O state. Do not touch.
 struct IoPrivate {
   int64_t submit_ns = 0;
-  int32_t first_err = 0;      // first failing child's res
-  uint16_t first_status = 0;  // and its NVMe status
-  uint16_t children_left = 0;
-  uint32_t result = 0;
-  uint8_t state = 0;
   uint32_t flush_todo = 0;    // a Flush: paths that still need their flush command (bit p)
+  uint16_t children_left = 0;  // commands not completed yet
 };
 }  // namespace internal
 

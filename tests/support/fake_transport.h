@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <initializer_list>
@@ -33,12 +34,15 @@ class FakeTransport final : public internal::Transport {
 
   explicit FakeTransport(int sq_entries = 1024) : sq_entries_(sq_entries) { files_.fill(-1); }
 
-  int Prep(int path, const nvme_uring_cmd& cmd, uint64_t tag, int buf_index) override {
-    if (files_[path] < 0) return -EBADF;
+  // The command is built in place in the record (Transport::Reserve()); it is poisoned first, so
+  // that a byte the caller fails to write shows in the test that looks at it.
+  internal::CmdSlot Reserve(int path, uint64_t tag, int buf_index) override {
+    if (files_[path] < 0) return {nullptr, -EBADF};
     if (on_prep) on_prep(path, tag);
-    if (static_cast<int>(prepared_.size()) >= sq_entries_) return -EBUSY;
-    prepared_.push_back(Sent{path, cmd, tag, buf_index, files_[path]});
-    return 0;
+    if (static_cast<int>(prepared_.size()) >= sq_entries_) return {nullptr, -EBUSY};
+    prepared_.push_back(Sent{path, {}, tag, buf_index, files_[path]});
+    std::memset(&prepared_.back().cmd, 0xa5, sizeof(nvme_uring_cmd));
+    return {&prepared_.back().cmd, 0};
   }
   int Submit() override {
     submits_++;

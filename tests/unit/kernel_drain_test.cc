@@ -78,12 +78,15 @@ TEST_F(KernelDrainTest, AClockThatStandsStillWhileWaitingGivesUpWhenNothingCame)
 TEST_F(KernelDrainTest, ARingThisThreadMayNotUseGivesUp) {
   class RefusingTransport final : public Transport {
    public:
-    int Prep(int, const nvme_uring_cmd&, uint64_t, int) override { return 0; }
+    CmdSlot Reserve(int, uint64_t, int) override { return {&cmd_, 0}; }
     int Submit() override { return 0; }
     int Reap(Completion*, int, int, int64_t) override { return -EEXIST; }
     int DropUnsent(uint64_t*, int) override { return 0; }
     absl::Status SetFile(int, int) override { return absl::OkStatus(); }
     int event_fd() const override { return -1; }
+
+   private:
+    nvme_uring_cmd cmd_{};
   } refusing;
   WaitingClock clock;
   EXPECT_FALSE(DrainKernel(
