@@ -50,6 +50,8 @@
 #include <nvme_mpath/io.h>
 #include <nvme_mpath/stats.h>
 
+#include "absl/base/attributes.h"
+
 #include "clock.h"
 #include "command_builder.h"
 #include "command_pool.h"
@@ -136,6 +138,7 @@ class QueueCore final : public Queue {
     if (paths_.stale()) RefreshSnapshot();
   }
   void BeginIo(Io* io, uint32_t children);
+  int SubmitSlow(Io* io);
   int SubmitChecked(Io* io);
   int SubmitFlush(Io* io);
   bool FlushDone(Cmd* c);
@@ -143,7 +146,7 @@ class QueueCore final : public Queue {
   void Dispatch(Cmd* c);
   void Send(Cmd* c);
   template <bool kFresh>
-  void Transmit(Cmd* c, int p);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Transmit(Cmd* c, int p);
   void MarkSent(Cmd* c, int p);
   void PrepFailed(Cmd* c, int r);
   int SubmitPrepared();
