@@ -170,6 +170,59 @@ TEST_F(QueueTest, ReadGoesToOptimizedPathWithCorrectCommand) {
   EXPECT_EQ(queue_->inflight(), 0u);
 }
 
+// A submit on a busy queue takes the call-free fast path (Submit()): it builds the whole command
+// as the general path does (the fake poisons each entry first, so an unwritten byte shows), and
+// still sees a path change made while commands are in flight.
+TEST_F(QueueTest, BusyQueueSubmitBuildsTheWholeCommandAndSeesAPathChange) {
+  Done d1, d2, d3;
+  Io first = MakeRead(1000, 8, &d1);
+  ASSERT_EQ(queue_->Submit(&first), 0);  // idle queue: the general path
+  Io busy = MakeRead(2000, 16, &d2);
+  busy.op = IoOp::kWrite;
+  busy.cdw12_flags = kCdw12Fua;
+  busy.cdw13 = 0x55;
+  busy.reftag = 0x1234;
+  busy.apptag = 0x77;
+  busy.apptag_mask = 0xff00;
+  ASSERT_EQ(queue_->Submit(&busy), 0);  // one in flight: the fast path
+  ASSERT_EQ(queue_->Flush(), 2);
+  ASSERT_EQ(transport_->inflight().size(), 2u);
+  const nvme_uring_cmd& c = transport_->inflight()[1].cmd;
+  EXPECT_EQ(transport_->inflight()[1].path, 0);
+  EXPECT_EQ(c.opcode, 0x01);
+  EXPECT_EQ(c.flags, 0);
+  EXPECT_EQ(c.rsvd1, 0);
+  EXPECT_EQ(c.nsid, 7u);
+  EXPECT_EQ(c.cdw2, 0u);
+  EXPECT_EQ(c.cdw3, 0u);
+  EXPECT_EQ(c.metadata, 0u);
+  EXPECT_EQ(c.addr, reinterpret_cast<uintptr_t>(buf_.data()));
+  EXPECT_EQ(c.metadata_len, 0u);
+  EXPECT_EQ(c.data_len, 16u * 512);
+  EXPECT_EQ(c.cdw10, 2000u);
+  EXPECT_EQ(c.cdw11, 0u);
+  EXPECT_EQ(c.cdw12, 15u | kCdw12Fua);
+  EXPECT_EQ(c.cdw13, 0x55u);
+  EXPECT_EQ(c.cdw14, 0x1234u);
+  EXPECT_EQ(c.cdw15, 0xff000077u);
+  EXPECT_EQ(c.timeout_ms, 0u);
+  EXPECT_EQ(c.rsvd2, 0u);
+  // The optimized path goes while both are in flight: the next submit, on a busy queue, goes
+  // down the other path at once.
+  table_->path(0).ana = AnaState::kInaccessible;
+  table_->BumpEpoch();
+  Io third = MakeRead(3000, 1, &d3);
+  ASSERT_EQ(queue_->Submit(&third), 0);
+  ASSERT_EQ(queue_->Flush(), 1);
+  ASSERT_EQ(transport_->inflight().size(), 3u);
+  EXPECT_EQ(transport_->inflight()[2].path, 1);
+  EXPECT_EQ(transport_->inflight()[2].cmd.cdw10, 3000u);
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_EQ(d1.calls + d2.calls + d3.calls, 3);
+  EXPECT_EQ(d2.res, 0);
+}
+
 TEST_F(QueueTest, AnaErrorFailsOverOnceWithFreshTag) {
   Done d;
   Io io = MakeRead(0, 8, &d);
