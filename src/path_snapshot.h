@@ -93,9 +93,6 @@ class PathSnapshot {
     return SelectPath(views_.data(), npaths_, policy_cfg_, policy_state_);
   }
 
-  // The policy's cached choice when it stands without a look at the paths (CachedPath(),
-  // policy.h), else -1: Pick(-1) would return it.
-  int CachedPick() const { return CachedPath(policy_cfg_, policy_state_); }
   // This queue's commands in flight on path `p` (the queue-depth and latency policies read them).
   void AddInflight(int p) { ++views_[p].inflight; }
   // A command sent down path `p` completed successfully after `latency_ns`, at `now`: under the

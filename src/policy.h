@@ -72,15 +72,10 @@ uint8_t BestTier(const PathView* paths, int n);
 
 // Selects a path for the next command, or -1 when none is usable. Updates `st`.
 int SelectPathSlow(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st);
-// The choice SelectPath() makes without a look at the paths, or -1: numa and active-passive keep
-// the cached choice until the snapshot changes.
-inline int CachedPath(const PolicyConfig& cfg, const PolicyState& st) {
-  return st.current >= 0 && (cfg.policy == IoPolicy::kNuma || cfg.policy == IoPolicy::kActivePassive)
-             ? st.current
-             : -1;
-}
 inline int SelectPath(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st) {
-  if (const int p = CachedPath(cfg, st); p >= 0) return p;
+  // Fast path: numa and active-passive keep the cached choice until the snapshot changes.
+  if (st.current >= 0 && (cfg.policy == IoPolicy::kNuma || cfg.policy == IoPolicy::kActivePassive))
+    return st.current;
   return SelectPathSlow(paths, n, cfg, st);
 }
 

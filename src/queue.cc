@@ -80,35 +80,17 @@ QueueCore::~QueueCore() {
 // ---------------------------------------------------------------------------------------------
 // Submission
 
-// The common I/O on a busy queue, inline and with no call but the transport's Reserve(): an
-// unsplit read or write (IsSimpleIo) on a fresh snapshot whose policy has its choice cached
-// (PathSnapshot::CachedPick), a free slot, and commands already in flight (so the time of the
-// last Poll()/Flush() stands: BeginIo() reads no clock). Only the queue and the command are
-// then live across Reserve(), which keeps the entry cheap (two callee-saved registers, no stack
-// frame). Every other case, and every error, is SubmitSlow()'s, which does the same with the
-// calls this one avoids.
+// The common I/O, an unsplit read or write (IsSimpleIo), inline; any other in SubmitChecked().
+// An unsplit command carries the I/O's own range and goes out by Transmit(): the snapshot was
+// refreshed at the top, and nothing since could move the epoch but another thread, which a
+// second check a few instructions later would race with just the same. The path is picked
+// before the slot is taken (a fresh command has no sticky path, and the policy looks at neither
+// the slot nor the I/O).
 int QueueCore::Submit(Io* io) {
-  const int p = paths_.CachedPick();
-  if (closed_ || paths_.stale() || p < 0 || ios_outstanding_ == 0 || io == nullptr ||
-      !IsSimpleIo(*io, cfg_.nsze, planner_) || pool_.free() == 0) [[unlikely]]
-    return SubmitSlow(io);
-  BeginIo(io, 1);
-  Transmit</*kFresh=*/true>(pool_.Take(io, Fragment{io->slba, io->nlb, 0}), p);
-  CheckAccounting();
-  return 0;
-}
-
-// Submit() for every case: the snapshot refreshed first (the transfer limit is part of it), the
-// clock read when the queue was idle, the policy's full choice. An unsplit read or write (the
-// common I/O) carries the I/O's own range and goes out by Transmit(): nothing since the refresh
-// could move the epoch but another thread, which a second check a few instructions later would
-// race with just the same. The path is picked before the slot is taken (a fresh command has no
-// sticky path, and the policy looks at neither the slot nor the I/O). Any other I/O is
-// SubmitChecked()'s.
-ABSL_ATTRIBUTE_NOINLINE int QueueCore::SubmitSlow(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
-  if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) return SubmitChecked(io);
+  if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]]
+    return SubmitChecked(io);
   if (pool_.free() == 0) return -EAGAIN;
   BeginIo(io, 1);  // first: the path is not live across its clock read
   const int p = paths_.Pick(-1);
@@ -122,8 +104,8 @@ ABSL_ATTRIBUTE_NOINLINE int QueueCore::SubmitSlow(Io* io) {
   return 0;
 }
 
-// Every I/O but the common one (SubmitSlow): CheckIo() gives the error to return or the number
-// of commands; only read/write/compare/write zeroes are split.
+// Out of line, so that the common I/O's path keeps its registers: CheckIo() gives the error to
+// return or the number of commands; only read/write/compare/write zeroes are split.
 ABSL_ATTRIBUTE_NOINLINE int QueueCore::SubmitChecked(Io* io) {
   uint32_t children = 1;
   if (int r = CheckIo(io, cfg_.nsze, cfg_.depth, planner_, &children); r != 0) return r;

@@ -138,7 +138,6 @@ class QueueCore final : public Queue {
     if (paths_.stale()) RefreshSnapshot();
   }
   void BeginIo(Io* io, uint32_t children);
-  int SubmitSlow(Io* io);
   int SubmitChecked(Io* io);
   int SubmitFlush(Io* io);
   bool FlushDone(Cmd* c);

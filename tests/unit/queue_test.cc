@@ -170,9 +170,9 @@ TEST_F(QueueTest, ReadGoesToOptimizedPathWithCorrectCommand) {
   EXPECT_EQ(queue_->inflight(), 0u);
 }
 
-// A submit on a busy queue takes the call-free fast path (Submit()): it builds the whole command
-// as the general path does (the fake poisons each entry first, so an unwritten byte shows), and
-// still sees a path change made while commands are in flight.
+// A submit on a busy queue builds every byte of the command in the transport's entry (the fake
+// poisons each entry first, so an unwritten byte shows: Transport::Reserve()), and still sees a
+// path change made while commands are in flight.
 TEST_F(QueueTest, BusyQueueSubmitBuildsTheWholeCommandAndSeesAPathChange) {
   Done d1, d2, d3;
   Io first = MakeRead(1000, 8, &d1);
