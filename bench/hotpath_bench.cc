@@ -6,10 +6,12 @@
 // single-path uring_cmd user does over the same transport: take an entry, build the command in
 // it, reap, callback. Prints ns/I/O for both, their ratio, and heap allocations per I/O in steady state.
 //
-//   hotpath_bench [--ios N] [--batch B] [--mode engine|peer|both]
+//   hotpath_bench [--ios N] [--batch B] [--mode engine|peer|both|uring]
+// --mode uring measures the real io_uring transport instead (RunUring): its own cost per command.
 // Under callgrind (bench/run-hotpath.sh) it prints instructions per I/O from two run lengths.
 #include <linux/nvme_ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include "path.h"
 #include "queue.h"
 #include "support/fake_clock.h"
+#include "uring_transport.h"
 
 namespace {
 
@@ -173,6 +176,60 @@ Result RunPeer(uint64_t ios, int batch) {
           double(g_allocs.load() - a0) / double(rounds * batch)};
 }
 
+// The real transport's user-space cost per command: an io_uring (SQE128/CQE32) with a regular
+// file in slot 0, which refuses every uring_cmd, so each command goes through the kernel and
+// completes with an error at once. Per round: `batch` commands reserved and built in place (as
+// the peer builds them), one Submit(), Reap() until all are back. No device needed; the time
+// includes the system calls, callgrind counts only the user-space instructions.
+Result RunUring(uint64_t ios, int batch) {
+  internal::UringOptions o;
+  o.entries = 64;
+  auto t = internal::UringTransport::Create(o);
+  if (!t.ok()) {
+    fprintf(stderr, "uring: %s\n", t.status().ToString().c_str());
+    exit(1);
+  }
+  char path[] = "/tmp/hotpath_bench.XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0 || !(*t)->SetFile(0, fd).ok()) {
+    fprintf(stderr, "uring: cannot install a file\n");
+    exit(1);
+  }
+  unlink(path);
+  if (batch > 64) batch = 64;
+  alignas(4096) static uint8_t buf[4096];
+  Completion c[64];
+  auto round = [&](uint64_t r) {
+    for (int i = 0; i < batch; ++i) {
+      const uint64_t slba = (r * 7919 + i) & ((1 << 20) - 1);
+      nvme_uring_cmd* cmd = (*t)->Reserve(0, uint64_t(i), -1).cmd;
+      if (cmd == nullptr) exit(2);
+      memset(cmd, 0, sizeof(*cmd));
+      cmd->opcode = 0x02;
+      cmd->nsid = 1;
+      cmd->addr = reinterpret_cast<uintptr_t>(buf);
+      cmd->data_len = 4096;
+      cmd->cdw10 = uint32_t(slba);
+      cmd->cdw11 = uint32_t(slba >> 32);
+    }
+    (*t)->Submit();
+    for (int got = 0; got < batch;) {
+      const int n = (*t)->Reap(c, 64, batch - got, 1'000'000'000);
+      if (n < 0) exit(3);
+      got += n;
+    }
+  };
+  for (int r = 0; r < 100; ++r) round(r);
+  const uint64_t a0 = g_allocs.load();
+  const double t0 = NowSec();
+  const uint64_t rounds = ios / batch;
+  for (uint64_t r = 0; r < rounds; ++r) round(r);
+  const double t1 = NowSec();
+  close(fd);
+  return {(t1 - t0) * 1e9 / double(rounds * batch),
+          double(g_allocs.load() - a0) / double(rounds * batch)};
+}
+
 }  // namespace
 }  // namespace nvme_mpath::bench
 
@@ -197,6 +254,10 @@ int main(int argc, char** argv) {
              p.ns_per_io, p.allocs_per_io);
       printf("hotpath ratio engine/peer: %.2fx time\n", e.ns_per_io / p.ns_per_io);
     }
+  } else if (mode == "uring") {
+    Result u = RunUring(ios, batch);
+    printf("hotpath uring: %.1f ns/command, %.3f heap allocations/command (%llu commands, batch %d)\n",
+           u.ns_per_io, u.allocs_per_io, (unsigned long long)ios, batch);
   } else if (mode == "peer") {
     Result p = RunPeer(ios, batch);
     printf("hotpath peer: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
