@@ -534,15 +534,22 @@ inline void QueueCore::FinishChild(Io* io, int res, uint16_t status, uint32_t re
 // ---------------------------------------------------------------------------------------------
 // Poll
 
+// Completions Poll() takes from the transport per Reap().
+constexpr int kReapBatch = 256;
+
 int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
   completed_ = 0;
   int64_t now = now_ = clock_->NowNs();
   const int64_t deadline = timeout_us < 0 ? kNoTimeNs : now + timeout_us * 1000;
   // Left uninitialised: Reap() fills what it returns, and zeroing 64 entries per Poll() cost
-  // 6 instructions per I/O at batch 32.
+  // 6 instructions per I/O at batch 32. As large as the CQ of the ring of a queue of the
+  // default depth (128 entries, CQ twice that), so that one Reap() takes every completion the
+  // kernel has posted: after a full batch the loop reaps again, and on a DEFER_TASKRUN ring a
+  // reap that finds nothing posted enters the kernel to look, a system call fio's own loop does
+  // not make (bench/syscall_bench.sh).
   union Batch {
     Batch() {}
-    Completion c[64];
+    Completion c[kReapBatch];
   } reaped;
   Completion* const batch = reaped.c;
   for (;;) {
@@ -560,7 +567,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
       wait_ns = PollWaitNs(now, PollWakeups{deadline, timers, timers ? NextTimerNs() : kNoTimeNs,
                                             deadline_.next_ns(), unsent_.count() != 0});
     }
-    int n = transport_->Reap(batch, 64, want ? 1 : 0, wait_ns);
+    int n = transport_->Reap(batch, kReapBatch, want ? 1 : 0, wait_ns);
     if (n < 0) [[unlikely]] {
       // This thread cannot use the ring (see uring_transport.h): say so rather than spin.
       if (n == -EEXIST) return PollDone(-EEXIST);
@@ -575,7 +582,7 @@ int QueueCore::Poll(uint32_t min_complete, int64_t timeout_us) {
       else if (!ReleaseOrphan(cqe.tag))
         HandleCompletion(cqe);
     }
-    if (n == 64) continue;  // maybe more to reap
+    if (n == kReapBatch) continue;  // maybe more to reap
     if (completed_ >= min_complete) {
       // Drain what the completions above made due (resends, parked commands) before returning.
       MaybeRefresh();
