@@ -1,5 +1,6 @@
-"""Shared by the analysis steps of the bench/ scripts: the lab VM's kernel and accelerator, and
-the plots (gnuplot; a missing gnuplot costs the plot only, never the figures)."""
+"""Shared by the analysis steps of the bench/ scripts: the lab VM's kernel and accelerator, the
+io_uring_enter counts of a tracefs histogram, and the plots (gnuplot; a missing gnuplot costs the
+plot only, never the figures)."""
 import re
 import subprocess
 
@@ -8,6 +9,16 @@ def vm_kernel(log):
     """(kernel, accelerator) from a tests/lab/vm.sh log, ("?", "?") when it has none."""
     m = re.search(r"vm.sh: kernel ([^\s,]+), accel ([^\s,]+)", open(log).read())
     return (m.group(1), m.group(2)) if m else ("?", "?")
+
+
+def enter_calls(hist):
+    """(fio's, other processes') io_uring_enter entries in a tracefs histogram file written by
+    'hist:keys=common_pid.execname:vals=hitcount' on syscalls/sys_enter_io_uring_enter."""
+    fio = other = 0
+    for m in re.finditer(r"common_pid:\s*(\S+)\s*\[\s*\d+\]\s*\}\s*hitcount:\s*(\d+)", open(hist).read()):
+        if m.group(1).startswith("fio"): fio += int(m.group(2))
+        else: other += int(m.group(2))
+    return fio, other
 
 
 def plot(png, script, size="1000,420"):

@@ -5,8 +5,9 @@
 # controller, mpath_nvme over two (round-robin) and mpath_nvme on one (numa), each with hipri=1
 # and without. Prints per
 # target min/median/max IOPS and median CPU per I/O (fio's usr + sys over its I/Os), the ratios
-# of the medians (mpath_nvme / io_uring_cmd, polled and not), the kernel and the accelerator, and
-# redraws docs/iopoll.png. Figures, not a test (lab.iopoll.6.12 is the test); docs/benchmarks.md
+# of the medians (mpath_nvme / io_uring_cmd, polled and not), each target's io_uring_enter calls
+# per I/O polled (a separate counted run), the kernel and the accelerator, and redraws
+# docs/iopoll.png. Figures, not a test (lab.iopoll.6.12 is the test); docs/benchmarks.md
 # quotes one run. Under TCG the emulated CPU bounds every target: polling shows no gain there.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +45,12 @@ for hipri, mode in (("1", "polled, hipri=1"), ("0", "interrupts, hipri=0")):
         dat.append((f"{t} hipri={hipri}", m[t][0], i[0], i[-1]))
     for t, label in (("mp", "2 paths"), ("mp1", "one path")):
         print(f"iopoll_bench: ratio mpath_nvme {label} / io_uring_cmd, {mode} (medians): IOPS {m[t][0] / m['uc'][0]:.2f}x, CPU per I/O {m[t][1] / m['uc'][1]:.2f}x")
+for t, label in (("uc", "fio io_uring_cmd, one path"), ("mp", "mpath_nvme, 2 paths"), ("mp1", "mpath_nvme, one path (numa)")):
+    j = json.load(open(os.path.join(out, f"{t}.calls.json")))["jobs"][0]
+    ios = j["read"]["total_ios"]
+    assert j["error"] == 0 and ios > 0, f"{t}.calls: error {j['error']}, {ios} I/Os"
+    fio, _ = benchlib.enter_calls(os.path.join(out, f"{t}.calls.hist"))
+    print(f"iopoll_bench: {label + ', polled, one counted run':55s} io_uring_enter per I/O {fio / ios:6.3f}")
 print(f"iopoll_bench: kernel {kernel}, accel {accel}, PCIe (QEMU's emulated NVMe), nvme poll_queues=1")
 benchlib.bars(f"{docs}/iopoll.png", f"{out}/iopoll.dat", dat, "IOPS (4k randread QD32)",
               f"PCIe lab ({accel}, kernel {kernel}): median of {len(runs('uc-hipri1'))} runs, bars min..max")

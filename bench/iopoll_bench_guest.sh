@@ -3,8 +3,8 @@
 # with poll_queues=1, then 4k random read at QD 32 for NVME_MPATH_BENCH_SECONDS (4) after a 1 s
 # ramp, NVME_MPATH_BENCH_REPS (5) interleaved rounds of: fio io_uring_cmd on controller 1,
 # mpath_nvme over controllers 1 and 2 (round-robin) and mpath_nvme on one of them (numa: every
-# command down the first path), each polled (hipri=1) and not. fio JSON in
-# $LAB_OUT as TARGET.ROUND.json.
+# command down the first path), each polled (hipri=1) and not; then one polled run of each with
+# its io_uring_enter calls counted. fio JSON in $LAB_OUT as TARGET.ROUND.json.
 set -uo pipefail
 source "${LAB_LIB:?}"
 B=${NVME_MPATH_BUILD_DIR:?}
@@ -35,4 +35,23 @@ for ((r = 1; r <= REPS; r++)); do
   done
   echo "iopoll_bench: round $r done"
 done
+# Then, apart from the rounds above (tracing every call would slow the target that makes more),
+# one polled run of each target of a fixed number of I/Os with the kernel counting its
+# io_uring_enter calls (a tracefs histogram, as bench/syscall_bench.sh): TARGET.calls.json/.hist.
+T=/sys/kernel/tracing
+[ -d $T/events ] || mount -t tracefs nodev $T || die "cannot mount tracefs"
+EV=$T/events/syscalls/sys_enter_io_uring_enter
+HIST='hist:keys=common_pid.execname:vals=hitcount:sort=hitcount'
+counted() {  # NAME FIO-ARGS...
+  local f=$1.calls
+  shift
+  echo "$HIST" > $EV/trigger || die "cannot set the histogram"
+  fio --name="${f%%.*}" --rw=randread --bs=4k --iodepth=32 --size=32m --io_size=40m --hipri=1 \
+    --output-format=json "$@" > "$f.json" 2> "$f.err" || { cat "$f.err"; die "fio $f failed"; }
+  cat $EV/hist > "$f.hist"
+  echo "!$HIST" > $EV/trigger || die "cannot remove the histogram"
+}
+counted uc --ioengine=io_uring_cmd --cmd_type=nvme --filename="$A"
+counted mp --ioengine=mpath_nvme --filename="$A" --iopolicy=round-robin
+counted mp1 --ioengine=mpath_nvme --filename="$A" --iopolicy=numa
 echo "iopoll_bench: kernel $(uname -r)"

@@ -18,22 +18,16 @@ OUT=$(mktemp -d /var/tmp/nvme-mpath-syscall-bench.XXXXXX)
   -- /bin/bash "$TOP/bench/syscall_bench_guest.sh" > "$OUT/vm.log" 2>&1 \
   || { tail -20 "$OUT/vm.log"; exit 1; }
 PYTHONPATH=$TOP/bench /usr/bin/python3 - "$OUT" "$TOP/docs" <<'PY'
-import glob, json, os, re, statistics, sys
+import glob, json, os, statistics, sys
 import benchlib
 out, docs = sys.argv[1], sys.argv[2]
-def calls(hist):  # io_uring_enter entries of fio's processes, and of any other process
-    fio = other = 0
-    for m in re.finditer(r"common_pid:\s*(\S+)\s*\[\s*\d+\]\s*\}\s*hitcount:\s*(\d+)", open(hist).read()):
-        if m.group(1).startswith("fio"): fio += int(m.group(2))
-        else: other += int(m.group(2))
-    return fio, other
 def runs(name, qd):
     v = []
     for f in sorted(glob.glob(os.path.join(out, f"{name}.qd{qd}.*.json"))):
         j = json.load(open(f))["jobs"][0]
         ios = j["read"]["total_ios"]
         assert j["error"] == 0 and ios > 0, f"{f}: error {j['error']}, {ios} I/Os"
-        fio, other = calls(f[:-5] + ".hist")
+        fio, other = benchlib.enter_calls(f[:-5] + ".hist")
         assert fio > 0, f"{f[:-5]}.hist: no io_uring_enter counted"
         v.append((fio / ios, other, j["read"]["iops"]))
     if not v: sys.exit(f"syscall_bench: no results for {name} QD {qd}")
