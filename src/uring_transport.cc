@@ -27,11 +27,11 @@ namespace {
 #define IORING_URING_CMD_FIXED (1U << 0)
 #endif
 
-// liburing 2.3 has no io_uring_prep_uring_cmd: fill the SQE ourselves (liburing's
-// __io_uring_prep_uring_cmd in later versions does the same).
 // Prepares SQE128 `sqe` as an NVMe uring_cmd on fixed file `slot` with user_data `tag`, but for
 // the NVMe command itself, and returns where that goes: the caller writes all of it
-// (Transport::Reserve()). The 8 bytes of the SQE after the command are cleared here.
+// (Transport::Reserve()); the 8 bytes of the SQE after the command are cleared here. liburing
+// 2.3 has no io_uring_prep_uring_cmd (its __io_uring_prep_uring_cmd in later versions fills the
+// same fields).
 inline nvme_uring_cmd* PrepUringCmd(io_uring_sqe* sqe, int slot, uint64_t tag) {
   static_assert(sizeof(nvme_uring_cmd) <= 80, "the NVMe command must fit in an SQE128");
   static_assert(offsetof(io_uring_sqe, cmd) + 80 == 2 * sizeof(io_uring_sqe),
