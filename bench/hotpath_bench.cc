@@ -6,7 +6,8 @@
 // single-path uring_cmd user does over the same transport: take an entry, build the command in
 // it, reap, callback. Prints ns/I/O for both, their ratio, and heap allocations per I/O in steady state.
 //
-//   hotpath_bench [--ios N] [--batch B] [--mode engine|peer|both|uring]
+//   hotpath_bench [--ios N] [--batch B] [--mode engine|peer|both|capi|uring]
+// --mode capi drives the same queue through the C API (nvme_mpath_submit/flush/poll).
 // --mode uring measures the real io_uring transport instead (RunUring): its own cost per command.
 // Under callgrind (bench/run-hotpath.sh) it prints instructions per I/O from two run lengths.
 #include <linux/nvme_ioctl.h>
@@ -20,6 +21,8 @@
 #include <new>
 #include <string>
 #include <vector>
+
+#include <nvme_mpath/nvme_mpath.h>
 
 #include "path.h"
 #include "queue.h"
@@ -39,6 +42,10 @@ void* operator new(size_t n) {
 }
 void operator delete(void* p) noexcept { free(p); }
 void operator delete(void* p, size_t) noexcept { free(p); }
+
+namespace nvme_mpath::internal {
+nvme_mpath_queue* CApiWrapQueue(std::unique_ptr<Queue> q);  // src/c_api.cc
+}  // namespace nvme_mpath::internal
 
 namespace nvme_mpath::bench {
 namespace {
@@ -130,6 +137,59 @@ Result RunEngine(uint64_t ios, int batch) {
   const uint64_t a1 = g_allocs.load();
   if (g_done != rounds * batch) {
     fprintf(stderr, "engine completed %llu of %llu\n", (unsigned long long)g_done,
+            (unsigned long long)(rounds * batch));
+    exit(1);
+  }
+  return {(t1 - t0) * 1e9 / double(rounds * batch), double(a1 - a0) / double(rounds * batch)};
+}
+
+// The engine's queue as a C program (and the fio engine) drives it: nvme_mpath_io through
+// nvme_mpath_submit/flush/poll, the same instant transport and paths as RunEngine().
+uint64_t g_c_done = 0;
+void OnCDone(nvme_mpath_io*) { ++g_c_done; }
+
+Result RunCApi(uint64_t ios, int batch) {
+  internal::PathTable table(2);
+  table.path(0).ana = AnaState::kOptimized;
+  table.path(0).fd = 3;
+  table.path(1).ana = AnaState::kNonOptimized;
+  table.path(1).fd = 4;
+  internal::QueueConfig cfg;
+  cfg.nsze = 1 << 30;
+  cfg.lba_size = 4096;
+  cfg.depth = 256;
+  cfg.max_transfer_bytes = 128 * 1024;
+  internal::MonotonicClock clock;
+  nvme_mpath_queue* q = internal::CApiWrapQueue(std::make_unique<internal::QueueCore>(
+      cfg, &table, std::make_unique<ImmediateTransport>(), &clock, nullptr));
+  std::vector<nvme_mpath_io> io(batch);
+  alignas(4096) static uint8_t buf[4096];
+  for (auto& x : io) {
+    nvme_mpath_io_init(&x);
+    x.op = NVME_MPATH_OP_READ;
+    x.nlb = 1;
+    x.buf = buf;
+    x.cb = OnCDone;
+  }
+  auto round = [&](uint64_t r) {
+    for (int i = 0; i < batch; ++i) {
+      io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
+      nvme_mpath_submit(q, &io[i]);
+    }
+    nvme_mpath_flush(q);
+    nvme_mpath_poll(q, 0, 0);
+  };
+  for (int r = 0; r < 1000; ++r) round(r);  // warm up
+  g_c_done = 0;
+  const uint64_t a0 = g_allocs.load();
+  const double t0 = NowSec();
+  const uint64_t rounds = ios / batch;
+  for (uint64_t r = 0; r < rounds; ++r) round(r);
+  const double t1 = NowSec();
+  const uint64_t a1 = g_allocs.load();
+  nvme_mpath_queue_destroy(q);
+  if (g_c_done != rounds * batch) {
+    fprintf(stderr, "capi completed %llu of %llu\n", (unsigned long long)g_c_done,
             (unsigned long long)(rounds * batch));
     exit(1);
   }
@@ -254,6 +314,10 @@ int main(int argc, char** argv) {
              p.ns_per_io, p.allocs_per_io);
       printf("hotpath ratio engine/peer: %.2fx time\n", e.ns_per_io / p.ns_per_io);
     }
+  } else if (mode == "capi") {
+    Result c = RunCApi(ios, batch);
+    printf("hotpath capi: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
+           c.ns_per_io, c.allocs_per_io, (unsigned long long)ios, batch);
   } else if (mode == "uring") {
     Result u = RunUring(ios, batch);
     printf("hotpath uring: %.1f ns/command, %.3f heap allocations/command (%llu commands, batch %d)\n",

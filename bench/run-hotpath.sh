@@ -3,7 +3,8 @@
 # peer alternately PAIRS times (default 5, 10 M I/Os each) and prints min / median / max ns/I/O
 # for each, the ratio of the medians and heap allocations per I/O (the worst run); then the
 # instructions per I/O under callgrind (exact: the difference of two run lengths, so set-up cost
-# cancels out), at batch 32 and at batch 1, and those of the real io_uring transport per command
+# cancels out), at batch 32 and at batch 1, of the engine through the C API (as the fio engine
+# and C programs drive it), and those of the real io_uring transport per command
 # (user space; no device: a regular file refuses each command); the first line names the host
 # kernel. Redraws docs/hotpath.png (ns/io of every run). Every line starts with "hotpath".
 # Figures only; exits non-zero only if a run fails.
@@ -49,6 +50,9 @@ if command -v valgrind >/dev/null; then
   for m in engine peer; do echo "hotpath $m: $(per_io $m 32) instructions/io (callgrind)"; done
   # One I/O per Poll() (a synchronous caller at QD 1): what is paid per batch is paid per I/O.
   for m in engine peer; do echo "hotpath $m at batch 1: $(per_io $m 1) instructions/io (callgrind)"; done
+  # The engine as C programs and the fio engine drive it: the same queue through the C API
+  # (nvme_mpath_submit/flush/poll on nvme_mpath_io requests).
+  echo "hotpath engine through the C API: $(per_io capi 32) instructions/io (callgrind; batch 1: $(per_io capi 1))"
   # The real io_uring transport under both (a regular file refuses each uring_cmd at once):
   # user-space instructions per command of reserving the SQE, building the command in it as the
   # peer does, submitting and reaping, batch 32. Not part of the figures above.
