@@ -56,37 +56,95 @@ if [ "${CI:-}" = true ]; then export NVME_MPATH_LAB_REQUIRED=1; fi
 phase "lab kernels: $KERNELS"
 for k in $KERNELS; do NVME_MPATH_KERNEL=$k tests/lab/build-kernel.sh; done
 tests/lab/fetch-qemu.sh >/dev/null  # the PCIe topology's QEMU (bookworm-backports)
+# Checked just now: each VM of this run takes the cached kernel without asking apt again.
+export NVME_MPATH_LAB_KERNELS_CHECKED=$KERNELS
+
+# Full runs: the sanitizer and fuzzing builds (and the two sanitized simulator runs, which are
+# deterministic: one thread on a fake clock) run in the background while ctest runs, with the CPU
+# time the lab VMs leave over: SCHED_IDLE and nice 19, so they run only on a core that would
+# otherwise be idle and never delay a VM's vCPU thread. Nothing of theirs is timed. The sanitized
+# tests proper run after ctest, at normal priority, each on a quiet host.
+FULL=0
+if [ $# -eq 0 ] && [ "${NVME_MPATH_SANITIZE_STAGE:-1}" = 1 ]; then FULL=1; fi
+A=$BUILD_DIR-asan T=$BUILD_DIR-tsan F=$TOP/$BUILD_DIR-fuzz BG=$BUILD_DIR-background
+# Run in the background (its own session and process group, so that it can be stopped whole):
+# each step's output goes to $BG/<step>.log, its exit status to $BG/<step>.rc.
+background() {
+  step() {  # NAME CMD...: runs CMD, records its status; later steps run only if it passed
+    local n=$1 rc=0
+    shift
+    echo "$(date +%s) $n" >> "$BG/steps"
+    "$@" > "$BG/$n.log" 2>&1 || rc=$?
+    echo "$rc" > "$BG/$n.rc"
+    return "$rc"
+  }
+  sim() { "$1/tests/sim/nvme_mpath_sim" --seeds "$2" --ios 2000; }
+  asan_build() {
+    cmake -S . -B "$A" -DNVME_MPATH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+      -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null &&
+    cmake --build "$A" -j "$JOBS" --target nvme_mpath_unit_tests nvme_mpath_sanitize_lab
+  }
+  tsan_build() {
+    cmake -S . -B "$T" -DNVME_MPATH_TSAN=ON -DNVME_MPATH_BUILD_FIO=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null &&
+    cmake --build "$T" -j "$JOBS" --target nvme_mpath_unit_tests
+  }
+  step asan-build asan_build || exit 1
+  step tsan-build tsan_build || exit 1
+  # The rest side by side: one core each.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 step asan-sim sim "$A" 300 &
+  TSAN_OPTIONS=halt_on_error=1 step tsan-sim sim "$T" 100 &
+  FUZZ_BUILD_DIR=$F FUZZ_JOBS=1 step fuzz-build tests/fuzz/run.sh --build-only
+  wait
+}
+# The background's result: each step's log, then whether it passed (and what failed).
+background_report() {
+  local n rc ok=0
+  for n in asan-build tsan-build asan-sim tsan-sim fuzz-build; do
+    rc=$(cat "$BG/$n.rc" 2>/dev/null || echo "not run")
+    echo "--- $n (exit $rc): $BG/$n.log"
+    [ -f "$BG/$n.log" ] && cat "$BG/$n.log"
+    [ "$rc" = 0 ] || ok=1
+  done
+  return $ok
+}
+if [ $FULL = 1 ]; then
+  rm -rf "$BG" && mkdir -p "$BG"
+  sched=(nice -n 19 chrt --idle 0)
+  chrt --idle 0 true 2>/dev/null || { sched=(nice -n 19); echo "test.sh: no SCHED_IDLE here: the background builds run at nice 19"; }
+  setsid -w "${sched[@]}" bash -c "$(declare -p A T F BG JOBS); $(declare -f background)
+    echo \$\$ > \"\$BG/pgid\"; background" &
+  bgpid=$!
+  # Stopped with the script (a failed test ends it early).
+  trap '[ -s "$BG/pgid" ] && kill -TERM -- -"$(cat "$BG/pgid")" 2>/dev/null; true' EXIT
+  echo "sanitizer and fuzzing builds started in the background (SCHED_IDLE, nice 19; logs in $BG)"
+fi
 phase "tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 900 "$@"
-if [ $# -eq 0 ] && [ "${NVME_MPATH_SANITIZE_STAGE:-1}" = 1 ]; then
-  # AddressSanitizer + UndefinedBehaviorSanitizer: unit tests, the simulator, the engine's lab
-  # tests. Any report aborts the binary (-fno-sanitize-recover), so it fails the stage.
-  phase "sanitizers: build (ASan+UBSan)"
-  A=$BUILD_DIR-asan
-  cmake -S . -B "$A" -DNVME_MPATH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
-    -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null
-  cmake --build "$A" -j "$JOBS"
-  phase "sanitizers: unit tests and simulator"
+if [ $FULL = 1 ]; then
+  phase "sanitizers: the background builds (ASan+UBSan, TSan, fuzz targets) and simulators"
+  bgrc=0
+  wait "$bgpid" || bgrc=$?
+  trap - EXIT
+  background_report || { echo "sanitizers: a background step failed (exit $bgrc); see above"; exit 1; }
+  # AddressSanitizer + UndefinedBehaviorSanitizer: unit tests, the simulator (above: 300 seeds),
+  # the engine's lab tests. Any report aborts the binary (-fno-sanitize-recover), so it fails
+  # the stage.
+  phase "sanitizers: unit tests (ASan+UBSan)"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
-  ctest --test-dir "$A" -L unit -E 'unit\.(sim|install|fio_enghelp)' --output-on-failure --timeout 600
-  "$A/tests/sim/nvme_mpath_sim" --seeds 300 --ios 2000
+  ctest --test-dir "$A" -L unit -E 'unit\.(sim|install|fio_enghelp)' --output-on-failure -j 2 --timeout 600
   phase "sanitizers: lab (C++ API, C API, fio engine)"
   NVME_MPATH_BUILD_DIR=$(cd "$A" && pwd) tests/lab/vm.sh --timeout 800 -- \
     /bin/bash tests/integration/sanitize_guest.sh
   # The library runs clean under the sanitizers.
   echo "sanitizers: 0 reports"
   # ThreadSanitizer: the path table and the counters are shared lock-free between the control
-  # thread and the queues; the unit tests and the simulator run with every race fatal.
-  phase "sanitizers: build (TSan)"
-  T=$BUILD_DIR-tsan
-  cmake -S . -B "$T" -DNVME_MPATH_TSAN=ON -DNVME_MPATH_BUILD_FIO=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null
-  cmake --build "$T" -j "$JOBS"
-  phase "sanitizers: unit tests and simulator (TSan)"
+  # thread and the queues; the unit tests and the simulator (above: 100 seeds) run with every
+  # race fatal.
+  phase "sanitizers: unit tests (TSan)"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir "$T" -L unit \
-    -E 'unit\.(sim|install|fio_enghelp)' --output-on-failure --timeout 600
-  TSAN_OPTIONS=halt_on_error=1 "$T/tests/sim/nvme_mpath_sim" --seeds 100 --ios 2000
+    -E 'unit\.(sim|install|fio_enghelp)' --output-on-failure -j 2 --timeout 600
   phase "fuzzing: each libFuzzer target for 5 s over its checked-in corpus"
-  FUZZ_BUILD_DIR=$(pwd)/$BUILD_DIR-fuzz tests/fuzz/run.sh 5
+  FUZZ_BUILD_DIR=$F tests/fuzz/run.sh --no-build 5
 fi
 phase "done"

@@ -35,6 +35,11 @@ flock -w 900 9 || die "another build-kernel.sh has held $LAB/.build.lock for 15 
 
 OUT=$LAB/kernel-$KSEL
 have_cache() { [ -f "$OUT/key" ] && [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initramfs.cpio.gz" ] && [ -f "$OUT/kver" ]; }
+# NVME_MPATH_LAB_KERNELS_CHECKED="6.1 6.12": scripts/test.sh has just run this script for those
+# kernels, so the cache is current: its VMs take it without the apt look-ups (about 1.5 s each).
+case " ${NVME_MPATH_LAB_KERNELS_CHECKED:-} " in
+  *" $KSEL "*) if [ -z "${NVME_MPATH_KERNEL_PKG:-}" ] && have_cache; then echo "$OUT"; exit 0; fi ;;
+esac
 resolve_pkg() {
   case $KSEL in
     6.1) apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}' ;;
