@@ -60,10 +60,11 @@ tests/lab/fetch-qemu.sh >/dev/null  # the PCIe topology's QEMU (bookworm-backpor
 export NVME_MPATH_LAB_KERNELS_CHECKED=$KERNELS
 
 # Full runs: the sanitizer and fuzzing builds (and the two sanitized simulator runs, which are
-# deterministic: one thread on a fake clock) run in the background while ctest runs, with the CPU
-# time the lab VMs leave over: SCHED_IDLE and nice 19, so they run only on a core that would
-# otherwise be idle and never delay a VM's vCPU thread. Nothing of theirs is timed. The sanitized
-# tests proper run after ctest, at normal priority, each on a quiet host.
+# deterministic: one thread on a fake clock, nothing timed) run in the background while ctest
+# runs, on the CPU time the lab VMs leave over: SCHED_IDLE and nice 19, so they get a core only
+# while the VM leaves it idle, and a waking vCPU thread preempts them at once. Whatever is left
+# when ctest ends runs on at full speed, and is waited for. The sanitized tests proper (unit
+# tests, the lab run, fuzzing) run after that, at normal priority, on a quiet host.
 FULL=0
 if [ $# -eq 0 ] && [ "${NVME_MPATH_SANITIZE_STAGE:-1}" = 1 ]; then FULL=1; fi
 A=$BUILD_DIR-asan T=$BUILD_DIR-tsan F=$TOP/$BUILD_DIR-fuzz BG=$BUILD_DIR-background
