@@ -42,12 +42,12 @@ T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs nodev $T || die "cannot mount tracefs"
 EV=$T/events/syscalls/sys_enter_io_uring_enter
 HIST='hist:keys=common_pid.execname:vals=hitcount:sort=hitcount'
-counted() {  # NAME FIO-ARGS...
+counted() {  # NAME FIO-ARGS... (hipri after them: an engine option, known once --ioengine is)
   local f=$1.calls
   shift
   echo "$HIST" > $EV/trigger || die "cannot set the histogram"
-  fio --name="${f%%.*}" --rw=randread --bs=4k --iodepth=32 --size=32m --io_size=40m --hipri=1 \
-    --output-format=json "$@" > "$f.json" 2> "$f.err" || { cat "$f.err"; die "fio $f failed"; }
+  fio --name="${f%%.*}" --rw=randread --bs=4k --iodepth=32 --size=32m --io_size=40m \
+    --output-format=json "$@" --hipri=1 > "$f.json" 2> "$f.err" || { cat "$f.err"; die "fio $f failed"; }
   cat $EV/hist > "$f.hist"
   echo "!$HIST" > $EV/trigger || die "cannot remove the histogram"
 }
