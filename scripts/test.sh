@@ -59,75 +59,49 @@ tests/lab/fetch-qemu.sh >/dev/null  # the PCIe topology's QEMU (bookworm-backpor
 # Checked just now: each VM of this run takes the cached kernel without asking apt again.
 export NVME_MPATH_LAB_KERNELS_CHECKED=$KERNELS
 
-# Full runs: the sanitizer and fuzzing builds (and the two sanitized simulator runs, which are
-# deterministic: one thread on a fake clock, nothing timed) run in the background while ctest
-# runs, on the CPU time the lab VMs leave over: SCHED_IDLE and nice 19, so they get a core only
-# while the VM leaves it idle, and a waking vCPU thread preempts them at once. Whatever is left
-# when ctest ends runs on at full speed, and is waited for. The sanitized tests proper (unit
-# tests, the lab run, fuzzing) run after that, at normal priority, on a quiet host.
 FULL=0
 if [ $# -eq 0 ] && [ "${NVME_MPATH_SANITIZE_STAGE:-1}" = 1 ]; then FULL=1; fi
-A=$BUILD_DIR-asan T=$BUILD_DIR-tsan F=$TOP/$BUILD_DIR-fuzz BG=$BUILD_DIR-background
-# Run in the background (its own session and process group, so that it can be stopped whole):
-# each step's output goes to $BG/<step>.log, its exit status to $BG/<step>.rc.
-background() {
-  step() {  # NAME CMD...: runs CMD, records its status; later steps run only if it passed
-    local n=$1 rc=0
-    shift
-    echo "$(date +%s) $n" >> "$BG/steps"
-    "$@" > "$BG/$n.log" 2>&1 || rc=$?
-    echo "$rc" > "$BG/$n.rc"
-    return "$rc"
-  }
-  sim() { "$1/tests/sim/nvme_mpath_sim" --seeds "$2" --ios 2000; }
-  asan_build() {
-    cmake -S . -B "$A" -DNVME_MPATH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
-      -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null &&
-    cmake --build "$A" -j "$JOBS" --target nvme_mpath_unit_tests nvme_mpath_sanitize_lab
-  }
-  tsan_build() {
-    cmake -S . -B "$T" -DNVME_MPATH_TSAN=ON -DNVME_MPATH_BUILD_FIO=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null &&
-    cmake --build "$T" -j "$JOBS" --target nvme_mpath_unit_tests
-  }
-  step asan-build asan_build || exit 1
-  step tsan-build tsan_build || exit 1
-  # The rest side by side: one core each.
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 step asan-sim sim "$A" 300 &
-  TSAN_OPTIONS=halt_on_error=1 step tsan-sim sim "$T" 100 &
-  FUZZ_BUILD_DIR=$F FUZZ_JOBS=1 step fuzz-build tests/fuzz/run.sh --build-only
-  wait
-}
-# The background's result: each step's log, then whether it passed (and what failed).
-background_report() {
-  local n rc ok=0
-  for n in asan-build tsan-build asan-sim tsan-sim fuzz-build; do
-    rc=$(cat "$BG/$n.rc" 2>/dev/null || echo "not run")
-    echo "--- $n (exit $rc): $BG/$n.log"
-    [ -f "$BG/$n.log" ] && cat "$BG/$n.log"
-    [ "$rc" = 0 ] || ok=1
-  done
-  return $ok
-}
-if [ $FULL = 1 ]; then
-  rm -rf "$BG" && mkdir -p "$BG"
-  sched=(nice -n 19 chrt --idle 0)
-  chrt --idle 0 true 2>/dev/null || { sched=(nice -n 19); echo "test.sh: no SCHED_IDLE here: the background builds run at nice 19"; }
-  setsid -w "${sched[@]}" bash -c "$(declare -p A T F BG JOBS); $(declare -f background)
-    echo \$\$ > \"\$BG/pgid\"; background" &
-  bgpid=$!
-  # Stopped with the script (a failed test ends it early).
-  trap '[ -s "$BG/pgid" ] && kill -TERM -- -"$(cat "$BG/pgid")" 2>/dev/null; true' EXIT
-  echo "sanitizer and fuzzing builds started in the background (SCHED_IDLE, nice 19; logs in $BG)"
-fi
 phase "tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 900 "$@"
 if [ $FULL = 1 ]; then
-  phase "sanitizers: the background builds (ASan+UBSan, TSan, fuzz targets) and simulators"
-  bgrc=0
-  wait "$bgpid" || bgrc=$?
-  trap - EXIT
-  background_report || { echo "sanitizers: a background step failed (exit $bgrc); see above"; exit 1; }
+  # The sanitizer trees build only what their stages run (nvme_mpath_unit_tests: the unit tests'
+  # and the simulator's programs; nvme_mpath_sanitize_lab: what sanitize_guest.sh runs), side by
+  # side with each other and the fuzz targets, and each sanitized simulator runs (deterministic:
+  # one thread on a fake clock, nothing timed) as soon as its tree is built. Never during ctest:
+  # any other load on the host, even at SCHED_IDLE, slowed the lab VMs (boot and set-up by a
+  # fifth or more, measured). Each lane's output goes to $L/<lane>.log, printed when all are done.
+  A=$BUILD_DIR-asan T=$BUILD_DIR-tsan F=$TOP/$BUILD_DIR-fuzz L=$BUILD_DIR-sanitize-logs
+  phase "sanitizers: build (ASan+UBSan, TSan, fuzz targets) and the sanitized simulators"
+  rm -rf "$L" && mkdir -p "$L"
+  asan_lane() {
+    cmake -S . -B "$A" -DNVME_MPATH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+      -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null &&
+    cmake --build "$A" -j "$JOBS" --target nvme_mpath_unit_tests nvme_mpath_sanitize_lab &&
+    echo "--- simulator under ASan+UBSan" &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      "$A/tests/sim/nvme_mpath_sim" --seeds 300 --ios 2000
+  }
+  tsan_lane() {
+    cmake -S . -B "$T" -DNVME_MPATH_TSAN=ON -DNVME_MPATH_BUILD_FIO=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DNVME_MPATH_WERROR=ON -DNVME_MPATH_LAB_EXTRA_KERNELS= >/dev/null &&
+    cmake --build "$T" -j "$JOBS" --target nvme_mpath_unit_tests &&
+    echo "--- simulator under TSan" &&
+    TSAN_OPTIONS=halt_on_error=1 "$T/tests/sim/nvme_mpath_sim" --seeds 100 --ios 2000
+  }
+  fuzz_lane() { FUZZ_BUILD_DIR=$F FUZZ_JOBS=1 tests/fuzz/run.sh --build-only; }
+  lanes=(asan tsan fuzz)
+  for n in "${lanes[@]}"; do
+    ( s=$SECONDS rc=0; "${n}_lane" > "$L/$n.log" 2>&1 || rc=$?; echo "$((SECONDS - s))" > "$L/$n.s"; echo "$rc" > "$L/$n.rc" ) &
+  done
+  wait
+  failed=
+  for n in "${lanes[@]}"; do
+    rc=$(cat "$L/$n.rc" 2>/dev/null || echo '?')
+    echo "--- $n lane (exit $rc after $(cat "$L/$n.s" 2>/dev/null || echo '?') s; $L/$n.log)"
+    cat "$L/$n.log"
+    [ "$rc" = 0 ] || failed+=" $n"
+  done
+  [ -z "$failed" ] || { echo "sanitizers: the$failed lane(s) failed; see above"; exit 1; }
   # AddressSanitizer + UndefinedBehaviorSanitizer: unit tests, the simulator (above: 300 seeds),
   # the engine's lab tests. Any report aborts the binary (-fno-sanitize-recover), so it fails
   # the stage.
