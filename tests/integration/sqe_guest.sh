@@ -4,7 +4,7 @@
 # Debian's 6.12 does); sqe_lab_test then checks that the transport's reads all return their own
 # blocks, and a kprobe on nvme_uring_cmd_io counts how many commands were issued from io-wq
 # threads during it: none would mean the test never met the hazard; it runs again then (up to
-# 5 runs), and fails if none met it.
+# 10 runs), and fails if none met it.
 set -uo pipefail
 B=${NVME_MPATH_BUILD_DIR:?}
 source "$LAB_LIB"
@@ -19,9 +19,9 @@ echo 'p:lab_iowq nvme_uring_cmd_io' >> $T/kprobe_events || { echo "FAIL - cannot
 echo 'comm ~ "iou-wrk*"' > $T/events/kprobes/lab_iowq/filter && echo 1 > $T/events/kprobes/lab_iowq/enable || exit 1
 # Whether the kernel punts any command depends on timing: completions that free tags while the
 # batch is still being issued leave none short (seen once in a CI run: 0 of 384). So the test
-# runs up to 5 times, each run has to pass, and the first run that met the hazard ends it.
+# runs up to 10 times, each run has to pass, and the first run that met the hazard ends it.
 n=0
-for try in 1 2 3 4 5; do
+for try in $(seq 10); do
   echo > $T/trace; echo 1 > $T/tracing_on
   "$B/tests/integration/sqe_lab_test" --gtest_color=no || fail=1
   n=$(grep -c 'lab_iowq:' $T/trace)
