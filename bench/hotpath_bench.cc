@@ -6,8 +6,10 @@
 // single-path uring_cmd user does over the same transport: take an entry, build the command in
 // it, reap, callback. Prints ns/I/O for both, their ratio, and heap allocations per I/O in steady state.
 //
-//   hotpath_bench [--ios N] [--batch B] [--mode engine|peer|both|capi|uring]
-// --mode capi drives the same queue through the C API (nvme_mpath_submit/flush/poll).
+//   hotpath_bench [--ios N] [--batch B] [--mode engine|engine-batch|peer|both|capi|capi-batch|uring]
+// --mode capi drives the same queue through the C API (nvme_mpath_submit/flush/poll);
+// engine-batch and capi-batch give each round's I/Os to one SubmitBatch() /
+// nvme_mpath_submit_batch() call.
 // --mode uring measures the real io_uring transport instead (RunUring): its own cost per command.
 // Under callgrind (bench/run-hotpath.sh) it prints instructions per I/O from two run lengths.
 #include <linux/nvme_ioctl.h>
@@ -167,6 +169,30 @@ Result RunEngine(uint64_t ios, int batch) {
   return Measure("engine", ios, batch, 1000, round, [] { g_done = 0; }, [] { return g_done; });
 }
 
+// RunEngine() with each round's I/Os given to one SubmitBatch() call.
+Result RunEngineBatch(uint64_t ios, int batch) {
+  BenchQueue b;
+  std::unique_ptr<internal::QueueCore> q = b.Make();
+  std::vector<Io> io(batch);
+  std::vector<Io*> ptrs(batch);
+  alignas(4096) static uint8_t buf[4096];
+  for (int i = 0; i < batch; ++i) {
+    io[i].op = IoOp::kRead;
+    io[i].nlb = 1;
+    io[i].buf = buf;
+    io[i].done = OnDone;
+    ptrs[i] = &io[i];
+  }
+  auto round = [&](uint64_t r) {
+    for (int i = 0; i < batch; ++i) io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
+    q->SubmitBatch(ptrs.data(), uint32_t(batch));
+    q->Flush();
+    q->Poll(0, 0);
+  };
+  return Measure("engine-batch", ios, batch, 1000, round, [] { g_done = 0; },
+                 [] { return g_done; });
+}
+
 // The engine's queue as a C program (and the fio engine) drives it: nvme_mpath_io through
 // nvme_mpath_submit/flush/poll, the same instant transport and paths as RunEngine().
 uint64_t g_c_done = 0;
@@ -194,6 +220,33 @@ Result RunCApi(uint64_t ios, int batch) {
   };
   const Result res =
       Measure("capi", ios, batch, 1000, round, [] { g_c_done = 0; }, [] { return g_c_done; });
+  nvme_mpath_queue_destroy(q);
+  return res;
+}
+
+// RunCApi() with each round's requests given to one nvme_mpath_submit_batch() call.
+Result RunCApiBatch(uint64_t ios, int batch) {
+  BenchQueue b;
+  nvme_mpath_queue* q = internal::CApiWrapQueue(b.Make());
+  std::vector<nvme_mpath_io> io(batch);
+  std::vector<nvme_mpath_io*> ptrs(batch);
+  alignas(4096) static uint8_t buf[4096];
+  for (int i = 0; i < batch; ++i) {
+    nvme_mpath_io_init(&io[i]);
+    io[i].op = NVME_MPATH_OP_READ;
+    io[i].nlb = 1;
+    io[i].buf = buf;
+    io[i].cb = OnCDone;
+    ptrs[i] = &io[i];
+  }
+  auto round = [&](uint64_t r) {
+    for (int i = 0; i < batch; ++i) io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
+    nvme_mpath_submit_batch(q, ptrs.data(), unsigned(batch));
+    nvme_mpath_flush(q);
+    nvme_mpath_poll(q, 0, 0);
+  };
+  const Result res = Measure("capi-batch", ios, batch, 1000, round, [] { g_c_done = 0; },
+                             [] { return g_c_done; });
   nvme_mpath_queue_destroy(q);
   return res;
 }
@@ -305,9 +358,17 @@ int main(int argc, char** argv) {
              p.ns_per_io, p.allocs_per_io);
       printf("hotpath ratio engine/peer: %.2fx time\n", e.ns_per_io / p.ns_per_io);
     }
+  } else if (mode == "engine-batch") {
+    Result e = RunEngineBatch(ios, batch);
+    printf("hotpath engine-batch: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
+           e.ns_per_io, e.allocs_per_io, (unsigned long long)ios, batch);
   } else if (mode == "capi") {
     Result c = RunCApi(ios, batch);
     printf("hotpath capi: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
+           c.ns_per_io, c.allocs_per_io, (unsigned long long)ios, batch);
+  } else if (mode == "capi-batch") {
+    Result c = RunCApiBatch(ios, batch);
+    printf("hotpath capi-batch: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
            c.ns_per_io, c.allocs_per_io, (unsigned long long)ios, batch);
   } else if (mode == "uring") {
     Result u = RunUring(ios, batch);

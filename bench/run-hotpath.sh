@@ -53,6 +53,10 @@ if command -v valgrind >/dev/null; then
   # The engine as C programs and the fio engine drive it: the same queue through the C API
   # (nvme_mpath_submit/flush/poll on nvme_mpath_io requests).
   echo "hotpath engine through the C API: $(per_io capi 32) instructions/io (callgrind; batch 1: $(per_io capi 1))"
+  # The same with each round's I/Os in one call (Queue::SubmitBatch, nvme_mpath_submit_batch):
+  # the queue's own checks made once per call instead of once per I/O.
+  echo "hotpath engine, batch submit: $(per_io engine-batch 32) instructions/io (callgrind)"
+  echo "hotpath engine through the C API, batch submit: $(per_io capi-batch 32) instructions/io (callgrind)"
   # The real io_uring transport under both (a regular file refuses each uring_cmd at once):
   # user-space instructions per command of reserving the SQE, building the command in it as the
   # peer does, submitting and reaping, batch 32. Not part of the figures above.

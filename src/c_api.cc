@@ -451,6 +451,35 @@ NVME_MPATH_API int nvme_mpath_submit(nvme_mpath_queue* q, struct nvme_mpath_io* 
   return Guard([&] { return q->queue->Submit(&SlotOf(io)->io); });
 }
 
+// The I/Os go to the queue's SubmitBatch() in chunks of kSubmitChunk (the C++ Io of each lives
+// in its own opaque area; only the pointers are gathered, on the stack).
+NVME_MPATH_API int nvme_mpath_submit_batch(nvme_mpath_queue* q, struct nvme_mpath_io* const* ios,
+                                           unsigned int n) {
+  if (q == nullptr || (ios == nullptr && n != 0)) return -EINVAL;
+  return Guard([&] {
+    constexpr unsigned kSubmitChunk = 64;
+    Io* chunk[kSubmitChunk];
+    unsigned taken = 0;
+    while (taken < n) {
+      const unsigned want = std::min(n - taken, kSubmitChunk);
+      unsigned filled = 0;
+      int refused = 0;  // the error of the first request Fill() refused, or 0
+      for (; filled < want; ++filled) {
+        nvme_mpath_io* c = ios[taken + filled];
+        if (c == nullptr) refused = -EINVAL;
+        else refused = Fill(c);
+        if (refused != 0) break;
+        chunk[filled] = &SlotOf(c)->io;
+      }
+      const int r = filled != 0 ? q->queue->SubmitBatch(chunk, filled) : refused;
+      if (r < 0) return taken != 0 ? static_cast<int>(taken) : r;
+      taken += static_cast<unsigned>(r);
+      if (static_cast<unsigned>(r) < want) break;  // the queue or Fill() stopped short
+    }
+    return static_cast<int>(taken);
+  });
+}
+
 NVME_MPATH_API int nvme_mpath_flush(nvme_mpath_queue* q) {
   if (q == nullptr) return -EINVAL;
   return Guard([&] { return q->queue->Flush(); });

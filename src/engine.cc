@@ -50,6 +50,16 @@
 #include "uring_transport.h"
 
 namespace nvme_mpath {
+
+// A queue without a batch path of its own: one Submit() each, as QueueCore's does with its
+// checks made once.
+int Queue::SubmitBatch(Io* const* ios, uint32_t n) {
+  uint32_t i = 0;
+  int r = 0;
+  while (i < n && (r = Submit(ios[i])) == 0) ++i;
+  return i != 0 ? static_cast<int>(i) : r;
+}
+
 namespace internal {
 namespace {
 
@@ -128,6 +138,7 @@ class EngineQueue final : public Queue {
     engine_->ReleaseQueueSlot(slot_);
   }
   int Submit(Io* io) override { return core_->Submit(io); }
+  int SubmitBatch(Io* const* ios, uint32_t n) override { return core_->SubmitBatch(ios, n); }
   int Flush() override { return core_->Flush(); }
   int Poll(uint32_t min_complete, int64_t timeout_us) override {
     return core_->Poll(min_complete, timeout_us);

@@ -89,6 +89,26 @@ QueueCore::~QueueCore() {
 int QueueCore::Submit(Io* io) {
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();  // before splitting: the transfer limit is part of the snapshot
+  const int r = SubmitOne(io);
+  CheckAccounting();
+  return r;
+}
+
+// Submit() of each I/O in turn with the queue's checks made once: the closed test and the
+// snapshot refresh (nothing in the loop runs a callback, and only another thread could move the
+// epoch, as in Submit()). Stops at the first I/O it cannot take, as io_submit(2) does.
+int QueueCore::SubmitBatch(Io* const* ios, uint32_t n) {
+  if (closed_) return -ESHUTDOWN;
+  MaybeRefresh();
+  uint32_t i = 0;
+  int r = 0;
+  while (i < n && (r = SubmitOne(ios[i])) == 0) ++i;
+  CheckAccounting();
+  return i != 0 ? static_cast<int>(i) : r;
+}
+
+// Submit()'s work after the queue's own checks: takes `io` or returns the error for it.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline int QueueCore::SubmitOne(Io* io) {
   if (io == nullptr || !IsSimpleIo(*io, cfg_.nsze, planner_)) [[unlikely]]
     return SubmitChecked(io);
   if (pool_.free() == 0) return -EAGAIN;
@@ -100,7 +120,6 @@ int QueueCore::Submit(Io* io) {
   } else {
     Transmit</*kFresh=*/true>(c, p);
   }
-  CheckAccounting();
   return 0;
 }
 

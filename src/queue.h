@@ -110,6 +110,7 @@ class QueueCore final : public Queue {
   ~QueueCore() override;
 
   int Submit(Io* io) override;
+  int SubmitBatch(Io* const* ios, uint32_t n) override;
   int Flush() override;
   int Poll(uint32_t min_complete, int64_t timeout_us) override;
   uint32_t inflight() const override { return ios_outstanding_; }
@@ -138,6 +139,7 @@ class QueueCore final : public Queue {
     if (paths_.stale()) RefreshSnapshot();
   }
   void BeginIo(Io* io, uint32_t children);
+  int SubmitOne(Io* io);
   int SubmitChecked(Io* io);
   int SubmitFlush(Io* io);
   bool FlushDone(Cmd* c);

@@ -220,6 +220,12 @@ class Queue {
   // returns -errno and nothing was submitted: -EINVAL bad request (range, alignment, length,
   // op), -EAGAIN queue full (complete some I/O first), -ESHUTDOWN queue closed.
   virtual int Submit(Io* io) = 0;
+  // Submit() of ios[0], ios[1], ... in order, stopping at the first one the queue cannot take
+  // (as io_submit(2) does). Returns how many it took (their `done` runs exactly once each, from
+  // Poll()); when it took none, the error Submit(ios[0]) would have returned (0 when n is 0).
+  // The I/Os from the first one not taken on are untouched: Submit() of that one says why.
+  // Cheaper per I/O than one Submit() each: the queue's own checks are made once per call.
+  virtual int SubmitBatch(Io* const* ios, uint32_t n);
   // Sends prepared commands to the kernel. Returns how many it took, possibly fewer than were
   // prepared, possibly 0 when it is short of resources (io_uring -EAGAIN/-EBUSY/-ENOMEM): the
   // rest stay queued and every Flush() and Poll() sends them again; if the kernel takes none

@@ -54,6 +54,8 @@ grep -q " NVME_MPATH_2 *nvme_mpath_options_init\$" <<<"$dynsyms" || fail "no nvm
 # The queue options grew again in API 3: API 2's version stays, the default is API 3's.
 grep -q "(NVME_MPATH_2) *nvme_mpath_queue_options_init\$" <<<"$dynsyms" || fail "no nvme_mpath_queue_options_init@NVME_MPATH_2"
 grep -q " NVME_MPATH_3 *nvme_mpath_queue_options_init\$" <<<"$dynsyms" || fail "no nvme_mpath_queue_options_init@@NVME_MPATH_3"
+# API 4 added the batch submit: in its own node, not in an older one.
+grep -q " NVME_MPATH_4 *nvme_mpath_submit_batch\$" <<<"$dynsyms" || fail "no nvme_mpath_submit_batch@@NVME_MPATH_4"
 echo "exports: $(nm -D --defined-only "$libdir/libnvme_mpath.so" | grep -c ' T nvme_mpath_') C API symbols, in nodes $(objdump -T "$libdir/libnvme_mpath.so" | grep -o 'NVME_MPATH_[0-9]*' | sort -u | tr '\n' ' ')"
 out=$P/examples
 mkdir -p "$out"

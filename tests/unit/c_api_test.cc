@@ -551,5 +551,42 @@ TEST_F(CApiIoTest, AnUnknownOpIsEinvalAndNothingIsSent) {
   EXPECT_TRUE(transport_->inflight().empty());
 }
 
+// nvme_mpath_submit_batch(): in order, across its chunks of 64, stopping where the queue (128
+// slots) or a bad request stops it, as io_submit(2); the count taken, or the first one's error.
+TEST_F(CApiIoTest, ABatchIsTakenInOrderUntilTheQueueOrABadRequestStopsIt) {
+  std::vector<nvme_mpath_io> ios(130);
+  std::vector<nvme_mpath_io*> ptrs;
+  for (size_t i = 0; i < ios.size(); ++i) {
+    ios[i] = Request(NVME_MPATH_OP_READ);
+    ios[i].slba = 1000 + i;
+    ios[i].nlb = 1;
+    ios[i].buf = buf_;
+    ptrs.push_back(&ios[i]);
+  }
+  EXPECT_EQ(nvme_mpath_submit_batch(nullptr, ptrs.data(), 1), -EINVAL);
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, nullptr, 1), -EINVAL);
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, nullptr, 0), 0);
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, ptrs.data(), 130), 128);  // the queue's 128 slots
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, ptrs.data() + 128, 2), -EAGAIN);
+  ASSERT_EQ(nvme_mpath_flush(q_), 128);
+  ASSERT_EQ(transport_->inflight().size(), 128u);
+  for (size_t i = 0; i < 128; ++i) EXPECT_EQ(transport_->inflight()[i].cmd.cdw10, 1000 + i);
+  transport_->CompleteAll(0);
+  EXPECT_EQ(nvme_mpath_poll(q_, 0, 0), 128);
+  ASSERT_EQ(done_.size(), 128u);
+  for (size_t i = 0; i < 128; ++i) EXPECT_EQ(done_[i]->res, 0);
+  done_.clear();
+  // A bad request stops the batch before it; a NULL entry is -EINVAL.
+  ios[2].op = NVME_MPATH_OP_WRITE_UNCORRECTABLE + 1;
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, ptrs.data(), 4), 2);
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, ptrs.data() + 2, 2), -EINVAL);
+  nvme_mpath_io* null_first[] = {nullptr, &ios[3]};
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, null_first, 2), -EINVAL);
+  ASSERT_EQ(nvme_mpath_flush(q_), 2);
+  transport_->CompleteAll(0);
+  EXPECT_EQ(nvme_mpath_poll(q_, 0, 0), 2);
+  EXPECT_EQ(done_.size(), 2u);
+}
+
 }  // namespace
 }  // namespace nvme_mpath::internal

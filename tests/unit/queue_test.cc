@@ -223,6 +223,60 @@ TEST_F(QueueTest, BusyQueueSubmitBuildsTheWholeCommandAndSeesAPathChange) {
   EXPECT_EQ(d2.res, 0);
 }
 
+// SubmitBatch() takes the I/Os in order and stops at the first one it cannot take, as
+// io_submit(2): the count taken, or that I/O's own error when it is the first.
+TEST_F(QueueTest, SubmitBatchTakesInOrderAndStopsAtTheFirstRefusal) {
+  QueueConfig cfg;
+  cfg.depth = 3;
+  Build(cfg);
+  Done d[5];
+  Io a = MakeRead(10, 1, &d[0]), b = MakeRead(20, 2, &d[1]);
+  Io bad = MakeRead(1 << 20, 1, &d[2]);  // beyond the namespace: -ERANGE
+  Io c = MakeRead(30, 1, &d[3]), e = MakeRead(40, 1, &d[4]);
+  EXPECT_EQ(queue_->SubmitBatch(nullptr, 0), 0);
+  Io* first[] = {&a, &b, &bad, &c};
+  EXPECT_EQ(queue_->SubmitBatch(first, 4), 2);  // a and b; bad and c untouched
+  EXPECT_EQ(queue_->inflight(), 2u);
+  Io* from_bad[] = {&bad, &c};
+  EXPECT_EQ(queue_->SubmitBatch(from_bad, 2), -ERANGE);  // the first refused: its own error
+  EXPECT_EQ(queue_->inflight(), 2u);
+  Io* rest[] = {&c, &e};
+  EXPECT_EQ(queue_->SubmitBatch(rest, 2), 1);  // one slot left: c
+  Io* full[] = {&e};
+  EXPECT_EQ(queue_->SubmitBatch(full, 1), -EAGAIN);
+  ASSERT_EQ(queue_->Flush(), 3);
+  ASSERT_EQ(transport_->inflight().size(), 3u);
+  EXPECT_EQ(transport_->inflight()[0].cmd.cdw10, 10u);  // in the order given
+  EXPECT_EQ(transport_->inflight()[1].cmd.cdw10, 20u);
+  EXPECT_EQ(transport_->inflight()[1].cmd.cdw12, 1u);  // nlb 2, 0-based
+  EXPECT_EQ(transport_->inflight()[2].cmd.cdw10, 30u);
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_EQ(d[0].calls + d[1].calls + d[3].calls, 3);
+  EXPECT_EQ(d[2].calls + d[4].calls, 0);  // refused: no callback
+  // A split I/O in a batch goes the general way (3 commands of 128 LBAs at most); the next one
+  // finds no slot. A closed queue takes nothing.
+  QueueConfig split = cfg;
+  split.max_transfer_bytes = 128 * 512;
+  Build(split);
+  std::vector<uint8_t> large(300 * 512);
+  Done db, da;
+  Io big = MakeRead(100, 300, &db);
+  big.buf = large.data();
+  a = MakeRead(10, 1, &da);
+  Io* split_first[] = {&big, &a};
+  EXPECT_EQ(queue_->SubmitBatch(split_first, 2), 1);
+  ASSERT_EQ(queue_->Flush(), 3);
+  transport_->CompleteAll(0);
+  Poll();
+  EXPECT_EQ(db.calls, 1);
+  EXPECT_EQ(db.res, 0);
+  EXPECT_EQ(da.calls, 0);
+  queue_->Close();
+  Io* after[] = {&a};
+  EXPECT_EQ(queue_->SubmitBatch(after, 1), -ESHUTDOWN);
+}
+
 TEST_F(QueueTest, AnaErrorFailsOverOnceWithFreshTag) {
   Done d;
   Io io = MakeRead(0, 8, &d);
