@@ -56,8 +56,12 @@ class SystemCtrlAccess final : public CtrlAccess {
  public:
   CtrlState State(const PathDesc& d) override {
     if (d.is_head()) return HeadExists(d.head_block) ? ReadHead(d, nullptr).ctrl : CtrlState::kGone;
+    // The state first: the address of a controller being deleted is not read (it can oops
+    // 6.12: topology.cc, ReadAddress).
+    const CtrlState s = ReadCtrlState(d.ctrl_name);
+    if (CtrlDeleted(s)) return s;
     if (!CtrlIsSameEndpoint(d.ctrl_name, d.key)) return CtrlState::kGone;
-    return ReadCtrlState(d.ctrl_name);
+    return s;
   }
   absl::StatusOr<AnaLog> ReadAna(int fd, const PathDesc& d) override {
     if (d.is_head()) {

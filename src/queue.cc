@@ -98,6 +98,7 @@ int QueueCore::Submit(Io* io) {
 // snapshot refresh (nothing in the loop runs a callback, and only another thread could move the
 // epoch, as in Submit()). Stops at the first I/O it cannot take, as io_submit(2) does.
 int QueueCore::SubmitBatch(Io* const* ios, uint32_t n) {
+  if (n == 0) return 0;  // as Queue::SubmitBatch(): nothing to take, nothing refused
   if (closed_) return -ESHUTDOWN;
   MaybeRefresh();
   uint32_t i = 0;

@@ -42,6 +42,15 @@ std::string ReadSysfs(const std::string& path) {
   return s;
 }
 
+// A controller's `address`, read only once its `state` says it is not being torn down: on
+// Debian's 6.12.118, reading an NVMe/TCP controller's address while it is deleted oopses the
+// kernel (nvme_tcp_get_address() tests the admin queue live, then uses its socket, freed
+// meanwhile: a NULL dereference in kernel_getsockname, seen in lab.badinput.6.12). A
+// controller on its way out needs no address (it is no path); "" then, as for one gone.
+std::string ReadAddress(const std::string& ctrl_dir, CtrlState state) {
+  return CtrlDeleted(state) ? "" : ReadSysfs(ctrl_dir + "/address");
+}
+
 uint32_t ReadSysfsU32(const std::string& path) {
   std::string s = ReadSysfs(path);
   return s.empty() ? 0 : uint32_t(strtoul(s.c_str(), nullptr, 0));
@@ -94,8 +103,8 @@ std::vector<PathDesc> ScanSysfsPaths() {
     base.ctrl_dev = "/dev/" + c;
     base.key.subsysnqn = ReadSysfs(dir + "/subsysnqn");
     base.key.transport = ReadSysfs(dir + "/transport");
-    base.key.address = ReadSysfs(dir + "/address");
     base.ctrl_state = ParseCtrlState(ReadSysfs(dir + "/state"));
+    base.key.address = ReadAddress(dir, base.ctrl_state);
     const std::string numa = ReadSysfs(dir + "/numa_node");
     base.numa_node = numa.empty() ? -1 : atoi(numa.c_str());
     if (base.key.subsysnqn.empty()) continue;  // being deleted
@@ -277,9 +286,9 @@ std::vector<HeadMember> ReadHeadMembers(std::string_view head_block) {
     m.path_ns = ns;
     m.key.subsysnqn = ReadSysfs(dir + "/subsysnqn");
     m.key.transport = ReadSysfs(dir + "/transport");
-    m.key.address = ReadSysfs(dir + "/address");
     m.key.cntlid = uint16_t(ReadSysfsU32(dir + "/cntlid"));
     m.state = ParseCtrlState(ReadSysfs(dir + "/state"));  // "" (vanished): kGone
+    m.key.address = ReadAddress(dir, m.state);
     m.ana_state = ReadSysfs(dir + "/" + ns + "/ana_state");
     m.ana_grpid = ReadSysfsU32(dir + "/" + ns + "/ana_grpid");
     m.kato_ms = ReadSysfsU32(dir + "/kato") * 1000;

@@ -275,6 +275,7 @@ TEST_F(QueueTest, SubmitBatchTakesInOrderAndStopsAtTheFirstRefusal) {
   queue_->Close();
   Io* after[] = {&a};
   EXPECT_EQ(queue_->SubmitBatch(after, 1), -ESHUTDOWN);
+  EXPECT_EQ(queue_->SubmitBatch(after, 0), 0);  // empty: 0 even on a closed queue
 }
 
 TEST_F(QueueTest, AnaErrorFailsOverOnceWithFreshTag) {
