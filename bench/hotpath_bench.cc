@@ -147,30 +147,9 @@ struct BenchQueue {
   }
 };
 
+// kBatch: each round's I/Os go to one SubmitBatch() call instead of one Submit() each.
+template <bool kBatch>
 Result RunEngine(uint64_t ios, int batch) {
-  BenchQueue b;
-  std::unique_ptr<internal::QueueCore> q = b.Make();
-  std::vector<Io> io(batch);
-  alignas(4096) static uint8_t buf[4096];
-  for (auto& x : io) {
-    x.op = IoOp::kRead;
-    x.nlb = 1;
-    x.buf = buf;
-    x.done = OnDone;
-  }
-  auto round = [&](uint64_t r) {
-    for (int i = 0; i < batch; ++i) {
-      io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
-      q->Submit(&io[i]);
-    }
-    q->Flush();
-    q->Poll(0, 0);
-  };
-  return Measure("engine", ios, batch, 1000, round, [] { g_done = 0; }, [] { return g_done; });
-}
-
-// RunEngine() with each round's I/Os given to one SubmitBatch() call.
-Result RunEngineBatch(uint64_t ios, int batch) {
   BenchQueue b;
   std::unique_ptr<internal::QueueCore> q = b.Make();
   std::vector<Io> io(batch);
@@ -184,13 +163,16 @@ Result RunEngineBatch(uint64_t ios, int batch) {
     ptrs[i] = &io[i];
   }
   auto round = [&](uint64_t r) {
-    for (int i = 0; i < batch; ++i) io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
-    q->SubmitBatch(ptrs.data(), uint32_t(batch));
+    for (int i = 0; i < batch; ++i) {
+      io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
+      if constexpr (!kBatch) q->Submit(&io[i]);
+    }
+    if constexpr (kBatch) q->SubmitBatch(ptrs.data(), uint32_t(batch));
     q->Flush();
     q->Poll(0, 0);
   };
-  return Measure("engine-batch", ios, batch, 1000, round, [] { g_done = 0; },
-                 [] { return g_done; });
+  return Measure(kBatch ? "engine-batch" : "engine", ios, batch, 1000, round,
+                 [] { g_done = 0; }, [] { return g_done; });
 }
 
 // The engine's queue as a C program (and the fio engine) drives it: nvme_mpath_io through
@@ -198,34 +180,9 @@ Result RunEngineBatch(uint64_t ios, int batch) {
 uint64_t g_c_done = 0;
 void OnCDone(nvme_mpath_io*) { ++g_c_done; }
 
+// kBatch: each round's requests go to one nvme_mpath_submit_batch() call.
+template <bool kBatch>
 Result RunCApi(uint64_t ios, int batch) {
-  BenchQueue b;
-  nvme_mpath_queue* q = internal::CApiWrapQueue(b.Make());
-  std::vector<nvme_mpath_io> io(batch);
-  alignas(4096) static uint8_t buf[4096];
-  for (auto& x : io) {
-    nvme_mpath_io_init(&x);
-    x.op = NVME_MPATH_OP_READ;
-    x.nlb = 1;
-    x.buf = buf;
-    x.cb = OnCDone;
-  }
-  auto round = [&](uint64_t r) {
-    for (int i = 0; i < batch; ++i) {
-      io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
-      nvme_mpath_submit(q, &io[i]);
-    }
-    nvme_mpath_flush(q);
-    nvme_mpath_poll(q, 0, 0);
-  };
-  const Result res =
-      Measure("capi", ios, batch, 1000, round, [] { g_c_done = 0; }, [] { return g_c_done; });
-  nvme_mpath_queue_destroy(q);
-  return res;
-}
-
-// RunCApi() with each round's requests given to one nvme_mpath_submit_batch() call.
-Result RunCApiBatch(uint64_t ios, int batch) {
   BenchQueue b;
   nvme_mpath_queue* q = internal::CApiWrapQueue(b.Make());
   std::vector<nvme_mpath_io> io(batch);
@@ -240,13 +197,16 @@ Result RunCApiBatch(uint64_t ios, int batch) {
     ptrs[i] = &io[i];
   }
   auto round = [&](uint64_t r) {
-    for (int i = 0; i < batch; ++i) io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
-    nvme_mpath_submit_batch(q, ptrs.data(), unsigned(batch));
+    for (int i = 0; i < batch; ++i) {
+      io[i].slba = (r * 7919 + i) & ((1 << 20) - 1);
+      if constexpr (!kBatch) nvme_mpath_submit(q, &io[i]);
+    }
+    if constexpr (kBatch) nvme_mpath_submit_batch(q, ptrs.data(), unsigned(batch));
     nvme_mpath_flush(q);
     nvme_mpath_poll(q, 0, 0);
   };
-  const Result res = Measure("capi-batch", ios, batch, 1000, round, [] { g_c_done = 0; },
-                             [] { return g_c_done; });
+  const Result res = Measure(kBatch ? "capi-batch" : "capi", ios, batch, 1000, round,
+                             [] { g_c_done = 0; }, [] { return g_c_done; });
   nvme_mpath_queue_destroy(q);
   return res;
 }
@@ -349,7 +309,7 @@ int main(int argc, char** argv) {
   }
   using namespace nvme_mpath::bench;
   if (mode == "engine" || mode == "both") {
-    Result e = RunEngine(ios, batch);
+    Result e = RunEngine<false>(ios, batch);
     printf("hotpath engine: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
            e.ns_per_io, e.allocs_per_io, (unsigned long long)ios, batch);
     if (mode == "both") {
@@ -359,15 +319,15 @@ int main(int argc, char** argv) {
       printf("hotpath ratio engine/peer: %.2fx time\n", e.ns_per_io / p.ns_per_io);
     }
   } else if (mode == "engine-batch") {
-    Result e = RunEngineBatch(ios, batch);
+    Result e = RunEngine<true>(ios, batch);
     printf("hotpath engine-batch: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
            e.ns_per_io, e.allocs_per_io, (unsigned long long)ios, batch);
   } else if (mode == "capi") {
-    Result c = RunCApi(ios, batch);
+    Result c = RunCApi<false>(ios, batch);
     printf("hotpath capi: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
            c.ns_per_io, c.allocs_per_io, (unsigned long long)ios, batch);
   } else if (mode == "capi-batch") {
-    Result c = RunCApiBatch(ios, batch);
+    Result c = RunCApi<true>(ios, batch);
     printf("hotpath capi-batch: %.1f ns/io, %.3f heap allocations/io (%llu I/Os, batch %d)\n",
            c.ns_per_io, c.allocs_per_io, (unsigned long long)ios, batch);
   } else if (mode == "uring") {
