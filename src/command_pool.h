@@ -27,6 +27,8 @@
 
 #include <nvme_mpath/io.h>
 
+#include "absl/base/attributes.h"
+
 #include "deadline_list.h"
 #include "debug_assert.h"
 #include "split_planner.h"
@@ -137,24 +139,10 @@ class CommandPool {
 
   // Takes a free slot (the caller checked free() != 0) for fragment `f` of `io`, with a fresh
   // attempt state: kFree -> kTaken.
-  Cmd* Take(Io* io, const Fragment& f) {
-    NVME_MPATH_ASSERT_MSG(free_ != nullptr && free_count_ != 0, "Take() from an empty pool");
-    Cmd* c = free_;
-    NVME_MPATH_ASSERT(c->state == CmdState::kFree && c->io == nullptr);
-    free_ = c->next;
-    --free_count_;
-    Count(CmdState::kFree, CmdState::kTaken);
-    c->state = CmdState::kTaken;
-    c->io = io;
-    c->attempt = 0;
-    c->retries = 0;
-    c->path = 0;
-    c->sticky_path = -1;
-    c->last_res = 0;
-    c->first_fail_ns = 0;
-    c->frag = f;
-    return c;
-  }
+  Cmd* Take(Io* io, const Fragment& f) { return TakeWith(io, f, 0, 0); }
+  // Take() of a command whose first attempt goes down `path` at once (its attempt already 1:
+  // the queue's Transmit() of a fresh command then stores neither).
+  Cmd* TakeToSend(Io* io, const Fragment& f, int path) { return TakeWith(io, f, path, 1); }
 
   // Returns `c` to the free list: a command finished (kTaken, or kInflight when its completion
   // finishes it at once) or an orphan whose late completion came (kOrphaned).
@@ -222,6 +210,28 @@ class CommandPool {
   uint32_t count(CmdState s) const { return count_[static_cast<int>(s)]; }
 
  private:
+  ABSL_ATTRIBUTE_ALWAYS_INLINE Cmd* TakeWith(Io* io, const Fragment& f, int path,
+                                             uint8_t attempt) {
+    NVME_MPATH_ASSERT_MSG(free_ != nullptr && free_count_ != 0, "Take() from an empty pool");
+    Cmd* c = free_;
+    NVME_MPATH_ASSERT(c->state == CmdState::kFree && c->io == nullptr);
+    free_ = c->next;
+    --free_count_;
+    Count(CmdState::kFree, CmdState::kTaken);
+    c->state = CmdState::kTaken;
+    c->io = io;
+    c->path = static_cast<uint8_t>(path);
+    c->attempt = attempt;
+    c->retries = 0;
+    c->sticky_path = -1;
+    c->last_res = 0;
+    c->first_fail_ns = 0;
+    // Field by field: as one copy GCC builds the second word in a register first.
+    c->frag.slba = f.slba;
+    c->frag.nlb = f.nlb;
+    c->frag.offset_lbas = f.offset_lbas;
+    return c;
+  }
   void Count(CmdState from, CmdState to) {
     if constexpr (kAssertsEnabled) {
       --count_[static_cast<int>(from)];

@@ -138,6 +138,7 @@ int SelectPathSlow(const PathView* paths, int n, const PolicyConfig& cfg, Policy
       break;
   }
   st.current = pick;
+  st.kept = cfg.policy == IoPolicy::kNuma || cfg.policy == IoPolicy::kActivePassive ? pick : -1;
   return pick;
 }
 

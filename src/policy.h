@@ -53,12 +53,15 @@ void SampleLatency(PathView& v, int64_t latency_ns, int64_t now);
 // Per-queue selector state (the current-path cache).
 struct PolicyState {
   int current = -1;       // cached choice; -1 = none
+  // `current` when it stands until the snapshot changes (numa, active-passive), else -1: the
+  // fast path's one test (SelectPath).
+  int kept = -1;
   uint32_t rr_count = 0;  // I/Os sent to `current` (round-robin)
   // Latency policy: the time of the latest sample (its clock: no clock read when picking), and
   // when each path was last sent a probe.
   int64_t now_ns = 0;
   std::array<int64_t, kMaxPaths> probed_ns{};
-  void Clear() { current = -1; rr_count = 0; }
+  void Clear() { current = kept = -1; rr_count = 0; }
 };
 
 struct PolicyConfig {
@@ -74,8 +77,7 @@ uint8_t BestTier(const PathView* paths, int n);
 int SelectPathSlow(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st);
 inline int SelectPath(const PathView* paths, int n, const PolicyConfig& cfg, PolicyState& st) {
   // Fast path: numa and active-passive keep the cached choice until the snapshot changes.
-  if (st.current >= 0 && (cfg.policy == IoPolicy::kNuma || cfg.policy == IoPolicy::kActivePassive))
-    return st.current;
+  if (st.kept >= 0) [[likely]] return st.kept;
   return SelectPathSlow(paths, n, cfg, st);
 }
 

@@ -57,7 +57,7 @@ QueueCore::QueueCore(const QueueConfig& cfg, PathTable* table,
       table_(table),
       transport_(std::move(transport)),
       clock_(clock),
-      counters_(counters),
+      counters_(counters, cfg_.lba_size),
       pool_(cfg_.depth),
       planner_(cfg_.lba_size + cfg_.extended_metadata_size, cfg_.noiob_lbas,
                cfg_.max_transfer_bytes),
@@ -115,11 +115,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline int QueueCore::SubmitOne(Io* io) {
   if (pool_.free() == 0) return -EAGAIN;
   BeginIo(io, 1);  // first: the path is not live across its clock read
   const int p = paths_.Pick(-1);
-  Cmd* c = pool_.Take(io, Fragment{io->slba, io->nlb, 0});
+  const Fragment whole{io->slba, io->nlb, 0};
   if (p < 0) [[unlikely]] {
-    Park(c);
+    Park(pool_.Take(io, whole));
   } else {
-    Transmit</*kFresh=*/true>(c, p);
+    Transmit</*kFresh=*/true>(pool_.TakeToSend(io, whole, p), p);
   }
   return 0;
 }
@@ -216,7 +216,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
 
 // Sends taken command `c` down path `p`: tags the new attempt, reserves its submission entry and
 // builds the command in place there (Transport::Reserve()). `kFresh`: a command just taken for a
-// read or write (IsSimpleIo), on its first attempt. The command is accounted in flight before
+// read or write (IsSimpleIo) by CommandPool::TakeToSend(p), its first attempt. The command is accounted in flight before
 // Reserve() (MarkSent) and built after it from the slot, so that only the queue and the command
 // are live across that call (no stack frame, two callee-saved registers); a refused Reserve()
 // undoes that (PrepFailed). Nothing reads those counts in between: Reserve() does not call back
@@ -225,15 +225,14 @@ template <bool kFresh>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Transmit(Cmd* c, int p) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
   if constexpr (kFresh) {
-    NVME_MPATH_ASSERT(c->attempt == 0);
-    c->attempt = 1;
+    NVME_MPATH_ASSERT(c->attempt == 1 && c->path == p);  // CommandPool::TakeToSend()
   } else {
     ++c->attempt;
+    c->path = static_cast<uint8_t>(p);
   }
-  c->path = static_cast<uint8_t>(p);
   // What the pool and the snapshot guarantee, told to the compiler: Pack() then masks nothing.
   ABSL_ASSUME(c->slot < Tag::kMaxSlots && p >= 0 && p < kMaxPaths);
-  c->tag = Tag{c->slot, c->path, c->attempt, ++seq_}.Pack();
+  c->tag = Tag{c->slot, static_cast<uint8_t>(p), kFresh ? uint8_t{1} : c->attempt, ++seq_}.Pack();
   const int buf_index = cfg_.fixed_buffers ? c->io->buf_index : -1;
   MarkSent(c, p);
   const CmdSlot slot = transport_->Reserve(p, c->tag, buf_index);
@@ -382,10 +381,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::CompleteOk(Cmd* c, uint64_t 
   paths_.Succeeded(p, latency_ns, now_);
   // A read is counted with the op known, so that Succeeded()'s tests of the op fold away.
   if (c->io->op == IoOp::kRead) [[likely]] {
-    counters_.Succeeded(p, IoOp::kRead, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Succeeded(p, IoOp::kRead, c->frag.nlb, c->first_fail_ns, now_);
     counters_.Completed(p, static_cast<uint64_t>(latency_ns));
   } else {
-    counters_.Succeeded(p, c->io->op, c->frag.nlb, cfg_.lba_size, c->first_fail_ns, now_);
+    counters_.Succeeded(p, c->io->op, c->frag.nlb, c->first_fail_ns, now_);
     counters_.Completed(p, static_cast<uint64_t>(latency_ns));
     if (NonReadDone(c)) return;
   }

@@ -8,7 +8,8 @@
 //
 // Threading model: a queue's blocks have one writer, the queue's thread. The counters every I/O
 // moves (ios, bytes, reads, writes, busy_ns, and the in-flight gauge, which the queue's path
-// snapshot already keeps for the policy) are kept in plain private totals and published to
+// snapshot already keeps for the policy) are kept in plain private totals (bytes as LBAs, turned
+// into bytes when published) and published to
 // the block once per batch: at the end of each Poll() (and the gauge at the end of Flush()),
 // and at Close(), for the paths that had commands in flight since the last publish (Publish()).
 // The others (the latency and failover histograms, errors, retries, failovers, requeues) are
@@ -51,9 +52,10 @@ struct QueueCounters {
 class PathAccounting {
  public:
   // `blocks` holds kMaxPaths blocks (engine-owned, may live in shared memory and must outlive
-  // this), or is null for private ones. A block may come from a closed queue (a reused slot of
-  // the shared segment): its counts stay in it, and this queue's are added to them.
-  explicit PathAccounting(PathCounters* blocks);
+  // this), or is null for private ones; `lba_size` is the data bytes of one LBA (bytes counts
+  // data only). A block may come from a closed queue (a reused slot of the shared segment): its
+  // counts stay in it, and this queue's are added to them.
+  PathAccounting(PathCounters* blocks, uint32_t lba_size);
   PathAccounting(const PathAccounting&) = delete;
   PathAccounting& operator=(const PathAccounting&) = delete;
 
@@ -67,15 +69,14 @@ class PathAccounting {
     t.busy_ns += latency_ns;
     PathCounters::Add(t.block->latency_hist[LatencyBucket(latency_ns)], 1);
   }
-  // A command of `op` moving `nlb` LBAs of `lba_size` bytes succeeded at `now` on path `p`
-  // (it also Completed()); `first_fail_ns`, when not 0, is when it first failed on another path.
-  // (The products are formed only where they are counted: this is per I/O.)
-  void Succeeded(int p, IoOp op, uint32_t nlb, uint32_t lba_size, int64_t first_fail_ns,
-                 int64_t now) {
+  // A command of `op` moving `nlb` LBAs succeeded at `now` on path `p` (it also Completed());
+  // `first_fail_ns`, when not 0, is when it first failed on another path. (Per I/O: the LBAs
+  // are turned into bytes when published.)
+  void Succeeded(int p, IoOp op, uint32_t nlb, int64_t first_fail_ns, int64_t now) {
     Path& t = paths_[p];
     ++t.ios;
     if (op == IoOp::kRead || op == IoOp::kWrite || op == IoOp::kCompare) {
-      t.bytes += uint64_t{nlb} * lba_size;
+      t.lbas += nlb;
       ++(op == IoOp::kWrite ? t.writes : t.reads);  // a compare reads
     }
     if (first_fail_ns != 0) [[unlikely]]
@@ -106,7 +107,7 @@ class PathAccounting {
     const Path& t = paths_[p];
     PathCounters& pc = *t.block;
     pc.ios.store(t.ios, std::memory_order_relaxed);
-    pc.bytes.store(t.bytes, std::memory_order_relaxed);
+    pc.bytes.store(t.bytes_base + t.lbas * lba_size_, std::memory_order_relaxed);
     pc.reads.store(t.reads, std::memory_order_relaxed);
     pc.writes.store(t.writes, std::memory_order_relaxed);
     pc.busy_ns.store(t.busy_ns, std::memory_order_relaxed);
@@ -124,9 +125,14 @@ class PathAccounting {
   // index (the block is reached through the pointer: no multiply by its size per I/O).
   struct alignas(64) Path {
     PathCounters* block = nullptr;
-    uint64_t ios = 0, bytes = 0, reads = 0, writes = 0, busy_ns = 0;
+    uint64_t ios = 0, reads = 0, writes = 0, busy_ns = 0;
+    uint64_t bytes_base = 0;     // the block's bytes at start
+    uint64_t lbas = 0;           // LBAs this queue moved since (bytes: times lba_size_)
     uint64_t inflight_base = 0;  // the block's gauge at start: commands a closed queue left
   };
+  static_assert(sizeof(Path) == 64);
+
+  uint64_t lba_size_;
 
   std::unique_ptr<PathCounters[]> own_;
   std::array<Path, kMaxPaths> paths_{};

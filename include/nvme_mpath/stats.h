@@ -82,11 +82,42 @@ struct PathStatsSnapshot {
 // histogram, or 0 when it is empty.
 uint64_t HistogramQuantileUs(const uint64_t* hist, double q);
 
-// Returns the histogram bucket of a latency in nanoseconds.
-inline int LatencyBucket(uint64_t ns) {
-  const uint64_t us = ns / 1000;
-  const int b = 63 - __builtin_clzll(us | 1);  // | 1: < 1 us lands in bucket 0 without a branch
+// Returns the histogram bucket of a latency in microseconds, by its definition above: the
+// reference LatencyBucket() is checked against (tests/unit/queue_counters_test.cc).
+constexpr int LatencyBucketOfUs(uint64_t us) {
+  const int b = 63 - __builtin_clzll(us | 1);  // | 1: < 1 us lands in bucket 0
   return b < kLatencyBuckets ? b : kLatencyBuckets - 1;
+}
+
+namespace latency_bucket_internal {
+// LatencyBucket() without the division by 1000: a latency of n ns, with k its highest set bit
+// (n in [2^k, 2^(k+1))), is in bucket base[k], or the next one past last[k] ns. Exact,
+// because a bucket's lower bound of 1000 * 2^i ns lies in (2^(i+9), 2^(i+10)): at most one
+// bound falls in each [2^k, 2^(k+1)). Built from LatencyBucketOfUs() itself.
+struct Table {
+  uint8_t base[64];
+  uint64_t last[64];  // the last n in [2^k, 2^(k+1)) of bucket base[k]
+};
+constexpr Table MakeTable() {
+  Table t{};
+  for (int k = 0; k < 64; ++k) {
+    const uint64_t lo = uint64_t{1} << k;
+    const uint64_t hi = k == 63 ? ~uint64_t{0} : (lo << 1) - 1;  // the range's last n
+    const int b = LatencyBucketOfUs(lo / 1000);
+    t.base[k] = static_cast<uint8_t>(b);
+    // Up to the next bucket's bound, 1000 * 2^(b+1) ns, when it is inside the range (above).
+    t.last[k] = LatencyBucketOfUs(hi / 1000) != b ? (uint64_t{1000} << (b + 1)) - 1 : hi;
+  }
+  return t;
+}
+inline constexpr Table kTable = MakeTable();
+}  // namespace latency_bucket_internal
+
+// Returns the histogram bucket of a latency in nanoseconds (LatencyBucketOfUs(ns / 1000)):
+// per I/O, so with a table lookup in place of the division.
+inline int LatencyBucket(uint64_t ns) {
+  const unsigned k = 63 ^ __builtin_clzll(ns | 1);  // 63 - clz, as one bsr
+  return latency_bucket_internal::kTable.base[k] + (ns > latency_bucket_internal::kTable.last[k]);
 }
 
 }  // namespace nvme_mpath
