@@ -216,11 +216,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Send(Cmd* c) {
 
 // Sends taken command `c` down path `p`: tags the new attempt, reserves its submission entry and
 // builds the command in place there (Transport::Reserve()). `kFresh`: a command just taken for a
-// read or write (IsSimpleIo) by CommandPool::TakeToSend(p), its first attempt. The command is accounted in flight before
-// Reserve() (MarkSent) and built after it from the slot, so that only the queue and the command
-// are live across that call (no stack frame, two callee-saved registers); a refused Reserve()
-// undoes that (PrepFailed). Nothing reads those counts in between: Reserve() does not call back
-// into the queue.
+// read or write (IsSimpleIo) by CommandPool::TakeToSend(p), on its first attempt down `p`. The
+// command is accounted in flight before Reserve() (MarkSent) and built after it from the slot,
+// so that only the queue and the command are live across that call (no stack frame, two
+// callee-saved registers); a refused Reserve() undoes that (PrepFailed). Nothing reads those
+// counts in between: Reserve() does not call back into the queue.
 template <bool kFresh>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void QueueCore::Transmit(Cmd* c, int p) {
   NVME_MPATH_ASSERT(c->state == CmdState::kTaken && c->io != nullptr);
