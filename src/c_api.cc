@@ -27,6 +27,7 @@
 #include "absl/base/attributes.h"
 
 #include "c_options.h"
+#include "io_check.h"
 #include "log.h"
 
 namespace {
@@ -89,6 +90,7 @@ int CApiErrno(const absl::Status& s) {
 namespace {
 
 using nvme_mpath::internal::CApiErrno;
+using nvme_mpath::internal::IsInFlight;
 
 void SetErr(char* buf, size_t len, const std::string& msg) {
   if (buf == nullptr || len == 0) return;
@@ -137,6 +139,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline int Fill(nvme_mpath_io* c) {
                     NVME_MPATH_OP_WRITE_UNCORRECTABLE == static_cast<int>(IoOp::kWriteUncorrectable),
                 "the C op codes are IoOp's");
   if (c->op > NVME_MPATH_OP_WRITE_UNCORRECTABLE) return -EINVAL;  // a bad request: nothing submitted
+  // A request in flight (submitted, its cb not run yet) keeps the engine's state of it here:
+  // refused before that is overwritten. Its Slot names it; a fresh request's (zeroed by
+  // nvme_mpath_io_init) names nothing, and a struct copy's names the original.
+  if (const Slot* old = SlotOf(c); IsInFlight(old->io) && old->c == c) [[unlikely]]
+    return -EALREADY;
   Slot* s = new (c->opaque) Slot{
       Io{.op = static_cast<IoOp>(c->op),
          .slba = c->slba,

@@ -12,6 +12,7 @@ namespace nvme_mpath::internal {
 int CheckIo(const Io* io, uint64_t nsze, uint32_t depth, const SplitPlanner& planner,
             uint32_t* commands) {
   if (io == nullptr || io->done == nullptr) return -EINVAL;
+  if (IsInFlight(*io)) return -EALREADY;  // before anything of it is touched
   *commands = 1;
   switch (io->op) {
     case IoOp::kRead:

@@ -217,8 +217,10 @@ class Queue {
   virtual ~Queue() = default;
 
   // Queues `io`. Returns 0 when accepted: its `done` runs exactly once, from Poll(). Otherwise
-  // returns -errno and nothing was submitted: -EINVAL bad request (range, alignment, length,
-  // op), -EAGAIN queue full (complete some I/O first), -ESHUTDOWN queue closed.
+  // returns -errno and nothing was submitted: -EINVAL bad request (alignment, length, op, no
+  // callback), -ERANGE LBAs out of range, -EALREADY `io` is in flight (accepted and its `done`
+  // not run yet: the one in flight goes on untouched), -EAGAIN queue full (complete some I/O
+  // first), -ESHUTDOWN queue closed.
   virtual int Submit(Io* io) = 0;
   // Submit() of ios[0], ios[1], ... in order, stopping at the first one the queue cannot take
   // (as io_submit(2) does). Returns how many it took (their `done` runs exactly once each, from

@@ -3,6 +3,7 @@
 // The I/O request an application hands to a Queue. The caller owns the Io object and keeps it
 // alive, untouched, from Submit() until its `done` callback has run: the engine keeps its
 // per-I/O state inside it, so the hot path allocates nothing (as SPDK's bdev_io or an iocb).
+// Submitting it again before then is refused (-EALREADY); a copy of it is a request of its own.
 #ifndef NVME_MPATH_IO_H_
 #define NVME_MPATH_IO_H_
 
@@ -45,8 +46,17 @@ struct Io;
 using IoDoneFn = void (*)(Io* io);
 
 namespace internal {
-// Engine-private per-I/O state. Do not touch.
+// Engine-private per-I/O state. Do not touch. A copy of an Io is a new request: its copy of this
+// state starts afresh (so a copy of an Io in flight is not in flight).
 struct IoPrivate {
+  IoPrivate() = default;
+  IoPrivate(const IoPrivate&) {}
+  IoPrivate& operator=(const IoPrivate&) {
+    submit_ns = 0;
+    flush_todo = 0;
+    children_left = 0;
+    return *this;
+  }
   int64_t submit_ns = 0;
   uint32_t flush_todo = 0;    // a Flush: paths that still need their flush command (bit p)
   uint16_t children_left = 0;  // commands not completed yet

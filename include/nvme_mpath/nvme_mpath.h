@@ -293,7 +293,8 @@ struct nvme_mpath_io {
 /* Initialises an io (zero, buf_index = -1). */
 NVME_MPATH_API void nvme_mpath_io_init(struct nvme_mpath_io* io);
 /* 0 = queued (cb runs once from nvme_mpath_poll); -EINVAL bad request (nothing submitted),
- * -ERANGE LBA out of range, -EAGAIN queue full, -ESHUTDOWN queue closed. */
+ * -ERANGE LBA out of range, -EALREADY io in flight (queued, its cb not run yet: that one goes
+ * on untouched), -EAGAIN queue full, -ESHUTDOWN queue closed. */
 NVME_MPATH_API int nvme_mpath_submit(nvme_mpath_queue* q, struct nvme_mpath_io* io);
 /* nvme_mpath_submit() of ios[0], ios[1], ... in order, stopping at the first one the queue
  * cannot take (as io_submit(2) does). Returns how many it took (cb runs once for each); when it

@@ -551,6 +551,44 @@ TEST_F(CApiIoTest, AnUnknownOpIsEinvalAndNothingIsSent) {
   EXPECT_TRUE(transport_->inflight().empty());
 }
 
+// A request submitted again before its cb ran is refused before its engine state (in its opaque
+// area) is overwritten, alone or in a batch; the one in flight completes once, with its own
+// result. A struct copy of it is a request of its own; after its cb it may go again.
+TEST_F(CApiIoTest, ARequestInFlightIsRefusedWhenSubmittedAgain) {
+  nvme_mpath_io io = Request(NVME_MPATH_OP_READ);
+  io.slba = 8;
+  io.nlb = 1;
+  io.buf = buf_;
+  ASSERT_EQ(nvme_mpath_submit(q_, &io), 0);
+  EXPECT_EQ(nvme_mpath_submit(q_, &io), -EALREADY);
+  nvme_mpath_io* again[] = {&io};
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, again, 1), -EALREADY);
+  EXPECT_EQ(nvme_mpath_execute(q_, &io), -EALREADY);
+  nvme_mpath_io copy = io;  // its opaque names the original: not in flight
+  copy.slba = 16;
+  ASSERT_EQ(nvme_mpath_submit(q_, &copy), 0);
+  ASSERT_EQ(nvme_mpath_flush(q_), 2);
+  ASSERT_EQ(transport_->inflight().size(), 2u);
+  EXPECT_EQ(transport_->inflight()[0].cmd.cdw10, 8u);
+  EXPECT_EQ(transport_->inflight()[1].cmd.cdw10, 16u);
+  transport_->Complete(0, 0, 0x11);
+  transport_->Complete(0, 0, 0x22);
+  ASSERT_EQ(nvme_mpath_poll(q_, 2, 0), 2);
+  ASSERT_EQ(done_.size(), 2u);
+  EXPECT_EQ(done_[0], &io);
+  EXPECT_EQ(io.res, 0);
+  EXPECT_EQ(io.result, 0x11u);
+  EXPECT_EQ(done_[1], &copy);
+  // Completed: it may go again; twice in one batch only once.
+  nvme_mpath_io* twice[] = {&io, &io};
+  EXPECT_EQ(nvme_mpath_submit_batch(q_, twice, 2), 1);
+  ASSERT_EQ(nvme_mpath_flush(q_), 1);
+  transport_->CompleteAll(0);
+  EXPECT_EQ(nvme_mpath_poll(q_, 1, 0), 1);
+  EXPECT_EQ(done_.size(), 3u);
+  EXPECT_EQ(nvme_mpath_queue_inflight(q_), 0u);
+}
+
 // nvme_mpath_submit_batch(): in order, across its chunks of 64, stopping where the queue (128
 // slots) or a bad request stops it, as io_submit(2); the count taken, or the first one's error.
 TEST_F(CApiIoTest, ABatchIsTakenInOrderUntilTheQueueOrABadRequestStopsIt) {
