@@ -30,7 +30,8 @@ inline void StartIo(Io* io, uint32_t commands, int64_t now) {
   io->priv.submit_ns = now;
   io->priv.children_left = static_cast<uint16_t>(commands);
   // res, status and result (and the padding between): two stores.
-  static_assert(offsetof(Io, status) > offsetof(Io, res) && offsetof(Io, result) > offsetof(Io, status));
+  static_assert(offsetof(Io, status) > offsetof(Io, res) &&
+                offsetof(Io, result) > offsetof(Io, status));
   std::memset(&io->res, 0, offsetof(Io, result) + sizeof(io->result) - offsetof(Io, res));
 }
 
