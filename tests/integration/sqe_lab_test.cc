@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -116,10 +117,13 @@ TEST_F(SqeLabTest, ReadsPuntedToIoWqReturnTheirOwnBlocks) {
   while (t->Prep(0, Cmd(0x02, 0, decoy), 100000 + uint64_t(more), -1) == 0) ++more;
   EXPECT_EQ(more, 512 - kReads) << "one SQE per command the kernel may still read";
   ASSERT_EQ(t->Submit(), more);
-  int own = 0, wrong = 0, failed = 0;
+  int own = 0, wrong = 0, failed = 0, decoy_efault = 0;
   for (const Completion& c : ReapAll(t, kReads + more)) {
     if (c.tag >= 100000) {
-      EXPECT_EQ(c.res, 0) << "decoy read";
+      // A decoy issued from io-wq meets the same 6.12 address truncation as a first read
+      // (docs/kernels.md): -EFAULT, the command never reached the device. Nothing else.
+      if (c.res == -EFAULT) ++decoy_efault;
+      else EXPECT_EQ(c.res, 0) << "decoy read";
       continue;
     }
     const uint64_t got = reinterpret_cast<uint64_t*>(buf(int(c.tag)))[0];
@@ -133,8 +137,8 @@ TEST_F(SqeLabTest, ReadsPuntedToIoWqReturnTheirOwnBlocks) {
                     << " in its buffer (block 0 is " << Mark(0) << ")";
     }
   }
-  printf("sqe_lab_test: %d reads: own=%d wrong=%d failed=%d; %d more commands taken\n", kReads,
-         own, wrong, failed, more);
+  printf("sqe_lab_test: %d reads: own=%d wrong=%d failed=%d; %d more commands taken (%d of them "
+         "-EFAULT)\n", kReads, own, wrong, failed, more, decoy_efault);
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(own + failed, kReads);
   std::free(base);
